@@ -1,0 +1,447 @@
+// Package abi is the contract between dohost and its WebAssembly guests:
+// the import module and function names, the status codes, and the binary
+// encodings of the records that cross the boundary (requests, responses,
+// object information, KV options and listings).
+//
+// It imports only the standard library, so that a Go guest SDK built with
+// GOOS=wasip1 and the host share one definition. ABI.md beside this file is
+// the written specification; a guest in any language can be built from it
+// alone.
+//
+// Every record is a sequence of fields in a fixed order. Integers are
+// little-endian; a string or byte field is a u32 length followed by that
+// many bytes. Decoders never trust a length: each is checked against the
+// bytes that remain, so a hostile guest can make a decode fail but never
+// read out of bounds or make the host allocate more than it sent.
+package abi
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Version is the ABI version this package describes.
+const Version = 1
+
+// VersionExportPrefix is the prefix of the export by which a module declares
+// the ABI version it was built for: a module built for version 1 exports a
+// function named "dohost_abi_v1" taking and returning nothing.
+const VersionExportPrefix = "dohost_abi_v"
+
+// VersionExport is the marker export of this version.
+const VersionExport = "dohost_abi_v1"
+
+// ImportModule is the name of the module that holds the host functions.
+const ImportModule = "dohost"
+
+// Guest exports called by the host. Each handler takes the length of its
+// input record, which the guest reads with ResultRead, and returns a Code.
+const (
+	// ExportClasses lists the classes the module implements: the guest
+	// calls Respond with the class names, separated by '\n'.
+	ExportClasses = "dohost_classes"
+	// ExportWorkerFetch runs the Worker's fetch handler on an encoded Request.
+	ExportWorkerFetch = "dohost_worker_fetch"
+	// ExportObjectNew constructs the instance's object from an encoded ObjectInfo.
+	ExportObjectNew = "dohost_object_new"
+	// ExportObjectFetch runs the object's fetch handler on an encoded Request.
+	ExportObjectFetch = "dohost_object_fetch"
+	// ExportInitialize is the WASI reactor initializer, run once per instance
+	// before anything else when the module exports it.
+	ExportInitialize = "_initialize"
+)
+
+// Host functions, in the ImportModule.
+const (
+	FnResultRead     = "result_read"
+	FnRespond        = "respond"
+	FnFail           = "fail"
+	FnLog            = "log"
+	FnKVGet          = "kv_get"
+	FnKVPut          = "kv_put"
+	FnKVDelete       = "kv_delete"
+	FnKVList         = "kv_list"
+	FnNSIDFromName   = "ns_id_from_name"
+	FnNSNewUniqueID  = "ns_new_unique_id"
+	FnNSIDFromString = "ns_id_from_string"
+	FnStubFetch      = "stub_fetch"
+)
+
+// Code is the status every host function and guest handler returns.
+type Code int32
+
+// Status codes. Zero is success; NotFound is an ordinary answer; every other
+// code is an error whose message the guest can read with ResultRead.
+const (
+	OK          Code = 0
+	NotFound    Code = 1  // the key or object does not exist
+	BadPointer  Code = 2  // a pointer or length is outside the guest's memory
+	BadEncoding Code = 3  // an input record is malformed
+	NoBinding   Code = 4  // the binding name is not granted to this module
+	TooLarge    Code = 5  // a key, value, body or count is over its limit
+	Invalid     Code = 6  // an argument is not valid (empty key, bad object ID, …)
+	Cycle       Code = 7  // the call would wait on itself (A→B→A)
+	ObjectError Code = 8  // the called object failed; the message says how
+	BadState    Code = 9  // the call is not allowed here (outside a request, …)
+	Overloaded  Code = 10 // the object's queue is full; try again later
+	Timeout     Code = 11 // a deadline passed
+	Internal    Code = 12 // the host failed (storage I/O); not the guest's fault
+	GuestError  Code = 13 // a handler reports failure (a guest's return value)
+)
+
+var codeNames = [...]string{
+	OK: "ok", NotFound: "not found", BadPointer: "bad pointer", BadEncoding: "bad encoding",
+	NoBinding: "no such binding", TooLarge: "too large", Invalid: "invalid argument",
+	Cycle: "call cycle", ObjectError: "object error", BadState: "bad state",
+	Overloaded: "overloaded", Timeout: "timeout", Internal: "internal error", GuestError: "guest error",
+}
+
+// String returns the code's name.
+func (c Code) String() string {
+	if c >= 0 && int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return fmt.Sprintf("code %d", int32(c))
+}
+
+// Log levels for FnLog.
+const (
+	LogDebug = 0
+	LogInfo  = 1
+	LogWarn  = 2
+	LogError = 3
+)
+
+// ErrTruncated is returned by decoders when a record ends early or a length
+// points past its end.
+var ErrTruncated = errors.New("abi: record truncated")
+
+// ErrTrailing is returned by decoders when bytes follow a complete record.
+var ErrTrailing = errors.New("abi: trailing bytes after record")
+
+// Header is one HTTP header field. Names keep the case they were sent in;
+// comparisons are the reader's business.
+type Header struct {
+	Name, Value string
+}
+
+// Request is an HTTP request as it crosses the boundary.
+//
+//	str method, str url, u32 n, n × (str name, str value), bytes body
+type Request struct {
+	Method  string
+	URL     string // absolute: scheme://host/path?query
+	Headers []Header
+	Body    []byte
+}
+
+// Response is an HTTP response as it crosses the boundary.
+//
+//	u32 status, u32 n, n × (str name, str value), bytes body
+type Response struct {
+	Status  int
+	Headers []Header
+	Body    []byte
+}
+
+// ObjectInfo is the input of ExportObjectNew.
+//
+//	str class, str id, u32 hasName, str name
+type ObjectInfo struct {
+	Class   string
+	ID      string // 64 lower-case hex digits
+	HasName bool   // the ID came from idFromName
+	Name    string
+}
+
+// KVPutOptions is the optional options record of FnKVPut.
+//
+//	u64 expiration (unix seconds, 0 = none), u64 expirationTTL (seconds, 0 = none), bytes metadata
+type KVPutOptions struct {
+	Expiration    uint64
+	ExpirationTTL uint64
+	Metadata      []byte
+}
+
+// KVListKey is one key in a KVList result.
+type KVListKey struct {
+	Name       string
+	Expiration uint64 // unix seconds, 0 = none
+	Metadata   []byte // nil = none
+}
+
+// KVList is the result of FnKVList.
+//
+//	u32 n, n × (str name, u64 expiration, bytes metadata), u32 complete, str cursor
+type KVList struct {
+	Keys     []KVListKey
+	Complete bool
+	Cursor   string
+}
+
+// Encoder appends fields to a byte slice. The zero value is ready to use.
+type Encoder struct {
+	B []byte
+}
+
+// U32 appends v.
+func (e *Encoder) U32(v uint32) { e.B = binary.LittleEndian.AppendUint32(e.B, v) }
+
+// U64 appends v.
+func (e *Encoder) U64(v uint64) { e.B = binary.LittleEndian.AppendUint64(e.B, v) }
+
+// Str appends a length-prefixed string.
+func (e *Encoder) Str(s string) {
+	e.U32(uint32(len(s)))
+	e.B = append(e.B, s...)
+}
+
+// Bytes appends a length-prefixed byte string.
+func (e *Encoder) Bytes(b []byte) {
+	e.U32(uint32(len(b)))
+	e.B = append(e.B, b...)
+}
+
+func (e *Encoder) headers(h []Header) {
+	e.U32(uint32(len(h)))
+	for _, f := range h {
+		e.Str(f.Name)
+		e.Str(f.Value)
+	}
+}
+
+// Decoder reads fields from a byte slice, remembering the first error. After
+// an error every read returns a zero value.
+type Decoder struct {
+	B   []byte
+	Err error
+}
+
+// U32 reads a u32.
+func (d *Decoder) U32() uint32 {
+	if d.Err != nil {
+		return 0
+	}
+	if len(d.B) < 4 {
+		d.Err = ErrTruncated
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(d.B)
+	d.B = d.B[4:]
+	return v
+}
+
+// U64 reads a u64.
+func (d *Decoder) U64() uint64 {
+	if d.Err != nil {
+		return 0
+	}
+	if len(d.B) < 8 {
+		d.Err = ErrTruncated
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.B)
+	d.B = d.B[8:]
+	return v
+}
+
+// Bytes reads a length-prefixed byte string. The result is a view of the
+// decoder's input, not a copy.
+func (d *Decoder) Bytes() []byte {
+	n := d.U32()
+	if d.Err != nil {
+		return nil
+	}
+	if uint64(n) > uint64(len(d.B)) {
+		d.Err = ErrTruncated
+		return nil
+	}
+	b := d.B[:n:n]
+	d.B = d.B[n:]
+	return b
+}
+
+// Str reads a length-prefixed string (a copy).
+func (d *Decoder) Str() string { return string(d.Bytes()) }
+
+// count reads a u32 element count and checks that at least min bytes per
+// element remain, so a hostile count cannot make the caller allocate.
+func (d *Decoder) count(min int) int {
+	n := d.U32()
+	if d.Err != nil {
+		return 0
+	}
+	if uint64(n)*uint64(min) > uint64(len(d.B)) {
+		d.Err = ErrTruncated
+		return 0
+	}
+	return int(n)
+}
+
+func (d *Decoder) headers() []Header {
+	n := d.count(8)
+	if n == 0 {
+		return nil
+	}
+	h := make([]Header, n)
+	for i := range h {
+		h[i].Name = d.Str()
+		h[i].Value = d.Str()
+	}
+	return h
+}
+
+// End reports the decoder's error, or ErrTrailing if input remains.
+func (d *Decoder) End() error {
+	if d.Err == nil && len(d.B) > 0 {
+		d.Err = ErrTrailing
+	}
+	return d.Err
+}
+
+// AppendRequest appends the encoding of r to b.
+func AppendRequest(b []byte, r *Request) []byte {
+	e := Encoder{B: b}
+	e.Str(r.Method)
+	e.Str(r.URL)
+	e.headers(r.Headers)
+	e.Bytes(r.Body)
+	return e.B
+}
+
+// DecodeRequest decodes an encoded Request. The body is a view of b.
+func DecodeRequest(b []byte) (*Request, error) {
+	d := Decoder{B: b}
+	r := &Request{Method: d.Str(), URL: d.Str()}
+	r.Headers = d.headers()
+	r.Body = d.Bytes()
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode request: %w", err)
+	}
+	return r, nil
+}
+
+// AppendResponse appends the encoding of r to b.
+func AppendResponse(b []byte, r *Response) []byte {
+	e := Encoder{B: b}
+	e.U32(uint32(r.Status))
+	e.headers(r.Headers)
+	e.Bytes(r.Body)
+	return e.B
+}
+
+// DecodeResponse decodes an encoded Response. The body is a view of b.
+// Status codes outside 100–599 are an error, as net/http would refuse them.
+func DecodeResponse(b []byte) (*Response, error) {
+	d := Decoder{B: b}
+	st := d.U32()
+	r := &Response{Status: int(st)}
+	r.Headers = d.headers()
+	r.Body = d.Bytes()
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
+	}
+	if st < 100 || st > 599 {
+		return nil, fmt.Errorf("decode response: status %d is not in 100-599", st)
+	}
+	return r, nil
+}
+
+// AppendObjectInfo appends the encoding of o to b.
+func AppendObjectInfo(b []byte, o *ObjectInfo) []byte {
+	e := Encoder{B: b}
+	e.Str(o.Class)
+	e.Str(o.ID)
+	if o.HasName {
+		e.U32(1)
+	} else {
+		e.U32(0)
+	}
+	e.Str(o.Name)
+	return e.B
+}
+
+// DecodeObjectInfo decodes an encoded ObjectInfo.
+func DecodeObjectInfo(b []byte) (*ObjectInfo, error) {
+	d := Decoder{B: b}
+	o := &ObjectInfo{Class: d.Str(), ID: d.Str(), HasName: d.U32() != 0, Name: d.Str()}
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode object info: %w", err)
+	}
+	return o, nil
+}
+
+// AppendKVPutOptions appends the encoding of o to b.
+func AppendKVPutOptions(b []byte, o *KVPutOptions) []byte {
+	e := Encoder{B: b}
+	e.U64(o.Expiration)
+	e.U64(o.ExpirationTTL)
+	e.Bytes(o.Metadata)
+	return e.B
+}
+
+// DecodeKVPutOptions decodes an encoded KVPutOptions. An empty input is the
+// zero options. Metadata is a view of b.
+func DecodeKVPutOptions(b []byte) (*KVPutOptions, error) {
+	o := &KVPutOptions{}
+	if len(b) == 0 {
+		return o, nil
+	}
+	d := Decoder{B: b}
+	o.Expiration = d.U64()
+	o.ExpirationTTL = d.U64()
+	o.Metadata = d.Bytes()
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode kv put options: %w", err)
+	}
+	if len(o.Metadata) == 0 {
+		o.Metadata = nil
+	}
+	return o, nil
+}
+
+// AppendKVList appends the encoding of l to b.
+func AppendKVList(b []byte, l *KVList) []byte {
+	e := Encoder{B: b}
+	e.U32(uint32(len(l.Keys)))
+	for _, k := range l.Keys {
+		e.Str(k.Name)
+		e.U64(k.Expiration)
+		e.Bytes(k.Metadata)
+	}
+	if l.Complete {
+		e.U32(1)
+	} else {
+		e.U32(0)
+	}
+	e.Str(l.Cursor)
+	return e.B
+}
+
+// DecodeKVList decodes an encoded KVList.
+func DecodeKVList(b []byte) (*KVList, error) {
+	d := Decoder{B: b}
+	n := d.count(16)
+	l := &KVList{}
+	if n > 0 {
+		l.Keys = make([]KVListKey, n)
+	}
+	for i := range l.Keys {
+		l.Keys[i].Name = d.Str()
+		l.Keys[i].Expiration = d.U64()
+		if m := d.Bytes(); len(m) > 0 {
+			l.Keys[i].Metadata = append([]byte(nil), m...)
+		}
+	}
+	l.Complete = d.U32() != 0
+	l.Cursor = d.Str()
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode kv list: %w", err)
+	}
+	return l, nil
+}
+
+// MaxLen is the largest length any field may declare; lengths are u32.
+const MaxLen = math.MaxUint32

@@ -1,0 +1,154 @@
+// Command dohost serves Durable Objects compiled to WebAssembly.
+//
+//	dohost serve --config wrangler.toml [--listen 127.0.0.1:8787] [--data ./.dohost]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dohost/dohost/host"
+)
+
+const usage = `dohost runs Durable Objects compiled to WebAssembly.
+
+Usage:
+  dohost serve --config FILE [--config FILE …] [--listen ADDR] [--data DIR]
+  dohost help
+
+serve loads each worker's wrangler.toml (main names the guest .wasm, built
+against the dohost ABI, see abi/ABI.md), opens the data directory and serves
+HTTP until SIGINT or SIGTERM, which stop new connections, let in-flight
+requests finish and close the database cleanly.
+
+Flags of serve:
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		fmt.Fprint(stdout, usage)
+		serveFlags(stdout).PrintDefaults()
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	default:
+		fmt.Fprintf(stderr, "dohost: unknown command %q; run dohost help\n", args[0])
+		return 2
+	}
+}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+type serveOptions struct {
+	configs stringList
+	listen  string
+	data    string
+	drain   time.Duration
+	logJSON bool
+	verbose bool
+}
+
+var opts serveOptions
+
+func serveFlags(out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Var(&opts.configs, "config", "a worker's wrangler.toml (repeat for several workers)")
+	fs.StringVar(&opts.listen, "listen", "127.0.0.1:8787", "address to serve HTTP on")
+	fs.StringVar(&opts.data, "data", "./.dohost", "data directory: the database and the compilation cache")
+	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text")
+	fs.BoolVar(&opts.verbose, "v", false, "log debug lines too")
+	fs.Usage = func() {
+		fmt.Fprint(out, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func serve(args []string, stderr io.Writer) int {
+	opts = serveOptions{}
+	fs := serveFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(opts.configs) == 0 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "dohost serve: give at least one --config FILE and no other arguments")
+		return 2
+	}
+	level := slog.LevelInfo
+	if opts.verbose {
+		level = slog.LevelDebug
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if opts.logJSON {
+		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(h)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "dohost: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "dohost: %v\n", err)
+		_ = srv.Close(context.Background())
+		return 1
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", opts.data, "workers", len(opts.configs))
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: draining in-flight requests", "timeout", opts.drain)
+		sctx, cancel := context.WithTimeout(context.Background(), opts.drain)
+		if err := hs.Shutdown(sctx); err != nil {
+			log.Error("drain incomplete", "err", err)
+			code = 1
+		}
+		cancel()
+	case err := <-errc:
+		log.Error("http server stopped", "err", err)
+		code = 1
+	}
+	if err := srv.Close(context.Background()); err != nil {
+		log.Error("close", "err", err)
+		code = 1
+	}
+	log.Info("stopped")
+	return code
+}

@@ -1,0 +1,187 @@
+package dohost
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/dohost/dohost/abi"
+)
+
+// Header is a set of HTTP header fields, keyed by canonical name
+// ("Content-Type"), like net/http's Header.
+type Header map[string][]string
+
+// Get returns the first value of key, or "".
+func (h Header) Get(key string) string {
+	if v := h[CanonicalHeaderKey(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Values returns every value of key.
+func (h Header) Values(key string) []string { return h[CanonicalHeaderKey(key)] }
+
+// Set replaces the values of key with value.
+func (h Header) Set(key, value string) { h[CanonicalHeaderKey(key)] = []string{value} }
+
+// Add appends value to the values of key.
+func (h Header) Add(key, value string) {
+	k := CanonicalHeaderKey(key)
+	h[k] = append(h[k], value)
+}
+
+// Del removes key.
+func (h Header) Del(key string) { delete(h, CanonicalHeaderKey(key)) }
+
+// CanonicalHeaderKey returns the canonical form of a header name: the first
+// letter and each letter after a hyphen upper case, the rest lower case.
+// Names with characters other than letters, digits and "-!#$%&'*+.^_`|~"
+// are returned unchanged, as net/textproto does.
+func CanonicalHeaderKey(s string) string {
+	upper := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isTokenChar(c) {
+			return s
+		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return canonicalize(s)
+		}
+		upper = c == '-'
+	}
+	return s
+}
+
+func canonicalize(s string) string {
+	b := []byte(s)
+	upper := true
+	for i, c := range b {
+		if upper && 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			b[i] = c - 'A' + 'a'
+		}
+		upper = c == '-'
+	}
+	return string(b)
+}
+
+func isTokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-!#$%&'*+.^_`|~", c) >= 0
+}
+
+// Request is an HTTP request, as the Worker receives it and as a stub
+// forwards it to an object.
+type Request struct {
+	Method string
+	URL    *url.URL // absolute
+	Header Header
+	Body   []byte
+}
+
+// NewRequest returns a request for an absolute URL.
+func NewRequest(method, rawURL string, body []byte) (*Request, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("dohost: new request: %w", err)
+	}
+	if method == "" {
+		method = "GET"
+	}
+	return &Request{Method: method, URL: u, Header: Header{}, Body: body}, nil
+}
+
+// Response is an HTTP response.
+type Response struct {
+	StatusCode int
+	Header     Header
+	Body       []byte
+}
+
+// NewResponse returns a response with the given status and body.
+func NewResponse(status int, body []byte) *Response {
+	return &Response{StatusCode: status, Header: Header{}, Body: body}
+}
+
+// Text returns a text/plain response.
+func Text(status int, body string) *Response {
+	r := NewResponse(status, []byte(body))
+	r.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	return r
+}
+
+// JSON returns an application/json response with v encoded as JSON, like
+// Response.json. A value that cannot be encoded gives a 500 response that
+// says why.
+func JSON(status int, v any) *Response {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Text(500, "dohost: encoding JSON response: "+err.Error())
+	}
+	r := NewResponse(status, b)
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+func encodeRequest(r *Request) []byte {
+	ar := abi.Request{Method: r.Method, Body: r.Body}
+	if r.URL != nil {
+		ar.URL = r.URL.String()
+	}
+	ar.Headers = flatten(r.Header)
+	return abi.AppendRequest(nil, &ar)
+}
+
+func decodeRequest(b []byte) (*Request, error) {
+	ar, err := abi.DecodeRequest(b)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(ar.URL)
+	if err != nil {
+		return nil, fmt.Errorf("request URL: %w", err)
+	}
+	return &Request{Method: ar.Method, URL: u, Header: unflatten(ar.Headers), Body: ar.Body}, nil
+}
+
+func encodeResponse(r *Response) []byte {
+	return abi.AppendResponse(nil, &abi.Response{Status: r.StatusCode, Headers: flatten(r.Header), Body: r.Body})
+}
+
+func decodeResponse(b []byte) (*Response, error) {
+	ar, err := abi.DecodeResponse(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{StatusCode: ar.Status, Header: unflatten(ar.Headers), Body: ar.Body}, nil
+}
+
+func flatten(h Header) []abi.Header {
+	if len(h) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []abi.Header
+	for _, k := range keys {
+		for _, v := range h[k] {
+			out = append(out, abi.Header{Name: k, Value: v})
+		}
+	}
+	return out
+}
+
+func unflatten(hs []abi.Header) Header {
+	h := make(Header, len(hs))
+	for _, f := range hs {
+		h.Add(f.Name, f.Value)
+	}
+	return h
+}

@@ -1,0 +1,43 @@
+//go:build wasip1
+
+package dohost
+
+import "unsafe"
+
+// The dohost import module, ABI v1 (abi/ABI.md).
+
+//go:wasmimport dohost result_read
+func hostResultRead(ptr unsafe.Pointer, cap uint32) int32
+
+//go:wasmimport dohost respond
+func hostRespond(ptr unsafe.Pointer, n uint32) int32
+
+//go:wasmimport dohost fail
+func hostFail(ptr unsafe.Pointer, n uint32) int32
+
+//go:wasmimport dohost log
+func hostLog(level uint32, ptr unsafe.Pointer, n uint32) int32
+
+//go:wasmimport dohost kv_get
+func hostKVGet(b unsafe.Pointer, bn uint32, k unsafe.Pointer, kn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost kv_put
+func hostKVPut(b unsafe.Pointer, bn uint32, k unsafe.Pointer, kn uint32, v unsafe.Pointer, vn uint32, o unsafe.Pointer, on uint32) int32
+
+//go:wasmimport dohost kv_delete
+func hostKVDelete(b unsafe.Pointer, bn uint32, k unsafe.Pointer, kn uint32) int32
+
+//go:wasmimport dohost kv_list
+func hostKVList(b unsafe.Pointer, bn uint32, p unsafe.Pointer, pn uint32, c unsafe.Pointer, cn uint32, limit uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost ns_id_from_name
+func hostNSIDFromName(b unsafe.Pointer, bn uint32, s unsafe.Pointer, sn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost ns_new_unique_id
+func hostNSNewUniqueID(b unsafe.Pointer, bn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost ns_id_from_string
+func hostNSIDFromString(b unsafe.Pointer, bn uint32, s unsafe.Pointer, sn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost stub_fetch
+func hostStubFetch(b unsafe.Pointer, bn uint32, id unsafe.Pointer, idn uint32, req unsafe.Pointer, reqn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Txn collects the writes of one request. Reads through a Txn see its own
+// writes. Nothing is visible to others until Commit, which syncs. A Txn is
+// used by one goroutine at a time and must end with Commit or Discard.
+type Txn struct {
+	s *Store
+	b *pebble.Batch // nil until the first write
+}
+
+// NewTxn starts a transaction.
+func (s *Store) NewTxn() *Txn { return &Txn{s: s} }
+
+func (t *Txn) reader() pebble.Reader {
+	if t.b != nil {
+		return t.b
+	}
+	return t.s.db
+}
+
+func (t *Txn) batch() *pebble.Batch {
+	if t.b == nil {
+		t.b = t.s.db.NewIndexedBatch()
+	}
+	return t.b
+}
+
+// Writes reports how many writes the Txn holds.
+func (t *Txn) Writes() int {
+	if t.b == nil {
+		return 0
+	}
+	return int(t.b.Count())
+}
+
+// Commit applies the Txn's writes atomically and waits until they are synced
+// to disk. A Txn without writes commits without touching the disk. The Txn is
+// finished afterwards, whatever the outcome.
+func (t *Txn) Commit() error {
+	if t.b == nil {
+		return nil
+	}
+	b := t.b
+	t.b = nil
+	defer b.Close()
+	if b.Empty() {
+		return nil
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("commit %d writes: %w", b.Count(), err)
+	}
+	return nil
+}
+
+// Discard drops the Txn's writes. It is safe to call after Commit.
+func (t *Txn) Discard() {
+	if t.b != nil {
+		_ = t.b.Close()
+		t.b = nil
+	}
+}

@@ -1,0 +1,219 @@
+// Package host runs Durable Objects compiled to WebAssembly.
+//
+// A Server loads one or more workers, each described by a wrangler.toml
+// whose main is a guest .wasm built against the dohost ABI (abi/ABI.md), and
+// serves HTTP: each request runs the worker's fetch handler in a pooled
+// instance, which routes it by name to a Durable Object; each object has
+// exactly one live module instance, runs one request at a time and reaches
+// its KV namespaces through host calls. All state lives in one Pebble
+// database under the data directory, and a request's writes are synced
+// before its response leaves.
+//
+//	srv, err := host.New(ctx, host.Options{Configs: []string{"wrangler.toml"}, DataDir: ".dohost"})
+//	if err != nil { … }
+//	defer srv.Close(ctx)
+//	http.ListenAndServe("127.0.0.1:8787", srv)
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/config"
+	"github.com/dohost/dohost/host/internal/store"
+	"github.com/tetratelabs/wazero"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Configs are the wrangler.toml files of the workers to serve.
+	Configs []string
+	// DataDir holds the database and the compilation cache. It is created
+	// if missing.
+	DataDir string
+	// Logger receives the host's and the guests' log lines; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// MaxQueue caps the requests waiting for one object; past it a request
+	// fails at once with 503. Zero means 1000.
+	MaxQueue int
+	// MaxRequestBody caps a request body in bytes. Zero means 32 MiB.
+	MaxRequestBody int64
+}
+
+// Server serves the workers of its Options over HTTP. It is safe for
+// concurrent use.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	store   *store.Store
+	cache   wazero.CompilationCache
+	apps    []*app
+	objects *registry
+
+	closeOnce sync.Once
+}
+
+// New loads and checks every config and module, opens the database and
+// compiles the modules. Every config problem is reported at once.
+func New(ctx context.Context, o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxQueue == 0 {
+		o.MaxQueue = 1000
+	}
+	if o.MaxRequestBody == 0 {
+		o.MaxRequestBody = 32 << 20
+	}
+	if len(o.Configs) == 0 {
+		return nil, errors.New("no worker config given")
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("no data directory given")
+	}
+	var cfgs []*config.Config
+	var errs []error
+	for _, path := range o.Configs {
+		c, err := config.Load(path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, w := range c.Warnings {
+			o.Logger.Warn(w.String())
+		}
+		cfgs = append(cfgs, c)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	s := &Server{opts: o, log: o.Logger, objects: newRegistry(o.MaxQueue)}
+	var err error
+	if s.cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(o.DataDir, "wazero-cache")); err != nil {
+		return nil, fmt.Errorf("open compilation cache: %w", err)
+	}
+	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{}); err != nil {
+		_ = s.cache.Close(ctx)
+		return nil, err
+	}
+	for _, c := range cfgs {
+		a, err := newApp(ctx, s, c)
+		if err != nil {
+			_ = s.Close(ctx)
+			return nil, err
+		}
+		s.apps = append(s.apps, a)
+	}
+	return s, nil
+}
+
+// Close releases every instance and closes the database. In-flight requests
+// must have finished (http.Server.Shutdown waits for them).
+func (s *Server) Close(ctx context.Context) error {
+	var err error
+	s.closeOnce.Do(func() {
+		for _, a := range s.apps {
+			a.close(ctx)
+		}
+		if s.store != nil {
+			err = s.store.Close()
+		}
+		if s.cache != nil {
+			_ = s.cache.Close(ctx)
+		}
+	})
+	return err
+}
+
+// ServeHTTP runs the request through the worker it is routed to.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a := s.apps[0]
+	// The guest's work must not be cut short by a client that goes away:
+	// that would close an object's instance mid-request.
+	ctx := context.WithoutCancel(r.Context())
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is over the limit of %d bytes", tooBig.Limit))
+			return
+		}
+		httpError(w, http.StatusBadRequest, fmt.Sprintf("reading request body: %v", err))
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	req := abi.Request{Method: r.Method, URL: scheme + "://" + r.Host + r.URL.RequestURI(), Body: body}
+	for name, vals := range r.Header {
+		for _, v := range vals {
+			req.Headers = append(req.Headers, abi.Header{Name: name, Value: v})
+		}
+	}
+	enc := abi.AppendRequest(make([]byte, 0, 256+len(body)), &req)
+
+	inst, err := a.pool.get(ctx)
+	if err != nil {
+		httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("worker %s: %v", a.cfg.Name, err))
+		return
+	}
+	c := &call{app: a, inst: inst, kind: kindFetch, txn: s.store.NewTxn()}
+	trapped, err := c.invoke(ctx, inst.workerFetch, enc, true)
+	a.pool.done(ctx, inst, trapped)
+	if trapped {
+		c.txn.Discard()
+		a.log.Warn("worker instance replaced", "err", err)
+	} else if cerr := c.txn.Commit(); cerr != nil {
+		a.log.Error("commit failed", "err", cerr)
+		httpError(w, http.StatusInternalServerError, fmt.Sprintf("worker %s: %v", a.cfg.Name, cerr))
+		return
+	}
+	if err == nil && !c.responded {
+		err = errors.New("fetch handler returned without a response")
+	}
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, fmt.Sprintf("worker %s: %v", a.cfg.Name, err))
+		return
+	}
+	resp, err := abi.DecodeResponse(c.response)
+	if err != nil { // respond checked it; this is a host bug
+		httpError(w, http.StatusInternalServerError, fmt.Sprintf("worker %s: %v", a.cfg.Name, err))
+		return
+	}
+	h := w.Header()
+	for _, f := range resp.Headers {
+		switch strings.ToLower(f.Name) {
+		case "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade", "trailer":
+			continue
+		}
+		h.Add(f.Name, f.Value)
+	}
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+}
+
+func httpError(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "1")
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, "dohost: "+msg+"\n")
+}
