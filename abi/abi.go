@@ -19,7 +19,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 )
 
 // Version is the ABI version this package describes.
@@ -442,6 +441,3 @@ func DecodeKVList(b []byte) (*KVList, error) {
 	}
 	return l, nil
 }
-
-// MaxLen is the largest length any field may declare; lengths are u32.
-const MaxLen = math.MaxUint32

@@ -45,8 +45,8 @@ type namespace struct {
 	key     [store.NamespaceIDLen]byte // stable id; keys ID MACs and storage
 }
 
-func newApp(ctx context.Context, srv *Server, cfg *config.Config) (a *app, err error) {
-	a = &app{
+func newApp(ctx context.Context, srv *Server, cfg *config.Config) (_ *app, err error) {
+	a := &app{
 		srv:        srv,
 		cfg:        cfg,
 		log:        srv.log.With("worker", cfg.Name),
@@ -152,7 +152,11 @@ func (a *app) newInstance(ctx context.Context, obj *object) (*instance, error) {
 	if obj != nil {
 		log = obj.log
 	}
-	return instantiate(ctx, a.rt, a.mod, moduleConfig(newLogWriter(log, "stdout"), newLogWriter(log, "stderr")))
+	inst, err := instantiate(ctx, a.rt, a.mod, moduleConfig(newLogWriter(log, "stdout"), newLogWriter(log, "stderr")))
+	if err == nil && obj == nil {
+		a.srv.stats.workerInstances.Add(1)
+	}
+	return inst, err
 }
 
 func (a *app) close(ctx context.Context) {

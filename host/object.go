@@ -162,6 +162,7 @@ func (r *registry) fetch(ctx context.Context, caller *object, ns *namespace, id 
 	if trapped {
 		c.txn.Discard()
 		o.stop(ctx)
+		ns.app.srv.stats.objectsFailed.Add(1)
 		o.log.Warn("object instance replaced", "err", err)
 		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, ns.class, err)
 	}
@@ -200,6 +201,8 @@ func (o *object) start(ctx context.Context) error {
 		return fmt.Errorf("object %s (%s): constructor: %w", o.id, o.ns.class, err)
 	}
 	o.inst = inst
+	a.srv.stats.objectsStarted.Add(1)
+	a.srv.stats.objectsLive.Add(1)
 	return nil
 }
 
@@ -208,4 +211,5 @@ func (o *object) start(ctx context.Context) error {
 func (o *object) stop(ctx context.Context) {
 	o.inst.close(ctx)
 	o.inst = nil
+	o.ns.app.srv.stats.objectsLive.Add(-1)
 }

@@ -59,6 +59,7 @@ type Server struct {
 	cache   wazero.CompilationCache
 	apps    []*app
 	objects *registry
+	stats   stats
 
 	closeOnce sync.Once
 }

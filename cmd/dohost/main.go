@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // profiles on --debug-addr only
 	"os"
 	"os/signal"
 	"strings"
@@ -68,6 +69,7 @@ type serveOptions struct {
 	data    string
 	drain   time.Duration
 	logJSON bool
+	debug   string
 	verbose bool
 }
 
@@ -80,6 +82,7 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&opts.listen, "listen", "127.0.0.1:8787", "address to serve HTTP on")
 	fs.StringVar(&opts.data, "data", "./.dohost", "data directory: the database and the compilation cache")
 	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&opts.debug, "debug-addr", "", "if set, serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text")
 	fs.BoolVar(&opts.verbose, "v", false, "log debug lines too")
 	fs.Usage = func() {
@@ -127,6 +130,14 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
+	if opts.debug != "" {
+		go func() {
+			// DefaultServeMux carries net/http/pprof's handlers.
+			if err := http.ListenAndServe(opts.debug, nil); err != nil {
+				log.Error("debug server", "err", err)
+			}
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", opts.data, "workers", len(opts.configs))

@@ -250,6 +250,9 @@ func (ch *checker) str(m map[string]any, base, k string, required bool) string {
 		ch.errorf(join(base, k), "must be a string, not %s", typeName(v))
 		return ""
 	}
+	if s == "" && required {
+		ch.errorf(join(base, k), "must not be empty")
+	}
 	return s
 }
 
@@ -427,9 +430,6 @@ func (ch *checker) config(raw map[string]any) *Config {
 		})
 		kv := KVNamespace{Binding: ch.str(t, base, "binding", true), ID: ch.str(t, base, "id", true)}
 		addBinding(kv.Binding, base+".binding")
-		if _, ok := t["id"]; ok && kv.ID == "" {
-			ch.errorf(base+".id", "must not be empty")
-		}
 		c.KVNamespaces = append(c.KVNamespaces, kv)
 	}
 

@@ -200,6 +200,10 @@ func (kv *KV) Delete(t *Txn, key []byte) error {
 	return nil
 }
 
+// cursorVersion is the first byte of every cursor: the key a listing
+// continues after follows it.
+const cursorVersion = 1
+
 // List returns up to limit live keys that start with prefix, in byte order,
 // after the position cursor names (empty: from the start). A limit of 0
 // means MaxKVListLimit. The cursor of a page that is not Complete continues
@@ -217,10 +221,11 @@ func (kv *KV) List(t *Txn, prefix []byte, cursor string, limit int, now int64) (
 	lower := kv.key(prefix)
 	upper := prefixEnd(lower)
 	if cursor != "" {
-		after, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || !bytes.HasPrefix(after, prefix) {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) == 0 || raw[0] != cursorVersion || !bytes.HasPrefix(raw[1:], prefix) {
 			return nil, fmt.Errorf("%w: cursor %q does not belong to this listing", ErrInvalid, cursor)
 		}
+		after := raw[1:]
 		// The smallest key after `after` is after+0x00.
 		lower = append(kv.key(after), 0)
 	}
@@ -240,7 +245,8 @@ func (kv *KV) List(t *Txn, prefix []byte, cursor string, limit int, now int64) (
 		}
 		if len(res.Keys) == limit {
 			res.Complete = false
-			res.Cursor = base64.RawURLEncoding.EncodeToString(res.Keys[len(res.Keys)-1].Name)
+			last := res.Keys[len(res.Keys)-1].Name
+			res.Cursor = base64.RawURLEncoding.EncodeToString(append([]byte{cursorVersion}, last...))
 			break
 		}
 		name := bytes.Clone(it.Key()[len(kv.prefix):])

@@ -1,0 +1,72 @@
+# dohost — make targets. Plain `make` lists them.
+
+GO      ?= go
+LISTEN  ?= 127.0.0.1:8787
+DATA    ?= ./.dohost
+EXAMPLE ?= room
+# Seconds each fuzz target runs in `make test` and in `make fuzz`.
+FUZZTIME      ?= 5s
+FUZZTIME_LONG ?= 5m
+
+BIN      := bin/dohost
+EXAMPLES := $(patsubst guests/examples/%/main.go,%,$(wildcard guests/examples/*/main.go))
+EXAMPLE_WASM := $(foreach e,$(EXAMPLES),guests/examples/$(e)/$(e).wasm)
+WAT      := $(shell find testdata -name '*.wat')
+# Fuzz targets: package:target.
+FUZZ := ./abi:FuzzDecodeRequest ./abi:FuzzDecodeResponse ./abi:FuzzDecodeKVList \
+        ./host/internal/config:FuzzParse ./host/internal/store:FuzzKeyEncoding
+
+.PHONY: help build guests run test test-short fuzz bench bench-peer check clean
+help: ## list the targets
+	@echo "dohost make targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
+	@echo "variables: LISTEN=$(LISTEN) DATA=$(DATA) EXAMPLE=$(EXAMPLE) (examples: $(EXAMPLES))"
+
+build: $(BIN) ## build bin/dohost
+
+$(BIN): $(shell find cmd host abi -name '*.go') go.mod go.sum
+	$(GO) build -o $@ ./cmd/dohost
+
+guests/examples/%.wasm: FORCE
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./$(dir $@)
+
+guests: $(EXAMPLE_WASM) ## build the example guests (and, with wat2wasm installed, the WAT fixtures)
+	@if command -v wat2wasm >/dev/null; then \
+		for f in $(WAT); do wat2wasm $$f -o $${f%.wat}.wasm || exit 1; done; \
+	else echo "wat2wasm not found (apt-get install wabt): kept the committed testdata .wasm files"; fi
+
+run: $(BIN) guests/examples/$(EXAMPLE)/$(EXAMPLE).wasm ## serve guests/examples/$(EXAMPLE) on $(LISTEN), data in $(DATA)
+	$(BIN) serve --config guests/examples/$(EXAMPLE)/wrangler.toml --listen $(LISTEN) --data $(DATA)
+
+test: ## vet, then every test with the race detector, then each fuzz target briefly
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./guests/... ./testdata/guests/...
+	$(GO) test -race -count=1 ./...
+	@for f in $(FUZZ); do pkg=$${f%%:*}; t=$${f##*:}; \
+		echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
+test-short: ## the tests without the race detector or fuzzing
+	$(GO) test -count=1 ./...
+
+fuzz: ## run each fuzz target for FUZZTIME_LONG
+	@for f in $(FUZZ); do pkg=$${f%%:*}; t=$${f##*:}; \
+		echo "fuzz $$pkg $$t ($(FUZZTIME_LONG))"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_LONG) $$pkg || exit 1; done
+
+bench: ## Go benchmarks of the hot paths, with -benchmem
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+bench-peer: $(BIN) guests/examples/room/room.wasm ## dohost next to workerd under wrk (installs both; ~3 min)
+	./scripts/bench-peer.sh
+
+check: ## gofmt, go vet, go mod tidy clean
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./guests/... ./testdata/guests/...
+	$(GO) mod tidy -diff
+
+clean: ## remove built binaries and example guests
+	rm -rf bin $(EXAMPLE_WASM)
+
+FORCE:

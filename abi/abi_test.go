@@ -1,0 +1,146 @@
+package abi
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestRequest_RoundTrip(t *testing.T) {
+	r := &Request{Method: "POST", URL: "http://h/p?q=1", Headers: []Header{{"A", "1"}, {"B", ""}}, Body: []byte("body")}
+	got, err := DecodeRequest(AppendRequest(nil, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, r) {
+		t.Errorf("got %+v, want %+v", got, r)
+	}
+}
+
+// TestRequest_Encoding pins the wire format that ABI.md documents.
+func TestRequest_Encoding(t *testing.T) {
+	got := AppendRequest(nil, &Request{Method: "GET", URL: "/x", Headers: []Header{{"H", "v"}}, Body: []byte("b")})
+	want := []byte{
+		3, 0, 0, 0, 'G', 'E', 'T',
+		2, 0, 0, 0, '/', 'x',
+		1, 0, 0, 0, 1, 0, 0, 0, 'H', 1, 0, 0, 0, 'v',
+		1, 0, 0, 0, 'b',
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("got % x\nwant % x", got, want)
+	}
+}
+
+func TestResponse_RoundTrip(t *testing.T) {
+	r := &Response{Status: 201, Headers: []Header{{"Content-Type", "application/json"}}, Body: []byte("{}")}
+	got, err := DecodeResponse(AppendResponse(nil, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, r) {
+		t.Errorf("got %+v, want %+v", got, r)
+	}
+	if _, err := DecodeResponse(AppendResponse(nil, &Response{Status: 99})); err == nil {
+		t.Error("status 99 accepted")
+	}
+}
+
+func TestDecode_Malformed(t *testing.T) {
+	good := AppendRequest(nil, &Request{Method: "GET", URL: "/", Headers: []Header{{"a", "b"}}, Body: []byte("xyz")})
+	for i := 0; i < len(good); i++ {
+		if _, err := DecodeRequest(good[:i]); !errors.Is(err, ErrTruncated) {
+			t.Errorf("prefix of %d bytes: got %v, want ErrTruncated", i, err)
+		}
+	}
+	if _, err := DecodeRequest(append(good, 0)); !errors.Is(err, ErrTrailing) {
+		t.Errorf("trailing byte: got %v", err)
+	}
+	// A huge header count must fail before allocating anything.
+	huge := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}
+	if allocs := testing.AllocsPerRun(10, func() { _, _ = DecodeRequest(huge) }); allocs > 3 {
+		t.Errorf("decoding a huge count allocated %v times", allocs)
+	}
+}
+
+func TestObjectInfo_RoundTrip(t *testing.T) {
+	o := &ObjectInfo{Class: "C", ID: "ab", HasName: true, Name: ""}
+	got, err := DecodeObjectInfo(AppendObjectInfo(nil, o))
+	if err != nil || !reflect.DeepEqual(got, o) {
+		t.Errorf("got %+v, %v", got, err)
+	}
+}
+
+func TestKVList_RoundTrip(t *testing.T) {
+	l := &KVList{Keys: []KVListKey{{Name: "a", Expiration: 5, Metadata: []byte("m")}, {Name: "b"}}, Complete: false, Cursor: "c"}
+	got, err := DecodeKVList(AppendKVList(nil, l))
+	if err != nil || !reflect.DeepEqual(got, l) {
+		t.Errorf("got %+v, %v", got, err)
+	}
+}
+
+func TestKVPutOptions(t *testing.T) {
+	o, err := DecodeKVPutOptions(nil)
+	if err != nil || !reflect.DeepEqual(o, &KVPutOptions{}) {
+		t.Errorf("empty options: %+v %v", o, err)
+	}
+	in := &KVPutOptions{Expiration: 1, ExpirationTTL: 2, Metadata: []byte("m")}
+	o, err = DecodeKVPutOptions(AppendKVPutOptions(nil, in))
+	if err != nil || !reflect.DeepEqual(o, in) {
+		t.Errorf("got %+v %v", o, err)
+	}
+}
+
+func TestCode_String(t *testing.T) {
+	if Cycle.String() != "call cycle" || Code(99).String() != "code 99" {
+		t.Error(Cycle.String(), Code(99).String())
+	}
+}
+
+// The decoders take bytes from guests: no input may panic them, and what
+// decodes must encode back to the same bytes.
+
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add(AppendRequest(nil, &Request{Method: "GET", URL: "http://x/", Headers: []Header{{"a", "b"}}, Body: []byte("b")}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeRequest(b)
+		if err != nil {
+			return
+		}
+		if re := AppendRequest(nil, r); !bytes.Equal(re, b) {
+			t.Fatalf("re-encoding differs:\n% x\n% x", re, b)
+		}
+	})
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	f.Add(AppendResponse(nil, &Response{Status: 200, Headers: []Header{{"a", "b"}}, Body: []byte("b")}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeResponse(b)
+		if err != nil {
+			return
+		}
+		if re := AppendResponse(nil, r); !bytes.Equal(re, b) {
+			t.Fatalf("re-encoding differs")
+		}
+	})
+}
+
+func FuzzDecodeKVList(f *testing.F) {
+	f.Add(AppendKVList(nil, &KVList{Keys: []KVListKey{{Name: "a", Expiration: 1, Metadata: []byte("m")}}, Cursor: "c"}))
+	f.Add(AppendKVPutOptions(nil, &KVPutOptions{Expiration: 1, Metadata: []byte("m")}))
+	f.Add(AppendObjectInfo(nil, &ObjectInfo{Class: "C", ID: "i", HasName: true, Name: "n"}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if l, err := DecodeKVList(b); err == nil {
+			_ = AppendKVList(nil, l)
+		}
+		if o, err := DecodeKVPutOptions(b); err == nil {
+			_ = AppendKVPutOptions(nil, o)
+		}
+		if o, err := DecodeObjectInfo(b); err == nil {
+			if o2, err := DecodeObjectInfo(AppendObjectInfo(nil, o)); err != nil || !reflect.DeepEqual(o, o2) {
+				t.Fatalf("object info does not round-trip: %+v %+v %v", o, o2, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,233 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seed is the seed example's wrangler.toml with main added, verbatim.
+const seed = `name = "my-worker"
+main = "room.wasm"
+compatibility_date = "2024-04-03"
+
+kv_namespaces = [
+  { binding = "YOUR_KV_NAMESPACE", id = "0f2ac74b498b48028cb68387c421e279" }
+]
+
+[durable_objects]
+bindings = [
+  { name = "YOUR_DO_CLASS", class_name = "YourDurableObject" }
+]
+
+[[migrations]]
+tag = "v1"
+new_classes = ["YourDurableObject"]
+`
+
+func TestParse_Seed(t *testing.T) {
+	c, err := Parse("/srv/app/wrangler.toml", []byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "my-worker" || c.Main != "/srv/app/room.wasm" || c.AccountID != DefaultAccount {
+		t.Errorf("got name %q main %q account %q", c.Name, c.Main, c.AccountID)
+	}
+	if len(c.KVNamespaces) != 1 || c.KVNamespaces[0] != (KVNamespace{"YOUR_KV_NAMESPACE", "0f2ac74b498b48028cb68387c421e279"}) {
+		t.Errorf("kv %+v", c.KVNamespaces)
+	}
+	if len(c.DurableObjects) != 1 || c.DurableObjects[0] != (DurableObject{"YOUR_DO_CLASS", "YourDurableObject"}) {
+		t.Errorf("durable objects %+v", c.DurableObjects)
+	}
+	if len(c.Migrations) != 1 || c.Migrations[0].Tag != "v1" || c.Migrations[0].NewClasses[0] != "YourDurableObject" {
+		t.Errorf("migrations %+v", c.Migrations)
+	}
+	if len(c.Warnings) != 1 || c.Warnings[0].String() != "/srv/app/wrangler.toml:3: warning: compatibility_date: dohost runs WebAssembly guests; it has no compatibility dates" {
+		t.Errorf("warnings %v", c.Warnings)
+	}
+	if c.Limits != DefaultLimits || c.Host != DefaultHost {
+		t.Errorf("limits %+v host %+v", c.Limits, c.Host)
+	}
+}
+
+func TestParse_Settings(t *testing.T) {
+	c, err := Parse("w.toml", []byte(`name = "w"
+main = "/abs/w.wasm"
+account_id = "acct-1"
+[limits]
+cpu_ms = 50
+[dohost]
+worker_instances = 8
+[[migrations]]
+tag = "v2"
+renamed_classes = [{ from = "A", to = "B" }]
+deleted_classes = ["C"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Main != "/abs/w.wasm" || c.AccountID != "acct-1" || c.Limits.CPU != 50*time.Millisecond || c.Host.WorkerInstances != 8 {
+		t.Errorf("got %+v", c)
+	}
+	if m := c.Migrations[0]; m.RenamedClasses[0] != (Rename{"A", "B"}) || m.DeletedClasses[0] != "C" {
+		t.Errorf("migration %+v", m)
+	}
+}
+
+// TestParse_Errors: every problem of a file at once, each with its line.
+func TestParse_Errors(t *testing.T) {
+	cases := []struct {
+		name, text string
+		want       []string // one per problem, in order
+	}{
+		{"syntax", "name = \"w\"\nmain = \n", []string{"w.toml:2: "}},
+		{"missing name and main", "account_id = \"a\"\n", []string{
+			"w.toml: name: is required", "w.toml: main: is required"}},
+		{"types and unknown keys", `name = "w"
+main = 7
+colour = "blue"
+[durable_objects]
+bindings = [
+  { name = "A", class_name = "X" },
+  { name = "A", class_name = "Y", extra = 1 },
+  { name = "9bad" },
+]
+`, []string{
+			"w.toml:2: main: must be a string, not an integer",
+			"w.toml:3: colour: unknown key",
+			"w.toml:7: durable_objects.bindings[1].extra: unknown key",
+			"w.toml:7: durable_objects.bindings[1].name: binding \"A\" is already defined at durable_objects.bindings[0].name",
+			"w.toml:8: durable_objects.bindings[2].class_name: is required",
+			"w.toml:8: durable_objects.bindings[2].name: \"9bad\" is not a valid binding name",
+		}},
+		{"kv and limits", `name = "Bad Name"
+main = "w.js"
+kv_namespaces = [{ binding = "KV" }, "oops"]
+[limits]
+cpu_ms = 0
+memory = 3
+`, []string{
+			"w.toml:1: name: \"Bad Name\" is not a valid worker name",
+			"w.toml:2: main: \"w.js\" must be a WebAssembly module (.wasm)",
+			"w.toml:3: kv_namespaces[1]: must be a table, not a string",
+			"w.toml:3: kv_namespaces[0].id: is required",
+			"w.toml:5: limits.cpu_ms: 0 is out of range",
+			"w.toml:6: limits.memory: unknown key",
+		}},
+		{"array of tables", `name = "w"
+main = "w.wasm"
+
+[[kv_namespaces]]
+binding = "A"
+id = "1"
+
+[[kv_namespaces]]
+binding = "B"
+id = 2
+`, []string{"w.toml:10: kv_namespaces[1].id: must be a string, not an integer"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("w.toml", []byte(c.text))
+			e, ok := err.(*Error)
+			if !ok {
+				t.Fatalf("got %v, want *Error", err)
+			}
+			if len(e.Diagnostics) != len(c.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(e.Diagnostics), len(c.want), err)
+			}
+			for i, w := range c.want {
+				if got := e.Diagnostics[i].String(); !strings.HasPrefix(got, w) {
+					t.Errorf("problem %d: got %q, want prefix %q", i, got, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParse_Warnings(t *testing.T) {
+	c, err := Parse("w.toml", []byte(`name = "w"
+main = "w.wasm"
+workers_dev = true
+kv_namespaces = [{ binding = "K", id = "1", preview_id = "2" }]
+[vars]
+A = "b"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range c.Warnings {
+		got = append(got, w.String())
+	}
+	want := []string{
+		"w.toml:3: warning: workers_dev: dohost does not support it yet; ignored",
+		"w.toml:4: warning: kv_namespaces[0].preview_id: dohost has no preview mode; ignored",
+		"w.toml:5: warning: vars: dohost does not support it yet; ignored",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLoad_MissingModule(t *testing.T) {
+	_, err := Load(filepath.Join("testdata", "does-not-exist.toml"))
+	if err == nil || !strings.Contains(err.Error(), "does-not-exist.toml") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestLocate(t *testing.T) {
+	lines := locate(`# comment
+name = "w" # trailing
+"quoted.key" = 1
+[a.b]
+c = { d = 1, e = [1, 2] }
+s = """multi
+line = 3
+"""
+[[arr]]
+x = 1
+[[arr]]
+x = 2
+inline = [
+  { k = 1 },
+  { k = 2 }, # comment
+]
+`)
+	want := map[string]int{
+		"name": 2, "quoted.key": 3, "a.b": 4, "a.b.c": 5, "a.b.c.d": 5, "a.b.c.e": 5,
+		"a.b.s": 6, "arr[0]": 9, "arr[0].x": 10, "arr[1].x": 12, "arr[1].inline[0].k": 14, "arr[1].inline[1].k": 15,
+	}
+	for k, l := range want {
+		if lines[k] != l {
+			t.Errorf("line of %s: got %d, want %d", k, lines[k], l)
+		}
+	}
+	if _, ok := lines["a.b.line"]; ok {
+		t.Errorf("found a key inside a multi-line string")
+	}
+}
+
+// FuzzParse: no input makes Parse panic, and every failure is an *Error
+// with at least one diagnostic.
+func FuzzParse(f *testing.F) {
+	f.Add(seed)
+	f.Add("name = \"w\"\nmain = \"w.wasm\"\n[[migrations]]\ntag = 1\n")
+	f.Add("a = [ { b = \"\"\"x\n\"\"\" } ]\n[x.'y'.\"z\"]\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		_ = locate(text)
+		c, err := Parse("f.toml", []byte(text))
+		if err != nil {
+			e, ok := err.(*Error)
+			if !ok || len(e.Diagnostics) == 0 {
+				t.Fatalf("error %v is not an *Error with diagnostics", err)
+			}
+			return
+		}
+		if c.Name == "" || c.Main == "" {
+			t.Fatalf("accepted a config without name or main: %+v", c)
+		}
+	})
+}

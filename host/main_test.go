@@ -1,0 +1,181 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Guest modules built once for the whole test binary.
+var guests struct {
+	dir  string
+	once sync.Map // name → *sync.Once
+	errs sync.Map // name → error
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dohost-guests-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	guests.dir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// repoRoot is the module root, two levels up from this package.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// guestWasm builds the Go guest in pkg (relative to the repository root)
+// for wasip1 and returns the path of its .wasm.
+func guestWasm(t testing.TB, pkg string) string {
+	t.Helper()
+	name := strings.ReplaceAll(pkg, "/", "_") + ".wasm"
+	out := filepath.Join(guests.dir, name)
+	o, _ := guests.once.LoadOrStore(name, new(sync.Once))
+	o.(*sync.Once).Do(func() {
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./"+pkg)
+		cmd.Dir = repoRoot()
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			guests.errs.Store(name, fmt.Errorf("build %s: %v\n%s", pkg, err, b))
+		}
+	})
+	if err, ok := guests.errs.Load(name); ok {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// writeConfig writes a wrangler.toml into dir whose main is wasm; body
+// holds everything but main. It returns the config's path.
+func writeConfig(t testing.TB, dir, wasm, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, "wrangler.toml")
+	text := fmt.Sprintf("main = %q\n%s", wasm, body)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const roomConfig = `
+name = "my-worker"
+kv_namespaces = [{ binding = "YOUR_KV_NAMESPACE", id = "0f2ac74b498b48028cb68387c421e279" }]
+
+[durable_objects]
+bindings = [{ name = "YOUR_DO_CLASS", class_name = "YourDurableObject" }]
+`
+
+const probeConfig = `
+name = "probe"
+kv_namespaces = [{ binding = "KV", id = "probe-kv" }]
+
+[durable_objects]
+bindings = [
+  { name = "PROBE", class_name = "Probe" },
+  { name = "OTHER", class_name = "Other" },
+]
+`
+
+// testLogger collects log lines, and shows them when a test fails.
+type testLogger struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *testLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *testLogger) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// testServer is a Server behind a real HTTP listener on 127.0.0.1.
+type testServer struct {
+	*Server
+	URL  string
+	http *httptest.Server
+	logs *testLogger
+}
+
+func startServer(t testing.TB, dataDir string, configs ...string) *testServer {
+	t.Helper()
+	logs := &testLogger{}
+	srv, err := New(context.Background(), Options{
+		Configs: configs,
+		DataDir: dataDir,
+		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	ts := &testServer{Server: srv, URL: hs.URL, http: hs, logs: logs}
+	t.Cleanup(func() {
+		ts.stop(t)
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs)
+		}
+	})
+	return ts
+}
+
+// stop closes the listener and then the server; it may be called twice.
+func (ts *testServer) stop(t testing.TB) {
+	t.Helper()
+	ts.http.Close()
+	if err := ts.Server.Close(context.Background()); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+func (ts *testServer) get(t testing.TB, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(ts.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", path, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// getJSON GETs path, checks the status and decodes the body into v.
+func (ts *testServer) getJSON(t testing.TB, path string, wantStatus int, v any) {
+	t.Helper()
+	status, body := ts.get(t, path)
+	if status != wantStatus {
+		t.Fatalf("GET %s: status %d, want %d; body %s", path, status, wantStatus, body)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(body), v); err != nil {
+			t.Fatalf("GET %s: decoding %q: %v", path, body, err)
+		}
+	}
+}

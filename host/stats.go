@@ -1,0 +1,25 @@
+package host
+
+import "sync/atomic"
+
+// Stats are counters of a Server's activity since it started.
+type Stats struct {
+	ObjectsStarted  int64 // object instances created (constructor run)
+	ObjectsLive     int64 // object instances alive now
+	ObjectsFailed   int64 // object instances replaced after a trap or timeout
+	WorkerInstances int64 // Worker instances created
+}
+
+type stats struct {
+	objectsStarted, objectsLive, objectsFailed, workerInstances atomic.Int64
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		ObjectsStarted:  s.stats.objectsStarted.Load(),
+		ObjectsLive:     s.stats.objectsLive.Load(),
+		ObjectsFailed:   s.stats.objectsFailed.Load(),
+		WorkerInstances: s.stats.workerInstances.Load(),
+	}
+}
