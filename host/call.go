@@ -79,7 +79,10 @@ func (c *call) invoke(ctx context.Context, fn api.Function, input []byte, hasPar
 	if hasParam {
 		stack[0] = uint64(len(input))
 	}
-	if err := fn.CallWithStack(ctx, stack); err != nil {
+	c.inst.mem.enter()
+	err = fn.CallWithStack(ctx, stack)
+	c.inst.mem.exit()
+	if err != nil {
 		return true, describeTrap(err)
 	}
 	if code := abi.Code(int32(stack[0])); code != abi.OK {

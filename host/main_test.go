@@ -125,9 +125,10 @@ func startServer(t testing.TB, dataDir string, configs ...string) *testServer {
 	t.Helper()
 	logs := &testLogger{}
 	srv, err := New(context.Background(), Options{
-		Configs: configs,
-		DataDir: dataDir,
-		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Configs:  configs,
+		DataDir:  dataDir,
+		CacheDir: filepath.Join(guests.dir, "wazero-cache"),
+		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

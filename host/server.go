@@ -40,6 +40,9 @@ type Options struct {
 	// DataDir holds the database and the compilation cache. It is created
 	// if missing.
 	DataDir string
+	// CacheDir holds wazero's compilation cache; empty means
+	// DataDir/wazero-cache. Compiled code there makes restarts fast.
+	CacheDir string
 	// Logger receives the host's and the guests' log lines; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -103,7 +106,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, log: o.Logger, objects: newRegistry(o.MaxQueue)}
 	var err error
-	if s.cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(o.DataDir, "wazero-cache")); err != nil {
+	if o.CacheDir == "" {
+		o.CacheDir = filepath.Join(o.DataDir, "wazero-cache")
+	}
+	if s.cache, err = wazero.NewCompilationCacheWithDir(o.CacheDir); err != nil {
 		return nil, fmt.Errorf("open compilation cache: %w", err)
 	}
 	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{}); err != nil {

@@ -3,6 +3,7 @@
 // one operation:
 //
 //	/kv/get?key=K            /kv/put?key=K&value=V[&ttl=S][&meta=M]
+//	/kv/putget?key=K&value=V (a put, then a get of the same key)
 //	/kv/delete?key=K         /kv/list?prefix=P[&cursor=C][&limit=N]
 //	/kv/nobinding            a KV call on a binding the config does not grant
 //	/id/name?name=N          /id/unique        /id/parse?id=S
@@ -56,6 +57,15 @@ func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 			return errorResponse(err), nil
 		}
 		return dohost.JSON(200, "ok"), nil
+	case p == "/kv/putget":
+		if err := kv.Put(q.Get("key"), []byte(q.Get("value"))); err != nil {
+			return nil, err
+		}
+		v, _, err := kv.Get(q.Get("key"))
+		if err != nil {
+			return nil, err
+		}
+		return dohost.NewResponse(200, v), nil
 	case p == "/kv/delete":
 		if err := kv.Delete(q.Get("key")); err != nil {
 			return errorResponse(err), nil

@@ -1,0 +1,115 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/dohost/dohost/abi"
+)
+
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+}
+
+func benchGet(b *testing.B, c *http.Client, url string) {
+	resp, err := c.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("GET %s: status %d", url, resp.StatusCode)
+	}
+}
+
+// BenchmarkWarmRequest is the seed flow over real HTTP on 127.0.0.1:
+// Worker → idFromName → stub fetch → object KV get + put (synced), on 100
+// warm rooms, from parallel clients.
+func BenchmarkWarmRequest(b *testing.B) {
+	dir := b.TempDir()
+	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "guests/examples/room"), roomConfig))
+	c := benchClient()
+	for i := 0; i < 100; i++ {
+		benchGet(b, c, fmt.Sprintf("%s/?roomId=room-%d", ts.URL, i))
+	}
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchGet(b, c, fmt.Sprintf("%s/?roomId=room-%d", ts.URL, n.Add(1)%100))
+		}
+	})
+}
+
+// BenchmarkFirstRequest is the seed flow where every request goes to an
+// object never seen before: instantiate, construct, then the request.
+func BenchmarkFirstRequest(b *testing.B) {
+	dir := b.TempDir()
+	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "guests/examples/room"), roomConfig))
+	c := benchClient()
+	benchGet(b, c, ts.URL+"/?roomId=warmup")
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchGet(b, c, fmt.Sprintf("%s/?roomId=new-%d", ts.URL, n.Add(1)))
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(ts.Stats().ObjectsStarted)/float64(b.N), "objects/op")
+}
+
+// BenchmarkKVPutGet compares one KV put and get of the same key, committed
+// with a synced write, through the ABI (a Worker handler in a Go guest,
+// called directly, without HTTP) and on raw Pebble.
+func BenchmarkKVPutGet(b *testing.B) {
+	dir := b.TempDir()
+	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "testdata/guests/probe"), probeConfig))
+	b.Run("abi", func(b *testing.B) {
+		a := ts.apps[0]
+		ctx := context.Background()
+		req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "http://probe/kv/putget?key=bench&value=0123456789abcdef"})
+		inst, err := a.pool.get(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer a.pool.done(ctx, inst, false)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			c := &call{app: a, inst: inst, kind: kindFetch, txn: ts.store.NewTxn()}
+			if _, err := c.invoke(ctx, inst.workerFetch, req, true); err != nil {
+				b.Fatal(err)
+			}
+			if err := c.txn.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("pebble", func(b *testing.B) {
+		db := ts.store.DB()
+		key, val := []byte("\x01raw\x00\x01bench"), []byte("0123456789abcdef")
+		for i := 0; i < b.N; i++ {
+			batch := db.NewIndexedBatch()
+			if err := batch.Set(key, val, nil); err != nil {
+				b.Fatal(err)
+			}
+			v, closer, err := batch.Get(key)
+			if err != nil || len(v) != len(val) {
+				b.Fatal(err)
+			}
+			closer.Close()
+			if err := batch.Commit(pebble.Sync); err != nil {
+				b.Fatal(err)
+			}
+			batch.Close()
+		}
+	})
+}
