@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# bench-peer.sh: dohost next to the reference peer, Cloudflare's workerd running the same seed
+# app (../shared/peer), under the same wrk load on this machine, alternating the two servers.
+# Prints one line per case and server, then the ratios dohost/workerd.
+#
+# Cases (both servers serve GET /?roomId=R: Worker → idFromName → DO → one KV put + one KV get):
+#   warm  100 rooms picked at random (wrk/rooms.lua)
+#   cold  a never-seen room per request, so every request starts a new object (wrk/cold.lua)
+#
+# Env: DUR=10 (s per measured run) WARM=3 (s warm-up) CONN=50 THREADS=2 ROUNDS=2
+#      PEER_HOME (default ~/.cache/dohost-peer; installed by ../shared/peer/setup.sh if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DUR=${DUR:-10}; WARM=${WARM:-3}; CONN=${CONN:-50}; THREADS=${THREADS:-2}; ROUNDS=${ROUNDS:-2}
+PEER_HOME=${PEER_HOME:-$HOME/.cache/dohost-peer}
+PEER_SRC=${PEER_SRC:-$ROOT/../shared/peer}
+WORKERD=$PEER_HOME/node_modules/.bin/workerd
+# The npm shim may exec the platform binary or run it as a child; use the binary itself so that
+# the PID we measure and stop is workerd's.
+for b in "$PEER_HOME"/node_modules/@cloudflare/workerd-*/bin/workerd; do [ -x "$b" ] && WORKERD_BIN=$b; done
+if [ ! -x "$WORKERD" ] || ! command -v wrk >/dev/null; then
+  [ -x "$PEER_SRC/setup.sh" ] || { echo "workerd is not installed and $PEER_SRC/setup.sh is missing" >&2; exit 1; }
+  PEER_HOME=$PEER_HOME "$PEER_SRC/setup.sh" >&2
+fi
+export WRK_DIR=$PEER_HOME/wrk
+DOHOST_ADDR=127.0.0.1:8788
+WORKERD_ADDR=127.0.0.1:8787
+WORK=$(mktemp -d)
+PID=""
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+port_free() { ! curl -s -o /dev/null --max-time 1 "http://$1/" || { echo "something already listens on $1; stop it first" >&2; exit 1; }; }
+wait_up() { for _ in $(seq 1 200); do curl -s -o /dev/null --max-time 1 "http://$1/?roomId=up" && return 0; sleep 0.05; done; echo "server on $1 did not come up" >&2; exit 1; }
+
+start() { # start dohost|workerd: a fresh server with empty state
+  case $1 in
+    dohost)
+      port_free $DOHOST_ADDR
+      rm -rf "$WORK/data"
+      "$ROOT/bin/dohost" serve --config "$ROOT/guests/examples/room/wrangler.toml" --listen $DOHOST_ADDR --data "$WORK/data" \
+        >"$WORK/dohost.log" 2>&1 &
+      PID=$!; wait_up $DOHOST_ADDR ;;
+    workerd)
+      port_free $WORKERD_ADDR
+      rm -rf "$PEER_HOME/data"; mkdir -p "$PEER_HOME/data/do" "$PEER_HOME/data/kv"
+      (cd "$PEER_HOME/workerd" && exec "${WORKERD_BIN:-$WORKERD}" serve config.capnp) >"$WORK/workerd.log" 2>&1 &
+      PID=$!; wait_up $WORKERD_ADDR ;;
+  esac
+}
+stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; }
+addr() { [ "$1" = dohost ] && echo $DOHOST_ADDR || echo $WORKERD_ADDR; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0; }
+
+# run <server> <case> <script> <secs> [ENV=V...]: one wrk run; prints its RESULT fields.
+run() {
+  local srv=$1 name=$2 script=$3 secs=$4; shift 4
+  env CASE="$name" THREADS="$THREADS" "$@" wrk -t"$THREADS" -c"$CONN" -d"${secs}s" --latency \
+    -s "$WRK_DIR/$script" "http://$(addr "$srv")" 2>&1 | grep '^RESULT' | sed 's/^RESULT case=[^ ]* //'
+}
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+
+declare -A RPS P99 P50
+echo "# dohost $(git -C "$ROOT" rev-parse --short HEAD) vs workerd $("$WORKERD" --version 2>&1); wrk -t$THREADS -c$CONN, ${WARM}s warm-up + ${DUR}s per run, $ROUNDS rounds; $(nproc) cores"
+for round in $(seq 1 "$ROUNDS"); do
+  for srv in dohost workerd; do
+    start "$srv"
+    run "$srv" warmup rooms.lua "$WARM" PATHNAME=/ ROOMS=100 >/dev/null
+    r=$(run "$srv" warm rooms.lua "$DUR" PATHNAME=/ ROOMS=100)
+    echo "round $round $srv warm: $r rss_kB=$(rss_kb)"
+    RPS[$srv,warm]="${RPS[$srv,warm]:-} $(echo "$r" | field rps)"; P99[$srv,warm]="${P99[$srv,warm]:-} $(echo "$r" | field p99_ms)"
+    P50[$srv,warm]="${P50[$srv,warm]:-} $(echo "$r" | field p50_ms)"
+    stop
+    start "$srv"
+    r=$(run "$srv" cold cold.lua "$DUR" PATHNAME=/ RUN="cold$round" CAP=1000000000)
+    echo "round $round $srv cold: $r rss_kB=$(rss_kb)"
+    RPS[$srv,cold]="${RPS[$srv,cold]:-} $(echo "$r" | field rps)"; P99[$srv,cold]="${P99[$srv,cold]:-} $(echo "$r" | field p99_ms)"
+    P50[$srv,cold]="${P50[$srv,cold]:-} $(echo "$r" | field p50_ms)"
+    stop
+  done
+done
+mean() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.2f", s/NF}'; }
+echo
+echo "SUMMARY (means over $ROUNDS rounds; ratio = dohost / workerd)"
+for c in warm cold; do
+  dr=$(echo ${RPS[dohost,$c]} | mean); wr=$(echo ${RPS[workerd,$c]} | mean)
+  d99=$(echo ${P99[dohost,$c]} | mean); w99=$(echo ${P99[workerd,$c]} | mean)
+  d50=$(echo ${P50[dohost,$c]} | mean); w50=$(echo ${P50[workerd,$c]} | mean)
+  printf '%-5s rps dohost=%s workerd=%s ratio=%.2fx | p50 ms %s vs %s | p99 ms dohost=%s workerd=%s ratio=%.2f\n' \
+    "$c" "$dr" "$wr" "$(awk -v a="$dr" -v b="$wr" 'BEGIN{print a/b}')" "$d50" "$w50" "$d99" "$w99" "$(awk -v a="$d99" -v b="$w99" 'BEGIN{print a/b}')"
+done
