@@ -11,10 +11,11 @@ FUZZTIME_LONG ?= 5m
 BIN      := bin/dohost
 EXAMPLES := $(patsubst guests/examples/%/main.go,%,$(wildcard guests/examples/*/main.go))
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),guests/examples/$(e)/$(e).wasm)
-WAT      := $(shell find testdata -name '*.wat')
+WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 # Fuzz targets: package:target.
 FUZZ := ./abi:FuzzDecodeRequest ./abi:FuzzDecodeResponse ./abi:FuzzDecodeKVList \
-        ./host/internal/config:FuzzParse ./host/internal/store:FuzzKeyEncoding
+        ./host/internal/config:FuzzParse ./host/internal/store:FuzzKeyEncoding \
+        ./host/internal/wasmbin:FuzzPrepare
 
 .PHONY: help build guests run test test-short fuzz bench bench-peer check clean
 help: ## list the targets
@@ -32,7 +33,7 @@ guests/examples/%.wasm: FORCE
 
 guests: $(EXAMPLE_WASM) ## build the example guests (and, with wat2wasm installed, the WAT fixtures)
 	@if command -v wat2wasm >/dev/null; then \
-		for f in $(WAT); do wat2wasm $$f -o $${f%.wat}.wasm || exit 1; done; \
+		for f in $(WAT); do wat2wasm --debug-names $$f -o $${f%.wat}.wasm || exit 1; done; \
 	else echo "wat2wasm not found (apt-get install wabt): kept the committed testdata .wasm files"; fi
 
 run: $(BIN) guests/examples/$(EXAMPLE)/$(EXAMPLE).wasm ## serve guests/examples/$(EXAMPLE) on $(LISTEN), data in $(DATA)

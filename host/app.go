@@ -26,8 +26,8 @@ type app struct {
 	cfg *config.Config
 	log *slog.Logger
 
-	rt  wazero.Runtime
-	mod wazero.CompiledModule
+	rt    wazero.Runtime
+	guest *guest
 
 	kv         map[string]*store.KV  // binding → namespace
 	namespaces map[string]*namespace // binding → Durable Object namespace
@@ -66,8 +66,15 @@ func newApp(ctx context.Context, srv *Server, cfg *config.Config) (_ *app, err e
 	if a.rt, err = newRuntime(ctx, srv.cache, defaultMemoryPages); err != nil {
 		return nil, err
 	}
-	if a.mod, err = compileGuest(ctx, a.rt, cfg.Main, wasm); err != nil {
+	if a.guest, err = compileGuest(ctx, a.rt, cfg.Main, wasm); err != nil {
 		return nil, err
+	}
+	if a.guest.prep.Snapshot {
+		if err := a.takeSnapshot(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.Main, err)
+		}
+	} else {
+		a.log.Info("instances of this module run its initializer each: it cannot be snapshotted", "reason", a.guest.prep.NoSnapshot)
 	}
 	for _, b := range cfg.KVNamespaces {
 		a.kv[b.Binding] = srv.store.KV(cfg.AccountID, b.ID)
@@ -152,7 +159,7 @@ func (a *app) newInstance(ctx context.Context, obj *object) (*instance, error) {
 	if obj != nil {
 		log = obj.log
 	}
-	inst, err := instantiate(ctx, a.rt, a.mod, moduleConfig(newLogWriter(log, "stdout"), newLogWriter(log, "stderr")))
+	inst, err := a.instantiate(ctx, moduleConfig(newLogWriter(log, "stdout"), newLogWriter(log, "stderr")), obj)
 	if err == nil && obj == nil {
 		a.srv.stats.workerInstances.Add(1)
 	}
@@ -163,6 +170,7 @@ func (a *app) close(ctx context.Context) {
 	if a.pool != nil {
 		a.pool.close(ctx)
 	}
+	a.guest.close(ctx)
 	if a.rt != nil {
 		_ = a.rt.Close(ctx)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/store"
@@ -29,6 +30,9 @@ type call struct {
 	responded bool
 	failure   string // set by fail
 
+	started  time.Time // when the guest call began
+	deadline time.Time // when the fuel function ends it
+
 	// names remembers the names this call derived IDs from, so that an
 	// object created through its stub learns its name.
 	names []namedID
@@ -40,6 +44,7 @@ const (
 	kindFetch     callKind = iota // a fetch handler: respond takes a Response
 	kindConstruct                 // an object's constructor
 	kindClasses                   // dohost_classes: respond takes the class list
+	kindInit                      // a start function or _initialize: no host calls
 )
 
 // logger returns the log of the object or worker the call runs for.
@@ -66,23 +71,42 @@ func callFrom(ctx context.Context) *call {
 // errGuestFailed is returned when a handler returns a non-zero code.
 var errGuestFailed = errors.New("handler failed")
 
+// start starts the call's clock: the guest may run until the worker's
+// time limit from now.
+func (c *call) start() {
+	c.started = time.Now()
+	c.deadline = c.started.Add(c.app.cfg.Limits.CPU)
+}
+
+// context returns ctx carrying c, for the host functions and the fuel
+// function the guest calls.
+func (c *call) context(ctx context.Context) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+// run calls fn with no parameters under c's clock, started now. It
+// returns the trap, if the guest traps or runs past its time limit.
+func (c *call) run(ctx context.Context, fn api.Function) error {
+	c.start()
+	stack := c.inst.stack[:]
+	if err := fn.CallWithStack(c.context(ctx), stack); err != nil {
+		return describeTrap(err)
+	}
+	return nil
+}
+
 // invoke runs fn with input as the handler's pending input. It returns an
-// error when the guest traps, runs past limit, or returns a non-zero code
-// (errGuestFailed, with the guest's message). After a trap or timeout the
-// instance must not be used again.
+// error when the guest traps, runs past its time limit, or returns a
+// non-zero code (errGuestFailed, with the guest's message). After a trap or
+// timeout the instance must not be used again.
 func (c *call) invoke(ctx context.Context, fn api.Function, input []byte, hasParam bool) (trapped bool, err error) {
 	c.pending = input
-	ctx = context.WithValue(ctx, callKey{}, c)
-	ctx, cancel := context.WithTimeout(ctx, c.app.cfg.Limits.CPU)
-	defer cancel()
+	c.start()
 	stack := c.inst.stack[:]
 	if hasParam {
 		stack[0] = uint64(len(input))
 	}
-	c.inst.mem.enter()
-	err = fn.CallWithStack(ctx, stack)
-	c.inst.mem.exit()
-	if err != nil {
+	if err := fn.CallWithStack(c.context(ctx), stack); err != nil {
 		return true, describeTrap(err)
 	}
 	if code := abi.Code(int32(stack[0])); code != abi.OK {

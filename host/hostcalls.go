@@ -34,9 +34,8 @@ func hostFn(name string, params string, h handler) hostFunc {
 	}
 	return hostFunc{name: name, paramNames: names, params: types, fn: func(ctx context.Context, mod api.Module, s []uint64) {
 		c := callFrom(ctx)
-		if c == nil {
-			// Outside a handler (during _initialize, or from a guest's own
-			// thread of control after its handler returned).
+		if c == nil || c.kind == kindInit {
+			// Outside a handler: during _initialize or a start function.
 			s[0] = uint64(uint32(abi.BadState))
 			return
 		}
@@ -64,7 +63,7 @@ var hostFuncs = []hostFunc{
 // the pending result's full length, or -code on error.
 func resultRead(ctx context.Context, mod api.Module, s []uint64) {
 	c := callFrom(ctx)
-	if c == nil {
+	if c == nil || c.kind == kindInit {
 		s[0] = negCode(abi.BadState)
 		return
 	}
@@ -331,7 +330,7 @@ func stubFetch(ctx context.Context, c *call, mod api.Module, s []uint64) abi.Cod
 	}
 	// req is a view of the caller's memory; the callee gets its own copy so
 	// that nothing it does depends on the caller's instance staying open.
-	resp, code, err := c.app.srv.objects.fetch(ctx, c.obj, ns, id, name, hasName, bytes.Clone(req))
+	resp, code, err := c.app.srv.objects.fetch(ctx, c.obj, c.deadline, ns, id, name, hasName, bytes.Clone(req))
 	if err != nil {
 		return c.finish(mod, s, 6, c.errorf(code, "%v", err), c.pending)
 	}

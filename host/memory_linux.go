@@ -2,106 +2,173 @@ package host
 
 import (
 	"context"
-	"sync"
+	"fmt"
+	"unsafe"
 
 	"github.com/tetratelabs/wazero/experimental"
 	"golang.org/x/sys/unix"
 )
+
+// image is the initial memory of the instances started from a snapshot:
+// the guest's memory right after initialization. A large image lives in a
+// sealed memfd that every instance maps copy-on-write, so an instance
+// starts without copying anything, and the pages it never writes stay
+// shared with every other instance of the module. A small one is copied.
+type image struct {
+	size  uint64   // bytes
+	fd    int      // the memfd, or -1 when the image is copied
+	pages []extent // copied images: the non-zero parts
+}
+
+// extent is a non-zero part of a small image.
+type extent struct {
+	off  uint64
+	data []byte
+}
+
+// mapThreshold is the image size from which instances map the image
+// instead of copying it: below it, copying the few non-zero pages is
+// cheaper than a second mapping.
+const mapThreshold = 256 << 10
+
+const osPage = 4096
+
+// newImage makes the image of mem (which it does not keep).
+func newImage(mem []byte) (*image, error) {
+	im := &image{size: uint64(len(mem)), fd: -1}
+	nonZero := func(p []byte) bool {
+		for _, c := range p {
+			if c != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if len(mem) < mapThreshold {
+		for off := 0; off < len(mem); off += osPage {
+			p := mem[off:min(off+osPage, len(mem))]
+			if !nonZero(p) {
+				continue
+			}
+			if n := len(im.pages); n > 0 && im.pages[n-1].off+uint64(len(im.pages[n-1].data)) == uint64(off) {
+				im.pages[n-1].data = append(im.pages[n-1].data, p...)
+			} else {
+				im.pages = append(im.pages, extent{off: uint64(off), data: append([]byte(nil), p...)})
+			}
+		}
+		return im, nil
+	}
+	fd, err := unix.MemfdCreate("dohost-snapshot", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot image: memfd_create: %w", err)
+	}
+	if err := unix.Ftruncate(fd, int64(len(mem))); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("snapshot image: ftruncate: %w", err)
+	}
+	// Write only the non-zero pages: the rest stay holes, which cost
+	// nothing until an instance reads them.
+	for off := 0; off < len(mem); off += osPage {
+		p := mem[off:min(off+osPage, len(mem))]
+		if !nonZero(p) {
+			continue
+		}
+		if _, err := unix.Pwrite(fd, p, int64(off)); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("snapshot image: write: %w", err)
+		}
+	}
+	seals := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("snapshot image: seal: %w", err)
+	}
+	im.fd = fd
+	return im, nil
+}
+
+// close releases the image. Instances already mapping it keep working.
+func (im *image) close() {
+	if im != nil && im.fd >= 0 {
+		unix.Close(im.fd)
+		im.fd = -1
+	}
+}
 
 // linearMemory backs one instance's linear memory with its own mapping:
 // the memory's whole maximum is reserved once (MAP_NORESERVE) and pages
 // become resident only when the guest touches them. Growing is free (no
 // copy, as wazero's default does on every memory.grow) and untouched pages
 // cost nothing, which is most of what makes many idle instances cheap.
+// An instance started from a snapshot has the image mapped (or copied)
+// at the start of the reservation.
 //
-// Unmapping is deferred while the guest runs: wazero frees a module's memory
-// as soon as its context is done, from another goroutine, while the guest's
-// code may still be executing or a host function may still hold a view of
-// the memory. The instance marks its calls with enter and exit, and the
-// mapping goes away at whichever of Free or exit comes last.
+// wazero calls Reallocate and Free from the goroutine that instantiates,
+// runs or closes the instance; an instance is used by one goroutine at a
+// time, so linearMemory needs no lock.
 type linearMemory struct {
-	mu      sync.Mutex
-	buf     []byte // the whole reservation; nil once unmapped
-	max     uint64
-	running bool // guarded by mu
-	freed   bool // guarded by mu
+	buf []byte // the whole reservation; nil until the first Reallocate and after Free
+	max uint64
+	img *image
 }
 
-// memoryAllocator hands out one linearMemory; it is made per instantiation
-// so the instance can find its memory afterwards.
-type memoryAllocator struct {
-	mem *linearMemory
-}
+// memoryAllocator gives the next instantiation a linearMemory starting
+// from img (nil: zeroed).
+type memoryAllocator struct{ img *image }
 
-func (a *memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
-	a.mem = &linearMemory{max: max}
-	return a.mem
+func (a memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
+	return &linearMemory{max: max, img: a.img}
 }
 
 // withMemoryAllocator returns ctx set up to give the next instantiation a
-// linearMemory, and the allocator that will hold it.
-func withMemoryAllocator(ctx context.Context) (context.Context, *memoryAllocator) {
-	a := &memoryAllocator{}
-	return experimental.WithMemoryAllocator(ctx, a), a
+// linearMemory that starts as img (nil: zeroed).
+func withMemoryAllocator(ctx context.Context, img *image) context.Context {
+	return experimental.WithMemoryAllocator(ctx, memoryAllocator{img})
 }
 
 // Reallocate implements experimental.LinearMemory.
 func (m *linearMemory) Reallocate(size uint64) []byte {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if size > m.max || m.freed {
+	if size > m.max {
 		return nil
 	}
 	if m.buf == nil {
 		if m.max == 0 {
 			return []byte{}
 		}
-		b, err := unix.Mmap(-1, 0, int(m.max), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
-		if err != nil {
+		if err := m.reserve(); err != nil {
 			return nil
 		}
-		m.buf = b
 	}
 	return m.buf[:size:size]
 }
 
-// Free implements experimental.LinearMemory.
-func (m *linearMemory) Free() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.freed = true
-	if !m.running {
-		m.unmapLocked()
+func (m *linearMemory) reserve() error {
+	b, err := unix.Mmap(-1, 0, int(m.max), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return err
 	}
+	if im := m.img; im != nil && im.size <= m.max {
+		if im.fd >= 0 {
+			_, err := unix.MmapPtr(im.fd, 0, unsafe.Pointer(unsafe.SliceData(b)), uintptr(im.size),
+				unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED)
+			if err != nil {
+				_ = unix.Munmap(b)
+				return err
+			}
+		} else {
+			for _, e := range im.pages {
+				copy(b[e.off:], e.data)
+			}
+		}
+	}
+	m.buf = b
+	return nil
 }
 
-func (m *linearMemory) unmapLocked() {
+// Free implements experimental.LinearMemory.
+func (m *linearMemory) Free() {
 	if m.buf != nil {
 		_ = unix.Munmap(m.buf)
 		m.buf = nil
 	}
-}
-
-// enter marks the start of a guest call.
-func (m *linearMemory) enter() {
-	if m == nil {
-		return
-	}
-	m.mu.Lock()
-	m.running = true
-	m.mu.Unlock()
-}
-
-// exit marks the end of a guest call, unmapping the memory if it was freed
-// meanwhile.
-func (m *linearMemory) exit() {
-	if m == nil {
-		return
-	}
-	m.mu.Lock()
-	m.running = false
-	if m.freed {
-		m.unmapLocked()
-	}
-	m.mu.Unlock()
 }

@@ -2,17 +2,57 @@
 
 package host
 
-import "context"
+import (
+	"context"
 
-// Elsewhere than Linux, instances use wazero's default memory.
+	"github.com/tetratelabs/wazero/experimental"
+)
 
-type linearMemory struct{}
+// Elsewhere than Linux, an image is a copy of the snapshot's memory, and
+// instances use Go slices that grow by copying, as wazero's default does.
 
-type memoryAllocator struct{ mem *linearMemory }
-
-func withMemoryAllocator(ctx context.Context) (context.Context, *memoryAllocator) {
-	return ctx, &memoryAllocator{}
+type image struct {
+	size uint64
+	data []byte
 }
 
-func (*linearMemory) enter() {}
-func (*linearMemory) exit()  {}
+func newImage(mem []byte) (*image, error) {
+	return &image{size: uint64(len(mem)), data: append([]byte(nil), mem...)}, nil
+}
+
+func (im *image) close() {}
+
+type linearMemory struct {
+	buf []byte
+	max uint64
+	img *image
+}
+
+type memoryAllocator struct{ img *image }
+
+func (a memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
+	return &linearMemory{max: max, img: a.img}
+}
+
+func withMemoryAllocator(ctx context.Context, img *image) context.Context {
+	return experimental.WithMemoryAllocator(ctx, memoryAllocator{img})
+}
+
+func (m *linearMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		return nil
+	}
+	if m.buf == nil && m.img != nil && m.img.size <= m.max {
+		m.buf = make([]byte, 0, max(size, m.img.size))
+		copy(m.buf[:m.img.size], m.img.data)
+	}
+	if uint64(cap(m.buf)) < size {
+		b := make([]byte, size, max(size, min(2*uint64(cap(m.buf)), m.max)))
+		copy(b, m.buf)
+		m.buf = b
+	}
+	m.buf = m.buf[:size]
+	return m.buf
+}
+
+func (m *linearMemory) Free() { m.buf = nil }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 )
@@ -112,8 +113,8 @@ func pathString(path []*object) string {
 	return s
 }
 
-// acquire waits for o's turn.
-func (r *registry) acquire(ctx context.Context, o *object) (abi.Code, error) {
+// acquire waits for o's turn, until deadline.
+func (r *registry) acquire(ctx context.Context, o *object, deadline time.Time) (abi.Code, error) {
 	select {
 	case o.turn <- struct{}{}:
 		return abi.OK, nil
@@ -124,6 +125,8 @@ func (r *registry) acquire(ctx context.Context, o *object) (abi.Code, error) {
 		return abi.Overloaded, fmt.Errorf("object %s: %d requests are already queued", o.id, r.maxQueue)
 	}
 	defer o.waiters.Add(-1)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	select {
 	case o.turn <- struct{}{}:
 		return abi.OK, nil
@@ -136,8 +139,9 @@ func (o *object) release() { <-o.turn }
 
 // fetch runs one request on object id of ns and returns its encoded
 // response. caller is the object whose request makes the call (nil for the
-// Worker). The object's writes are synced before fetch returns.
-func (r *registry) fetch(ctx context.Context, caller *object, ns *namespace, id objectID, name string, hasName bool, req []byte) ([]byte, abi.Code, error) {
+// Worker); it waits for the object's turn until deadline. The object's
+// writes are synced before fetch returns.
+func (r *registry) fetch(ctx context.Context, caller *object, deadline time.Time, ns *namespace, id objectID, name string, hasName bool, req []byte) ([]byte, abi.Code, error) {
 	o := r.get(ns, id)
 	if caller != nil {
 		if err := r.enter(caller, o); err != nil {
@@ -145,7 +149,7 @@ func (r *registry) fetch(ctx context.Context, caller *object, ns *namespace, id 
 		}
 		defer r.leave(caller)
 	}
-	if code, err := r.acquire(ctx, o); err != nil {
+	if code, err := r.acquire(ctx, o, deadline); err != nil {
 		return nil, code, err
 	}
 	defer o.release()

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/wasmbin"
@@ -17,16 +19,41 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 )
 
-// wasiModule is the only import module besides abi.ImportModule.
+// wasiModule is the only import module besides abi.ImportModule that a
+// guest may import.
 const wasiModule = wasi_snapshot_preview1.ModuleName
 
-// newRuntime returns a wazero runtime with the dohost host module and a
-// sandboxed WASI (no files, sockets, arguments or environment) instantiated.
-// Every guest call in it is bounded by its context: a runaway guest is
-// stopped at its deadline instead of stalling the process.
+// How guests are metered (see wasmbin.Prepare): the module and function
+// the metered code calls when its fuel runs out, the fuel of one slice
+// (about that many instructions run between two calls), and the prefix of
+// the exports that give the host a snapshot's globals. Guests can neither
+// import the module nor export such names.
+const (
+	meterModule  = "dohost:internal"
+	meterFunc    = "fuel"
+	fuelPerSlice = 1 << 18
+	globalPrefix = "dohost:global:"
+)
+
+// yieldAfter is how long a guest call runs before it starts giving up its
+// thread at every fuel slice, so that a guest that computes for long does
+// not hold a core that other objects' short requests are waiting for.
+const yieldAfter = 5 * time.Millisecond
+
+// newRuntime returns a wazero runtime with the dohost host module, the
+// meter's fuel function and a sandboxed WASI (no files, sockets, arguments
+// or environment) instantiated.
+//
+// wazero's own way to stop a runaway guest (WithCloseOnContextDone) calls
+// into Go at every loop iteration, which makes guest code about three times
+// slower. dohost meters the code instead: the guest calls the fuel function
+// every slice of about fuelPerSlice instructions, and that call ends a call
+// that is past its deadline. Because it is a call into Go, it is also where
+// the Go scheduler and garbage collector can stop the goroutine running the
+// guest, so that a guest in an endless loop never stalls the process.
 func newRuntime(ctx context.Context, cache wazero.CompilationCache, memoryPages uint32) (wazero.Runtime, error) {
 	cfg := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(false).
 		WithMemoryLimitPages(memoryPages).
 		WithCoreFeatures(api.CoreFeaturesV2)
 	if cache != nil {
@@ -48,40 +75,95 @@ func newRuntime(ctx context.Context, cache wazero.CompilationCache, memoryPages 
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate host module: %w", err)
 	}
+	_, err := rt.NewHostModuleBuilder(meterModule).NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(fuel), nil, []api.ValueType{api.ValueTypeI32}).
+		Export(meterFunc).Instantiate(ctx)
+	if err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate meter module: %w", err)
+	}
 	return rt, nil
 }
 
-// mergeGap is the longest run of zeros between two data segments that
-// MergeDataSegments fills to join them: the pages in between are written
-// anyway when the segments are this close.
-const mergeGap = 4096
+// errDeadline is what the fuel function panics with to end a guest call
+// that ran past its deadline; describeTrap turns it into ErrGuestTimeout.
+var errDeadline = errors.New("deadline")
 
-// compileGuest compiles a guest module and checks it against the ABI: the
-// version it declares, every import, and the exports the host calls. Each
-// problem is a clear error at load, never a surprise at the first request.
-func compileGuest(ctx context.Context, rt wazero.Runtime, path string, wasm []byte) (wazero.CompiledModule, error) {
+// fuel is called by metered guest code when a slice of fuel is used up. It
+// ends the call if it is past its deadline, lets other goroutines run if
+// the call has been running for long, and returns the next slice.
+func fuel(ctx context.Context, _ api.Module, s []uint64) {
+	if c := callFrom(ctx); c != nil {
+		now := time.Now()
+		if now.After(c.deadline) {
+			panic(errDeadline)
+		}
+		if now.Sub(c.started) > yieldAfter {
+			runtime.Gosched()
+		}
+	}
+	s[0] = fuelPerSlice
+}
+
+// guest is a compiled guest module: the module as the host rewrote it and,
+// when it has one, the snapshot its instances start from.
+type guest struct {
+	cm   wazero.CompiledModule
+	prep *wasmbin.Prepared
+	snap *snapshot // nil: instances run their initializer
+}
+
+func (g *guest) close(ctx context.Context) {
+	if g == nil {
+		return
+	}
+	g.snap.close()
+	if g.cm != nil {
+		_ = g.cm.Close(ctx)
+	}
+}
+
+// compileGuest checks a guest module against the ABI (the version it
+// declares, every import, the exports the host calls), meters it and
+// compiles it. Each problem is a clear error at load, never a surprise at
+// the first request.
+func compileGuest(ctx context.Context, rt wazero.Runtime, path string, wasm []byte) (*guest, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, fmt.Errorf("%s is not a WebAssembly module (it does not start with \\0asm)", path)
 	}
 	if v := wasm[4:8]; v[0] != 1 || v[1] != 0 || v[2] != 0 || v[3] != 0 {
 		return nil, fmt.Errorf("%s is a WebAssembly binary of version %d; only version 1 (the MVP binary format) is supported", path, v[0])
 	}
-	// Merging data segments makes instantiating Go guests several times
-	// faster; if the merged module fails to compile, the original's error
-	// is the one to report.
-	merged, changed := wasmbin.MergeDataSegments(wasm, mergeGap)
-	cm, err := rt.CompileModule(ctx, merged)
-	if err != nil && changed {
-		cm, err = rt.CompileModule(ctx, wasm)
+	// The module is prepared before wazero sees it: Prepare checks every
+	// count and length against the bytes there are, so a hostile count
+	// cannot make the compiler allocate what it asks for.
+	p, err := wasmbin.Prepare(wasm, wasmbin.Options{FuelModule: meterModule, FuelName: meterFunc, Fuel: fuelPerSlice, GlobalPrefix: globalPrefix})
+	switch {
+	case errors.Is(err, wasmbin.ErrMalformed):
+		return nil, fmt.Errorf("%s is not a valid WebAssembly module: %w", path, err)
+	case errors.Is(err, wasmbin.ErrUnsupported):
+		// Let wazero say what is wrong, if it can; otherwise the module
+		// uses something it supports but the meter does not.
+		if _, cerr := rt.CompileModule(ctx, wasm); cerr != nil {
+			return nil, fmt.Errorf("compile %s: %w", path, cerr)
+		}
+		return nil, fmt.Errorf("%s uses an instruction dohost cannot meter: %w", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	cm, err := rt.CompileModule(ctx, p.Wasm)
 	if err != nil {
-		return nil, fmt.Errorf("compile %s: %w", path, err)
+		// Report the error in terms of the module as it was given.
+		if _, cerr := rt.CompileModule(ctx, wasm); cerr != nil {
+			return nil, fmt.Errorf("compile %s: %w", path, cerr)
+		}
+		return nil, fmt.Errorf("compile %s after metering it (a dohost bug): %w", path, err)
 	}
 	if err := checkGuest(rt, cm); err != nil {
 		_ = cm.Close(ctx)
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return cm, nil
+	return &guest{cm: cm, prep: p}, nil
 }
 
 func checkGuest(rt wazero.Runtime, cm wazero.CompiledModule) error {
@@ -109,6 +191,8 @@ func checkGuest(rt wazero.Runtime, cm wazero.CompiledModule) error {
 	for _, f := range cm.ImportedFunctions() {
 		mod, name, _ := f.Import()
 		switch mod {
+		case meterModule:
+			continue // added by the meter; Prepare refuses guests that import it themselves
 		case abi.ImportModule, wasiModule:
 			var def api.FunctionDefinition
 			if host := rt.Module(mod); host != nil {
@@ -192,32 +276,44 @@ type instance struct {
 	classes     api.Function
 	objectNew   api.Function
 	objectFetch api.Function
-	mem         *linearMemory // nil when wazero's default memory is used
 	stack       [1]uint64
 }
 
-// instantiate creates an instance of cm and runs its reactor initializer.
-func instantiate(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule, cfg wazero.ModuleConfig) (*instance, error) {
-	actx, alloc := withMemoryAllocator(ctx)
-	mod, err := rt.InstantiateModule(actx, cm, cfg)
+// instantiate creates an instance of a's guest for obj (nil: a Worker
+// instance): from the snapshot when there is one, otherwise by running the
+// module's initializer. Its start function and initializer run under the
+// worker's time limit.
+func (a *app) instantiate(ctx context.Context, cfg wazero.ModuleConfig, obj *object) (*instance, error) {
+	g := a.guest
+	var img *image
+	if g.snap != nil {
+		img = g.snap.img
+	}
+	c := &call{app: a, obj: obj, kind: kindInit}
+	c.start()
+	mod, err := a.rt.InstantiateModule(c.context(withMemoryAllocator(ctx, img)), g.cm, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", describeTrap(err))
 	}
 	inst := &instance{
 		mod:         mod,
-		mem:         alloc.mem,
 		workerFetch: mod.ExportedFunction(abi.ExportWorkerFetch),
 		classes:     mod.ExportedFunction(abi.ExportClasses),
 		objectNew:   mod.ExportedFunction(abi.ExportObjectNew),
 		objectFetch: mod.ExportedFunction(abi.ExportObjectFetch),
 	}
+	if g.snap != nil {
+		if err := g.snap.restore(mod); err != nil {
+			inst.close(ctx)
+			return nil, err
+		}
+		return inst, nil
+	}
 	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
-		inst.mem.enter()
-		_, err := init.Call(ctx)
-		inst.mem.exit()
-		if err != nil {
-			_ = mod.Close(ctx)
-			return nil, fmt.Errorf("%s: %w", abi.ExportInitialize, describeTrap(err))
+		c.inst = inst
+		if err := c.run(ctx, init); err != nil {
+			inst.close(ctx)
+			return nil, fmt.Errorf("%s: %w", abi.ExportInitialize, err)
 		}
 	}
 	return inst, nil
@@ -248,6 +344,9 @@ var ErrGuestTimeout = errors.New("guest ran past its time limit")
 
 // describeTrap turns a wazero call error into a sentence about the guest.
 func describeTrap(err error) error {
+	if errors.Is(err, errDeadline) {
+		return fmt.Errorf("%w (%w)", ErrGuestTimeout, context.DeadlineExceeded)
+	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch exit.ExitCode() {

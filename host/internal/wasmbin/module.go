@@ -1,0 +1,332 @@
+package wasmbin
+
+import (
+	"fmt"
+)
+
+// Section ids of the binary format.
+const (
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secTable     = 4
+	secMemory    = 5
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
+)
+
+// External kinds of imports and exports.
+const (
+	kindFunc   = 0
+	kindTable  = 1
+	kindMemory = 2
+	kindGlobal = 3
+)
+
+// Value types.
+const (
+	valI32       = 0x7f
+	valI64       = 0x7e
+	valF32       = 0x7d
+	valF64       = 0x7c
+	valV128      = 0x7b
+	valFuncref   = 0x70
+	valExternref = 0x6f
+)
+
+// funcType is a function signature: its parameter and result types.
+type funcType struct {
+	params, results []byte
+}
+
+// importEntry is one import.
+type importEntry struct {
+	module, name string
+	kind         byte
+	desc         []byte // the raw import description after the kind byte
+	typeIdx      uint32 // kindFunc: the function's type
+}
+
+// global is one defined global.
+type global struct {
+	valType byte
+	mutable bool
+	init    []byte // the raw constant expression, including its end
+}
+
+// exportEntry is one export.
+type exportEntry struct {
+	name  string
+	kind  byte
+	index uint32
+}
+
+// dataSegment is one data segment.
+type dataSegment struct {
+	passive bool
+	memory  uint32
+	offExpr []byte // active: the raw offset expression, including its end
+	offset  uint32 // active with an i32.const offset: its value
+	constOK bool   // offset is known
+	init    []byte
+}
+
+// module is a decoded module: enough of each section to rewrite it. Section
+// bodies it does not need to change are kept raw.
+type module struct {
+	sections []section
+
+	types         []funcType
+	imports       []importEntry
+	funcImports   int
+	globalImports int
+	memImports    int
+	tableImports  int
+	funcs         []uint32 // type index of each defined function
+	memories      int      // defined memories
+	globals       []global
+	exports       []exportEntry
+	start         *uint32
+	data          []dataSegment
+	hasDataCount  bool
+	codeSection   int // index in sections, -1 if none
+}
+
+// parseModule decodes wasm. It checks the structure of the sections it
+// reads; wazero validates the rest when it compiles the result.
+func parseModule(wasm []byte) (*module, error) {
+	secs, err := sections(wasm)
+	if err != nil {
+		return nil, err
+	}
+	m := &module{sections: secs, codeSection: -1}
+	for i, s := range secs {
+		r := &reader{b: s.body}
+		switch s.id {
+		case secType:
+			m.parseTypes(r)
+		case secImport:
+			m.parseImports(r)
+		case secFunction:
+			n := r.u32()
+			if uint64(n) > uint64(len(r.b)) {
+				r.fail("function count %d", n)
+			}
+			for j := uint32(0); j < n && r.err == nil; j++ {
+				m.funcs = append(m.funcs, r.u32())
+			}
+		case secTable:
+			n := r.u32()
+			if uint64(n) > uint64(len(r.b)) {
+				r.fail("table count %d", n)
+			}
+			for j := uint32(0); j < n && r.err == nil; j++ {
+				r.byte()
+				r.limits()
+			}
+		case secMemory:
+			n := r.u32()
+			if uint64(n) > uint64(len(r.b)) {
+				r.fail("memory count %d", n)
+			}
+			for j := uint32(0); j < n && r.err == nil; j++ {
+				r.limits()
+			}
+			m.memories = int(n)
+		case secGlobal:
+			n := r.u32()
+			if uint64(n) > uint64(len(r.b)) {
+				r.fail("global count %d", n)
+			}
+			for j := uint32(0); j < n && r.err == nil; j++ {
+				g := global{valType: r.byte()}
+				g.mutable = r.byte() == 1
+				g.init = r.constExpr()
+				m.globals = append(m.globals, g)
+			}
+		case secExport:
+			n := r.u32()
+			if uint64(n) > uint64(len(r.b)) {
+				r.fail("export count %d", n)
+			}
+			for j := uint32(0); j < n && r.err == nil; j++ {
+				e := exportEntry{name: string(r.name())}
+				e.kind = r.byte()
+				e.index = r.u32()
+				m.exports = append(m.exports, e)
+			}
+		case secStart:
+			v := r.u32()
+			m.start = &v
+		case secCode:
+			m.codeSection = i
+		case secData:
+			m.parseData(r)
+		case secDataCount:
+			r.u32()
+			m.hasDataCount = true
+		case secElement:
+			if n := r.u32(); uint64(n) > uint64(len(r.b)) {
+				r.fail("element count %d", n)
+			}
+			continue // read when rewritten
+		default:
+			continue // custom sections: kept raw
+		}
+		if r.err == nil && s.id != secCode && r.p != len(r.b) {
+			r.fail("%d bytes left over in section %d", len(r.b)-r.p, s.id)
+		}
+		if r.err != nil {
+			return nil, fmt.Errorf("section %d: %w", s.id, r.err)
+		}
+	}
+	return m, nil
+}
+
+func (m *module) parseTypes(r *reader) {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)) {
+		r.fail("type count %d", n)
+		return
+	}
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		if form := r.byte(); form != 0x60 {
+			r.fail("type form 0x%02x", form)
+			return
+		}
+		var t funcType
+		t.params = r.bytes(r.u32())
+		t.results = r.bytes(r.u32())
+		m.types = append(m.types, t)
+	}
+}
+
+func (m *module) parseImports(r *reader) {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)) {
+		r.fail("import count %d", n)
+		return
+	}
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		e := importEntry{module: string(r.name()), name: string(r.name())}
+		e.kind = r.byte()
+		start := r.p
+		switch e.kind {
+		case kindFunc:
+			e.typeIdx = r.u32()
+			m.funcImports++
+		case kindTable:
+			r.byte()
+			r.limits()
+			m.tableImports++
+		case kindMemory:
+			r.limits()
+			m.memImports++
+		case kindGlobal:
+			r.byte()
+			r.byte()
+			m.globalImports++
+		default:
+			r.fail("import kind %d", e.kind)
+		}
+		if r.err == nil {
+			e.desc = r.b[start:r.p]
+		}
+		m.imports = append(m.imports, e)
+	}
+}
+
+func (m *module) parseData(r *reader) {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)) {
+		r.fail("data count %d", n)
+		return
+	}
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		var d dataSegment
+		switch flags := r.u32(); flags {
+		case 0:
+			d.offExpr = r.constExpr()
+		case 1:
+			d.passive = true
+		case 2:
+			d.memory = r.u32()
+			d.offExpr = r.constExpr()
+		default:
+			r.fail("data segment flags %d", flags)
+			return
+		}
+		d.init = r.bytes(r.u32())
+		if !d.passive && len(d.offExpr) >= 2 && d.offExpr[0] == opI32Const {
+			if v, n := readSLEB32(d.offExpr[1:]); n > 0 && 1+n == len(d.offExpr)-1 {
+				d.offset, d.constOK = uint32(v), true
+			}
+		}
+		m.data = append(m.data, d)
+	}
+}
+
+// limits skips a table or memory limits field.
+func (r *reader) limits() {
+	switch flags := r.byte(); flags {
+	case 0:
+		r.u32()
+	case 1:
+		r.u32()
+		r.u32()
+	default:
+		r.fail("limits flags 0x%02x (shared or 64-bit memories are not supported)", flags)
+	}
+}
+
+// constExpr reads a constant expression up to and including its end and
+// returns its raw bytes.
+func (r *reader) constExpr() []byte {
+	start := r.p
+	for r.err == nil {
+		op := r.byte()
+		if op == opEnd {
+			return r.b[start:r.p]
+		}
+		r.skipImmediates(op)
+	}
+	return nil
+}
+
+// paramCount returns the number of parameters of function index fi.
+func (m *module) funcType(fi uint32) (funcType, bool) {
+	var ti uint32
+	switch {
+	case int(fi) < m.funcImports:
+		n := 0
+		for _, im := range m.imports {
+			if im.kind == kindFunc {
+				if n == int(fi) {
+					ti = im.typeIdx
+					break
+				}
+				n++
+			}
+		}
+	case int(fi)-m.funcImports < len(m.funcs):
+		ti = m.funcs[int(fi)-m.funcImports]
+	default:
+		return funcType{}, false
+	}
+	if int(ti) >= len(m.types) {
+		return funcType{}, false
+	}
+	return m.types[ti], true
+}
+
+// appendName appends a name (length-prefixed bytes).
+func appendName(b []byte, s string) []byte {
+	b = appendU32(b, uint32(len(s)))
+	return append(b, s...)
+}

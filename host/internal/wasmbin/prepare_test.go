@@ -1,0 +1,329 @@
+package wasmbin
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+var testOpts = Options{FuelModule: "fuel", FuelName: "refill", Fuel: 1000, GlobalPrefix: "snap:"}
+
+var errOutOfFuel = errors.New("out of fuel")
+
+// fuelRuntime is a runtime with the "env" import of meter.wat and the fuel
+// function. The fuel function counts its calls and, once limit calls have
+// been made (limit > 0), stops the guest.
+type fuelRuntime struct {
+	wazero.Runtime
+	calls atomic.Int64
+	limit int64
+}
+
+func newFuelRuntime(t testing.TB) *fuelRuntime {
+	t.Helper()
+	ctx := context.Background()
+	f := &fuelRuntime{Runtime: wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())}
+	t.Cleanup(func() { f.Close(ctx) })
+	_, err := f.NewHostModuleBuilder("env").NewFunctionBuilder().
+		WithFunc(func(x int32) int32 { return 2 * x }).Export("twice").Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.NewHostModuleBuilder(testOpts.FuelModule).NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, _ api.Module, s []uint64) {
+			if n := f.calls.Add(1); f.limit > 0 && n >= f.limit {
+				panic(errOutOfFuel)
+			}
+			s[0] = uint64(testOpts.Fuel)
+		}), nil, []api.ValueType{api.ValueTypeI32}).Export(testOpts.FuelName).Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func call(t *testing.T, m api.Module, name string, args ...uint64) uint64 {
+	t.Helper()
+	res, err := m.ExportedFunction(name).Call(context.Background(), args...)
+	if err != nil {
+		t.Fatalf("%s%v: %v", name, args, err)
+	}
+	if len(res) == 0 {
+		return 0
+	}
+	return res[0]
+}
+
+// TestPrepare_SameBehaviour runs every function of meter.wat in the
+// original and the prepared module and compares the results.
+func TestPrepare_SameBehaviour(t *testing.T) {
+	orig := readTestdata(t, "meter.wasm")
+	p, err := Prepare(orig, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Snapshot {
+		t.Errorf("meter.wasm uses table.set and has a start function: snapshot should be off")
+	}
+	ctx := context.Background()
+	rt := newFuelRuntime(t)
+	a, err := rt.InstantiateWithConfig(ctx, orig, wazero.NewModuleConfig().WithName("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rt.InstantiateWithConfig(ctx, p.Wasm, wazero.NewModuleConfig().WithName("b"))
+	if err != nil {
+		t.Fatalf("prepared module: %v", err)
+	}
+	cases := []struct {
+		name string
+		args []uint64
+	}{
+		{"sum", []uint64{100}}, {"sum", []uint64{0}}, {"grid", []uint64{30, 40}}, {"fib", []uint64{20}},
+		{"apply", []uint64{0, 5, 3}}, {"apply", []uint64{1, 5, 3}}, {"imported", []uint64{50}},
+		{"counter", nil}, {"wide", nil}, {"fref_is_null", nil}, {"load", []uint64{16}}, {"load", []uint64{1004}},
+	}
+	for _, c := range cases {
+		if x, y := call(t, a, c.name, c.args...), call(t, b, c.name, c.args...); x != y {
+			t.Errorf("%s%v: original %d, prepared %d", c.name, c.args, x, y)
+		}
+	}
+	call(t, a, "setmul")
+	call(t, b, "setmul")
+	if x, y := call(t, a, "apply", 2, 6, 7), call(t, b, "apply", 2, 6, 7); x != 42 || y != 42 {
+		t.Errorf("apply mul: original %d, prepared %d, want 42", x, y)
+	}
+	if rt.calls.Load() == 0 {
+		t.Errorf("the fuel function was never called (grid runs 1200 iterations on 1000 fuel)")
+	}
+	// Traps and their stack traces still name the functions.
+	if _, err := b.ExportedFunction("boom").Call(ctx); err == nil || !strings.Contains(err.Error(), ".boom(") {
+		t.Errorf("boom: got %v, want a trap naming the function", err)
+	}
+}
+
+// TestPrepare_StopsRunaways: a loop that never ends and a recursion without
+// loops both call the fuel function, which stops them.
+func TestPrepare_StopsRunaways(t *testing.T) {
+	p, err := Prepare(readTestdata(t, "meter.wasm"), testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fn, args := range map[string][]uint64{"spin": nil, "explode": {0}} {
+		t.Run(fn, func(t *testing.T) {
+			rt := newFuelRuntime(t)
+			rt.limit = 5
+			m, err := rt.Instantiate(context.Background(), p.Wasm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = m.ExportedFunction(fn).Call(context.Background(), args...)
+			if !errors.Is(err, errOutOfFuel) {
+				t.Fatalf("got %v, want the fuel function's error", err)
+			}
+		})
+	}
+}
+
+// TestPrepare_Snapshot: a module without a start function or table changes
+// is prepared for snapshots: active data moved out, mutable globals
+// exported; writing the data and setting the globals gives the original
+// state.
+func TestPrepare_Snapshot(t *testing.T) {
+	orig := readTestdata(t, "snapshot.wasm")
+	p, err := Prepare(orig, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Snapshot {
+		t.Fatalf("snapshot refused: %s", p.NoSnapshot)
+	}
+	if len(p.Data) != 2 || string(p.Data[0].Data) != "abc" || p.Data[1].Offset != 70000 {
+		t.Errorf("data: got %+v", p.Data)
+	}
+	if len(p.Globals) != 1 || p.Globals[0].Name != "snap:0" || p.Globals[0].ValType != valI32 {
+		t.Errorf("globals: got %+v", p.Globals)
+	}
+	ctx := context.Background()
+	rt := newFuelRuntime(t)
+	m, err := rt.Instantiate(ctx, p.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, m, "load", 8); got != 0 {
+		t.Errorf("data was applied by the module: byte at 8 is %d", got)
+	}
+	for _, d := range p.Data {
+		m.Memory().Write(d.Offset, d.Data)
+	}
+	g := m.ExportedGlobal("snap:0").(api.MutableGlobal)
+	g.Set(g.Get() + 1)
+	call(t, m, "_initialize")
+	if got := call(t, m, "load", 8); got != 'a' {
+		t.Errorf("byte at 8 = %d, want 'a'", got)
+	}
+	if got := call(t, m, "get"); got != 101 {
+		t.Errorf("get = %d, want 101 (100 set by _initialize, plus 1)", got)
+	}
+}
+
+// TestPrepare_GoGuest prepares a real Go guest, then initializes it and
+// calls one of its exports.
+func TestPrepare_GoGuest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a Go guest")
+	}
+	in := buildGoGuest(t)
+	p, err := Prepare(in, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Snapshot {
+		t.Fatalf("snapshot refused for a Go guest: %s", p.NoSnapshot)
+	}
+	t.Logf("module %d → %d bytes; %d data segments, %d mutable globals", len(in), len(p.Wasm), len(p.Data), len(p.Globals))
+	ctx := context.Background()
+	rt := newFuelRuntime(t)
+	m, err := rt.InstantiateWithConfig(ctx, p.Wasm, wazero.NewModuleConfig().WithStartFunctions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range p.Data {
+		if !m.Memory().Write(d.Offset, d.Data) {
+			t.Fatalf("segment at %d does not fit", d.Offset)
+		}
+	}
+	if _, err := m.ExportedFunction("_initialize").Call(ctx); err != nil {
+		t.Fatalf("_initialize: %v", err)
+	}
+	if res, err := m.ExportedFunction("classes").Call(ctx); err != nil || res[0] != 3 {
+		t.Fatalf("classes: got %v, %v; want 3", res, err)
+	}
+}
+
+func buildGoGuest(t *testing.T) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	src := `package main
+
+import "strings"
+
+var words = map[string]int{}
+
+func init() {
+	for _, w := range strings.Fields("one two three") {
+		words[w] = len(w)
+	}
+}
+
+//go:wasmexport classes
+func classes() int32 { return int32(len(words)) }
+
+func main() {}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module g\n\ngo 1.24\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "g.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=-mod=mod")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FuzzPrepare: no input panics Prepare; every module wazero accepts is
+// prepared, and the prepared module compiles too.
+func FuzzPrepare(f *testing.F) {
+	f.Add(readTestdata(f, "meter.wasm"))
+	f.Add(readTestdata(f, "snapshot.wasm"))
+	f.Add(readTestdata(f, "ops.wasm"))
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	f.Cleanup(func() { rt.Close(ctx) })
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		p, err := Prepare(wasm, testOpts)
+		if errors.Is(err, ErrMalformed) {
+			// No valid module is malformed; and wazero's own decoder may
+			// allocate what a hostile count asks for, which is why the
+			// host prepares a module before wazero sees it.
+			return
+		}
+		cm, cerr := rt.CompileModule(ctx, wasm)
+		if cerr != nil {
+			return
+		}
+		cm.Close(ctx)
+		if err != nil {
+			if strings.Contains(err.Error(), "reserved") {
+				return
+			}
+			t.Fatalf("valid module refused: %v\nmodule % x", err, wasm)
+		}
+		cm2, err := rt.CompileModule(ctx, p.Wasm)
+		if err != nil {
+			t.Fatalf("original compiles, prepared does not: %v\noriginal % x", err, wasm)
+		}
+		cm2.Close(ctx)
+	})
+}
+
+// TestPrepare_Ops: a function with every kind of immediate gives the same
+// result before and after metering, and its table changes keep it from
+// being snapshotted.
+func TestPrepare_Ops(t *testing.T) {
+	orig := readTestdata(t, "ops.wasm")
+	p, err := Prepare(orig, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Snapshot {
+		t.Error("ops.wasm changes tables: snapshot should be off")
+	}
+	ctx := context.Background()
+	rt := newFuelRuntime(t)
+	for _, x := range []uint64{0, 1, 2, 3, 7} {
+		var got [2]uint64
+		for i, wasm := range [][]byte{orig, p.Wasm} {
+			m, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithName(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] = call(t, m, "ops", x)
+			m.Close(ctx)
+		}
+		if got[0] != got[1] {
+			t.Errorf("ops(%d): original %d, prepared %d", x, got[0], got[1])
+		}
+	}
+}
