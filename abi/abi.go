@@ -47,6 +47,9 @@ const (
 	ExportObjectNew = "dohost_object_new"
 	// ExportObjectFetch runs the object's fetch handler on an encoded Request.
 	ExportObjectFetch = "dohost_object_fetch"
+	// ExportObjectAlarm runs the object's alarm handler on an encoded
+	// AlarmInfo.
+	ExportObjectAlarm = "dohost_object_alarm"
 	// ExportInitialize is the WASI reactor initializer, run once per instance
 	// before anything else when the module exports it.
 	ExportInitialize = "_initialize"
@@ -66,7 +69,25 @@ const (
 	FnNSNewUniqueID  = "ns_new_unique_id"
 	FnNSIDFromString = "ns_id_from_string"
 	FnStubFetch      = "stub_fetch"
+
+	FnStorageGet         = "storage_get"
+	FnStorageGetMulti    = "storage_get_multi"
+	FnStoragePut         = "storage_put"
+	FnStoragePutMulti    = "storage_put_multi"
+	FnStorageDelete      = "storage_delete"
+	FnStorageDeleteMulti = "storage_delete_multi"
+	FnStorageList        = "storage_list"
+	FnStorageDeleteAll   = "storage_delete_all"
+	FnTxnBegin           = "txn_begin"
+	FnTxnCommit          = "txn_commit"
+	FnTxnRollback        = "txn_rollback"
+	FnAlarmGet           = "alarm_get"
+	FnAlarmSet           = "alarm_set"
+	FnAlarmDelete        = "alarm_delete"
 )
+
+// MaxStorageBatch is the most keys one multi-key storage call takes.
+const MaxStorageBatch = 128
 
 // Code is the status every host function and guest handler returns.
 type Code int32
@@ -440,4 +461,202 @@ func DecodeKVList(b []byte) (*KVList, error) {
 		return nil, fmt.Errorf("decode kv list: %w", err)
 	}
 	return l, nil
+}
+
+// AppendKeyList appends a KeyList: u32 n, n × bytes key.
+func AppendKeyList(b []byte, keys [][]byte) []byte {
+	e := Encoder{B: b}
+	e.U32(uint32(len(keys)))
+	for _, k := range keys {
+		e.Bytes(k)
+	}
+	return e.B
+}
+
+// DecodeKeyList decodes a KeyList. The keys are views of b.
+func DecodeKeyList(b []byte) ([][]byte, error) {
+	d := Decoder{B: b}
+	n := d.count(4)
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = d.Bytes()
+	}
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode key list: %w", err)
+	}
+	return keys, nil
+}
+
+// Entry is a key and its value.
+type Entry struct {
+	Key, Value []byte
+}
+
+// AppendEntryList appends an EntryList: u32 n, n × (bytes key, bytes value).
+func AppendEntryList(b []byte, es []Entry) []byte {
+	e := Encoder{B: b}
+	e.U32(uint32(len(es)))
+	for _, x := range es {
+		e.Bytes(x.Key)
+		e.Bytes(x.Value)
+	}
+	return e.B
+}
+
+// DecodeEntryList decodes an EntryList. Keys and values are views of b.
+func DecodeEntryList(b []byte) ([]Entry, error) {
+	d := Decoder{B: b}
+	n := d.count(8)
+	es := make([]Entry, n)
+	for i := range es {
+		es[i].Key = d.Bytes()
+		es[i].Value = d.Bytes()
+	}
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode entry list: %w", err)
+	}
+	return es, nil
+}
+
+// Value is one result of a multi-key get: Found is false for a missing key.
+type Value struct {
+	Found bool
+	Value []byte
+}
+
+// AppendValueList appends a ValueList: u32 n, n × (u32 found, bytes value).
+func AppendValueList(b []byte, vs []Value) []byte {
+	e := Encoder{B: b}
+	e.U32(uint32(len(vs)))
+	for _, v := range vs {
+		if v.Found {
+			e.U32(1)
+		} else {
+			e.U32(0)
+		}
+		e.Bytes(v.Value)
+	}
+	return e.B
+}
+
+// DecodeValueList decodes a ValueList. Values are views of b.
+func DecodeValueList(b []byte) ([]Value, error) {
+	d := Decoder{B: b}
+	n := d.count(8)
+	vs := make([]Value, n)
+	for i := range vs {
+		vs[i].Found = d.U32() != 0
+		vs[i].Value = d.Bytes()
+	}
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode value list: %w", err)
+	}
+	return vs, nil
+}
+
+// Flags of StorageListOptions.
+const (
+	ListReverse    = 1 << 0 // newest key first: descending byte order
+	ListKeysOnly   = 1 << 1 // values are left empty
+	ListStartAfter = 1 << 2 // start is exclusive
+	ListHasEnd     = 1 << 3 // end is set (an empty end then selects nothing)
+)
+
+// StorageListOptions select the keys of a storage listing: those in
+// [Start, End) that begin with Prefix, at most Limit (0: all).
+//
+//	bytes start, bytes end, bytes prefix, u32 flags, u32 limit
+type StorageListOptions struct {
+	Start, End, Prefix []byte
+	Flags              uint32
+	Limit              uint32
+}
+
+// AppendStorageListOptions appends the encoding of o to b.
+func AppendStorageListOptions(b []byte, o *StorageListOptions) []byte {
+	e := Encoder{B: b}
+	e.Bytes(o.Start)
+	e.Bytes(o.End)
+	e.Bytes(o.Prefix)
+	e.U32(o.Flags)
+	e.U32(o.Limit)
+	return e.B
+}
+
+// DecodeStorageListOptions decodes an encoded StorageListOptions. Its byte
+// fields are views of b.
+func DecodeStorageListOptions(b []byte) (*StorageListOptions, error) {
+	d := Decoder{B: b}
+	o := &StorageListOptions{Start: d.Bytes(), End: d.Bytes(), Prefix: d.Bytes(), Flags: d.U32(), Limit: d.U32()}
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode storage list options: %w", err)
+	}
+	if o.Flags&^(ListReverse|ListKeysOnly|ListStartAfter|ListHasEnd) != 0 {
+		return nil, fmt.Errorf("decode storage list options: unknown flags %#x", o.Flags)
+	}
+	return o, nil
+}
+
+// StorageList is one page of a storage listing. More is true when the page
+// stopped at the host's page size before the listing ended: the next page
+// starts after the last key (for a reverse listing, ends at it).
+//
+//	u32 n, n × (bytes key, bytes value), u32 more
+type StorageList struct {
+	Entries []Entry
+	More    bool
+}
+
+// AppendStorageList appends the encoding of l to b.
+func AppendStorageList(b []byte, l *StorageList) []byte {
+	b = AppendEntryList(b, l.Entries)
+	e := Encoder{B: b}
+	if l.More {
+		e.U32(1)
+	} else {
+		e.U32(0)
+	}
+	return e.B
+}
+
+// DecodeStorageList decodes an encoded StorageList. Keys and values are
+// views of b.
+func DecodeStorageList(b []byte) (*StorageList, error) {
+	d := Decoder{B: b}
+	n := d.count(8)
+	l := &StorageList{Entries: make([]Entry, n)}
+	for i := range l.Entries {
+		l.Entries[i].Key = d.Bytes()
+		l.Entries[i].Value = d.Bytes()
+	}
+	l.More = d.U32() != 0
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode storage list: %w", err)
+	}
+	return l, nil
+}
+
+// AlarmInfo is the input of ExportObjectAlarm: how many times the handler
+// has already failed for this alarm (0 on the first run).
+//
+//	u32 retry_count
+type AlarmInfo struct {
+	RetryCount uint32
+}
+
+// AppendAlarmInfo appends the encoding of a to b.
+func AppendAlarmInfo(b []byte, a *AlarmInfo) []byte {
+	e := Encoder{B: b}
+	e.U32(a.RetryCount)
+	return e.B
+}
+
+// DecodeAlarmInfo decodes an encoded AlarmInfo.
+func DecodeAlarmInfo(b []byte) (*AlarmInfo, error) {
+	d := Decoder{B: b}
+	a := &AlarmInfo{RetryCount: d.U32()}
+	if err := d.End(); err != nil {
+		return nil, fmt.Errorf("decode alarm info: %w", err)
+	}
+	return a, nil
 }

@@ -33,6 +33,8 @@ type call struct {
 	started  time.Time // when the guest call began
 	deadline time.Time // when the fuel function ends it
 
+	txns []store.Savepoint // open explicit transactions, innermost last
+
 	// names remembers the names this call derived IDs from, so that an
 	// object created through its stub learns its name.
 	names []namedID
@@ -45,6 +47,7 @@ const (
 	kindConstruct                 // an object's constructor
 	kindClasses                   // dohost_classes: respond takes the class list
 	kindInit                      // a start function or _initialize: no host calls
+	kindAlarm                     // an object's alarm handler
 )
 
 // logger returns the log of the object or worker the call runs for.

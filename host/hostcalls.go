@@ -44,7 +44,7 @@ func hostFn(name string, params string, h handler) hostFunc {
 }
 
 // hostFuncs is the dohost import module, ABI v1. abi/ABI.md documents each.
-var hostFuncs = []hostFunc{
+var hostFuncs = append([]hostFunc{
 	{name: abi.FnResultRead, paramNames: []string{"ptr", "cap"}, params: []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, fn: resultRead},
 	hostFn(abi.FnRespond, "ptr len", respond),
 	hostFn(abi.FnFail, "ptr len", fail),
@@ -57,7 +57,7 @@ var hostFuncs = []hostFunc{
 	hostFn(abi.FnNSNewUniqueID, "binding_ptr binding_len out_ptr out_cap out_len_ptr", nsNewUniqueID),
 	hostFn(abi.FnNSIDFromString, "binding_ptr binding_len id_ptr id_len out_ptr out_cap out_len_ptr", nsIDFromString),
 	hostFn(abi.FnStubFetch, "binding_ptr binding_len id_ptr id_len req_ptr req_len out_ptr out_cap out_len_ptr", stubFetch),
-}
+}, storageFuncs...)
 
 // resultRead copies up to cap bytes of the pending result to ptr and returns
 // the pending result's full length, or -code on error.

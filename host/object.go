@@ -10,22 +10,26 @@ import (
 	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/store"
 )
 
 // object is one Durable Object: at most one live instance, running one
 // request at a time. Holding a token in turn is the right to run.
 type object struct {
-	ns  *namespace
-	id  objectID
-	log *slog.Logger
+	ns      *namespace
+	id      objectID
+	log     *slog.Logger
+	storage *store.Object
 
 	turn    chan struct{} // capacity 1; a token while a request runs
 	waiters atomic.Int32  // requests waiting for the turn
 
 	// Guarded by turn.
-	name    string
-	hasName bool
-	inst    *instance // nil until the first request, and after a trap
+	name       string
+	hasName    bool
+	nameStored bool      // the name is known to be in the database
+	inst       *instance // nil until the first request, and after a trap
+	alarmDirty bool      // a handler set or deleted the alarm since the last commit
 
 	waitingOn *object // guarded by registry.graphMu
 }
@@ -59,8 +63,10 @@ func (r *registry) get(ns *namespace, id objectID) *object {
 	defer r.mu.Unlock()
 	o := r.objects[k]
 	if o == nil {
+		a := ns.app
 		o = &object{ns: ns, id: id, turn: make(chan struct{}, 1)}
-		o.log = ns.app.log.With("class", ns.class, "object", id.String())
+		o.storage = a.srv.store.Object(a.cfg.AccountID, ns.key, id, store.ObjectLimits{MaxKey: a.cfg.Limits.StorageKey, MaxValue: a.cfg.Limits.StorageValue})
+		o.log = a.log.With("class", ns.class, "object", id.String())
 		r.objects[k] = o
 	}
 	return o
@@ -156,53 +162,113 @@ func (r *registry) fetch(ctx context.Context, caller *object, deadline time.Time
 	if hasName && !o.hasName {
 		o.name, o.hasName = name, true
 	}
+	return o.run(ctx, kindFetch, req, nil)
+}
+
+// run runs one handler on o (a fetch or an alarm), starting its instance
+// first if it has none, and commits the handler's writes, synced, before it
+// returns. onSuccess, if set, runs before the commit when the handler
+// succeeded. The caller holds o's turn.
+//
+// A trap (or a timeout) discards the writes and the instance, which the
+// next request replaces. A handler that fails without trapping behaves like
+// a Durable Object that throws: its writes so far stand, its in-memory
+// state lives on.
+func (o *object) run(ctx context.Context, kind callKind, input []byte, onSuccess func(*call) error) ([]byte, abi.Code, error) {
+	a := o.ns.app
+	txn := a.srv.store.NewTxn()
 	if o.inst == nil {
-		if err := o.start(ctx); err != nil {
+		if err := o.start(ctx, txn); err != nil {
+			txn.Discard()
+			o.alarmDirty = false
 			return nil, abi.ObjectError, err
 		}
 	}
-	c := &call{app: ns.app, inst: o.inst, obj: o, kind: kindFetch, txn: ns.app.srv.store.NewTxn()}
-	trapped, err := c.invoke(ctx, o.inst.objectFetch, req, true)
-	if trapped {
-		c.txn.Discard()
-		o.stop(ctx)
-		ns.app.srv.stats.objectsFailed.Add(1)
-		o.log.Warn("object instance replaced", "err", err)
-		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, ns.class, err)
+	fn, what := o.inst.objectFetch, "fetch"
+	if kind == kindAlarm {
+		fn, what = o.inst.objectAlarm, "alarm"
 	}
-	if err == nil && !c.responded {
+	if fn == nil {
+		txn.Discard()
+		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): the module exports no %s handler (%s)", o.id, o.ns.class, what, abi.ExportObjectAlarm)
+	}
+	c := &call{app: a, inst: o.inst, obj: o, kind: kind, txn: txn}
+	trapped, err := c.invoke(ctx, fn, input, true)
+	if trapped {
+		txn.Discard()
+		o.alarmDirty = false
+		o.stop(ctx)
+		a.srv.stats.objectsFailed.Add(1)
+		o.log.Warn("object instance replaced", "err", err)
+		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, o.ns.class, err)
+	}
+	if err == nil && kind == kindFetch && !c.responded {
 		err = errors.New("fetch handler returned without a response")
 	}
-	// A handler that fails without trapping behaves like a Durable Object
-	// that throws: its writes so far stand, its in-memory state lives on.
-	if cerr := c.txn.Commit(); cerr != nil {
+	if len(c.txns) > 0 {
+		// A transaction the handler never finished did not succeed.
+		o.log.Warn("handler returned inside a transaction; rolled it back", "open", len(c.txns))
+		if rerr := txn.RollbackTo(c.txns[0]); rerr != nil {
+			txn.Discard()
+			return nil, abi.Internal, fmt.Errorf("object %s (%s): %w", o.id, o.ns.class, rerr)
+		}
+		o.alarmDirty = true
+	}
+	if err == nil && onSuccess != nil {
+		if err := onSuccess(c); err != nil {
+			txn.Discard()
+			return nil, abi.Internal, fmt.Errorf("object %s (%s): %w", o.id, o.ns.class, err)
+		}
+	}
+	if cerr := txn.Commit(); cerr != nil {
 		o.log.Error("commit failed", "err", cerr)
-		return nil, abi.Internal, fmt.Errorf("object %s (%s): %w", o.id, ns.class, cerr)
+		return nil, abi.Internal, fmt.Errorf("object %s (%s): %w", o.id, o.ns.class, cerr)
+	}
+	if o.alarmDirty {
+		o.alarmDirty = false
+		a.srv.alarms.reload(o)
 	}
 	if err != nil {
-		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w", o.id, ns.class, err)
+		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w", o.id, o.ns.class, err)
 	}
 	return c.response, abi.OK, nil
 }
 
-// start creates o's instance and runs its constructor. The caller holds
-// o's turn.
-func (o *object) start(ctx context.Context) error {
+// start creates o's instance and runs its constructor, whose writes go into
+// txn, the transaction of the request that started the object: they
+// become durable with that request's. The caller holds o's turn.
+func (o *object) start(ctx context.Context, txn *store.Txn) error {
 	a := o.ns.app
+	st := a.srv.store
+	if !o.nameStored {
+		name, ok, err := st.ObjectName(txn, o.ns.key, o.id)
+		switch {
+		case err != nil:
+			return fmt.Errorf("object %s (%s): %w", o.id, o.ns.class, err)
+		case ok:
+			o.name, o.hasName = name, true
+		case o.hasName:
+			if err := st.SetObjectName(txn, o.ns.key, o.id, o.name); err != nil {
+				return fmt.Errorf("object %s (%s): %w", o.id, o.ns.class, err)
+			}
+		}
+		o.nameStored = ok || o.hasName
+	}
 	inst, err := a.newInstance(ctx, o)
 	if err != nil {
 		return fmt.Errorf("object %s (%s): %w", o.id, o.ns.class, err)
 	}
 	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: o.ns.class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
-	c := &call{app: a, inst: inst, obj: o, kind: kindConstruct, txn: a.srv.store.NewTxn()}
+	c := &call{app: a, inst: inst, obj: o, kind: kindConstruct, txn: txn}
 	if _, err := c.invoke(ctx, inst.objectNew, info, true); err != nil {
-		c.txn.Discard()
 		inst.close(ctx)
 		return fmt.Errorf("object %s (%s): constructor: %w", o.id, o.ns.class, err)
 	}
-	if err := c.txn.Commit(); err != nil {
-		inst.close(ctx)
-		return fmt.Errorf("object %s (%s): constructor: %w", o.id, o.ns.class, err)
+	if len(c.txns) > 0 {
+		if err := txn.RollbackTo(c.txns[0]); err != nil {
+			inst.close(ctx)
+			return fmt.Errorf("object %s (%s): constructor: %w", o.id, o.ns.class, err)
+		}
 	}
 	o.inst = inst
 	a.srv.stats.objectsStarted.Add(1)

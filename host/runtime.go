@@ -221,6 +221,7 @@ func checkGuest(rt wazero.Runtime, cm wazero.CompiledModule) error {
 		abi.ExportClasses:     {0, 1},
 		abi.ExportObjectNew:   {1, 1},
 		abi.ExportObjectFetch: {1, 1},
+		abi.ExportObjectAlarm: {1, 1},
 		abi.ExportInitialize:  {0, 0},
 	}
 	for name, pr := range want {
@@ -276,6 +277,7 @@ type instance struct {
 	classes     api.Function
 	objectNew   api.Function
 	objectFetch api.Function
+	objectAlarm api.Function
 	stack       [1]uint64
 }
 
@@ -301,6 +303,7 @@ func (a *app) instantiate(ctx context.Context, cfg wazero.ModuleConfig, obj *obj
 		classes:     mod.ExportedFunction(abi.ExportClasses),
 		objectNew:   mod.ExportedFunction(abi.ExportObjectNew),
 		objectFetch: mod.ExportedFunction(abi.ExportObjectFetch),
+		objectAlarm: mod.ExportedFunction(abi.ExportObjectAlarm),
 	}
 	if g.snap != nil {
 		if err := g.snap.restore(mod); err != nil {

@@ -62,9 +62,15 @@ type Server struct {
 	cache   wazero.CompilationCache
 	apps    []*app
 	objects *registry
+	alarms  *alarmScheduler
 	stats   stats
 
-	closeOnce sync.Once
+	// namespaceByKey finds a Durable Object namespace by its stable id,
+	// for alarms.
+	namespaceByKey map[[store.NamespaceIDLen]byte]*namespace
+
+	closeOnce     sync.Once
+	alarmsStarted bool
 }
 
 // New loads and checks every config and module, opens the database and
@@ -104,7 +110,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	s := &Server{opts: o, log: o.Logger, objects: newRegistry(o.MaxQueue)}
+	s := &Server{opts: o, log: o.Logger, objects: newRegistry(o.MaxQueue), namespaceByKey: map[[store.NamespaceIDLen]byte]*namespace{}}
+	s.alarms = newAlarmScheduler(s)
 	var err error
 	if o.CacheDir == "" {
 		o.CacheDir = filepath.Join(o.DataDir, "wazero-cache")
@@ -123,15 +130,27 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 		s.apps = append(s.apps, a)
+		for _, ns := range a.namespaces {
+			s.namespaceByKey[ns.key] = ns
+		}
 	}
+	if err := s.alarms.start(); err != nil {
+		_ = s.Close(ctx)
+		return nil, err
+	}
+	s.alarmsStarted = true
 	return s, nil
 }
 
-// Close releases every instance and closes the database. In-flight requests
-// must have finished (http.Server.Shutdown waits for them).
+// Close stops the alarms (waiting for handlers that run), releases every
+// instance and closes the database. In-flight requests must have finished
+// (http.Server.Shutdown waits for them).
 func (s *Server) Close(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		if s.alarmsStarted {
+			s.alarms.close()
+		}
 		for _, a := range s.apps {
 			a.close(ctx)
 		}

@@ -8,10 +8,14 @@ type Stats struct {
 	ObjectsLive     int64 // object instances alive now
 	ObjectsFailed   int64 // object instances replaced after a trap or timeout
 	WorkerInstances int64 // Worker instances created
+	AlarmsRun       int64 // alarm handler runs
+	AlarmsFailed    int64 // alarm handler runs that failed (and were retried or dropped)
+	AlarmsPending   int64 // alarms scheduled now
 }
 
 type stats struct {
 	objectsStarted, objectsLive, objectsFailed, workerInstances atomic.Int64
+	alarmsRun, alarmsFailed                                     atomic.Int64
 }
 
 // Stats returns a snapshot of the server's counters.
@@ -21,5 +25,8 @@ func (s *Server) Stats() Stats {
 		ObjectsLive:     s.stats.objectsLive.Load(),
 		ObjectsFailed:   s.stats.objectsFailed.Load(),
 		WorkerInstances: s.stats.workerInstances.Load(),
+		AlarmsRun:       s.stats.alarmsRun.Load(),
+		AlarmsFailed:    s.stats.alarmsFailed.Load(),
+		AlarmsPending:   int64(s.alarms.pending()),
 	}
 }

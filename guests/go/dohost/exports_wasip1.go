@@ -41,10 +41,11 @@ func exportObjectNew(n uint32) (code int32) {
 		return failf("class %q is not registered with dohost.RegisterClass", info.Class)
 	}
 	theState = &State{id: ObjectID{hex: info.ID, name: info.Name, set: info.HasName}}
-	theObject = ctor(theState, env)
-	if theObject == nil {
+	obj := ctor(theState, env)
+	if obj == nil {
 		return failf("constructor of class %q returned nil", info.Class)
 	}
+	theObject = obj
 	return 0
 }
 
@@ -54,6 +55,23 @@ func exportObjectFetch(n uint32) int32 {
 		return failf("object_fetch before object_new")
 	}
 	return serve(n, theObject.Fetch)
+}
+
+//go:wasmexport dohost_object_alarm
+func exportObjectAlarm(n uint32) (code int32) {
+	defer recoverTo(&code)
+	info, err := abi.DecodeAlarmInfo(input(n))
+	if err != nil {
+		return failf("alarm info: %v", err)
+	}
+	h, ok := theObject.(AlarmHandler)
+	if !ok {
+		return failf("the object's class has no Alarm method")
+	}
+	if err := h.Alarm(AlarmInfo{RetryCount: int(info.RetryCount), IsRetry: info.RetryCount > 0}); err != nil {
+		return failf("%v", err)
+	}
+	return 0
 }
 
 // input reads the handler's input record.

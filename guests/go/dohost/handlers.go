@@ -20,14 +20,37 @@ type Object interface {
 // request that started the object.
 type Constructor func(state *State, env *Env) Object
 
-// State is what the host tells an object about itself.
-type State struct {
-	id ObjectID
+// AlarmHandler is implemented by objects that use alarms
+// (Storage.SetAlarm): Alarm runs at the alarm's time. An error (or a
+// panic) makes the host run it again later, with backoff, up to six times.
+type AlarmHandler interface {
+	Alarm(info AlarmInfo) error
 }
 
-// ID returns the object's ID; its Name is set when the object was reached
-// through an ID from IDFromName.
+// AlarmInfo tells an alarm handler about its run.
+type AlarmInfo struct {
+	RetryCount int  // how many times the handler already failed for this alarm
+	IsRetry    bool // RetryCount > 0
+}
+
+// State is what the host tells an object about itself, and its storage.
+type State struct {
+	id      ObjectID
+	storage Storage
+}
+
+// ID returns the object's ID. Its Name is set when the object was created
+// through an ID from IDFromName, whichever way it is reached now.
 func (s *State) ID() ObjectID { return s.id }
+
+// Storage returns the object's durable storage.
+func (s *State) Storage() *Storage { return &s.storage }
+
+// BlockConcurrencyWhile runs f before any request reaches the object, as
+// Cloudflare's blockConcurrencyWhile in a constructor: the constructor
+// already runs before the first request is let in, so f simply runs, and
+// its error fails the object's start.
+func (s *State) BlockConcurrencyWhile(f func() error) error { return f() }
 
 var (
 	env       = &Env{}

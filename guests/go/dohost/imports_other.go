@@ -39,3 +39,17 @@ func hostNSIDFromString(_, _, _, _, _, _, _ any) int32 { return noHost() }
 func hostStubFetch(_, _, _, _, _, _, _, _, _ any) int32 {
 	return noHost()
 }
+func hostStorageGet(_, _, _, _, _ any) int32      { return noHost() }
+func hostStorageGetMulti(_, _, _, _, _ any) int32 { return noHost() }
+func hostStoragePut(_, _, _, _ any) int32         { return noHost() }
+func hostStoragePutMulti(_, _ any) int32          { return noHost() }
+func hostStorageDelete(_, _ any) int32            { return noHost() }
+func hostStorageDeleteMulti(_, _, _ any) int32    { return noHost() }
+func hostStorageList(_, _, _, _, _ any) int32     { return noHost() }
+func hostStorageDeleteAll() int32                 { return noHost() }
+func hostTxnBegin() int32                         { return noHost() }
+func hostTxnCommit() int32                        { return noHost() }
+func hostTxnRollback() int32                      { return noHost() }
+func hostAlarmGet(any) int32                      { return noHost() }
+func hostAlarmSet(any) int32                      { return noHost() }
+func hostAlarmDelete() int32                      { return noHost() }

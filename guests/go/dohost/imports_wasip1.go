@@ -41,3 +41,45 @@ func hostNSIDFromString(b unsafe.Pointer, bn uint32, s unsafe.Pointer, sn uint32
 
 //go:wasmimport dohost stub_fetch
 func hostStubFetch(b unsafe.Pointer, bn uint32, id unsafe.Pointer, idn uint32, req unsafe.Pointer, reqn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost storage_get
+func hostStorageGet(k unsafe.Pointer, kn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost storage_get_multi
+func hostStorageGetMulti(ks unsafe.Pointer, ksn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost storage_put
+func hostStoragePut(k unsafe.Pointer, kn uint32, v unsafe.Pointer, vn uint32) int32
+
+//go:wasmimport dohost storage_put_multi
+func hostStoragePutMulti(es unsafe.Pointer, esn uint32) int32
+
+//go:wasmimport dohost storage_delete
+func hostStorageDelete(k unsafe.Pointer, kn uint32) int32
+
+//go:wasmimport dohost storage_delete_multi
+func hostStorageDeleteMulti(ks unsafe.Pointer, ksn uint32, count unsafe.Pointer) int32
+
+//go:wasmimport dohost storage_list
+func hostStorageList(o unsafe.Pointer, on uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost storage_delete_all
+func hostStorageDeleteAll() int32
+
+//go:wasmimport dohost txn_begin
+func hostTxnBegin() int32
+
+//go:wasmimport dohost txn_commit
+func hostTxnCommit() int32
+
+//go:wasmimport dohost txn_rollback
+func hostTxnRollback() int32
+
+//go:wasmimport dohost alarm_get
+func hostAlarmGet(out unsafe.Pointer) int32
+
+//go:wasmimport dohost alarm_set
+func hostAlarmSet(t unsafe.Pointer) int32
+
+//go:wasmimport dohost alarm_delete
+func hostAlarmDelete() int32

@@ -72,10 +72,20 @@ type Limits struct {
 	// CPU is the time one request may run in guest code: Workers' cpu_ms.
 	// dohost measures it as wall time inside the guest.
 	CPU time.Duration
+	// StorageKey and StorageValue bound the keys and values of Durable
+	// Object storage, in bytes (storage_key_bytes, storage_value_bytes):
+	// Cloudflare's 2 KiB and 128 KiB, which a worker may raise.
+	StorageKey, StorageValue int
 }
 
+// Cloudflare's limits on Durable Object storage, the least a worker may set.
+const (
+	MinStorageKey   = 2 << 10
+	MinStorageValue = 128 << 10
+)
+
 // DefaultLimits are the limits of a worker that sets none.
-var DefaultLimits = Limits{CPU: 30 * time.Second}
+var DefaultLimits = Limits{CPU: 30 * time.Second, StorageKey: MinStorageKey, StorageValue: MinStorageValue}
 
 // Host holds the [dohost] section: settings of this host, not of Workers.
 type Host struct {
@@ -467,9 +477,15 @@ func (ch *checker) config(raw map[string]any) *Config {
 	}
 
 	if l := ch.table(raw, "limits"); l != nil {
-		ch.only(l, "limits", []string{"cpu_ms"}, map[string]string{"subrequests": ""})
+		ch.only(l, "limits", []string{"cpu_ms", "storage_key_bytes", "storage_value_bytes"}, map[string]string{"subrequests": ""})
 		if ms, ok := ch.integer(l, "limits", "cpu_ms", 1, 15*60*1000); ok {
 			c.Limits.CPU = time.Duration(ms) * time.Millisecond
+		}
+		if n, ok := ch.integer(l, "limits", "storage_key_bytes", MinStorageKey, 64<<10); ok {
+			c.Limits.StorageKey = int(n)
+		}
+		if n, ok := ch.integer(l, "limits", "storage_value_bytes", MinStorageValue, 32<<20); ok {
+			c.Limits.StorageValue = int(n)
 		}
 	}
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -72,4 +73,112 @@ func nsKey(account, script, class string) []byte {
 	k = appendEnc(k, account)
 	k = appendEnc(k, script)
 	return appendEnc(k, class)
+}
+
+// Alarm is the alarm of one object: when it fires and how many times its
+// handler has failed at this time.
+type Alarm struct {
+	Namespace [NamespaceIDLen]byte
+	Object    [ObjectIDLen]byte
+	At        int64  // unix milliseconds
+	Retries   uint32 // failed runs so far
+}
+
+func alarmPrefix() []byte {
+	return appendEnc([]byte{tagMeta}, "alarm")
+}
+
+func alarmKey(nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) []byte {
+	k := alarmPrefix()
+	k = append(k, nsid[:]...)
+	return append(k, id[:]...)
+}
+
+// SetAlarm sets the object's alarm in t, replacing any other.
+func (s *Store) SetAlarm(t *Txn, a Alarm) error {
+	v := binary.LittleEndian.AppendUint64(nil, uint64(a.At))
+	v = binary.LittleEndian.AppendUint32(v, a.Retries)
+	if err := t.batch().Set(alarmKey(a.Namespace, a.Object), v, nil); err != nil {
+		return fmt.Errorf("set alarm: %w", err)
+	}
+	return nil
+}
+
+// GetAlarm returns the object's alarm as t sees it.
+func (s *Store) GetAlarm(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) (Alarm, bool, error) {
+	v, ok, err := getCopy(t.reader(), alarmKey(nsid, id))
+	if err != nil || !ok {
+		return Alarm{}, false, err
+	}
+	a, err := decodeAlarm(nsid, id, v)
+	return a, err == nil, err
+}
+
+// DeleteAlarm removes the object's alarm in t.
+func (s *Store) DeleteAlarm(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) error {
+	if err := t.batch().Delete(alarmKey(nsid, id), nil); err != nil {
+		return fmt.Errorf("delete alarm: %w", err)
+	}
+	return nil
+}
+
+func decodeAlarm(nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte, v []byte) (Alarm, error) {
+	if len(v) != 12 {
+		return Alarm{}, fmt.Errorf("alarm record is %d bytes, want 12", len(v))
+	}
+	return Alarm{Namespace: nsid, Object: id, At: int64(binary.LittleEndian.Uint64(v)), Retries: binary.LittleEndian.Uint32(v[8:])}, nil
+}
+
+// Alarms returns every alarm in the database, to schedule them at start.
+func (s *Store) Alarms() ([]Alarm, error) {
+	p := alarmPrefix()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+	if err != nil {
+		return nil, fmt.Errorf("read alarms: %w", err)
+	}
+	defer it.Close()
+	var out []Alarm
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()[len(p):]
+		if len(k) != NamespaceIDLen+ObjectIDLen {
+			return nil, fmt.Errorf("read alarms: bad key % x", it.Key())
+		}
+		var nsid [NamespaceIDLen]byte
+		var id [ObjectIDLen]byte
+		copy(nsid[:], k)
+		copy(id[:], k[NamespaceIDLen:])
+		a, err := decodeAlarm(nsid, id, it.Value())
+		if err != nil {
+			return nil, fmt.Errorf("read alarms: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("read alarms: %w", err)
+	}
+	return out, nil
+}
+
+func objectNameKey(nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) []byte {
+	k := appendEnc([]byte{tagMeta}, "objname")
+	k = append(k, nsid[:]...)
+	return append(k, id[:]...)
+}
+
+// ObjectName returns the name an object was created with, if it was
+// reached through idFromName.
+func (s *Store) ObjectName(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) (string, bool, error) {
+	v, ok, err := getCopy(t.reader(), objectNameKey(nsid, id))
+	if err != nil {
+		return "", false, fmt.Errorf("read object name: %w", err)
+	}
+	return string(v), ok, nil
+}
+
+// SetObjectName records the name of an object in t.
+func (s *Store) SetObjectName(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte, name string) error {
+	if err := t.batch().Set(objectNameKey(nsid, id), []byte(name), nil); err != nil {
+		return fmt.Errorf("record object name: %w", err)
+	}
+	return nil
 }

@@ -7,8 +7,11 @@
 // prefix of another's:
 //
 //	0x01 KV       enc(account) enc(namespace id) key
-//	0x02 object   enc(account) nsid(16) objectID(32) key   (issue: object storage)
+//	0x02 object   enc(account) nsid(16) objectID(32) key
 //	0x04 meta     enc(kind) …
+//	     enc("ns") enc(account) enc(script) enc(class) → nsid (a random 16 bytes)
+//	     enc("alarm") nsid objectID                   → u64 unix ms, u32 retries
+//	     enc("objname") nsid objectID                 → the object's name
 //
 // enc(s) writes s with every 0x00 byte escaped as 0x00 0xFF and ends it with
 // 0x00 0x01. The encoding preserves order and is prefix-free, so a KV list
@@ -20,7 +23,8 @@
 // All writes a request makes go into one Txn, an indexed Pebble batch that
 // reads see through, committed with a synced write before the request's
 // response leaves the host. Concurrent commits share fsyncs through Pebble's
-// commit pipeline (group commit).
+// commit pipeline (group commit). A Savepoint and RollbackTo give explicit
+// transactions inside a request.
 package store
 
 import (

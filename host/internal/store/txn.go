@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -64,4 +65,44 @@ func (t *Txn) Discard() {
 		_ = t.b.Close()
 		t.b = nil
 	}
+}
+
+// Savepoint marks the Txn's current writes, for RollbackTo.
+type Savepoint struct {
+	len   int    // bytes of the batch's representation; 0: no batch yet
+	count uint32 // its operations
+}
+
+// Savepoint returns a mark of the writes made so far.
+func (t *Txn) Savepoint() Savepoint {
+	if t.b == nil {
+		return Savepoint{}
+	}
+	return Savepoint{len: len(t.b.Repr()), count: t.b.Count()}
+}
+
+// RollbackTo drops every write made after sp was taken. Writes are
+// appended to the batch in order, so the batch as it was at sp is a prefix
+// of its representation; RollbackTo rebuilds the indexed batch from it.
+func (t *Txn) RollbackTo(sp Savepoint) error {
+	if t.b == nil || t.b.Count() == sp.count {
+		return nil
+	}
+	old := t.b
+	defer old.Close()
+	t.b = nil
+	if sp.len == 0 {
+		return nil
+	}
+	repr := append([]byte(nil), old.Repr()[:sp.len]...)
+	binary.LittleEndian.PutUint32(repr[8:12], sp.count)
+	prefix := t.s.db.NewBatch()
+	defer prefix.Close()
+	if err := prefix.SetRepr(repr); err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	if err := t.batch().Apply(prefix, nil); err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,292 @@
+package host
+
+import (
+	"container/heap"
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/store"
+)
+
+// Alarm retries, as on Cloudflare: a handler that fails is run again after
+// 2 s, then 4 s, 8 s … up to maxAlarmRetries times; then the alarm is
+// dropped.
+const (
+	maxAlarmRetries  = 6
+	firstAlarmRetry  = 2 * time.Second
+	maxAlarmHandlers = 64 // alarm handlers running at once
+)
+
+// alarmKey names an object across all namespaces: namespace ids are unique.
+type alarmKey struct {
+	ns [store.NamespaceIDLen]byte
+	id objectID
+}
+
+type alarmItem struct {
+	key     alarmKey
+	at      int64 // unix ms
+	retries uint32
+	index   int // in the heap; -1 when not in it
+}
+
+// alarmHeap orders items by time.
+type alarmHeap []*alarmItem
+
+func (h alarmHeap) Len() int           { return len(h) }
+func (h alarmHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h alarmHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *alarmHeap) Push(x any) {
+	it := x.(*alarmItem)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
+func (h *alarmHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	it.index = -1
+	*h = old[:len(old)-1]
+	return it
+}
+
+// alarmScheduler runs every object's alarm at its time. The database holds
+// the alarms (store.Alarm); the scheduler holds the same set in memory,
+// loaded at start and refreshed from the database after every commit that
+// changed an object's alarm. An alarm is deleted only by the commit of a
+// handler run that succeeded, so a crash in between runs it again at the
+// next start: at least once.
+type alarmScheduler struct {
+	srv  *Server
+	log  *slog.Logger
+	wake chan struct{} // capacity 1
+	stop chan struct{}
+	done chan struct{}
+	sem  chan struct{} // one token per running handler
+	wg   sync.WaitGroup
+
+	mu     sync.Mutex
+	heap   alarmHeap               // guarded by mu
+	byKey  map[alarmKey]*alarmItem // guarded by mu; items in the heap or firing
+	firing map[alarmKey]bool       // guarded by mu
+}
+
+func newAlarmScheduler(srv *Server) *alarmScheduler {
+	return &alarmScheduler{
+		srv: srv, log: srv.log,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		sem:   make(chan struct{}, maxAlarmHandlers),
+		byKey: map[alarmKey]*alarmItem{}, firing: map[alarmKey]bool{},
+	}
+}
+
+// start loads the stored alarms and starts the scheduling loop. Alarms
+// whose time has passed (the host was down) fire at once.
+func (s *alarmScheduler) start() error {
+	as, err := s.srv.store.Alarms()
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		s.set(alarmKey{a.Namespace, a.Object}, a.At, a.Retries)
+	}
+	go s.loop()
+	return nil
+}
+
+// close stops scheduling and waits for running handlers.
+func (s *alarmScheduler) close() {
+	close(s.stop)
+	<-s.done
+	s.wg.Wait()
+}
+
+func (s *alarmScheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// set schedules key at at, replacing its earlier time.
+func (s *alarmScheduler) set(key alarmKey, at int64, retries uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it := s.byKey[key]; it != nil {
+		it.at, it.retries = at, retries
+		if it.index >= 0 {
+			heap.Fix(&s.heap, it.index)
+		}
+	} else {
+		it := &alarmItem{key: key, at: at, retries: retries}
+		s.byKey[key] = it
+		if !s.firing[key] {
+			heap.Push(&s.heap, it)
+		}
+	}
+	s.poke()
+}
+
+// remove unschedules key.
+func (s *alarmScheduler) remove(key alarmKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it := s.byKey[key]; it != nil {
+		if it.index >= 0 {
+			heap.Remove(&s.heap, it.index)
+		}
+		delete(s.byKey, key)
+	}
+}
+
+// reload refreshes o's alarm from the database, after a commit changed it.
+func (s *alarmScheduler) reload(o *object) {
+	key := alarmKey{o.ns.key, o.id}
+	txn := s.srv.store.NewTxn()
+	a, ok, err := s.srv.store.GetAlarm(txn, o.ns.key, o.id)
+	txn.Discard()
+	switch {
+	case err != nil:
+		o.log.Error("read alarm", "err", err)
+	case ok:
+		s.set(key, a.At, a.Retries)
+	default:
+		s.remove(key)
+	}
+}
+
+// pending reports the number of scheduled alarms.
+func (s *alarmScheduler) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byKey)
+}
+
+func (s *alarmScheduler) loop() {
+	defer close(s.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		var next *alarmItem
+		wait := time.Hour
+		if len(s.heap) > 0 {
+			next = s.heap[0]
+			wait = time.Until(time.UnixMilli(next.at))
+		}
+		if next != nil && wait <= 0 {
+			heap.Pop(&s.heap)
+			s.firing[next.key] = true
+			s.mu.Unlock()
+			select {
+			case s.sem <- struct{}{}:
+			case <-s.stop:
+				return
+			}
+			s.wg.Add(1)
+			go s.fire(next.key, next.at)
+			continue
+		}
+		s.mu.Unlock()
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-s.wake:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// fire runs the alarm of key due at at, holding its object's turn, and on
+// failure schedules the retry.
+func (s *alarmScheduler) fire(key alarmKey, at int64) {
+	defer s.wg.Done()
+	defer func() { <-s.sem }()
+	defer func() {
+		s.mu.Lock()
+		delete(s.firing, key)
+		// A set while firing left the item out of the heap: put it back.
+		if cur := s.byKey[key]; cur != nil && cur.index < 0 {
+			heap.Push(&s.heap, cur)
+			s.poke()
+		}
+		s.mu.Unlock()
+	}()
+	ns := s.srv.namespaceByKey[key.ns]
+	if ns == nil {
+		// The class is not deployed now; the alarm stays in the database
+		// for a later start that has it.
+		s.remove(key)
+		return
+	}
+	ctx := context.Background()
+	r := s.srv.objects
+	o := r.get(ns, key.id)
+	if _, err := r.acquire(ctx, o, time.Now().Add(time.Minute)); err != nil {
+		// The object's queue is full: try again in a second. The stored
+		// alarm is unchanged; only its place in the schedule moves.
+		o.log.Warn("alarm postponed: the object is busy", "err", err)
+		s.mu.Lock()
+		if it := s.byKey[key]; it != nil {
+			it.at = time.Now().Add(time.Second).UnixMilli()
+		}
+		s.mu.Unlock()
+		return
+	}
+	defer o.release()
+	st := s.srv.store
+	check := st.NewTxn()
+	a, ok, err := st.GetAlarm(check, ns.key, o.id)
+	check.Discard()
+	if err != nil || !ok || a.At != at {
+		s.reload(o) // changed while it waited
+		return
+	}
+	info := abi.AppendAlarmInfo(nil, &abi.AlarmInfo{RetryCount: a.Retries})
+	_, _, err = o.run(ctx, kindAlarm, info, func(c *call) error {
+		// Done: delete the alarm unless the handler set another.
+		cur, ok, err := st.GetAlarm(c.txn, ns.key, o.id)
+		if err != nil || !ok || cur.At != a.At || cur.Retries != a.Retries {
+			return err
+		}
+		o.alarmDirty = true
+		return st.DeleteAlarm(c.txn, ns.key, o.id)
+	})
+	s.srv.stats.alarmsRun.Add(1)
+	if err == nil {
+		return
+	}
+	s.srv.stats.alarmsFailed.Add(1)
+	txn := st.NewTxn()
+	defer txn.Discard()
+	cur, ok, gerr := st.GetAlarm(txn, ns.key, o.id)
+	if gerr != nil || !ok || cur.At != a.At || cur.Retries != a.Retries {
+		s.reload(o) // the handler set another alarm: that one stands
+		return
+	}
+	if a.Retries >= maxAlarmRetries {
+		o.log.Error("alarm dropped: its handler failed too often", "runs", a.Retries+1, "err", err)
+		_ = st.DeleteAlarm(txn, ns.key, o.id)
+	} else {
+		delay := firstAlarmRetry << a.Retries
+		o.log.Warn("alarm handler failed; retrying", "in", delay, "retry", a.Retries+1, "err", err)
+		_ = st.SetAlarm(txn, store.Alarm{Namespace: ns.key, Object: o.id, At: time.Now().Add(delay).UnixMilli(), Retries: a.Retries + 1})
+	}
+	if err := txn.Commit(); err != nil {
+		o.log.Error("alarm retry: commit failed", "err", err)
+	}
+	s.reload(o)
+}

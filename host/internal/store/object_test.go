@@ -1,0 +1,231 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func testObject(s *Store, id byte) *Object {
+	var nsid [NamespaceIDLen]byte
+	var oid [ObjectIDLen]byte
+	oid[0] = id
+	return s.Object("acct", nsid, oid, DefaultObjectLimits)
+}
+
+func keysOf(es []Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, string(e.Key))
+	}
+	return out
+}
+
+func TestObject_GetPutDeleteIsolation(t *testing.T) {
+	s := openMem(t)
+	a, b := testObject(s, 1), testObject(s, 2)
+	tx := s.NewTxn()
+	if err := a.Put(tx, []byte("k"), []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(tx, []byte("k"), []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, _ := a.Get(tx, []byte("k")); !ok || string(v) != "a" {
+		t.Fatalf("a reads %q %v", v, ok)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx = s.NewTxn()
+	if ok, err := a.Delete(tx, []byte("k")); !ok || err != nil {
+		t.Fatalf("delete existing: %v %v", ok, err)
+	}
+	if ok, _ := a.Delete(tx, []byte("k")); ok {
+		t.Fatal("second delete says the key existed")
+	}
+	if _, ok, _ := a.Get(tx, []byte("k")); ok {
+		t.Fatal("deleted key still read")
+	}
+	if v, _, _ := b.Get(tx, []byte("k")); string(v) != "b" {
+		t.Fatalf("b's key changed: %q", v)
+	}
+	_ = tx.Commit()
+}
+
+func TestObject_Limits(t *testing.T) {
+	s := openMem(t)
+	o := testObject(s, 1)
+	tx := s.NewTxn()
+	defer tx.Discard()
+	if err := o.Put(tx, make([]byte, DefaultMaxStorageKey+1), nil); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("long key: %v", err)
+	}
+	if err := o.Put(tx, []byte("k"), make([]byte, DefaultMaxStorageValue+1)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("long value: %v", err)
+	}
+	if err := o.Put(tx, make([]byte, DefaultMaxStorageKey), make([]byte, DefaultMaxStorageValue)); err != nil {
+		t.Errorf("key and value at the limits: %v", err)
+	}
+	big := s.Object("acct", [NamespaceIDLen]byte{}, [ObjectIDLen]byte{9}, ObjectLimits{MaxKey: 4096, MaxValue: 1 << 20})
+	if err := big.Put(tx, make([]byte, 4096), make([]byte, 1<<20)); err != nil {
+		t.Errorf("raised limits: %v", err)
+	}
+}
+
+func TestObject_List(t *testing.T) {
+	s := openMem(t)
+	o, other := testObject(s, 1), testObject(s, 2)
+	tx := s.NewTxn()
+	for i := 0; i < 30; i++ {
+		_ = o.Put(tx, []byte(fmt.Sprintf("k%02d", i)), []byte{byte(i)})
+	}
+	_ = o.Put(tx, []byte("z"), []byte("last"))
+	_ = other.Put(tx, []byte("k00"), []byte("other"))
+	cases := []struct {
+		name string
+		lo   ListOptions
+		want []string
+	}{
+		{"prefix+limit", ListOptions{Prefix: []byte("k1"), Limit: 3}, []string{"k10", "k11", "k12"}},
+		{"start end", ListOptions{Start: []byte("k27"), End: []byte("k29")}, []string{"k27", "k28"}},
+		{"start after", ListOptions{Start: []byte("k28"), StartAfter: true, Prefix: []byte("k")}, []string{"k29"}},
+		{"reverse", ListOptions{Reverse: true, Limit: 2}, []string{"z", "k29"}},
+		{"reverse in range", ListOptions{Reverse: true, Start: []byte("k05"), End: []byte("k08")}, []string{"k07", "k06", "k05"}},
+		{"empty range", ListOptions{Start: []byte("k9"), End: []byte("k1")}, nil},
+	}
+	for _, c := range cases {
+		es, more, err := o.List(tx, c.lo)
+		if err != nil || more {
+			t.Fatalf("%s: %v more=%v", c.name, err, more)
+		}
+		if fmt.Sprint(keysOf(es)) != fmt.Sprint(c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, keysOf(es), c.want)
+		}
+	}
+	es, _, _ := o.List(tx, ListOptions{Prefix: []byte("k0"), KeysOnly: true})
+	if len(es) != 10 || es[0].Value != nil {
+		t.Errorf("keys only: %d entries, value %v", len(es), es[0].Value)
+	}
+	// DeleteAll in the same txn, seen by its reads; the other object keeps its key.
+	if err := o.DeleteAll(tx); err != nil {
+		t.Fatal(err)
+	}
+	if es, _, _ := o.List(tx, ListOptions{}); len(es) != 0 {
+		t.Errorf("after DeleteAll: %v", keysOf(es))
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, _ := other.Get(s.NewTxn(), []byte("k00")); !ok || string(v) != "other" {
+		t.Errorf("other object lost its key: %q", v)
+	}
+}
+
+func TestObject_ListPages(t *testing.T) {
+	s := openMem(t)
+	o := testObject(s, 1)
+	tx := s.NewTxn()
+	n := maxListEntries*2 + 17
+	for i := 0; i < n; i++ {
+		_ = o.Put(tx, []byte(fmt.Sprintf("%05d", i)), []byte("v"))
+	}
+	_ = tx.Commit()
+	for _, reverse := range []bool{false, true} {
+		var got []string
+		lo := ListOptions{Reverse: reverse}
+		for pages := 0; ; pages++ {
+			es, more, err := o.List(s.NewTxn(), lo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, keysOf(es)...)
+			if !more {
+				if pages != 2 {
+					t.Errorf("reverse=%v: %d pages, want 3", reverse, pages+1)
+				}
+				break
+			}
+			last := es[len(es)-1].Key
+			if reverse {
+				lo.End = last
+			} else {
+				lo.Start, lo.StartAfter = last, true
+			}
+		}
+		if len(got) != n {
+			t.Fatalf("reverse=%v: %d keys, want %d", reverse, len(got), n)
+		}
+		for i := 1; i < len(got); i++ {
+			if (got[i-1] < got[i]) == reverse {
+				t.Fatalf("reverse=%v: out of order at %d: %s %s", reverse, i, got[i-1], got[i])
+			}
+		}
+	}
+}
+
+func TestTxn_Savepoint(t *testing.T) {
+	s := openMem(t)
+	o := testObject(s, 1)
+	kv := s.KV("acct", "ns")
+	tx := s.NewTxn()
+	empty := tx.Savepoint()
+	_ = o.Put(tx, []byte("a"), []byte("1"))
+	sp := tx.Savepoint()
+	_ = o.Put(tx, []byte("a"), []byte("2"))
+	_ = o.Put(tx, []byte("b"), []byte("2"))
+	_ = kv.Put(tx, []byte("kv"), []byte("x"), PutOptions{}, 0)
+	_ = o.DeleteAll(tx)
+	if err := tx.RollbackTo(sp); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := o.Get(tx, []byte("a")); string(v) != "1" {
+		t.Errorf("a after rollback = %q, want 1", v)
+	}
+	for _, k := range []string{"b"} {
+		if _, ok, _ := o.Get(tx, []byte(k)); ok {
+			t.Errorf("%s survived the rollback", k)
+		}
+	}
+	if _, ok, _ := kv.Get(tx, []byte("kv"), 0); ok {
+		t.Error("a KV write inside the rolled-back part survived")
+	}
+	_ = o.Put(tx, []byte("c"), []byte("3"))
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := s.NewTxn()
+	if es, _, _ := o.List(r, ListOptions{}); fmt.Sprint(keysOf(es)) != "[a c]" {
+		t.Errorf("committed %v, want [a c]", keysOf(es))
+	}
+	tx = s.NewTxn()
+	_ = o.Put(tx, []byte("d"), nil)
+	_ = tx.RollbackTo(empty)
+	if tx.Writes() != 0 {
+		t.Errorf("rollback to the start left %d writes", tx.Writes())
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	s := openMem(t)
+	var ns [NamespaceIDLen]byte
+	ns[0] = 7
+	tx := s.NewTxn()
+	for i := byte(1); i <= 3; i++ {
+		if err := s.SetAlarm(tx, Alarm{Namespace: ns, Object: [ObjectIDLen]byte{i}, At: int64(i) * 1000, Retries: uint32(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.DeleteAlarm(tx, ns, [ObjectIDLen]byte{2})
+	if a, ok, _ := s.GetAlarm(tx, ns, [ObjectIDLen]byte{3}); !ok || a.At != 3000 || a.Retries != 3 {
+		t.Errorf("get: %+v %v", a, ok)
+	}
+	_ = tx.Commit()
+	as, err := s.Alarms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 2 || as[0].Object[0] != 1 || as[1].At != 3000 || as[1].Namespace != ns {
+		t.Errorf("alarms: %+v", as)
+	}
+}
