@@ -12,11 +12,10 @@ import (
 )
 
 // Alarm retries, as on Cloudflare: a handler that fails is run again after
-// 2 s, then 4 s, 8 s … up to maxAlarmRetries times; then the alarm is
-// dropped.
+// Options.AlarmRetryDelay (2 s), then twice that, and so on, up to
+// maxAlarmRetries times; then the alarm is dropped.
 const (
 	maxAlarmRetries  = 6
-	firstAlarmRetry  = 2 * time.Second
 	maxAlarmHandlers = 64 // alarm handlers running at once
 )
 
@@ -281,7 +280,7 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 		o.log.Error("alarm dropped: its handler failed too often", "runs", a.Retries+1, "err", err)
 		_ = st.DeleteAlarm(txn, ns.key, o.id)
 	} else {
-		delay := firstAlarmRetry << a.Retries
+		delay := s.srv.opts.AlarmRetryDelay << a.Retries
 		o.log.Warn("alarm handler failed; retrying", "in", delay, "retry", a.Retries+1, "err", err)
 		_ = st.SetAlarm(txn, store.Alarm{Namespace: ns.key, Object: o.id, At: time.Now().Add(delay).UnixMilli(), Retries: a.Retries + 1})
 	}

@@ -123,13 +123,18 @@ type testServer struct {
 
 func startServer(t testing.TB, dataDir string, configs ...string) *testServer {
 	t.Helper()
+	return startServerOpts(t, Options{DataDir: dataDir}, configs...)
+}
+
+// startServerOpts starts a server with o, the configs, the shared
+// compilation cache and a logger that shows when the test fails.
+func startServerOpts(t testing.TB, o Options, configs ...string) *testServer {
+	t.Helper()
 	logs := &testLogger{}
-	srv, err := New(context.Background(), Options{
-		Configs:  configs,
-		DataDir:  dataDir,
-		CacheDir: filepath.Join(guests.dir, "wazero-cache"),
-		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	o.Configs = configs
+	o.CacheDir = filepath.Join(guests.dir, "wazero-cache")
+	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/config"
@@ -51,6 +52,10 @@ type Options struct {
 	MaxQueue int
 	// MaxRequestBody caps a request body in bytes. Zero means 32 MiB.
 	MaxRequestBody int64
+	// AlarmRetryDelay is the wait before the first retry of a failed alarm
+	// handler; each later retry waits twice as long. Zero means 2 s, as on
+	// Cloudflare.
+	AlarmRetryDelay time.Duration
 }
 
 // Server serves the workers of its Options over HTTP. It is safe for
@@ -84,6 +89,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if o.MaxRequestBody == 0 {
 		o.MaxRequestBody = 32 << 20
+	}
+	if o.AlarmRetryDelay == 0 {
+		o.AlarmRetryDelay = 2 * time.Second
 	}
 	if len(o.Configs) == 0 {
 		return nil, errors.New("no worker config given")

@@ -212,3 +212,7 @@ func (o *Object) List(t *Txn, lo ListOptions) (entries []Entry, more bool, err e
 	}
 	return entries, more, nil
 }
+
+// Prefix returns the prefix of every key of the object's storage in the
+// database (a copy), for benchmarks and tools that read Pebble directly.
+func (o *Object) Prefix() []byte { return bytes.Clone(o.prefix) }

@@ -8,16 +8,29 @@
 //	/kv/nobinding            a KV call on a binding the config does not grant
 //	/id/name?name=N          /id/unique        /id/parse?id=S
 //	/obj/<op>?name=N         forward to object N (PROBE namespace), op as below
+//	/byid/<op>?id=HEX        the same, reaching the object by its ID string
 //
 // Object operations: count (in-memory counter), info (its ID and name),
 // panic (handler panics), exit (the guest exits: a trap), writeexit (a KV
 // write, then exit), kvput?key=K&value=V, call?chain=A,B,… (call the next
 // object in the chain), log?msg=M, big?n=N (an N-byte body).
+//
+// Storage operations, each on the object's own storage (st/…): get?key=K,
+// put?key=K&value=V (or size=N: N bytes; keysize=N: an N-byte key),
+// getmulti?keys=a,b, putmulti?prefix=P&n=N&value=V (N keys P0000… in one
+// call), delete?key=K, deletemulti?keys=a,b, list?prefix&start&startAfter
+// &end&reverse&limit&keysOnly, count, deleteall, txn?key=K&value=V[&fail=1]
+// (a put inside a transaction that fails when asked), nested (a failed
+// inner transaction inside a committed outer one), putexit?key=K (a put,
+// then exit), ctor (what the constructor read). Alarms: alarm/set?in=MS,
+// alarm/get, alarm/delete, alarm/runs (how many times Alarm ran; it fails
+// while the stored counter alarmfail is above zero, counting it down).
 package main
 
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -99,6 +112,19 @@ func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 			return errorResponse(err), nil
 		}
 		return dohost.JSON(200, id.String()), nil
+	case strings.HasPrefix(p, "/byid/"):
+		// The same operations, reaching the object by an ID string.
+		ns := env.DurableObject("PROBE")
+		id, err := ns.IDFromString(q.Get("id"))
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		fwd, _ := dohost.NewRequest(req.Method, "http://probe/obj/"+strings.TrimPrefix(p, "/byid/")+"?"+req.URL.RawQuery, nil)
+		resp, err := ns.Get(id).Fetch(fwd)
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		return resp, nil
 	case strings.HasPrefix(p, "/obj/"):
 		ns := env.DurableObject("PROBE")
 		if q.Get("ns") == "other" {
@@ -128,19 +154,207 @@ func errorResponse(err error) *dohost.Response {
 }
 
 type probe struct {
-	state *dohost.State
-	env   *dohost.Env
-	count int
+	state  *dohost.State
+	env    *dohost.Env
+	count  int
+	ctor   string // what the constructor read from storage
+	ctorOK bool
 }
 
 func newProbe(state *dohost.State, env *dohost.Env) dohost.Object {
-	return &probe{state: state, env: env}
+	p := &probe{state: state, env: env}
+	// Read storage before the first request is let in; count the starts.
+	err := state.BlockConcurrencyWhile(func() error {
+		v, ok, err := state.Storage().Get("starts")
+		if err != nil {
+			return err
+		}
+		p.ctor, p.ctorOK = string(v), ok
+		n, _ := strconv.Atoi(string(v))
+		return state.Storage().Put("starts", []byte(strconv.Itoa(n+1)))
+	})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// Alarm counts its runs in storage, and fails while alarmfail is above 0.
+func (o *probe) Alarm(info dohost.AlarmInfo) error {
+	st := o.state.Storage()
+	n := atoi(st, "alarmruns")
+	if err := st.Put("alarmruns", []byte(strconv.Itoa(n+1))); err != nil {
+		return err
+	}
+	if err := st.Put("alarmretry", []byte(strconv.Itoa(info.RetryCount))); err != nil {
+		return err
+	}
+	if f := atoi(st, "alarmfail"); f > 0 {
+		_ = st.Put("alarmfail", []byte(strconv.Itoa(f-1)))
+		return fmt.Errorf("alarm fails on purpose (%d more)", f-1)
+	}
+	return nil
+}
+
+func atoi(st *dohost.Storage, key string) int {
+	v, _, _ := st.Get(key)
+	n, _ := strconv.Atoi(string(v))
+	return n
+}
+
+// storageOp serves st/… and alarm/… operations.
+func (o *probe) storageOp(op string, q url.Values) (*dohost.Response, error) {
+	st := o.state.Storage()
+	key := q.Get("key")
+	if n, _ := strconv.Atoi(q.Get("keysize")); n > 0 {
+		key = strings.Repeat("k", n)
+	}
+	value := []byte(q.Get("value"))
+	if n, _ := strconv.Atoi(q.Get("size")); n > 0 {
+		value = []byte(strings.Repeat("v", n))
+	}
+	ok := dohost.JSON(200, "ok")
+	switch op {
+	case "st/get":
+		v, found, err := st.Get(key)
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		return dohost.JSON(200, map[string]any{"found": found, "value": string(v)}), nil
+	case "st/put":
+		if err := st.Put(key, value); err != nil {
+			return errorResponse(err), nil
+		}
+		return ok, nil
+	case "st/getmulti":
+		m, err := st.GetMulti(strings.Split(q.Get("keys"), ","))
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		out := map[string]string{}
+		for k, v := range m {
+			out[k] = string(v)
+		}
+		return dohost.JSON(200, out), nil
+	case "st/putmulti":
+		n, _ := strconv.Atoi(q.Get("n"))
+		m := map[string][]byte{}
+		for i := 0; i < n; i++ {
+			m[fmt.Sprintf("%s%04d", q.Get("prefix"), i)] = value
+		}
+		if err := st.PutMulti(m); err != nil {
+			return errorResponse(err), nil
+		}
+		return ok, nil
+	case "st/delete":
+		existed, err := st.Delete(key)
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		return dohost.JSON(200, existed), nil
+	case "st/deletemulti":
+		n, err := st.DeleteMulti(strings.Split(q.Get("keys"), ","))
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		return dohost.JSON(200, n), nil
+	case "st/list":
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		es, err := st.List(dohost.StorageListOptions{
+			Prefix: q.Get("prefix"), Start: q.Get("start"), StartAfter: q.Get("startAfter"), End: q.Get("end"),
+			Reverse: q.Get("reverse") != "", KeysOnly: q.Get("keysOnly") != "", Limit: limit,
+		})
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		out := make([][2]string, len(es))
+		for i, e := range es {
+			out[i] = [2]string{e.Key, string(e.Value)}
+		}
+		return dohost.JSON(200, out), nil
+	case "st/count":
+		n := 0
+		err := st.Range(dohost.StorageListOptions{Prefix: q.Get("prefix"), KeysOnly: true}, func(string, []byte) bool { n++; return true })
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		return dohost.JSON(200, n), nil
+	case "st/deleteall":
+		if err := st.DeleteAll(); err != nil {
+			return errorResponse(err), nil
+		}
+		return ok, nil
+	case "st/txn":
+		err := st.Transaction(func(tx *dohost.Storage) error {
+			if err := tx.Put(key, value); err != nil {
+				return err
+			}
+			if q.Get("fail") != "" {
+				return errors.New("the transaction fails on purpose")
+			}
+			return nil
+		})
+		if err != nil {
+			return dohost.JSON(409, err.Error()), nil
+		}
+		return ok, nil
+	case "st/nested":
+		err := st.Transaction(func(tx *dohost.Storage) error {
+			_ = tx.Put("outer", []byte("kept"))
+			inner := tx.Transaction(func(tx *dohost.Storage) error {
+				_ = tx.Put("inner", []byte("dropped"))
+				return errors.New("inner fails")
+			})
+			if inner == nil {
+				return errors.New("inner transaction did not fail")
+			}
+			return nil
+		})
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		return ok, nil
+	case "st/putexit":
+		if err := st.Put(key, []byte("written-before-exit")); err != nil {
+			return nil, err
+		}
+		os.Exit(5)
+	case "st/ctor":
+		return dohost.JSON(200, map[string]any{"read": o.ctor, "found": o.ctorOK}), nil
+	case "alarm/set":
+		ms, _ := strconv.Atoi(q.Get("in"))
+		if err := st.SetAlarm(time.Now().Add(time.Duration(ms) * time.Millisecond)); err != nil {
+			return errorResponse(err), nil
+		}
+		return ok, nil
+	case "alarm/get":
+		t, found, err := st.GetAlarm()
+		if err != nil {
+			return errorResponse(err), nil
+		}
+		if !found {
+			return dohost.JSON(200, nil), nil
+		}
+		return dohost.JSON(200, t.UnixMilli()), nil
+	case "alarm/delete":
+		if err := st.DeleteAlarm(); err != nil {
+			return errorResponse(err), nil
+		}
+		return ok, nil
+	case "alarm/runs":
+		return dohost.JSON(200, map[string]int{"runs": atoi(st, "alarmruns"), "lastRetry": atoi(st, "alarmretry")}), nil
+	}
+	return dohost.Text(404, "no storage op "+op), nil
 }
 
 func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 	q := req.URL.Query()
 	o.count++
-	switch op := strings.TrimPrefix(req.URL.Path, "/obj/"); op {
+	op := strings.TrimPrefix(req.URL.Path, "/obj/")
+	if strings.HasPrefix(op, "st/") || strings.HasPrefix(op, "alarm/") {
+		return o.storageOp(op, q)
+	}
+	switch op {
 	case "count":
 		return dohost.JSON(200, o.count), nil
 	case "info":

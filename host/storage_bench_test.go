@@ -1,0 +1,154 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/store"
+)
+
+// objectRequest runs one request on probe object o, as a stub call from the
+// Worker would, without HTTP.
+func objectRequest(b *testing.B, ts *testServer, name, url string) []byte {
+	ns := ts.apps[0].namespaces["PROBE"]
+	id := idFromName(ns.key[:], name)
+	req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: url})
+	resp, _, err := ts.objects.fetch(context.Background(), nil, time.Now().Add(time.Minute), ns, id, name, true, req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resp
+}
+
+// parallel runs op b.N times from n goroutines; goroutine g passes g.
+func parallel(b *testing.B, n int, op func(g, i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for g := 0; g < n; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				op(g, i)
+			}
+		}(g)
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+}
+
+// BenchmarkStorageWrite: synced storage writes (one put per request, each
+// request its own commit) from 1 and from 100 objects at once, next to a
+// loop of synced one-key Pebble batches from as many goroutines on the
+// same database. Concurrent commits share fsyncs in both.
+func BenchmarkStorageWrite(b *testing.B) {
+	dir := b.TempDir()
+	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "testdata/guests/probe"), probeConfig))
+	for _, n := range []int{1, 100} {
+		for g := 0; g < n; g++ { // start the objects
+			objectRequest(b, ts, fmt.Sprintf("w%d", g), "http://probe/obj/count")
+		}
+		b.Run(fmt.Sprintf("abi/objects=%d", n), func(b *testing.B) {
+			parallel(b, n, func(g, i int) {
+				objectRequest(b, ts, fmt.Sprintf("w%d", g), fmt.Sprintf("http://probe/obj/st/put?key=k&value=%d", i))
+			})
+		})
+		b.Run(fmt.Sprintf("pebble/writers=%d", n), func(b *testing.B) {
+			db := ts.store.DB()
+			parallel(b, n, func(g, i int) {
+				batch := db.NewBatch()
+				_ = batch.Set([]byte(fmt.Sprintf("\x05bench/%d/k", g)), []byte(fmt.Sprint(i)), nil)
+				if err := batch.Commit(pebble.Sync); err != nil {
+					b.Fatal(err)
+				}
+				batch.Close()
+			})
+		})
+	}
+}
+
+// BenchmarkStorageList: one listing of all 100,000 keys of an object,
+// through the ABI (the guest walks them with Storage.Range, a page of 1000
+// keys per host call), through the host's store (the same pages, no
+// guest) and with a raw Pebble iterator over the same keys.
+func BenchmarkStorageList(b *testing.B) {
+	dir := b.TempDir()
+	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "testdata/guests/probe"), probeConfig))
+	const n = 100_000
+	ns := ts.apps[0].namespaces["PROBE"]
+	id := idFromName(ns.key[:], "big")
+	obj := ts.store.Object(ts.apps[0].cfg.AccountID, ns.key, id, store.DefaultObjectLimits)
+	for i := 0; i < n; i += 10_000 {
+		tx := ts.store.NewTxn()
+		for j := i; j < i+10_000; j++ {
+			if err := obj.Put(tx, []byte(fmt.Sprintf("k%06d", j)), []byte("some value of 24 bytes..")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("abi/keys", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if got := string(objectRequest(b, ts, "big", "http://probe/obj/st/count?prefix=k")); got[len(got)-6:] != "100000" {
+				b.Fatalf("count: %q", got)
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
+	})
+	b.Run("pebble/keys", func(b *testing.B) {
+		lower := append(obj.Prefix(), 'k')
+		upper := append(obj.Prefix(), 'l')
+		for i := 0; i < b.N; i++ {
+			it, err := ts.store.DB().NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+			if err != nil {
+				b.Fatal(err)
+			}
+			count := 0
+			for ok := it.First(); ok; ok = it.Next() {
+				count++
+			}
+			it.Close()
+			if count != n {
+				b.Fatalf("count %d", count)
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
+	})
+	b.Run("store/keys", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			tx := ts.store.NewTxn()
+			count := 0
+			lo := store.ListOptions{Prefix: []byte("k"), KeysOnly: true}
+			for {
+				es, more, err := obj.List(tx, lo)
+				if err != nil {
+					b.Fatal(err)
+				}
+				count += len(es)
+				if !more {
+					break
+				}
+				lo.Start, lo.StartAfter = es[len(es)-1].Key, true
+			}
+			tx.Discard()
+			if count != n {
+				b.Fatalf("count %d", count)
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
+	})
+}
