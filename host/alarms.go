@@ -234,6 +234,8 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 	ctx := context.Background()
 	r := s.srv.objects
 	o := r.get(ns, key.id)
+	used := false
+	defer func() { r.put(o, used) }()
 	if _, err := r.acquire(ctx, o, time.Now().Add(time.Minute)); err != nil {
 		// The object's queue is full: try again in a second. The stored
 		// alarm is unchanged; only its place in the schedule moves.
@@ -246,6 +248,7 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 		return
 	}
 	defer o.release()
+	used = true
 	st := s.srv.store
 	check := st.NewTxn()
 	a, ok, err := st.GetAlarm(check, ns.key, o.id)

@@ -121,13 +121,17 @@ func (a *app) checkClasses(ctx context.Context, inst *instance) error {
 	if len(a.cfg.DurableObjects) == 0 {
 		return nil
 	}
-	if inst.classes == nil || inst.objectNew == nil || inst.objectFetch == nil {
+	exports := a.guest.cm.ExportedFunctions()
+	_, hasClasses := exports[abi.ExportClasses]
+	_, hasNew := exports[abi.ExportObjectNew]
+	_, hasFetch := exports[abi.ExportObjectFetch]
+	if !hasClasses || !hasNew || !hasFetch {
 		return fmt.Errorf("the config binds Durable Object classes, but the module does not export %s, %s and %s",
 			abi.ExportClasses, abi.ExportObjectNew, abi.ExportObjectFetch)
 	}
 	c := &call{app: a, inst: inst, kind: kindClasses, txn: a.srv.store.NewTxn()}
 	defer c.txn.Discard()
-	if _, err := c.invoke(ctx, inst.classes, nil, false); err != nil {
+	if _, err := c.invoke(ctx, inst.mod.ExportedFunction(abi.ExportClasses), nil, false); err != nil {
 		return fmt.Errorf("%s: %w", abi.ExportClasses, err)
 	}
 	for _, name := range strings.Split(string(c.response), "\n") {

@@ -85,7 +85,7 @@ func BenchmarkKVPutGet(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			c := &call{app: a, inst: inst, kind: kindFetch, txn: ts.store.NewTxn()}
-			if _, err := c.invoke(ctx, inst.workerFetch, req, true); err != nil {
+			if _, err := c.invoke(ctx, inst.fn(abi.ExportWorkerFetch), req, true); err != nil {
 				b.Fatal(err)
 			}
 			if err := c.txn.Commit(); err != nil {

@@ -2,7 +2,10 @@ package host
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"os"
+	"sync"
 	"unsafe"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -113,17 +116,23 @@ type linearMemory struct {
 }
 
 // memoryAllocator gives the next instantiation a linearMemory starting
-// from img (nil: zeroed).
-type memoryAllocator struct{ img *image }
+// from img (nil: zeroed), and keeps it for the instance.
+type memoryAllocator struct {
+	img *image
+	mem *linearMemory
+}
 
-func (a memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
-	return &linearMemory{max: max, img: a.img}
+func (a *memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
+	a.mem = &linearMemory{max: max, img: a.img}
+	return a.mem
 }
 
 // withMemoryAllocator returns ctx set up to give the next instantiation a
-// linearMemory that starts as img (nil: zeroed).
-func withMemoryAllocator(ctx context.Context, img *image) context.Context {
-	return experimental.WithMemoryAllocator(ctx, memoryAllocator{img})
+// linearMemory that starts as img (nil: zeroed), and the allocator that
+// will hold it.
+func withMemoryAllocator(ctx context.Context, img *image) (context.Context, *memoryAllocator) {
+	a := &memoryAllocator{img: img}
+	return experimental.WithMemoryAllocator(ctx, a), a
 }
 
 // Reallocate implements experimental.LinearMemory.
@@ -171,4 +180,56 @@ func (m *linearMemory) Free() {
 		_ = unix.Munmap(m.buf)
 		m.buf = nil
 	}
+}
+
+// pagemap is /proc/self/pagemap, opened once; nil where it cannot be read.
+var pagemap = sync.OnceValue(func() *os.File {
+	f, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		return nil
+	}
+	return f
+})
+
+// Bits of a pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
+const (
+	pmPresent    = 1 << 63
+	pmFileShared = 1 << 61 // a page of a file (here: the image), not a private copy
+)
+
+// trim drops the mappings of the pages this instance still shares with
+// its image: it read them but never wrote them. They cost no memory of
+// their own (the image's page is shared by every instance), yet count in
+// the process's RSS; reading one again maps it again. Pages the instance
+// wrote (private copies) and pages past the image are left alone, so no
+// state is lost. The caller holds the object's turn: no guest code runs.
+func (m *linearMemory) trim() {
+	f := pagemap()
+	if m.buf == nil || m.img == nil || m.img.fd < 0 || f == nil {
+		return
+	}
+	n := int(m.img.size / osPage)
+	entries := make([]byte, 8*n)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.buf)))
+	if _, err := f.ReadAt(entries, int64(base/osPage)*8); err != nil {
+		return
+	}
+	run := -1
+	flush := func(end int) {
+		if run >= 0 {
+			_ = unix.Madvise(m.buf[run*osPage:end*osPage], unix.MADV_DONTNEED)
+			run = -1
+		}
+	}
+	for p := 0; p < n; p++ {
+		e := binary.LittleEndian.Uint64(entries[8*p:])
+		if e&pmPresent != 0 && e&pmFileShared != 0 {
+			if run < 0 {
+				run = p
+			}
+		} else {
+			flush(p)
+		}
+	}
+	flush(n)
 }

@@ -28,15 +28,22 @@ type linearMemory struct {
 	img *image
 }
 
-type memoryAllocator struct{ img *image }
-
-func (a memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
-	return &linearMemory{max: max, img: a.img}
+type memoryAllocator struct {
+	img *image
+	mem *linearMemory
 }
 
-func withMemoryAllocator(ctx context.Context, img *image) context.Context {
-	return experimental.WithMemoryAllocator(ctx, memoryAllocator{img})
+func (a *memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
+	a.mem = &linearMemory{max: max, img: a.img}
+	return a.mem
 }
+
+func withMemoryAllocator(ctx context.Context, img *image) (context.Context, *memoryAllocator) {
+	a := &memoryAllocator{img: img}
+	return experimental.WithMemoryAllocator(ctx, a), a
+}
+
+func (m *linearMemory) trim() {}
 
 func (m *linearMemory) Reallocate(size uint64) []byte {
 	if size > m.max {

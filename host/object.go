@@ -1,11 +1,11 @@
 package host
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,138 +31,14 @@ type object struct {
 	inst       *instance // nil until the first request, and after a trap
 	alarmDirty bool      // a handler set or deleted the alarm since the last commit
 
+	trimmed bool // the instance's shared pages were released since its last request
+
 	waitingOn *object // guarded by registry.graphMu
-}
 
-type objectKey struct {
-	ns *namespace
-	id objectID
-}
-
-// registry maps object IDs to live objects, across all apps of a server.
-//
-// Lock order: registry.mu and registry.graphMu are leaves; neither is held
-// while waiting for an object's turn or running a guest.
-type registry struct {
-	maxQueue int
-
-	mu      sync.Mutex
-	objects map[objectKey]*object // guarded by mu
-
-	graphMu sync.Mutex // guards every object's waitingOn
-}
-
-func newRegistry(maxQueue int) *registry {
-	return &registry{maxQueue: maxQueue, objects: map[objectKey]*object{}}
-}
-
-// get returns the object id of ns, creating its record (not its instance).
-func (r *registry) get(ns *namespace, id objectID) *object {
-	k := objectKey{ns, id}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	o := r.objects[k]
-	if o == nil {
-		a := ns.app
-		o = &object{ns: ns, id: id, turn: make(chan struct{}, 1)}
-		o.storage = a.srv.store.Object(a.cfg.AccountID, ns.key, id, store.ObjectLimits{MaxKey: a.cfg.Limits.StorageKey, MaxValue: a.cfg.Limits.StorageValue})
-		o.log = a.log.With("class", ns.class, "object", id.String())
-		r.objects[k] = o
-	}
-	return o
-}
-
-func (r *registry) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.objects)
-}
-
-// errCycle is the cause of a call that would wait on itself.
-var errCycle = errors.New("call cycle")
-
-// enter records that caller's running request waits on target, unless
-// that closes a cycle of objects each waiting on the next: then it returns
-// an error naming the cycle, and nothing is recorded.
-func (r *registry) enter(caller, target *object) error {
-	r.graphMu.Lock()
-	defer r.graphMu.Unlock()
-	for n, path := target, []*object{caller, target}; n != nil; n = n.waitingOn {
-		if n == caller {
-			return fmt.Errorf("%w: %s would wait on itself; a Durable Object cannot call back into an object that is waiting on it", errCycle, pathString(path))
-		}
-		if n != target {
-			path = append(path, n)
-		}
-	}
-	caller.waitingOn = target
-	return nil
-}
-
-func (r *registry) leave(caller *object) {
-	r.graphMu.Lock()
-	caller.waitingOn = nil
-	r.graphMu.Unlock()
-}
-
-func pathString(path []*object) string {
-	s := ""
-	for i, o := range path {
-		if i > 0 {
-			s += " → "
-		}
-		s += o.ns.class + ":" + o.id.String()[:12]
-	}
-	if len(path) > 0 {
-		s += " → " + path[0].ns.class + ":" + path[0].id.String()[:12]
-	}
-	return s
-}
-
-// acquire waits for o's turn, until deadline.
-func (r *registry) acquire(ctx context.Context, o *object, deadline time.Time) (abi.Code, error) {
-	select {
-	case o.turn <- struct{}{}:
-		return abi.OK, nil
-	default:
-	}
-	if n := o.waiters.Add(1); int(n) > r.maxQueue {
-		o.waiters.Add(-1)
-		return abi.Overloaded, fmt.Errorf("object %s: %d requests are already queued", o.id, r.maxQueue)
-	}
-	defer o.waiters.Add(-1)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	select {
-	case o.turn <- struct{}{}:
-		return abi.OK, nil
-	case <-ctx.Done():
-		return abi.Timeout, fmt.Errorf("object %s: gave up waiting for its turn: %w", o.id, ctx.Err())
-	}
-}
-
-func (o *object) release() { <-o.turn }
-
-// fetch runs one request on object id of ns and returns its encoded
-// response. caller is the object whose request makes the call (nil for the
-// Worker); it waits for the object's turn until deadline. The object's
-// writes are synced before fetch returns.
-func (r *registry) fetch(ctx context.Context, caller *object, deadline time.Time, ns *namespace, id objectID, name string, hasName bool, req []byte) ([]byte, abi.Code, error) {
-	o := r.get(ns, id)
-	if caller != nil {
-		if err := r.enter(caller, o); err != nil {
-			return nil, abi.Cycle, err
-		}
-		defer r.leave(caller)
-	}
-	if code, err := r.acquire(ctx, o, deadline); err != nil {
-		return nil, code, err
-	}
-	defer o.release()
-	if hasName && !o.hasName {
-		o.name, o.hasName = name, true
-	}
-	return o.run(ctx, kindFetch, req, nil)
+	// Guarded by registry.mu.
+	refs     int           // references taken by registry.get
+	lruElem  *list.Element // in registry.lru while the object has an instance
+	lastUsed time.Time
 }
 
 // run runs one handler on o (a fetch or an alarm), starting its instance
@@ -184,9 +60,10 @@ func (o *object) run(ctx context.Context, kind callKind, input []byte, onSuccess
 			return nil, abi.ObjectError, err
 		}
 	}
-	fn, what := o.inst.objectFetch, "fetch"
+	o.trimmed = false
+	fn, what := o.inst.fn(abi.ExportObjectFetch), "fetch"
 	if kind == kindAlarm {
-		fn, what = o.inst.objectAlarm, "alarm"
+		fn, what = o.inst.fn(abi.ExportObjectAlarm), "alarm"
 	}
 	if fn == nil {
 		txn.Discard()
@@ -260,7 +137,9 @@ func (o *object) start(ctx context.Context, txn *store.Txn) error {
 	}
 	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: o.ns.class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
 	c := &call{app: a, inst: inst, obj: o, kind: kindConstruct, txn: txn}
-	if _, err := c.invoke(ctx, inst.objectNew, info, true); err != nil {
+	// The constructor runs once: its function is not kept (wazero gives
+	// each resolved function a call stack of its own).
+	if _, err := c.invoke(ctx, inst.mod.ExportedFunction(abi.ExportObjectNew), info, true); err != nil {
 		inst.close(ctx)
 		return fmt.Errorf("object %s (%s): constructor: %w", o.id, o.ns.class, err)
 	}
@@ -273,6 +152,7 @@ func (o *object) start(ctx context.Context, txn *store.Txn) error {
 	o.inst = inst
 	a.srv.stats.objectsStarted.Add(1)
 	a.srv.stats.objectsLive.Add(1)
+	a.srv.objects.started(o)
 	return nil
 }
 
@@ -282,4 +162,5 @@ func (o *object) stop(ctx context.Context) {
 	o.inst.close(ctx)
 	o.inst = nil
 	o.ns.app.srv.stats.objectsLive.Add(-1)
+	o.ns.app.srv.objects.stopped(o)
 }

@@ -272,13 +272,38 @@ func sameSignature(want, got api.FunctionDefinition) error {
 // instance is one instantiated guest module: a pooled Worker instance or
 // the single instance of one object. It is not safe for concurrent use.
 type instance struct {
-	mod         api.Module
-	workerFetch api.Function
-	classes     api.Function
-	objectNew   api.Function
-	objectFetch api.Function
-	objectAlarm api.Function
-	stack       [1]uint64
+	mod   api.Module
+	mem   *linearMemory
+	fns   []namedFunc // resolved exports
+	stack [1]uint64
+}
+
+type namedFunc struct {
+	name string
+	fn   api.Function
+}
+
+// fn returns the exported function name (nil if there is none), resolving
+// it on first use: wazero gives every resolved function a call stack of
+// its own, so an instance resolves only what it calls.
+func (i *instance) fn(name string) api.Function {
+	for _, f := range i.fns {
+		if f.name == name {
+			return f.fn
+		}
+	}
+	f := i.mod.ExportedFunction(name)
+	i.fns = append(i.fns, namedFunc{name, f})
+	return f
+}
+
+// trim releases the memory pages the instance shares with its snapshot
+// and never wrote: they cost the host nothing, but count in its RSS. An
+// idle object's instance is trimmed; pages it reads again come back.
+func (i *instance) trim() {
+	if i.mem != nil {
+		i.mem.trim()
+	}
 }
 
 // instantiate creates an instance of a's guest for obj (nil: a Worker
@@ -293,18 +318,12 @@ func (a *app) instantiate(ctx context.Context, cfg wazero.ModuleConfig, obj *obj
 	}
 	c := &call{app: a, obj: obj, kind: kindInit}
 	c.start()
-	mod, err := a.rt.InstantiateModule(c.context(withMemoryAllocator(ctx, img)), g.cm, cfg)
+	actx, alloc := withMemoryAllocator(ctx, img)
+	mod, err := a.rt.InstantiateModule(c.context(actx), g.cm, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", describeTrap(err))
 	}
-	inst := &instance{
-		mod:         mod,
-		workerFetch: mod.ExportedFunction(abi.ExportWorkerFetch),
-		classes:     mod.ExportedFunction(abi.ExportClasses),
-		objectNew:   mod.ExportedFunction(abi.ExportObjectNew),
-		objectFetch: mod.ExportedFunction(abi.ExportObjectFetch),
-		objectAlarm: mod.ExportedFunction(abi.ExportObjectAlarm),
-	}
+	inst := &instance{mod: mod, mem: alloc.mem}
 	if g.snap != nil {
 		if err := g.snap.restore(mod); err != nil {
 			inst.close(ctx)

@@ -52,6 +52,16 @@ type Options struct {
 	MaxQueue int
 	// MaxRequestBody caps a request body in bytes. Zero means 32 MiB.
 	MaxRequestBody int64
+	// MaxLiveObjects caps the objects with a live instance; past it the
+	// least recently used idle ones are evicted (their storage stays, and
+	// their next request starts them again). Zero means 10,000.
+	MaxLiveObjects int
+	// IdleTimeout evicts an object that has had no request for this long.
+	// Zero means 70 s.
+	IdleTimeout time.Duration
+	// TrimAfter is how long an object is idle before the memory pages its
+	// instance only read from the snapshot are unmapped. Zero means 2 s.
+	TrimAfter time.Duration
 	// AlarmRetryDelay is the wait before the first retry of a failed alarm
 	// handler; each later retry waits twice as long. Zero means 2 s, as on
 	// Cloudflare.
@@ -90,6 +100,15 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.MaxRequestBody == 0 {
 		o.MaxRequestBody = 32 << 20
 	}
+	if o.MaxLiveObjects == 0 {
+		o.MaxLiveObjects = 10_000
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 70 * time.Second
+	}
+	if o.TrimAfter == 0 {
+		o.TrimAfter = 2 * time.Second
+	}
 	if o.AlarmRetryDelay == 0 {
 		o.AlarmRetryDelay = 2 * time.Second
 	}
@@ -118,7 +137,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	s := &Server{opts: o, log: o.Logger, objects: newRegistry(o.MaxQueue), namespaceByKey: map[[store.NamespaceIDLen]byte]*namespace{}}
+	s := &Server{opts: o, log: o.Logger, namespaceByKey: map[[store.NamespaceIDLen]byte]*namespace{}}
+	s.objects = newRegistry(s, o)
 	s.alarms = newAlarmScheduler(s)
 	var err error
 	if o.CacheDir == "" {
@@ -159,6 +179,7 @@ func (s *Server) Close(ctx context.Context) error {
 		if s.alarmsStarted {
 			s.alarms.close()
 		}
+		s.objects.close()
 		for _, a := range s.apps {
 			a.close(ctx)
 		}
@@ -207,7 +228,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{app: a, inst: inst, kind: kindFetch, txn: s.store.NewTxn()}
-	trapped, err := c.invoke(ctx, inst.workerFetch, enc, true)
+	trapped, err := c.invoke(ctx, inst.fn(abi.ExportWorkerFetch), enc, true)
 	a.pool.done(ctx, inst, trapped)
 	if trapped {
 		c.txn.Discard()

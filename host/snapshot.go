@@ -36,7 +36,8 @@ func (a *app) takeSnapshot(ctx context.Context) error {
 	g := a.guest
 	c := &call{app: a, kind: kindInit}
 	c.start()
-	mod, err := a.rt.InstantiateModule(c.context(withMemoryAllocator(ctx, nil)), g.cm, moduleConfig(newLogWriter(a.log, "stdout"), newLogWriter(a.log, "stderr")))
+	actx, _ := withMemoryAllocator(ctx, nil)
+	mod, err := a.rt.InstantiateModule(c.context(actx), g.cm, moduleConfig(newLogWriter(a.log, "stdout"), newLogWriter(a.log, "stderr")))
 	if err != nil {
 		return fmt.Errorf("instantiate: %w", describeTrap(err))
 	}

@@ -7,6 +7,7 @@ type Stats struct {
 	ObjectsStarted  int64 // object instances created (constructor run)
 	ObjectsLive     int64 // object instances alive now
 	ObjectsFailed   int64 // object instances replaced after a trap or timeout
+	ObjectsEvicted  int64 // object instances closed because they were idle or over the cap
 	WorkerInstances int64 // Worker instances created
 	AlarmsRun       int64 // alarm handler runs
 	AlarmsFailed    int64 // alarm handler runs that failed (and were retried or dropped)
@@ -15,6 +16,7 @@ type Stats struct {
 
 type stats struct {
 	objectsStarted, objectsLive, objectsFailed, workerInstances atomic.Int64
+	objectsEvicted                                              atomic.Int64
 	alarmsRun, alarmsFailed                                     atomic.Int64
 }
 
@@ -24,6 +26,7 @@ func (s *Server) Stats() Stats {
 		ObjectsStarted:  s.stats.objectsStarted.Load(),
 		ObjectsLive:     s.stats.objectsLive.Load(),
 		ObjectsFailed:   s.stats.objectsFailed.Load(),
+		ObjectsEvicted:  s.stats.objectsEvicted.Load(),
 		WorkerInstances: s.stats.workerInstances.Load(),
 		AlarmsRun:       s.stats.alarmsRun.Load(),
 		AlarmsFailed:    s.stats.alarmsFailed.Load(),

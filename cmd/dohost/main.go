@@ -64,10 +64,12 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 type serveOptions struct {
-	configs stringList
-	listen  string
-	data    string
-	drain   time.Duration
+	configs    stringList
+	listen     string
+	data       string
+	maxObjects int
+	idle       time.Duration
+	drain      time.Duration
 	logJSON bool
 	debug   string
 	verbose bool
@@ -81,6 +83,8 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.Var(&opts.configs, "config", "a worker's wrangler.toml (repeat for several workers)")
 	fs.StringVar(&opts.listen, "listen", "127.0.0.1:8787", "address to serve HTTP on")
 	fs.StringVar(&opts.data, "data", "./.dohost", "data directory: the database and the compilation cache")
+	fs.IntVar(&opts.maxObjects, "max-objects", 10_000, "most Durable Objects with a live instance; past it the least recently used idle ones are evicted")
+	fs.DurationVar(&opts.idle, "idle-timeout", 70*time.Second, "evict an object after this long without a request")
 	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&opts.debug, "debug-addr", "", "if set, serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text")
@@ -118,7 +122,12 @@ func serve(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log})
+	if opts.maxObjects < 1 || opts.idle <= 0 {
+		fmt.Fprintln(stderr, "dohost serve: --max-objects must be at least 1 and --idle-timeout positive")
+		return 2
+	}
+	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log,
+		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle})
 	if err != nil {
 		fmt.Fprintf(stderr, "dohost: %v\n", err)
 		return 1

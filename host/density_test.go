@@ -1,0 +1,106 @@
+package host
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dohost/dohost/abi"
+)
+
+// procMemory reads the process's resident set size and proportional set
+// size (shared pages divided among the mappings that share them), in bytes.
+func procMemory(tb testing.TB) (rss, pss int64) {
+	f, err := os.Open("/proc/self/smaps_rollup")
+	if err != nil {
+		tb.Skip("no /proc/self/smaps_rollup")
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(fields[1], 10, 64)
+		switch fields[0] {
+		case "Rss:":
+			rss = kb << 10
+		case "Pss:":
+			pss = kb << 10
+		}
+	}
+	return rss, pss
+}
+
+// settle returns memory the Go runtime holds but does not use to the OS,
+// so that RSS measures what is live.
+func settle() {
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
+// BenchmarkDensity activates b.N objects of the room example (each takes
+// one request: instance, constructor, KV get and put) and reports the
+// memory each live idle object adds to the process: RSS, PSS and Go heap.
+// "idle" objects have been idle long enough to be trimmed (the pages they
+// only read from the snapshot unmapped); "untrimmed" ones not.
+func BenchmarkDensity(b *testing.B) {
+	type guest struct{ name, pkg, cfg string }
+	for _, g := range []guest{
+		{"go", "guests/examples/room", roomConfig},
+	} {
+		for _, trim := range []bool{false, true} {
+			name := g.name + "/untrimmed"
+			trimAfter := time.Hour
+			if trim {
+				name, trimAfter = g.name+"/idle", 50*time.Millisecond
+			}
+			b.Run(name, func(b *testing.B) { density(b, g.pkg, g.cfg, trimAfter) })
+		}
+	}
+}
+
+func density(b *testing.B, pkg, cfg string, trimAfter time.Duration) {
+	dir := b.TempDir()
+	ts := startServerOpts(b, Options{DataDir: dir + "/data", TrimAfter: trimAfter, MaxLiveObjects: 1 << 20},
+		writeConfig(b, dir, guestWasm(b, pkg), cfg))
+	ns := ts.apps[0].namespaces["YOUR_DO_CLASS"]
+	fetch := func(name string) {
+		req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "http://x/?roomId=" + name})
+		if _, _, err := ts.objects.fetch(b.Context(), nil, farDeadline(), ns, idFromName(ns.key[:], name), name, true, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fetch("warm")
+	settle()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	rss0, pss0 := procMemory(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fetch(fmt.Sprintf("obj-%d", i))
+	}
+	b.StopTimer()
+	if trimAfter < time.Second {
+		time.Sleep(5 * trimAfter) // the sweeper trims every idle object
+	}
+	settle()
+	runtime.ReadMemStats(&ms1)
+	rss1, pss1 := procMemory(b)
+	n := float64(b.N)
+	b.ReportMetric(float64(rss1-rss0)/n, "rss-B/object")
+	b.ReportMetric(float64(pss1-pss0)/n, "pss-B/object")
+	b.ReportMetric(float64(int64(ms1.HeapInuse)-int64(ms0.HeapInuse))/n, "goheap-B/object")
+	if live := ts.Stats().ObjectsLive; live < int64(b.N) {
+		b.Fatalf("%d objects live, want %d", live, b.N)
+	}
+}
+
+func farDeadline() time.Time { return time.Now().Add(time.Hour) }

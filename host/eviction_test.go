@@ -1,0 +1,124 @@
+package host
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dohost/dohost/abi"
+)
+
+// TestEviction_Cap: past the cap, the least recently used idle objects
+// lose their instance (their in-memory state) but not their storage; an
+// object in use stays.
+func TestEviction_Cap(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: dir + "/data", MaxLiveObjects: 5},
+		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	var n int
+	for i := 0; i < 20; i++ {
+		ts.st(t, "hot", "count", 200, &n) // the most recently used, always
+		ts.st(t, fmt.Sprintf("cold-%d", i), "st/put?key=k&value=v", 200, nil)
+	}
+	if n != 20 {
+		t.Errorf("the hot object's in-memory count is %d, want 20: it was evicted", n)
+	}
+	s := ts.Stats()
+	if live := ts.objects.liveCount(); live > 5 || s.ObjectsLive > 5 {
+		t.Errorf("%d objects live (stats %d), cap 5", live, s.ObjectsLive)
+	}
+	if s.ObjectsEvicted < 15 {
+		t.Errorf("%d evicted, want at least 15", s.ObjectsEvicted)
+	}
+	// An evicted object comes back with its storage, and a new instance.
+	var v stValue
+	ts.st(t, "cold-0", "st/get?key=k", 200, &v)
+	if v.Value != "v" {
+		t.Errorf("evicted object's storage: %+v", v)
+	}
+	var c struct{ Read string }
+	ts.st(t, "cold-0", "st/ctor", 200, &c)
+	if c.Read != "1" {
+		t.Errorf("evicted object's constructor read starts=%q, want 1 (its second start)", c.Read)
+	}
+	ts.objects.mu.Lock()
+	records := len(ts.objects.objects)
+	ts.objects.mu.Unlock()
+	if records > 5 {
+		t.Errorf("%d object records kept for 5 live objects", records)
+	}
+}
+
+// TestEviction_Idle: an object idle for IdleTimeout is evicted.
+func TestEviction_Idle(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: dir + "/data", IdleTimeout: 200 * time.Millisecond, TrimAfter: 50 * time.Millisecond},
+		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	var n int
+	ts.st(t, "idle", "count", 200, &n)
+	ts.st(t, "idle", "count", 200, &n)
+	waitFor(t, 3*time.Second, "idle object evicted", func() bool { return ts.objects.liveCount() == 0 })
+	ts.st(t, "idle", "count", 200, &n)
+	if n != 1 {
+		t.Errorf("count after eviction %d, want 1 (a new instance)", n)
+	}
+}
+
+// TestEviction_TrimKeepsState: trimming an idle object's memory keeps
+// every byte it wrote.
+func TestEviction_TrimKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: dir + "/data", TrimAfter: 20 * time.Millisecond},
+		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	var n int
+	for i := 1; i <= 5; i++ {
+		ts.st(t, "trim", "count", 200, &n)
+		time.Sleep(100 * time.Millisecond) // trimmed in between
+		if n != i {
+			t.Fatalf("count %d, want %d", n, i)
+		}
+	}
+	var info struct{ Name string }
+	ts.st(t, "trim", "info", 200, &info)
+	if info.Name != "trim" {
+		t.Errorf("info after trims: %+v", info)
+	}
+}
+
+// BenchmarkEviction activates 10,000 objects of the room example (one
+// request each) under a cap of 1,000 live objects and reports the host's
+// RSS after the first 1,000 and at the end: it stays bounded.
+func BenchmarkEviction(b *testing.B) {
+	const total, cap = 10_000, 1_000
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		ts := startServerOpts(b, Options{DataDir: dir + "/data", MaxLiveObjects: cap},
+			writeConfig(b, dir, guestWasm(b, "guests/examples/room"), roomConfig))
+		ns := ts.apps[0].namespaces["YOUR_DO_CLASS"]
+		var atCap, peak int64
+		for j := 0; j < total; j++ {
+			name := fmt.Sprintf("e-%d", j)
+			req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "http://x/?roomId=" + name})
+			if _, _, err := ts.objects.fetch(b.Context(), nil, farDeadline(), ns, idFromName(ns.key[:], name), name, true, req); err != nil {
+				b.Fatal(err)
+			}
+			if (j+1)%cap == 0 {
+				settle()
+				rss, _ := procMemory(b)
+				peak = max(peak, rss)
+				if j+1 == cap {
+					atCap = rss
+				}
+			}
+		}
+		rss, _ := procMemory(b)
+		b.ReportMetric(float64(atCap)/(1<<20), "rss-MB-at-1000")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-rss-MB")
+		b.ReportMetric(float64(rss)/(1<<20), "rss-MB-at-10000")
+		b.ReportMetric(float64(ts.Stats().ObjectsEvicted), "evicted")
+		if live := ts.objects.liveCount(); live > cap {
+			b.Fatalf("%d objects live, cap %d", live, cap)
+		}
+		ts.stop(b)
+	}
+}
