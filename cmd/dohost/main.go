@@ -70,9 +70,9 @@ type serveOptions struct {
 	maxObjects int
 	idle       time.Duration
 	drain      time.Duration
-	logJSON bool
-	debug   string
-	verbose bool
+	logJSON    bool
+	debug      string
+	verbose    bool
 }
 
 var opts serveOptions
