@@ -15,10 +15,6 @@ import (
 	"github.com/tetratelabs/wazero"
 )
 
-// defaultMemoryPages caps each instance's linear memory at 128 MiB, the
-// memory limit of a Workers isolate.
-const defaultMemoryPages = 2048
-
 // app is one deployed worker: its config, its compiled module, its bindings
 // and the pool of instances that run its Worker handler.
 type app struct {
@@ -49,7 +45,7 @@ func newApp(ctx context.Context, srv *Server, cfg *config.Config) (_ *app, err e
 	a := &app{
 		srv:        srv,
 		cfg:        cfg,
-		log:        srv.log.With("worker", cfg.Name),
+		log:        srv.log.With("account", cfg.AccountID, "worker", cfg.Name),
 		kv:         map[string]*store.KV{},
 		namespaces: map[string]*namespace{},
 	}
@@ -63,7 +59,7 @@ func newApp(ctx context.Context, srv *Server, cfg *config.Config) (_ *app, err e
 	if err != nil {
 		return nil, fmt.Errorf("read guest module: %w", err)
 	}
-	if a.rt, err = newRuntime(ctx, srv.cache, defaultMemoryPages); err != nil {
+	if a.rt, err = newRuntime(ctx, srv.cache, uint32(cfg.Limits.Memory>>16)); err != nil {
 		return nil, err
 	}
 	if a.guest, err = compileGuest(ctx, a.rt, cfg.Main, wasm); err != nil {

@@ -33,7 +33,8 @@ type call struct {
 	started  time.Time // when the guest call began
 	deadline time.Time // when the fuel function ends it
 
-	txns []store.Savepoint // open explicit transactions, innermost last
+	txns       []store.Savepoint // open explicit transactions, innermost last
+	overloaded bool              // a stub call found its object's queue full
 
 	// names remembers the names this call derived IDs from, so that an
 	// object created through its stub learns its name.

@@ -91,8 +91,12 @@ func respond(_ context.Context, c *call, mod api.Module, s []uint64) abi.Code {
 		return c.errorf(abi.BadState, "respond was already called in this handler")
 	}
 	if c.kind == kindFetch {
-		if _, err := abi.DecodeResponse(b); err != nil {
+		r, err := abi.DecodeResponse(b)
+		if err != nil {
 			return c.errorf(abi.BadEncoding, "%v", err)
+		}
+		if limit := c.app.cfg.Limits.ResponseBody; int64(len(r.Body)) > limit {
+			return c.errorf(abi.TooLarge, "response body of %d bytes is over the limit of %d", len(r.Body), limit)
 		}
 	}
 	c.response = bytes.Clone(b)
@@ -318,8 +322,12 @@ func stubFetch(ctx context.Context, c *call, mod api.Module, s []uint64) abi.Cod
 	if err != nil {
 		return c.finish(mod, s, 6, c.errorf(abi.Invalid, "%q: %v (binding %s)", idStr, err, ns.binding), c.pending)
 	}
-	if _, err := abi.DecodeRequest(req); err != nil {
+	dr, err := abi.DecodeRequest(req)
+	if err != nil {
 		return c.finish(mod, s, 6, c.errorf(abi.BadEncoding, "%v", err), c.pending)
+	}
+	if limit := ns.app.cfg.Limits.RequestBody; int64(len(dr.Body)) > limit {
+		return c.finish(mod, s, 6, c.errorf(abi.TooLarge, "request body of %d bytes is over the limit of %d", len(dr.Body), limit), c.pending)
 	}
 	name, hasName := "", false
 	for _, n := range c.names {
@@ -332,6 +340,9 @@ func stubFetch(ctx context.Context, c *call, mod api.Module, s []uint64) abi.Cod
 	// that nothing it does depends on the caller's instance staying open.
 	resp, code, err := c.app.srv.objects.fetch(ctx, c.obj, c.deadline, ns, id, name, hasName, bytes.Clone(req))
 	if err != nil {
+		if code == abi.Overloaded {
+			c.overloaded = true
+		}
 		return c.finish(mod, s, 6, c.errorf(code, "%v", err), c.pending)
 	}
 	return c.finish(mod, s, 6, abi.OK, resp)

@@ -32,7 +32,6 @@ type objectKey struct {
 // while waiting for an object's turn or running a guest.
 type registry struct {
 	srv         *Server
-	maxQueue    int
 	maxLive     int
 	idleTimeout time.Duration
 	trimAfter   time.Duration
@@ -50,7 +49,7 @@ type registry struct {
 
 func newRegistry(srv *Server, o Options) *registry {
 	r := &registry{
-		srv: srv, maxQueue: o.MaxQueue, maxLive: o.MaxLiveObjects, idleTimeout: o.IdleTimeout, trimAfter: o.TrimAfter,
+		srv: srv, maxLive: o.MaxLiveObjects, idleTimeout: o.IdleTimeout, trimAfter: o.TrimAfter,
 		objects: map[objectKey]*object{},
 		stop:    make(chan struct{}), done: make(chan struct{}),
 	}
@@ -252,9 +251,9 @@ func (r *registry) acquire(ctx context.Context, o *object, deadline time.Time) (
 		return abi.OK, nil
 	default:
 	}
-	if n := o.waiters.Add(1); int(n) > r.maxQueue {
+	if limit := o.ns.app.cfg.Limits.Queue; int(o.waiters.Add(1)) > limit {
 		o.waiters.Add(-1)
-		return abi.Overloaded, fmt.Errorf("object %s: %d requests are already queued", o.id, r.maxQueue)
+		return abi.Overloaded, fmt.Errorf("object %s: %d requests are already queued (max_queue)", o.id, limit)
 	}
 	defer o.waiters.Add(-1)
 	ctx, cancel := context.WithDeadline(ctx, deadline)

@@ -21,9 +21,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -36,7 +38,10 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	// Configs are the wrangler.toml files of the workers to serve.
+	// Configs are the wrangler.toml files of the workers to serve. A
+	// directory stands for every *.toml in it and every */wrangler.toml
+	// below it. Each worker serves the requests its routes match (see
+	// config.Route); one worker without routes serves the rest.
 	Configs []string
 	// DataDir holds the database and the compilation cache. It is created
 	// if missing.
@@ -47,11 +52,6 @@ type Options struct {
 	// Logger receives the host's and the guests' log lines; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// MaxQueue caps the requests waiting for one object; past it a request
-	// fails at once with 503. Zero means 1000.
-	MaxQueue int
-	// MaxRequestBody caps a request body in bytes. Zero means 32 MiB.
-	MaxRequestBody int64
 	// MaxLiveObjects caps the objects with a live instance; past it the
 	// least recently used idle ones are evicted (their storage stays, and
 	// their next request starts them again). Zero means 10,000.
@@ -84,6 +84,9 @@ type Server struct {
 	// for alarms.
 	namespaceByKey map[[store.NamespaceIDLen]byte]*namespace
 
+	routes     []route // most specific first
+	defaultApp *app    // the worker without routes, or nil
+
 	closeOnce     sync.Once
 	alarmsStarted bool
 }
@@ -93,12 +96,6 @@ type Server struct {
 func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.MaxQueue == 0 {
-		o.MaxQueue = 1000
-	}
-	if o.MaxRequestBody == 0 {
-		o.MaxRequestBody = 32 << 20
 	}
 	if o.MaxLiveObjects == 0 {
 		o.MaxLiveObjects = 10_000
@@ -118,29 +115,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.DataDir == "" {
 		return nil, errors.New("no data directory given")
 	}
-	var cfgs []*config.Config
-	var errs []error
-	for _, path := range o.Configs {
-		c, err := config.Load(path)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, w := range c.Warnings {
-			o.Logger.Warn(w.String())
-		}
-		cfgs = append(cfgs, c)
-	}
-	if err := errors.Join(errs...); err != nil {
+	cfgs, err := loadConfigs(o.Configs, o.Logger)
+	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	s := &Server{opts: o, log: o.Logger, namespaceByKey: map[[store.NamespaceIDLen]byte]*namespace{}}
-	s.objects = newRegistry(s, o)
-	s.alarms = newAlarmScheduler(s)
-	var err error
 	if o.CacheDir == "" {
 		o.CacheDir = filepath.Join(o.DataDir, "wazero-cache")
 	}
@@ -151,6 +133,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		_ = s.cache.Close(ctx)
 		return nil, err
 	}
+	s.objects = newRegistry(s, o)
+	s.alarms = newAlarmScheduler(s)
 	for _, c := range cfgs {
 		a, err := newApp(ctx, s, c)
 		if err != nil {
@@ -161,6 +145,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		for _, ns := range a.namespaces {
 			s.namespaceByKey[ns.key] = ns
 		}
+	}
+	if err := s.buildRoutes(); err != nil {
+		_ = s.Close(ctx)
+		return nil, err
 	}
 	if err := s.alarms.start(); err != nil {
 		_ = s.Close(ctx)
@@ -179,7 +167,9 @@ func (s *Server) Close(ctx context.Context) error {
 		if s.alarmsStarted {
 			s.alarms.close()
 		}
-		s.objects.close()
+		if s.objects != nil {
+			s.objects.close()
+		}
 		for _, a := range s.apps {
 			a.close(ctx)
 		}
@@ -195,12 +185,16 @@ func (s *Server) Close(ctx context.Context) error {
 
 // ServeHTTP runs the request through the worker it is routed to.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a := s.apps[0]
+	a := s.route(r)
+	if a == nil {
+		httpError(w, http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
+		return
+	}
 	// The guest's work must not be cut short by a client that goes away:
 	// that would close an object's instance mid-request.
 	ctx := context.WithoutCancel(r.Context())
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.Limits.RequestBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -241,6 +235,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !c.responded {
 		err = errors.New("fetch handler returned without a response")
 	}
+	if err != nil && c.overloaded {
+		// The Worker failed after an object it called was overloaded: the
+		// client should come back later.
+		httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("worker %s: %v", a.cfg.Name, err))
+		return
+	}
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, fmt.Sprintf("worker %s: %v", a.cfg.Name, err))
 		return
@@ -271,4 +271,96 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, "dohost: "+msg+"\n")
+}
+
+// loadConfigs reads every worker's config, expanding directories, and
+// checks that no two workers of one account share a name. Every problem is
+// reported at once.
+func loadConfigs(paths []string, log *slog.Logger) ([]*config.Config, error) {
+	var files []string
+	var errs []error
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() {
+			files = append(files, p) // config.Load reports a missing file
+			continue
+		}
+		a, _ := filepath.Glob(filepath.Join(p, "*.toml"))
+		b, _ := filepath.Glob(filepath.Join(p, "*", "wrangler.toml"))
+		found := append(a, b...)
+		sort.Strings(found)
+		if len(found) == 0 {
+			errs = append(errs, fmt.Errorf("%s: no *.toml or */wrangler.toml in the directory", p))
+		}
+		files = append(files, found...)
+	}
+	var cfgs []*config.Config
+	names := map[string]string{} // account/name → file
+	for _, f := range files {
+		c, err := config.Load(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, w := range c.Warnings {
+			log.Warn(w.String())
+		}
+		key := c.AccountID + "/" + c.Name
+		if prev, ok := names[key]; ok {
+			errs = append(errs, fmt.Errorf("%s: worker %q of account %q is already defined by %s", f, c.Name, c.AccountID, prev))
+			continue
+		}
+		names[key] = f
+		cfgs = append(cfgs, c)
+	}
+	return cfgs, errors.Join(errs...)
+}
+
+// route is one route of one worker.
+type route struct {
+	config.Route
+	app *app
+}
+
+// buildRoutes orders every worker's routes, most specific first, and picks
+// the worker without routes, if any, as the one for everything else.
+func (s *Server) buildRoutes() error {
+	var unrouted []string
+	for _, a := range s.apps {
+		if len(a.cfg.Routes) == 0 {
+			unrouted = append(unrouted, fmt.Sprintf("%s (%s)", a.cfg.Name, a.cfg.File))
+			s.defaultApp = a
+		}
+		for _, r := range a.cfg.Routes {
+			s.routes = append(s.routes, route{r, a})
+		}
+	}
+	if len(unrouted) > 1 {
+		return fmt.Errorf("workers %s have no routes: with several workers, give each routes (one may have none: it serves every request no route matches)", strings.Join(unrouted, ", "))
+	}
+	sort.SliceStable(s.routes, func(i, j int) bool {
+		a, b := s.routes[i].Specificity(), s.routes[j].Specificity()
+		for k := range a {
+			if a[k] != b[k] {
+				return a[k] > b[k]
+			}
+		}
+		return false
+	})
+	return nil
+}
+
+// route picks the worker for r: the most specific route that matches its
+// host (without the port) and path, else the worker without routes.
+func (s *Server) route(r *http.Request) *app {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	for _, rt := range s.routes {
+		if rt.Matches(host, r.URL.Path) {
+			return rt.app
+		}
+	}
+	return s.defaultApp
 }

@@ -33,6 +33,7 @@ type Config struct {
 
 	KVNamespaces   []KVNamespace
 	DurableObjects []DurableObject
+	Routes         []Route
 	Migrations     []Migration
 	Limits         Limits
 	Host           Host
@@ -52,6 +53,86 @@ type KVNamespace struct {
 type DurableObject struct {
 	Name      string // the binding name the guest uses
 	ClassName string
+}
+
+// Route is one route or routes entry: the requests the worker serves,
+// as a wrangler pattern "host/path", where the host may start with "*"
+// (any subdomain, or "*" alone: any host) and the path may end with "*"
+// (any path with that prefix). A custom domain is a bare host.
+type Route struct {
+	Pattern      string
+	Host         string // without "*"; empty with HostWildcard: any host
+	HostWildcard bool   // the host is a suffix: "*example.com", "*.example.com", "*"
+	Path         string // without "*"
+	PathWildcard bool   // the path is a prefix
+}
+
+// Matches reports whether a request to host (without port) and path
+// matches the route.
+func (r Route) Matches(host, path string) bool {
+	host = strings.ToLower(host)
+	if r.HostWildcard {
+		if !strings.HasSuffix(host, r.Host) {
+			return false
+		}
+	} else if host != r.Host {
+		return false
+	}
+	if r.PathWildcard {
+		return strings.HasPrefix(path, r.Path)
+	}
+	return path == r.Path
+}
+
+// Specificity orders routes: when several match a request, the one with
+// the greatest value wins. An exact host beats a wildcard, a longer host
+// suffix a shorter one; then a longer path, then an exact path.
+func (r Route) Specificity() [3]int {
+	host := len(r.Host) + 1
+	if !r.HostWildcard {
+		host = 1 << 20
+	}
+	exact := 0
+	if !r.PathWildcard {
+		exact = 1
+	}
+	return [3]int{host, len(r.Path), exact}
+}
+
+// parseRoute parses a wrangler route pattern.
+func parseRoute(pattern string, customDomain bool) (Route, error) {
+	p := strings.TrimPrefix(strings.TrimPrefix(pattern, "https://"), "http://")
+	r := Route{Pattern: pattern}
+	host, path, hasPath := strings.Cut(p, "/")
+	if customDomain {
+		if hasPath && path != "" {
+			return r, fmt.Errorf("a custom domain is a host name, without a path")
+		}
+		path, hasPath = "*", true
+	}
+	if !hasPath {
+		return r, fmt.Errorf("a route pattern is host/path, e.g. \"example.com/*\" or \"*/api/*\"")
+	}
+	if h, ok := strings.CutPrefix(host, "*"); ok {
+		r.HostWildcard, host = true, h
+	}
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h // ports do not route
+	}
+	host = strings.ToLower(host)
+	if strings.ContainsAny(host, "*/ ") || (host == "" && !r.HostWildcard) {
+		return r, fmt.Errorf("host %q: only a leading '*' is allowed", host)
+	}
+	r.Host = host
+	path = "/" + path
+	if pp, ok := strings.CutSuffix(path, "*"); ok {
+		r.PathWildcard, path = true, pp
+	}
+	if strings.Contains(path, "*") {
+		return r, fmt.Errorf("path %q: only a trailing '*' is allowed", path)
+	}
+	r.Path = path
+	return r, nil
 }
 
 // Migration is one [[migrations]] entry. dohost records class renames and
@@ -76,6 +157,15 @@ type Limits struct {
 	// Object storage, in bytes (storage_key_bytes, storage_value_bytes):
 	// Cloudflare's 2 KiB and 128 KiB, which a worker may raise.
 	StorageKey, StorageValue int
+	// Memory caps each instance's linear memory, in bytes (memory_mb).
+	Memory int64
+	// RequestBody and ResponseBody cap the bodies of the requests the
+	// worker receives and of the responses its handlers give, in bytes
+	// (max_request_bytes, max_response_bytes).
+	RequestBody, ResponseBody int64
+	// Queue caps the requests waiting for one object (max_queue); past it
+	// a request fails at once (503 with Retry-After at the HTTP front).
+	Queue int
 }
 
 // Cloudflare's limits on Durable Object storage, the least a worker may set.
@@ -85,7 +175,10 @@ const (
 )
 
 // DefaultLimits are the limits of a worker that sets none.
-var DefaultLimits = Limits{CPU: 30 * time.Second, StorageKey: MinStorageKey, StorageValue: MinStorageValue}
+var DefaultLimits = Limits{
+	CPU: 30 * time.Second, StorageKey: MinStorageKey, StorageValue: MinStorageValue,
+	Memory: 128 << 20, RequestBody: 32 << 20, ResponseBody: 32 << 20, Queue: 1000,
+}
 
 // Host holds the [dohost] section: settings of this host, not of Workers.
 type Host struct {
@@ -193,7 +286,7 @@ func Parse(file string, data []byte) (*Config, error) {
 var wranglerKeys = map[string]string{
 	"compatibility_date":  "dohost runs WebAssembly guests; it has no compatibility dates",
 	"compatibility_flags": "dohost runs WebAssembly guests; it has no compatibility flags",
-	"workers_dev":         "", "preview_urls": "", "route": "", "routes": "",
+	"workers_dev":         "", "preview_urls": "",
 	"vars": "", "r2_buckets": "", "d1_databases": "", "services": "", "triggers": "",
 	"build": "", "env": "", "placement": "", "observability": "", "send_email": "",
 	"queues": "", "analytics_engine_datasets": "", "ai": "", "browser": "", "hyperdrive": "",
@@ -391,7 +484,7 @@ func typeName(v any) string {
 
 func (ch *checker) config(raw map[string]any) *Config {
 	c := &Config{File: ch.file, AccountID: DefaultAccount, Limits: DefaultLimits, Host: DefaultHost}
-	ch.only(raw, "", []string{"name", "main", "account_id", "kv_namespaces", "durable_objects", "migrations", "limits", "dohost"}, wranglerKeys)
+	ch.only(raw, "", []string{"name", "main", "account_id", "kv_namespaces", "durable_objects", "migrations", "limits", "dohost", "route", "routes"}, wranglerKeys)
 
 	c.Name = ch.str(raw, "", "name", true)
 	if c.Name != "" && !scriptRe.MatchString(c.Name) {
@@ -476,8 +569,53 @@ func (ch *checker) config(raw map[string]any) *Config {
 		c.Migrations = append(c.Migrations, m)
 	}
 
+	addRoute := func(key string, v any) {
+		pattern, custom := "", false
+		switch e := v.(type) {
+		case string:
+			pattern = e
+		case map[string]any:
+			ch.only(e, key, []string{"pattern", "custom_domain"}, map[string]string{"zone_name": "", "zone_id": ""})
+			pattern = ch.str(e, key, "pattern", true)
+			if cd, ok := e["custom_domain"]; ok {
+				if custom, ok = cd.(bool); !ok {
+					ch.errorf(key+".custom_domain", "must be a boolean, not %s", typeName(cd))
+				}
+			}
+		default:
+			ch.errorf(key, "must be a pattern string or a table with pattern, not %s", typeName(v))
+			return
+		}
+		if pattern == "" {
+			return
+		}
+		r, err := parseRoute(pattern, custom)
+		if err != nil {
+			ch.errorf(key, "%q: %v", pattern, err)
+			return
+		}
+		c.Routes = append(c.Routes, r)
+	}
+	if v, ok := raw["route"]; ok {
+		addRoute("route", v)
+	}
+	if v, ok := raw["routes"]; ok {
+		if arr, ok := v.([]any); ok {
+			for i, e := range arr {
+				addRoute(fmt.Sprintf("routes[%d]", i), e)
+			}
+		} else if arr, ok := v.([]map[string]any); ok {
+			for i, e := range arr {
+				addRoute(fmt.Sprintf("routes[%d]", i), e)
+			}
+		} else {
+			ch.errorf("routes", "must be an array of patterns, not %s", typeName(v))
+		}
+	}
+
 	if l := ch.table(raw, "limits"); l != nil {
-		ch.only(l, "limits", []string{"cpu_ms", "storage_key_bytes", "storage_value_bytes"}, map[string]string{"subrequests": ""})
+		ch.only(l, "limits", []string{"cpu_ms", "storage_key_bytes", "storage_value_bytes", "memory_mb",
+			"max_request_bytes", "max_response_bytes", "max_queue"}, map[string]string{"subrequests": ""})
 		if ms, ok := ch.integer(l, "limits", "cpu_ms", 1, 15*60*1000); ok {
 			c.Limits.CPU = time.Duration(ms) * time.Millisecond
 		}
@@ -486,6 +624,18 @@ func (ch *checker) config(raw map[string]any) *Config {
 		}
 		if n, ok := ch.integer(l, "limits", "storage_value_bytes", MinStorageValue, 32<<20); ok {
 			c.Limits.StorageValue = int(n)
+		}
+		if n, ok := ch.integer(l, "limits", "memory_mb", 1, 4096); ok {
+			c.Limits.Memory = n << 20
+		}
+		if n, ok := ch.integer(l, "limits", "max_request_bytes", 0, 1<<30); ok {
+			c.Limits.RequestBody = n
+		}
+		if n, ok := ch.integer(l, "limits", "max_response_bytes", 0, 1<<30); ok {
+			c.Limits.ResponseBody = n
+		}
+		if n, ok := ch.integer(l, "limits", "max_queue", 0, 1<<20); ok {
+			c.Limits.Queue = int(n)
 		}
 	}
 

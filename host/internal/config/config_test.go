@@ -231,3 +231,83 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParse_RoutesAndLimits(t *testing.T) {
+	c, err := Parse("w.toml", []byte(`name = "w"
+main = "w.wasm"
+routes = [
+  "api.example.com/*",
+  { pattern = "*.example.com/app/*", zone_name = "example.com" },
+  { pattern = "shop.example.org", custom_domain = true },
+  "*/health",
+]
+[limits]
+memory_mb = 16
+max_request_bytes = 1000
+max_response_bytes = 2000
+max_queue = 5
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Routes) != 4 {
+		t.Fatalf("routes %+v", c.Routes)
+	}
+	l := c.Limits
+	if l.Memory != 16<<20 || l.RequestBody != 1000 || l.ResponseBody != 2000 || l.Queue != 5 || l.CPU != DefaultLimits.CPU {
+		t.Errorf("limits %+v", l)
+	}
+	cases := []struct {
+		route      int
+		host, path string
+		want       bool
+	}{
+		{0, "api.example.com", "/", true},
+		{0, "API.example.com", "/x/y", true},
+		{0, "example.com", "/", false},
+		{1, "a.example.com", "/app/x", true},
+		{1, "a.example.com", "/other", false},
+		{1, "example.com", "/app/x", false}, // "*.example.com" needs a subdomain
+		{2, "shop.example.org", "/anything", true},
+		{3, "whatever", "/health", true},
+		{3, "whatever", "/health/x", false},
+	}
+	for _, k := range cases {
+		if got := c.Routes[k.route].Matches(k.host, k.path); got != k.want {
+			t.Errorf("route %q on %s%s: got %v, want %v", c.Routes[k.route].Pattern, k.host, k.path, got, k.want)
+		}
+	}
+	if a, b := c.Routes[0].Specificity(), c.Routes[1].Specificity(); !less(b, a) {
+		t.Errorf("exact host should beat a wildcard: %v vs %v", a, b)
+	}
+
+	_, err = Parse("w.toml", []byte(`name = "w"
+main = "w.wasm"
+route = "example.com"
+routes = ["a*b.com/*", "x.com/a*b", 7]
+[limits]
+memory_mb = 0
+max_queue = -1
+`))
+	for _, want := range []string{
+		`w.toml:3: route: "example.com": a route pattern is host/path`,
+		`w.toml:4: routes[0]: "a*b.com/*": host "a*b.com": only a leading '*' is allowed`,
+		`w.toml:4: routes[1]: "x.com/a*b": path "/a*b": only a trailing '*' is allowed`,
+		`w.toml:4: routes[2]: must be a pattern string or a table with pattern, not an integer`,
+		`w.toml:6: limits.memory_mb: 0 is out of range 1-4096`,
+		`w.toml:7: limits.max_queue: -1 is out of range`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors %v\nwant a line %s", err, want)
+		}
+	}
+}
+
+func less(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}

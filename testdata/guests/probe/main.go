@@ -13,7 +13,8 @@
 // Object operations: count (in-memory counter), info (its ID and name),
 // panic (handler panics), exit (the guest exits: a trap), writeexit (a KV
 // write, then exit), kvput?key=K&value=V, call?chain=A,B,… (call the next
-// object in the chain), log?msg=M, big?n=N (an N-byte body).
+// object in the chain), log?msg=M, big?n=N (an N-byte body), sleep?ms=M.
+// Every path may be prefixed with /p (for the routing tests).
 //
 // Storage operations, each on the object's own storage (st/…): get?key=K,
 // put?key=K&value=V (or size=N: N bytes; keysize=N: an N-byte key),
@@ -50,7 +51,7 @@ func main() {}
 func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 	q := req.URL.Query()
 	kv := env.KV("KV")
-	switch p := req.URL.Path; {
+	switch p := probePath(req); {
 	case p == "/kv/get":
 		v, ok, err := kv.Get(q.Get("key"))
 		if err != nil {
@@ -141,6 +142,15 @@ func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 		return resp, nil
 	}
 	return dohost.Text(404, "no route "+req.URL.Path), nil
+}
+
+// probePath is the request's path without a leading "/p" segment, which
+// the routing tests put in front of every path.
+func probePath(req *dohost.Request) string {
+	if rest, ok := strings.CutPrefix(req.URL.Path, "/p/"); ok {
+		return "/" + rest
+	}
+	return req.URL.Path
 }
 
 // errorResponse reports a host call's error as JSON so tests can check the
@@ -350,7 +360,7 @@ func (o *probe) storageOp(op string, q url.Values) (*dohost.Response, error) {
 func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 	q := req.URL.Query()
 	o.count++
-	op := strings.TrimPrefix(req.URL.Path, "/obj/")
+	op := strings.TrimPrefix(probePath(req), "/obj/")
 	if strings.HasPrefix(op, "st/") || strings.HasPrefix(op, "alarm/") {
 		return o.storageOp(op, q)
 	}
@@ -397,6 +407,10 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 		dohost.Log(q.Get("msg"))
 		fmt.Println("stdout:", q.Get("msg"))
 		return dohost.JSON(200, "ok"), nil
+	case "sleep":
+		ms, _ := strconv.Atoi(q.Get("ms"))
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return dohost.JSON(200, "slept"), nil
 	case "big":
 		n, _ := strconv.Atoi(q.Get("n"))
 		return dohost.NewResponse(200, make([]byte, n)), nil

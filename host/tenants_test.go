@@ -1,0 +1,151 @@
+package host
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tenantConfig writes a probe worker's wrangler.toml into its own
+// directory: account, worker name and routes vary; the binding names, the
+// KV namespace id and the class names are the same for every tenant.
+func tenantConfig(t *testing.T, dir, account, name, routes string) string {
+	t.Helper()
+	d := filepath.Join(dir, account+"-"+name)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := "name = \"" + name + "\"\naccount_id = \"" + account + "\"\n"
+	if routes != "" {
+		body += "routes = [" + routes + "]\n"
+	}
+	return writeConfig(t, d, guestWasm(t, "testdata/guests/probe"), body+probeConfig[strings.Index(probeConfig, "kv_namespaces"):])
+}
+
+// getHost GETs path with the Host header set to host.
+func (ts *testServer) getHost(t *testing.T, host, path string, wantStatus int, v any) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", ts.URL+path, nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("GET %s%s: status %d, want %d: %s", host, path, resp.StatusCode, wantStatus, b)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s%s: %s: %v", host, path, b, err)
+		}
+	}
+	return string(b)
+}
+
+// TestTenants_Isolation: two accounts deploy the same worker (same name,
+// binding names, KV namespace id and class names). Neither can read or
+// write the other's KV, storage or objects. A second worker of the first
+// account that binds the same KV namespace id shares it.
+func TestTenants_Isolation(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, filepath.Join(dir, "data"),
+		tenantConfig(t, dir, "acme", "app", `"a.test/*"`),
+		tenantConfig(t, dir, "evil", "app", `"b.test/*"`),
+		tenantConfig(t, dir, "acme", "app2", `"c.test/*"`),
+	)
+	// KV.
+	ts.getHost(t, "a.test", "/kv/put?key=secret&value=acme", 200, nil)
+	ts.getHost(t, "b.test", "/kv/get?key=secret", 404, nil)
+	ts.getHost(t, "b.test", "/kv/put?key=secret&value=evil", 200, nil)
+	var v string
+	ts.getHost(t, "a.test", "/kv/get?key=secret", 200, &v)
+	if v != "acme" {
+		t.Errorf("acme's KV value is %q after evil's write", v)
+	}
+	ts.getHost(t, "c.test", "/kv/get?key=secret", 200, &v)
+	if v != "acme" {
+		t.Errorf("a worker of the same account binding the same namespace reads %q, want acme", v)
+	}
+	// Object storage and in-memory state of the object of the same name.
+	ts.getHost(t, "a.test", "/obj/st/put?name=x&key=k&value=acme", 200, nil)
+	var sv stValue
+	ts.getHost(t, "b.test", "/obj/st/get?name=x&key=k", 200, &sv)
+	if sv.Found {
+		t.Errorf("evil's object x reads acme's storage: %+v", sv)
+	}
+	var n int
+	ts.getHost(t, "a.test", "/obj/count?name=x", 200, &n)
+	ts.getHost(t, "b.test", "/obj/count?name=x", 200, &n)
+	if n != 2 { // its own st/get and count
+		t.Errorf("evil's object x has count %d, want 2: it shares acme's instance", n)
+	}
+	// IDs: the same name gives different IDs, and one tenant's ID is refused by the other.
+	var idA, idB string
+	ts.getHost(t, "a.test", "/id/name?name=x", 200, &idA)
+	ts.getHost(t, "b.test", "/id/name?name=x", 200, &idB)
+	if idA == idB {
+		t.Error("the same name gives the same ID in two accounts")
+	}
+	var e abiError
+	ts.getHost(t, "b.test", "/id/parse?id="+idA, 502, &e)
+	if e.Code != 6 {
+		t.Errorf("evil parsing acme's ID: %+v, want INVALID", e)
+	}
+	ts.getHost(t, "b.test", "/byid/st/get?key=k&id="+idA, 502, &e)
+	if e.Code != 6 {
+		t.Errorf("evil reaching acme's object by ID: %+v, want INVALID", e)
+	}
+	// An unrouted host.
+	ts.getHost(t, "d.test", "/", 404, nil)
+}
+
+// TestTenants_Routing: routes by host and by path prefix, the most
+// specific first, and one worker without routes for the rest; a
+// directory of configs.
+func TestTenants_Routing(t *testing.T) {
+	dir := t.TempDir()
+	confs := filepath.Join(dir, "workers")
+	tenantConfig(t, confs, "one", "paths", `"*/p/*"`)
+	tenantConfig(t, confs, "one", "host", `"h.test/*", "h.test/p/exact"`)
+	tenantConfig(t, confs, "one", "rest", "")
+	ts := startServer(t, filepath.Join(dir, "data"), confs)
+	whoami := func(host, path string) string {
+		var info struct{ ID string }
+		ts.getHost(t, host, path+"/obj/info?name=n", 200, &info)
+		return info.ID
+	}
+	// Each worker gives object n its own ID: tell them apart by it.
+	paths, host, rest := whoami("x.test", "/p"), whoami("h.test", ""), whoami("x.test", "")
+	if paths == host || host == rest || paths == rest {
+		t.Fatalf("the three workers answered with the same object: %s %s %s", paths, host, rest)
+	}
+	// h.test/p/… matches "h.test/*" and "*/p/*": the exact host wins.
+	if got := whoami("h.test", "/p"); got != host {
+		t.Errorf("h.test/p/...: routed to %s, want the host worker %s", got, host)
+	}
+	if got := whoami("127.0.0.1", "/p"); got != paths {
+		t.Errorf("127.0.0.1/p/...: routed to %s, want the path worker", got)
+	}
+}
+
+// TestTenants_Errors: two workers without routes, or two workers of one
+// account with one name, are refused at start.
+func TestTenants_Errors(t *testing.T) {
+	dir := t.TempDir()
+	_, err := New(t.Context(), Options{DataDir: filepath.Join(dir, "d1"),
+		Configs: []string{tenantConfig(t, dir, "a", "w1", ""), tenantConfig(t, dir, "a", "w2", "")}})
+	if err == nil || !strings.Contains(err.Error(), "have no routes") {
+		t.Errorf("two unrouted workers: %v", err)
+	}
+	_, err = New(t.Context(), Options{DataDir: filepath.Join(dir, "d2"),
+		Configs: []string{tenantConfig(t, dir, "a", "w1", `"x/*"`), tenantConfig(t, filepath.Join(dir, "again"), "a", "w1", `"y/*"`)}})
+	if err == nil || !strings.Contains(err.Error(), `worker "w1" of account "a" is already defined`) {
+		t.Errorf("duplicate worker: %v", err)
+	}
+}
