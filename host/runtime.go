@@ -31,9 +31,16 @@ const wasiModule = wasi_snapshot_preview1.ModuleName
 const (
 	meterModule  = "dohost:internal"
 	meterFunc    = "fuel"
+	overflowFunc = "overflow"
 	fuelPerSlice = 1 << 18
 	globalPrefix = "dohost:global:"
 )
+
+// maxCallDepth bounds how deep a guest's calls nest. wazero grows the
+// stack it runs guest code on up to 400 MB; a bound on frames keeps a
+// runaway recursion to a few MB of host memory, and ends it at once with
+// a clear error. It is twice the ~10,000 frames a Workers isolate allows.
+const maxCallDepth = 20_000
 
 // yieldAfter is how long a guest call runs before it starts giving up its
 // thread at every fuel slice, so that a guest that computes for long does
@@ -77,7 +84,10 @@ func newRuntime(ctx context.Context, cache wazero.CompilationCache, memoryPages 
 	}
 	_, err := rt.NewHostModuleBuilder(meterModule).NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(fuel), nil, []api.ValueType{api.ValueTypeI32}).
-		Export(meterFunc).Instantiate(ctx)
+		Export(meterFunc).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) { panic(errCallDepth) }), nil, nil).
+		Export(overflowFunc).Instantiate(ctx)
 	if err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate meter module: %w", err)
@@ -88,6 +98,9 @@ func newRuntime(ctx context.Context, cache wazero.CompilationCache, memoryPages 
 // errDeadline is what the fuel function panics with to end a guest call
 // that ran past its deadline; describeTrap turns it into ErrGuestTimeout.
 var errDeadline = errors.New("deadline")
+
+// errCallDepth ends a guest whose calls nest deeper than maxCallDepth.
+var errCallDepth = fmt.Errorf("call stack exhausted: calls nested more than %d deep", maxCallDepth)
 
 // fuel is called by metered guest code when a slice of fuel is used up. It
 // ends the call if it is past its deadline, lets other goroutines run if
@@ -137,7 +150,10 @@ func compileGuest(ctx context.Context, rt wazero.Runtime, path string, wasm []by
 	// The module is prepared before wazero sees it: Prepare checks every
 	// count and length against the bytes there are, so a hostile count
 	// cannot make the compiler allocate what it asks for.
-	p, err := wasmbin.Prepare(wasm, wasmbin.Options{FuelModule: meterModule, FuelName: meterFunc, Fuel: fuelPerSlice, GlobalPrefix: globalPrefix})
+	p, err := wasmbin.Prepare(wasm, wasmbin.Options{
+		FuelModule: meterModule, FuelName: meterFunc, Fuel: fuelPerSlice,
+		OverflowName: overflowFunc, MaxDepth: maxCallDepth, GlobalPrefix: globalPrefix,
+	})
 	switch {
 	case errors.Is(err, wasmbin.ErrMalformed):
 		return nil, fmt.Errorf("%s is not a valid WebAssembly module: %w", path, err)
@@ -368,6 +384,9 @@ var ErrGuestTimeout = errors.New("guest ran past its time limit")
 func describeTrap(err error) error {
 	if errors.Is(err, errDeadline) {
 		return fmt.Errorf("%w (%w)", ErrGuestTimeout, context.DeadlineExceeded)
+	}
+	if errors.Is(err, errCallDepth) {
+		return fmt.Errorf("guest trapped: %w", errCallDepth)
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {

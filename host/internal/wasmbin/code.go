@@ -10,6 +10,7 @@ const (
 	opBr           = 0x0c
 	opBrIf         = 0x0d
 	opBrTable      = 0x0e
+	opReturn       = 0x0f
 	opCall         = 0x10
 	opCallIndirect = 0x11
 	opSelectT      = 0x1c
@@ -22,7 +23,9 @@ const (
 	opI64Const     = 0x42
 	opF32Const     = 0x43
 	opF64Const     = 0x44
+	opI32GtU       = 0x4b
 	opI32LeS       = 0x4c
+	opI32Add       = 0x6a
 	opI32Sub       = 0x6b
 	opRefNull      = 0xd0
 	opRefIsNull    = 0xd1
@@ -105,7 +108,7 @@ func (r *reader) skipImmediates(op byte) {
 		r.bytes(8)
 	case op == opRefNull:
 		r.byte()
-	case op == opUnreachable || op == 0x01 || op == opElse || op == opEnd || op == 0x0f ||
+	case op == opUnreachable || op == 0x01 || op == opElse || op == opEnd || op == opReturn ||
 		op == 0x1a || op == 0x1b || op >= 0x45 && op <= 0xc4 || op == opRefIsNull:
 	default:
 		r.fail("opcode 0x%02x is not supported", op)

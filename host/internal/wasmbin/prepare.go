@@ -16,6 +16,11 @@ type Options struct {
 	// Fuel is the fuel of a slice, about the number of instructions the
 	// guest runs between two calls of the fuel function.
 	Fuel int32
+	// OverflowName names the function, in FuelModule, of type () -> ()
+	// that the code calls when its calls nest deeper than MaxDepth; it is
+	// expected to stop the guest.
+	OverflowName string
+	MaxDepth     int32
 	// GlobalPrefix is the prefix of the exports Prepare adds for the
 	// module's mutable globals (see Prepared.Globals). No export of the
 	// original module may start with it.
@@ -96,7 +101,9 @@ func Prepare(wasm []byte, o Options) (*Prepared, error) {
 	}
 	w := &rewriter{m: m, o: o}
 	w.fuelFunc = uint32(m.funcImports)
+	w.overflowFunc = w.fuelFunc + 1
 	w.fuelGlobal = uint32(m.globalImports + len(m.globals))
+	w.depthGlobal = w.fuelGlobal + 1
 	w.fuelType = uint32(len(m.types))
 	p := &Prepared{}
 	p.NoSnapshot = w.snapshotBlocker()
@@ -168,11 +175,14 @@ func order(id byte) int {
 type rewriter struct {
 	m             *module
 	o             Options
-	fuelFunc      uint32 // index of the fuel import
-	fuelGlobal    uint32 // index of the fuel global
-	fuelType      uint32 // index of its type, () -> (i32)
-	mutatesTables bool   // the code uses table.set/grow/fill/init/copy, elem.drop or data.drop
-	dataIndices   bool   // the code uses memory.init or data.drop
+	fuelFunc      uint32     // index of the fuel import
+	overflowFunc  uint32     // index of the overflow import, right after it
+	fuelGlobal    uint32     // index of the fuel global
+	depthGlobal   uint32     // index of the call depth global, right after it
+	fuelType      uint32     // index of its type, () -> (i32); () -> () follows
+	blockTypes    []funcType // types added for multi-value function bodies, after those two
+	mutatesTables bool       // the code uses table.set/grow/fill/init/copy, elem.drop or data.drop
+	dataIndices   bool       // the code uses memory.init or data.drop
 }
 
 // snapshotBlocker says why the module cannot be snapshotted, or "".
@@ -202,7 +212,7 @@ func (w *rewriter) snapshotBlocker() string {
 // fn maps a function index of the original module to the rewritten one.
 func (w *rewriter) fn(i uint32) uint32 {
 	if i >= w.fuelFunc {
-		return i + 1
+		return i + 2
 	}
 	return i
 }
@@ -236,18 +246,28 @@ func (w *rewriter) appendSection(out []byte, id byte, orig []byte, p *Prepared) 
 	var b []byte
 	switch id {
 	case secType:
-		b = appendU32(b, uint32(len(m.types)+1))
+		b = appendU32(b, uint32(len(m.types)+2+len(w.blockTypes)))
 		b = append(b, rest(orig)...)
-		b = append(b, 0x60, 0, 1, valI32)
+		b = append(b, 0x60, 0, 1, valI32) // fuel
+		b = append(b, 0x60, 0, 0)         // overflow
+		for _, t := range w.blockTypes {
+			b = append(b, 0x60, 0)
+			b = appendU32(b, uint32(len(t.results)))
+			b = append(b, t.results...)
+		}
 	case secImport:
-		b = appendU32(b, uint32(len(m.imports)+1))
+		b = appendU32(b, uint32(len(m.imports)+2))
 		b = append(b, rest(orig)...)
 		b = appendName(b, w.o.FuelModule)
 		b = appendName(b, w.o.FuelName)
 		b = append(b, kindFunc)
 		b = appendU32(b, w.fuelType)
+		b = appendName(b, w.o.FuelModule)
+		b = appendName(b, w.o.OverflowName)
+		b = append(b, kindFunc)
+		b = appendU32(b, w.fuelType+1)
 	case secGlobal:
-		b = appendU32(b, uint32(len(m.globals)+1))
+		b = appendU32(b, uint32(len(m.globals)+2))
 		for _, g := range m.globals {
 			b = append(b, g.valType, boolByte(g.mutable))
 			b = w.appendConstExpr(b, g.init)
@@ -255,6 +275,7 @@ func (w *rewriter) appendSection(out []byte, id byte, orig []byte, p *Prepared) 
 		b = append(b, valI32, 1, opI32Const)
 		b = appendSLEB32(b, w.o.Fuel)
 		b = append(b, opEnd)
+		b = append(b, valI32, 1, opI32Const, 0, opEnd) // call depth
 	case secExport:
 		b = appendU32(b, uint32(len(m.exports)+len(p.Globals)))
 		for _, e := range m.exports {
@@ -440,7 +461,11 @@ func (w *rewriter) code(sec []byte) ([]byte, error) {
 	out := appendU32(make([]byte, 0, len(sec)+len(sec)/8), uint32(len(bs)))
 	var fb []byte
 	for i, b := range bs {
-		fb, err = w.meter(fb[:0], b)
+		ti := w.m.funcs[i]
+		if int(ti) >= len(w.m.types) {
+			return nil, fmt.Errorf("function %d has type %d of %d", w.m.funcImports+i, ti, len(w.m.types))
+		}
+		fb, err = w.meter(fb[:0], b, w.m.types[ti])
 		if err != nil {
 			return nil, fmt.Errorf("function %d: %w", w.m.funcImports+i, err)
 		}
@@ -450,10 +475,15 @@ func (w *rewriter) code(sec []byte) ([]byte, error) {
 	return out, nil
 }
 
-// meter rewrites one function body: fuel checks at every loop header, and
-// at its entry when it calls another function outside any loop; function
-// indices remapped.
-func (w *rewriter) meter(out []byte, b body) ([]byte, error) {
+// meter rewrites one function body of type ft: fuel checks at every loop
+// header, and at its entry when it calls another function outside any
+// loop; function indices remapped. A function that calls others also
+// counts the call depth: up on entry, with a check against MaxDepth, and
+// down on the way out. Its body goes into a block of the function's
+// result type, so that every way out (the end, a branch to the function's
+// label, a return, which becomes a branch to the block) passes the
+// decrement after it.
+func (w *rewriter) meter(out []byte, b body, ft funcType) ([]byte, error) {
 	// Pass 1: the weight of the function (instructions outside loops) and
 	// of each loop (instructions inside it but outside loops nested in it),
 	// and whether a call can happen before any loop header runs.
@@ -462,6 +492,7 @@ func (w *rewriter) meter(out []byte, b body) ([]byte, error) {
 		frames      []int   // per open block: -1, or the loop's index in loops
 		fnWeight    int32
 		callOutside bool
+		calls       bool
 	)
 	r := &reader{b: b.code}
 	cur := func() *int32 {
@@ -492,6 +523,7 @@ func (w *rewriter) meter(out []byte, b body) ([]byte, error) {
 				frames = frames[:len(frames)-1]
 			}
 		case opCall, opCallIndirect:
+			calls = true
 			if cur() == &fnWeight {
 				callOutside = true
 			}
@@ -516,11 +548,18 @@ func (w *rewriter) meter(out []byte, b body) ([]byte, error) {
 
 	// Pass 2: emit.
 	out = append(out, b.locals...)
+	if calls {
+		out = w.appendDepthCheck(out)
+	}
 	if callOutside {
 		out = w.appendCheck(out, fnWeight)
 	}
+	if calls {
+		out = append(out, opBlock)
+		out = w.appendBlockType(out, ft.results)
+	}
 	r = &reader{b: b.code}
-	k := 0
+	k, depth := 0, 0
 	for r.p < len(b.code) {
 		in := r.next()
 		switch in.op {
@@ -531,11 +570,68 @@ func (w *rewriter) meter(out []byte, b body) ([]byte, error) {
 			out = append(out, b.code[in.start:r.p]...)
 			out = w.appendCheck(out, loops[k])
 			k++
+			depth++
+		case opBlock, opIf:
+			out = append(out, b.code[in.start:r.p]...)
+			depth++
+		case opReturn:
+			if calls {
+				out = append(out, opBr) // to the body's block
+				out = appendU32(out, uint32(depth))
+			} else {
+				out = append(out, opReturn)
+			}
+		case opEnd:
+			if depth == 0 && calls { // the function's end
+				out = append(out, opEnd) // the body's block
+				out = append(out, opGlobalGet)
+				out = appendU32(out, w.depthGlobal)
+				out = append(out, opI32Const, 1, opI32Sub, opGlobalSet)
+				out = appendU32(out, w.depthGlobal)
+			}
+			out = append(out, opEnd)
+			depth--
 		default:
 			out = append(out, b.code[in.start:r.p]...)
 		}
 	}
 	return out, nil
+}
+
+// appendBlockType appends the block type of a block with these results:
+// empty, one value type, or a type index (added to the module) for more.
+func (w *rewriter) appendBlockType(b []byte, results []byte) []byte {
+	switch len(results) {
+	case 0:
+		return append(b, 0x40)
+	case 1:
+		return append(b, results[0])
+	}
+	for i, t := range w.blockTypes {
+		if string(t.results) == string(results) {
+			return appendSLEB32(b, int32(w.fuelType)+2+int32(i))
+		}
+	}
+	w.blockTypes = append(w.blockTypes, funcType{results: results})
+	return appendSLEB32(b, int32(w.fuelType)+2+int32(len(w.blockTypes)-1))
+}
+
+// appendDepthCheck appends the call depth's increment and check:
+//
+//	global.get $depth  i32.const 1  i32.add  global.set $depth
+//	global.get $depth  i32.const MaxDepth  i32.gt_u  if  call $overflow  end
+func (w *rewriter) appendDepthCheck(b []byte) []byte {
+	b = append(b, opGlobalGet)
+	b = appendU32(b, w.depthGlobal)
+	b = append(b, opI32Const, 1, opI32Add, opGlobalSet)
+	b = appendU32(b, w.depthGlobal)
+	b = append(b, opGlobalGet)
+	b = appendU32(b, w.depthGlobal)
+	b = append(b, opI32Const)
+	b = appendSLEB32(b, w.o.MaxDepth)
+	b = append(b, opI32GtU, opIf, 0x40, opCall)
+	b = appendU32(b, w.overflowFunc)
+	return append(b, opEnd)
 }
 
 // appendCheck appends a fuel check that charges weight:

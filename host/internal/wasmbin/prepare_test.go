@@ -15,9 +15,12 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
-var testOpts = Options{FuelModule: "fuel", FuelName: "refill", Fuel: 1000, GlobalPrefix: "snap:"}
+var testOpts = Options{FuelModule: "fuel", FuelName: "refill", OverflowName: "overflow", Fuel: 1000, MaxDepth: 1000, GlobalPrefix: "snap:"}
 
-var errOutOfFuel = errors.New("out of fuel")
+var (
+	errOutOfFuel = errors.New("out of fuel")
+	errOverflow  = errors.New("calls nest too deep")
+)
 
 // fuelRuntime is a runtime with the "env" import of meter.wat and the fuel
 // function. The fuel function counts its calls and, once limit calls have
@@ -44,7 +47,10 @@ func newFuelRuntime(t testing.TB) *fuelRuntime {
 				panic(errOutOfFuel)
 			}
 			s[0] = uint64(testOpts.Fuel)
-		}), nil, []api.ValueType{api.ValueTypeI32}).Export(testOpts.FuelName).Instantiate(ctx)
+		}), nil, []api.ValueType{api.ValueTypeI32}).Export(testOpts.FuelName).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) {
+		panic(errOverflow)
+	}), nil, nil).Export(testOpts.OverflowName).Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +109,7 @@ func TestPrepare_SameBehaviour(t *testing.T) {
 		{"sum", []uint64{100}}, {"sum", []uint64{0}}, {"grid", []uint64{30, 40}}, {"fib", []uint64{20}},
 		{"apply", []uint64{0, 5, 3}}, {"apply", []uint64{1, 5, 3}}, {"imported", []uint64{50}},
 		{"counter", nil}, {"wide", nil}, {"fref_is_null", nil}, {"load", []uint64{16}}, {"load", []uint64{1004}},
+		{"pairsum", []uint64{0}}, {"pairsum", []uint64{1}}, {"fib", []uint64{22}}, {"nested_return", []uint64{7}},
 	}
 	for _, c := range cases {
 		if x, y := call(t, a, c.name, c.args...), call(t, b, c.name, c.args...); x != y {
@@ -143,6 +150,32 @@ func TestPrepare_StopsRunaways(t *testing.T) {
 				t.Fatalf("got %v, want the fuel function's error", err)
 			}
 		})
+	}
+}
+
+// TestPrepare_Depth: recursion deeper than MaxDepth calls the overflow
+// function; every way out of a function (end, return, branch) undoes its
+// count, so deep but bounded call trees run many times over.
+func TestPrepare_Depth(t *testing.T) {
+	p, err := Prepare(readTestdata(t, "meter.wasm"), testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := newFuelRuntime(t)
+	m, err := rt.Instantiate(context.Background(), p.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		call(t, m, "fib", 15)
+		call(t, m, "nested_return", uint64(i))
+		call(t, m, "pairsum", uint64(i%2))
+	}
+	if got := call(t, m, "recurse", 990); got != 990 {
+		t.Errorf("recurse(990) = %d", got)
+	}
+	if _, err := m.ExportedFunction("recurse").Call(context.Background(), 1001); !errors.Is(err, errOverflow) {
+		t.Errorf("recurse(1001): got %v, want the overflow function's error", err)
 	}
 }
 

@@ -70,6 +70,27 @@
   (func (export "fref_is_null") (result i32) (ref.is_null (global.get $fref)))
   (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
 
+  ;; multi-value results and an early return inside a block
+  (func $pair (param i32) (result i32 i32)
+    (if (local.get 0) (then (return (i32.const 1) (i32.const 2))))
+    (call $twice (i32.const 5)) (i32.const 3))
+  (func (export "pairsum") (param i32) (result i32) (i32.add (call $pair (local.get 0))))
+  ;; returns from inside nested blocks and a loop, and branches to the function's label
+  (func $nested (export "nested_return") (param $n i32) (result i32)
+    (block $a
+      (loop $l
+        (if (i32.eq (local.get $n) (i32.const 3)) (then (return (call $twice (local.get $n)))))
+        (br_if 2 (i32.const 7) (i32.eq (local.get $n) (i32.const 5)))
+        (br_if $a (i32.gt_u (local.get $n) (i32.const 10)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $l)))
+    (call $twice (local.get $n)))
+  ;; recursion n deep
+  (func $recurse (export "recurse") (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $recurse (i32.sub (local.get $n) (i32.const 1)))))))
+
   ;; traps
   (func $boom (export "boom") unreachable)
 
