@@ -289,6 +289,9 @@ func alarmGet(_ context.Context, c *call, mod api.Module, s []uint64) abi.Code {
 	if _, code := c.storage(); code != abi.OK {
 		return code
 	}
+	if _, ok := mod.Memory().Read(u32(s, 0), 8); !ok {
+		return c.errorf(abi.BadPointer, "out_ptr %#x is outside guest memory", u32(s, 0))
+	}
 	a, ok, err := c.app.srv.store.GetAlarm(c.txn, c.obj.ns.key, c.obj.id)
 	if err != nil {
 		return c.storeError(err)
@@ -297,9 +300,7 @@ func alarmGet(_ context.Context, c *call, mod api.Module, s []uint64) abi.Code {
 	if !ok {
 		return abi.NotFound
 	}
-	if !mod.Memory().WriteUint64Le(u32(s, 0), uint64(a.At)) {
-		return c.errorf(abi.BadPointer, "out_ptr %#x is outside guest memory", u32(s, 0))
-	}
+	mod.Memory().WriteUint64Le(u32(s, 0), uint64(a.At))
 	return abi.OK
 }
 

@@ -1,0 +1,146 @@
+package host
+
+import (
+	"encoding/binary"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The hostile guests live in testdata/hostile/<case>/, each with the
+// wrangler.toml that serves it (see testdata/hostile/gen.go).
+
+func hostileConfig(name string) string {
+	return filepath.Join(repoRoot(), "testdata", "hostile", name, "wrangler.toml")
+}
+
+func (ts *testServer) do(t *testing.T, method, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, ts.URL+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (ts *testServer) expect(t *testing.T, method, path string, status int, body string) {
+	t.Helper()
+	if s, b := ts.do(t, method, path); s != status || !strings.Contains(b, body) {
+		t.Fatalf("%s %s: got %d %q, want %d containing %q", method, path, s, b, status, body)
+	}
+}
+
+// TestHostile_RunTime: each guest misbehaves in object a's handler. The
+// client gets a 500 that names the object and the cause; object a's
+// instance is replaced (after a trap) and its storage is intact; object b,
+// in the same module, keeps its instance and answers throughout.
+func TestHostile_RunTime(t *testing.T) {
+	cases := []struct {
+		name, cause string
+		trap        bool
+	}{
+		{"loop", "guest ran past its time limit", true},
+		{"membomb", "unreachable", true},
+		{"unreachable", "unreachable", true},
+		{"recursion", "call stack exhausted", true},
+		{"oob", "out of bounds memory access", true},
+		{"garbage", "fetch handler returned without a response", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig(c.name))
+			ts.expect(t, "GET", "/a", 200, "new")
+			ts.expect(t, "GET", "/b", 200, "new")
+			ns := ts.apps[0].namespaces["NS"]
+			idA := idFromName(ns.key[:], "a").String()
+
+			done := make(chan struct{})
+			var status int
+			var body string
+			go func() {
+				defer close(done)
+				status, body = ts.do(t, "POST", "/a")
+			}()
+			// Object b answers while a misbehaves (the loop runs 200 ms).
+			ts.expect(t, "GET", "/b", 200, "had")
+			<-done
+			if status != 500 || !strings.Contains(body, "object "+idA+" (Hostile)") || !strings.Contains(body, c.cause) {
+				t.Fatalf("POST /a: %d %q; want 500 naming object %s and %q", status, body, idA, c.cause)
+			}
+			if got := ts.Stats().ObjectsFailed; (got == 1) != c.trap {
+				t.Errorf("instances replaced: %d, want a replacement: %v", got, c.trap)
+			}
+			ts.expect(t, "GET", "/a", 200, "had") // storage intact
+			ts.expect(t, "GET", "/b", 200, "had")
+			if started := ts.Stats().ObjectsStarted; started != 2+btoi(c.trap) {
+				t.Errorf("%d instances started, want %d: only a's may be replaced", started, 2+btoi(c.trap))
+			}
+		})
+	}
+}
+
+func btoi(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestHostile_BadPointers: every host function, given pointers and
+// lengths outside the guest's memory, fails with BAD_POINTER (result_read
+// with -2), and the host goes on serving.
+func TestHostile_BadPointers(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig("badptr"))
+	status, body := ts.do(t, "POST", "/a")
+	if status != 200 || len(body) == 0 || len(body)%4 != 0 {
+		t.Fatalf("POST /a: %d, %d bytes", status, len(body))
+	}
+	for i := 0; i < len(body); i += 4 {
+		code := int32(binary.LittleEndian.Uint32([]byte(body[i:])))
+		want := int32(2)
+		if i == 0 {
+			want = -2 // result_read returns -code
+		}
+		if code != want {
+			t.Errorf("call %d: status %d, want %d", i/4, code, want)
+		}
+	}
+	t.Logf("%d host calls with bad pointers, each refused", len(body)/4)
+	ts.expect(t, "GET", "/a", 200, "new")
+}
+
+// TestHostile_CallsOutsideRequests: host calls from _initialize fail with
+// BAD_STATE; the constructor may call the host (it runs in the request
+// that starts the object).
+func TestHostile_CallsOutsideRequests(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig("ctorcalls"))
+	status, body := ts.do(t, "GET", "/")
+	if status != 200 || len(body) != 8 {
+		t.Fatalf("GET /: %d %q", status, body)
+	}
+	initCode, ctorCode := binary.LittleEndian.Uint32([]byte(body)), binary.LittleEndian.Uint32([]byte(body[4:]))
+	if initCode != 9 || ctorCode != 0 {
+		t.Errorf("storage_put from _initialize: %d (want 9, BAD_STATE); from the constructor: %d (want 0)", initCode, ctorCode)
+	}
+}
+
+// TestHostile_LoadTime: modules that cannot run are refused at start, with
+// a message that says why.
+func TestHostile_LoadTime(t *testing.T) {
+	for _, c := range []struct{ name, want string }{
+		{"badimport", "imports dohost.launch_missiles, which ABI v1 does not have"},
+		{"badimport", `imports env.abort: only the modules "dohost" and "wasi_snapshot_preview1" can be imported`},
+		{"noexports", "module does not declare a dohost ABI version"},
+		{"notwasm", "is not a WebAssembly module"},
+	} {
+		_, err := New(t.Context(), Options{DataDir: filepath.Join(t.TempDir(), "data"), Configs: []string{hostileConfig(c.name)}})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+	}
+}
