@@ -22,8 +22,9 @@ type app struct {
 	cfg *config.Config
 	log *slog.Logger
 
-	rt    wazero.Runtime
-	guest *guest
+	rt       wazero.Runtime
+	guest    *guest
+	logLimit *logLimiter // guest log lines of every instance
 
 	kv         map[string]*store.KV  // binding → namespace
 	namespaces map[string]*namespace // binding → Durable Object namespace
@@ -49,6 +50,7 @@ func newApp(ctx context.Context, srv *Server, cfg *config.Config) (_ *app, err e
 		kv:         map[string]*store.KV{},
 		namespaces: map[string]*namespace{},
 	}
+	a.logLimit = newLogLimiter(a.log)
 	defer func() {
 		if err != nil {
 			a.close(ctx)
@@ -159,7 +161,7 @@ func (a *app) newInstance(ctx context.Context, obj *object) (*instance, error) {
 	if obj != nil {
 		log = obj.log
 	}
-	inst, err := a.instantiate(ctx, moduleConfig(newLogWriter(log, "stdout"), newLogWriter(log, "stderr")), obj)
+	inst, err := a.instantiate(ctx, moduleConfig(newLogWriter(log, a.logLimit, "stdout"), newLogWriter(log, a.logLimit, "stderr")), obj)
 	if err == nil && obj == nil {
 		a.srv.stats.workerInstances.Add(1)
 	}

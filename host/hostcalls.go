@@ -132,7 +132,9 @@ func logFn(_ context.Context, c *call, mod api.Module, s []uint64) abi.Code {
 	default:
 		return c.errorf(abi.Invalid, "log level %d is not 0-3", level)
 	}
-	c.logger().Log(context.Background(), l, strings.ToValidUTF8(string(b[:min(len(b), 8192)]), "\uFFFD"))
+	if c.app.logLimit.allow() {
+		c.logger().Log(context.Background(), l, strings.ToValidUTF8(string(b[:min(len(b), 8192)]), "\uFFFD"))
+	}
 	return abi.OK
 }
 

@@ -37,7 +37,7 @@ func (a *app) takeSnapshot(ctx context.Context) error {
 	c := &call{app: a, kind: kindInit}
 	c.start()
 	actx, _ := withMemoryAllocator(ctx, nil)
-	mod, err := a.rt.InstantiateModule(c.context(actx), g.cm, moduleConfig(newLogWriter(a.log, "stdout"), newLogWriter(a.log, "stderr")))
+	mod, err := a.rt.InstantiateModule(c.context(actx), g.cm, moduleConfig(newLogWriter(a.log, a.logLimit, "stdout"), newLogWriter(a.log, a.logLimit, "stderr")))
 	if err != nil {
 		return fmt.Errorf("instantiate: %w", describeTrap(err))
 	}

@@ -13,7 +13,9 @@
 // Object operations: count (in-memory counter), info (its ID and name),
 // panic (handler panics), exit (the guest exits: a trap), writeexit (a KV
 // write, then exit), kvput?key=K&value=V, call?chain=A,B,… (call the next
-// object in the chain), log?msg=M, big?n=N (an N-byte body), sleep?ms=M.
+// object in the chain), log?msg=M, big?n=N (an N-byte body), sleep?ms=M,
+// chatty?n=N (N log lines and N lines of stdout), sandbox (tries files,
+// the environment and the network, and says what happened).
 // Every path may be prefixed with /p (for the routing tests).
 //
 // Storage operations, each on the object's own storage (st/…): get?key=K,
@@ -31,6 +33,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -407,6 +410,28 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 		dohost.Log(q.Get("msg"))
 		fmt.Println("stdout:", q.Get("msg"))
 		return dohost.JSON(200, "ok"), nil
+	case "chatty":
+		n, _ := strconv.Atoi(q.Get("n"))
+		for i := 0; i < n; i++ {
+			dohost.Logf("chatty %d", i)
+			fmt.Println("chatty stdout", i)
+		}
+		return dohost.JSON(200, "ok"), nil
+	case "sandbox":
+		// What a guest can reach of the machine: nothing.
+		res := map[string]string{}
+		_, err := os.ReadFile("/etc/passwd")
+		res["readfile"] = fmt.Sprint(err)
+		_, err = os.ReadDir("/")
+		res["readdir"] = fmt.Sprint(err)
+		res["writefile"] = fmt.Sprint(os.WriteFile("/tmp/dohost-escape", []byte("x"), 0o644))
+		res["env"] = strings.Join(os.Environ(), ",")
+		res["args"] = strings.Join(os.Args, ",")
+		_, err = net.Dial("tcp", "127.0.0.1:22")
+		res["dial"] = fmt.Sprint(err)
+		wd, err := os.Getwd()
+		res["getwd"] = wd + " " + fmt.Sprint(err)
+		return dohost.JSON(200, res), nil
 	case "sleep":
 		ms, _ := strconv.Atoi(q.Get("ms"))
 		time.Sleep(time.Duration(ms) * time.Millisecond)
