@@ -13,9 +13,9 @@ EXAMPLES := $(patsubst guests/examples/%/main.go,%,$(wildcard guests/examples/*/
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),guests/examples/$(e)/$(e).wasm)
 WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 # Fuzz targets: package:target.
-FUZZ := ./abi:FuzzDecodeRequest ./abi:FuzzDecodeResponse ./abi:FuzzDecodeKVList \
+FUZZ := ./abi:FuzzDecodeRequest ./abi:FuzzDecodeResponse ./abi:FuzzDecodeKVList ./abi:FuzzDecodeStorage \
         ./host/internal/config:FuzzParse ./host/internal/store:FuzzKeyEncoding \
-        ./host/internal/wasmbin:FuzzPrepare
+        ./host/internal/wasmbin:FuzzPrepare ./host:FuzzHostCalls
 
 .PHONY: help build guests run test test-short fuzz bench bench-peer check clean
 help: ## list the targets

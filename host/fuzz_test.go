@@ -1,0 +1,97 @@
+package host
+
+import (
+	"context"
+	"encoding/binary"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// FuzzHostCalls calls every host function of the ABI, from inside an
+// object's fetch handler, with arbitrary arguments and arbitrary guest
+// memory (testdata/fuzzcall exports fz_<name> for each). No call may make
+// the host panic (wazero would report it as a trap), and each returns a
+// status code the ABI defines.
+func FuzzHostCalls(f *testing.F) {
+	ts := startServer(f, filepath.Join(f.TempDir(), "data"), filepath.Join(repoRoot(), "testdata", "fuzzcall", "wrangler.toml"))
+	a := ts.apps[0]
+	ctx := context.Background()
+	ns := a.namespaces["NS"]
+	o := ts.objects.get(ns, idFromName(ns.key[:], "fuzzer"))
+	if _, err := ts.objects.acquire(ctx, o, time.Now().Add(time.Hour)); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { o.release(); ts.objects.put(o, false) })
+	inst, err := a.newInstance(ctx, o)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { inst.close(ctx) })
+	fns := make([]api.Function, len(hostFuncs))
+	for i, h := range hostFuncs {
+		if fns[i] = inst.mod.ExportedFunction("fz_" + h.name); fns[i] == nil {
+			f.Fatalf("testdata/fuzzcall exports no fz_%s: add it", h.name)
+		}
+	}
+	idx := func(name string) uint8 {
+		for i, h := range hostFuncs {
+			if h.name == name {
+				return uint8(i)
+			}
+		}
+		f.Fatalf("no host function %s", name)
+		return 0
+	}
+	args := func(v ...uint32) []byte {
+		var b []byte
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint32(b, x)
+		}
+		return b
+	}
+	mem := make([]byte, 256)
+	copy(mem, "KV")
+	copy(mem[16:], "key")
+	copy(mem[32:], "NS")
+	f.Add(idx(abi.FnKVGet), mem, args(0, 2, 16, 3, 1024, 256, 2000))
+	f.Add(idx(abi.FnKVPut), mem, args(0, 2, 16, 3, 16, 3, 0, 0))
+	f.Add(idx(abi.FnKVList), mem, args(0, 2, 16, 1, 0, 0, 10, 1024, 256, 2000))
+	f.Add(idx(abi.FnNSIDFromName), mem, args(32, 2, 16, 3, 1024, 256, 2000))
+	f.Add(idx(abi.FnStorageList), append(abi.AppendStorageListOptions(nil, &abi.StorageListOptions{Prefix: []byte("k"), Flags: abi.ListReverse}), mem...), args(0, 22, 1024, 256, 2000))
+	f.Add(idx(abi.FnStoragePutMulti), abi.AppendEntryList(nil, []abi.Entry{{Key: []byte("a"), Value: []byte("b")}}), args(0, 18))
+	f.Add(idx(abi.FnAlarmSet), mem, args(16))
+	f.Add(idx(abi.FnResultRead), mem, args(0, 1000))
+	f.Fuzz(func(t *testing.T, fn uint8, memory []byte, argBytes []byte) {
+		h := hostFuncs[int(fn)%len(hostFuncs)]
+		if len(memory) > 50000 {
+			memory = memory[:50000]
+		}
+		inst.mod.Memory().Write(0, memory)
+		stack := make([]uint64, max(len(h.params), 1))
+		for i := range h.params {
+			if len(argBytes) >= 4 {
+				stack[i] = uint64(binary.LittleEndian.Uint32(argBytes))
+				argBytes = argBytes[4:]
+			}
+		}
+		c := &call{app: a, inst: inst, obj: o, kind: kindFetch, txn: ts.store.NewTxn()}
+		c.start()
+		err := fns[int(fn)%len(fns)].CallWithStack(c.context(ctx), stack)
+		c.txn.Discard()
+		if err != nil {
+			t.Fatalf("%s: the host call trapped: %v", h.name, err)
+		}
+		code := int32(stack[0])
+		if h.name == abi.FnResultRead {
+			if code < -int32(abi.GuestError) {
+				t.Fatalf("result_read returned %d", code)
+			}
+		} else if code < 0 || code > int32(abi.GuestError) {
+			t.Fatalf("%s returned %d, not a status code", h.name, code)
+		}
+	})
+}
