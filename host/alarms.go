@@ -258,6 +258,8 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 		return
 	}
 	info := abi.AppendAlarmInfo(nil, &abi.AlarmInfo{RetryCount: a.Retries})
+	s.srv.inflight.Add(1)
+	defer s.srv.inflight.Add(-1)
 	_, _, err = o.run(ctx, kindAlarm, info, func(c *call) error {
 		// Done: delete the alarm unless the handler set another.
 		cur, ok, err := st.GetAlarm(c.txn, ns.key, o.id)

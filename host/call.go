@@ -30,8 +30,11 @@ type call struct {
 	responded bool
 	failure   string // set by fail
 
-	started  time.Time // when the guest call began
-	deadline time.Time // when the fuel function ends it
+	started   time.Time     // when the guest call began
+	deadline  time.Time     // when the fuel function ends it
+	lastSlice time.Time     // when the fuel function last ran
+	owed      time.Duration // throttling: sleep not yet taken
+	throttled bool          // counted in Server.throttled
 
 	txns       []store.Savepoint // open explicit transactions, innermost last
 	overloaded bool              // a stub call found its object's queue full
@@ -79,6 +82,7 @@ var errGuestFailed = errors.New("handler failed")
 // time limit from now.
 func (c *call) start() {
 	c.started = time.Now()
+	c.lastSlice = c.started
 	c.deadline = c.started.Add(c.app.cfg.Limits.CPU)
 }
 
@@ -93,10 +97,20 @@ func (c *call) context(ctx context.Context) context.Context {
 func (c *call) run(ctx context.Context, fn api.Function) error {
 	c.start()
 	stack := c.inst.stack[:]
-	if err := fn.CallWithStack(c.context(ctx), stack); err != nil {
+	err := fn.CallWithStack(c.context(ctx), stack)
+	c.end()
+	if err != nil {
 		return describeTrap(err)
 	}
 	return nil
+}
+
+// end ends the call's clock.
+func (c *call) end() {
+	if c.throttled {
+		c.throttled = false
+		c.app.srv.throttled.Add(-1)
+	}
 }
 
 // invoke runs fn with input as the handler's pending input. It returns an
@@ -110,7 +124,9 @@ func (c *call) invoke(ctx context.Context, fn api.Function, input []byte, hasPar
 	if hasParam {
 		stack[0] = uint64(len(input))
 	}
-	if err := fn.CallWithStack(c.context(ctx), stack); err != nil {
+	err = fn.CallWithStack(c.context(ctx), stack)
+	c.end()
+	if err != nil {
 		return true, describeTrap(err)
 	}
 	if code := abi.Code(int32(stack[0])); code != abi.OK {

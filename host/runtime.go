@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,10 +41,17 @@ const (
 // a clear error. It is twice the ~10,000 frames a Workers isolate allows.
 const maxCallDepth = 20_000
 
-// yieldAfter is how long a guest call runs before it starts giving up its
-// thread at every fuel slice, so that a guest that computes for long does
-// not hold a core that other objects' short requests are waiting for.
-const yieldAfter = 5 * time.Millisecond
+// throttleAfter is how long a guest call runs before it may be throttled:
+// from then on, while other requests are in flight, it gets a tenth of
+// the time, sleeping at each fuel slice nine times as long as the slice
+// ran. A guest that computes for long (or forever) thus leaves the cores
+// to the short requests of every other object, which are nearly all
+// requests, and runs at full speed when it is alone. The time it sleeps is
+// added to its deadline, so that cpu_ms still measures time spent running.
+const (
+	throttleAfter = 5 * time.Millisecond
+	throttleSleep = 9 // sleep per unit of running, once throttled
+)
 
 // newRuntime returns a wazero runtime with the dohost host module, the
 // meter's fuel function and a sandboxed WASI (no files, sockets, arguments
@@ -103,17 +109,35 @@ var errDeadline = errors.New("deadline")
 var errCallDepth = fmt.Errorf("call stack exhausted: calls nested more than %d deep", maxCallDepth)
 
 // fuel is called by metered guest code when a slice of fuel is used up. It
-// ends the call if it is past its deadline, lets other goroutines run if
-// the call has been running for long, and returns the next slice.
+// ends the call if it is past its deadline, throttles a call that has been
+// running for long, and returns the next slice.
 func fuel(ctx context.Context, _ api.Module, s []uint64) {
 	if c := callFrom(ctx); c != nil {
 		now := time.Now()
 		if now.After(c.deadline) {
 			panic(errDeadline)
 		}
-		if now.Sub(c.started) > yieldAfter {
-			runtime.Gosched()
+		if now.Sub(c.started) > throttleAfter {
+			srv := c.app.srv
+			if !c.throttled {
+				c.throttled = true
+				srv.throttled.Add(1)
+			}
+			// Sleeps shorter than the timer's granularity (about a
+			// millisecond) last that long anyway: owe the pause until it
+			// is worth a sleep, and count what the sleep really took.
+			if srv.inflight.Load() > srv.throttled.Load() {
+				c.owed += throttleSleep * now.Sub(c.lastSlice)
+			}
+			if c.owed >= time.Millisecond {
+				time.Sleep(c.owed)
+				slept := time.Since(now)
+				c.owed -= slept
+				c.deadline = c.deadline.Add(slept)
+				now = now.Add(slept)
+			}
 		}
+		c.lastSlice = now
 	}
 	s[0] = fuelPerSlice
 }

@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dohost/dohost/abi"
@@ -77,8 +78,13 @@ type Server struct {
 	cache   wazero.CompilationCache
 	apps    []*app
 	objects *registry
-	alarms  *alarmScheduler
-	stats   stats
+
+	// inflight counts the HTTP requests and alarm runs under way, and
+	// throttled the guest calls among them that run long: a long call is
+	// slowed down only while others wait.
+	inflight, throttled atomic.Int64
+	alarms              *alarmScheduler
+	stats               stats
 
 	// namespaceByKey finds a Durable Object namespace by its stable id,
 	// for alarms.
@@ -185,6 +191,8 @@ func (s *Server) Close(ctx context.Context) error {
 
 // ServeHTTP runs the request through the worker it is routed to.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	a := s.route(r)
 	if a == nil {
 		httpError(w, http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
