@@ -9,8 +9,13 @@ FUZZTIME      ?= 5s
 FUZZTIME_LONG ?= 5m
 
 BIN      := bin/dohost
-EXAMPLES := $(patsubst guests/examples/%/main.go,%,$(wildcard guests/examples/*/main.go))
-EXAMPLE_WASM := $(foreach e,$(EXAMPLES),guests/examples/$(e)/$(e).wasm)
+# Examples: Go ones (main.go, built here) and WAT ones (<name>.wat, whose
+# .wasm is committed and rebuilt when wat2wasm is installed).
+GO_EXAMPLES  := $(patsubst guests/examples/%/main.go,%,$(wildcard guests/examples/*/main.go))
+WAT_EXAMPLES := $(patsubst guests/examples/%/,%,$(dir $(wildcard guests/examples/*/*.wat)))
+EXAMPLES     := $(GO_EXAMPLES) $(WAT_EXAMPLES)
+GO_EXAMPLE_WASM  := $(foreach e,$(GO_EXAMPLES),guests/examples/$(e)/$(e).wasm)
+WAT_EXAMPLE_WASM := $(foreach e,$(WAT_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 # Fuzz targets: package:target.
 FUZZ := ./abi:FuzzDecodeRequest ./abi:FuzzDecodeResponse ./abi:FuzzDecodeKVList ./abi:FuzzDecodeStorage \
@@ -28,10 +33,14 @@ build: $(BIN) ## build bin/dohost
 $(BIN): $(shell find cmd host abi -name '*.go') go.mod go.sum
 	$(GO) build -o $@ ./cmd/dohost
 
-guests/examples/%.wasm: FORCE
+$(GO_EXAMPLE_WASM): %.wasm: FORCE
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./$(dir $@)
 
-guests: $(EXAMPLE_WASM) ## build the example guests (and, with wat2wasm installed, the WAT fixtures)
+$(WAT_EXAMPLE_WASM): %.wasm: %.wat
+	@if command -v wat2wasm >/dev/null; then echo "wat2wasm $< -o $@"; wat2wasm $< -o $@; \
+	else echo "wat2wasm not found (apt-get install wabt): kept the committed $@"; fi
+
+guests: $(GO_EXAMPLE_WASM) $(WAT_EXAMPLE_WASM) ## build the example guests (and, with wat2wasm installed, the WAT fixtures)
 	@if command -v wat2wasm >/dev/null; then \
 		for f in $(WAT); do wat2wasm --debug-names $$f -o $${f%.wat}.wasm || exit 1; done; \
 	else echo "wat2wasm not found (apt-get install wabt): kept the committed testdata .wasm files"; fi
@@ -58,7 +67,7 @@ fuzz: ## run each fuzz target for FUZZTIME_LONG
 bench: ## Go benchmarks of the hot paths, with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
-bench-peer: $(BIN) guests/examples/room/room.wasm ## dohost next to workerd under wrk (installs both; ~3 min)
+bench-peer: $(BIN) guests/examples/room/room.wasm guests/examples/room-wat/room-wat.wasm ## dohost (Go and WAT guests) next to workerd under wrk (installs both; ~5 min)
 	./scripts/bench-peer.sh
 
 check: ## gofmt, go vet, go mod tidy clean
@@ -68,6 +77,6 @@ check: ## gofmt, go vet, go mod tidy clean
 	$(GO) mod tidy -diff
 
 clean: ## remove built binaries and example guests
-	rm -rf bin $(EXAMPLE_WASM)
+	rm -rf bin $(GO_EXAMPLE_WASM)
 
 FORCE:

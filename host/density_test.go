@@ -52,9 +52,10 @@ func settle() {
 // "idle" objects have been idle long enough to be trimmed (the pages they
 // only read from the snapshot unmapped); "untrimmed" ones not.
 func BenchmarkDensity(b *testing.B) {
-	type guest struct{ name, pkg, cfg string }
+	type guest struct{ name, wasm string }
 	for _, g := range []guest{
-		{"go", "guests/examples/room", roomConfig},
+		{"go", guestWasm(b, "guests/examples/room")},
+		{"wat", roomWAT()},
 	} {
 		for _, trim := range []bool{false, true} {
 			name := g.name + "/untrimmed"
@@ -62,15 +63,15 @@ func BenchmarkDensity(b *testing.B) {
 			if trim {
 				name, trimAfter = g.name+"/idle", 50*time.Millisecond
 			}
-			b.Run(name, func(b *testing.B) { density(b, g.pkg, g.cfg, trimAfter) })
+			b.Run(name, func(b *testing.B) { density(b, g.wasm, trimAfter) })
 		}
 	}
 }
 
-func density(b *testing.B, pkg, cfg string, trimAfter time.Duration) {
+func density(b *testing.B, wasm string, trimAfter time.Duration) {
 	dir := b.TempDir()
 	ts := startServerOpts(b, Options{DataDir: dir + "/data", TrimAfter: trimAfter, MaxLiveObjects: 1 << 20},
-		writeConfig(b, dir, guestWasm(b, pkg), cfg))
+		writeConfig(b, dir, wasm, roomConfig))
 	ns := ts.apps[0].namespaces["YOUR_DO_CLASS"]
 	fetch := func(name string) {
 		req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "http://x/?roomId=" + name})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -15,9 +16,22 @@ type roomReply struct {
 	Requests     int     `json:"requests"`
 }
 
-func TestRoom_Seed(t *testing.T) {
+// roomGuests runs f for each implementation of the seed example: the Go
+// guest and the one written in WebAssembly text.
+func roomGuests(t *testing.T, f func(t *testing.T, wasm string)) {
+	t.Run("go", func(t *testing.T) { f(t, guestWasm(t, "guests/examples/room")) })
+	t.Run("wat", func(t *testing.T) { f(t, roomWAT()) })
+}
+
+func roomWAT() string {
+	return filepath.Join(repoRoot(), "guests", "examples", "room-wat", "room-wat.wasm")
+}
+
+func TestRoom_Seed(t *testing.T) { roomGuests(t, testRoomSeed) }
+
+func testRoomSeed(t *testing.T, wasm string) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, guestWasm(t, "guests/examples/room"), roomConfig)
+	cfg := writeConfig(t, dir, wasm, roomConfig)
 	ts := startServer(t, dir+"/data", cfg)
 
 	status, body := ts.get(t, "/?roomId=lobby")
@@ -49,9 +63,11 @@ func deref(s *string) string {
 	return *s
 }
 
-func TestRoom_MissingRoomID(t *testing.T) {
+func TestRoom_MissingRoomID(t *testing.T) { roomGuests(t, testRoomMissingRoomID) }
+
+func testRoomMissingRoomID(t *testing.T, wasm string) {
 	dir := t.TempDir()
-	ts := startServer(t, dir+"/data", writeConfig(t, dir, guestWasm(t, "guests/examples/room"), roomConfig))
+	ts := startServer(t, dir+"/data", writeConfig(t, dir, wasm, roomConfig))
 	resp, err := http.Get(ts.URL + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -71,9 +87,11 @@ func TestRoom_MissingRoomID(t *testing.T) {
 
 // TestRoom_Restart: KV survives a restart on the same data dir; the
 // in-memory counter starts over.
-func TestRoom_Restart(t *testing.T) {
+func TestRoom_Restart(t *testing.T) { roomGuests(t, testRoomRestart) }
+
+func testRoomRestart(t *testing.T, wasm string) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, guestWasm(t, "guests/examples/room"), roomConfig)
+	cfg := writeConfig(t, dir, wasm, roomConfig)
 	ts := startServer(t, dir+"/data", cfg)
 	var r roomReply
 	ts.getJSON(t, "/?roomId=lobby", 200, &r)
@@ -97,9 +115,11 @@ func TestRoom_Restart(t *testing.T) {
 // TestRoom_OneInstancePerID_hammer sends many concurrent requests to a few
 // rooms: each room must have exactly one instance, so its counter values
 // are exactly 1..n, each seen once.
-func TestRoom_OneInstancePerID_hammer(t *testing.T) {
+func TestRoom_OneInstancePerID_hammer(t *testing.T) { roomGuests(t, testRoomOneInstancePerID) }
+
+func testRoomOneInstancePerID(t *testing.T, wasm string) {
 	dir := t.TempDir()
-	ts := startServer(t, dir+"/data", writeConfig(t, dir, guestWasm(t, "guests/examples/room"), roomConfig))
+	ts := startServer(t, dir+"/data", writeConfig(t, dir, wasm, roomConfig))
 	const rooms, perRoom, workers = 5, 60, 32
 	type result struct {
 		room string
@@ -141,5 +161,26 @@ func TestRoom_OneInstancePerID_hammer(t *testing.T) {
 	}
 	if got := ts.Stats().ObjectsStarted; got != rooms {
 		t.Errorf("objects started: %d, want %d", got, rooms)
+	}
+}
+
+// TestRoom_SameAnswers: the Go and the WAT room answer a sequence of
+// requests (with characters to decode and escape) byte for byte alike.
+func TestRoom_SameAnswers(t *testing.T) {
+	paths := []string{"/?roomId=lobby", "/?x=1&roomId=a+b", "/?roomId=%22quoted%22", "/?roomId=back%5Cslash&y",
+		"/?roomId=tab%09", "/?roomId=lobby", "/?roomId=per%25cent#frag", "/?roomIdx=no", "/?roomId=", "/"}
+	var answers [2][]string
+	for i, wasm := range []string{guestWasm(t, "guests/examples/room"), roomWAT()} {
+		dir := t.TempDir()
+		ts := startServer(t, dir+"/data", writeConfig(t, dir, wasm, roomConfig))
+		for _, p := range paths {
+			status, body := ts.get(t, p)
+			answers[i] = append(answers[i], fmt.Sprintf("%d %s", status, body))
+		}
+	}
+	for i, p := range paths {
+		if answers[0][i] != answers[1][i] {
+			t.Errorf("%s: go %s, wat %s", p, answers[0][i], answers[1][i])
+		}
 	}
 }

@@ -3,16 +3,20 @@
 # app (../shared/peer), under the same wrk load on this machine, alternating the two servers.
 # Prints one line per case and server, then the ratios dohost/workerd.
 #
-# Cases (both servers serve GET /?roomId=R: Worker → idFromName → DO → one KV put + one KV get):
+# Servers: dohost with the Go guest (guests/examples/room), dohost with the same app written in
+# WebAssembly text (guests/examples/room-wat), and workerd.
+# Cases (every server serves GET /?roomId=R: Worker → idFromName → DO → one KV put + one KV get):
 #   warm  100 rooms picked at random (wrk/rooms.lua)
 #   cold  a never-seen room per request, so every request starts a new object (wrk/cold.lua)
 #
 # Env: DUR=10 (s per measured run) WARM=3 (s warm-up) CONN=50 THREADS=2 ROUNDS=2
+#      SERVERS="dohost dohost-wat workerd"
 #      PEER_HOME (default ~/.cache/dohost-peer; installed by ../shared/peer/setup.sh if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DUR=${DUR:-10}; WARM=${WARM:-3}; CONN=${CONN:-50}; THREADS=${THREADS:-2}; ROUNDS=${ROUNDS:-2}
+SERVERS=${SERVERS:-dohost dohost-wat workerd}
 PEER_HOME=${PEER_HOME:-$HOME/.cache/dohost-peer}
 PEER_SRC=${PEER_SRC:-$ROOT/../shared/peer}
 WORKERD=$PEER_HOME/node_modules/.bin/workerd
@@ -34,12 +38,13 @@ trap cleanup EXIT
 port_free() { ! curl -s -o /dev/null --max-time 1 "http://$1/" || { echo "something already listens on $1; stop it first" >&2; exit 1; }; }
 wait_up() { for _ in $(seq 1 200); do curl -s -o /dev/null --max-time 1 "http://$1/?roomId=up" && return 0; sleep 0.05; done; echo "server on $1 did not come up" >&2; exit 1; }
 
-start() { # start dohost|workerd: a fresh server with empty state
+start() { # start dohost|dohost-wat|workerd: a fresh server with empty state
   case $1 in
-    dohost)
+    dohost|dohost-wat)
+      local ex=room; [ "$1" = dohost-wat ] && ex=room-wat
       port_free $DOHOST_ADDR
       rm -rf "$WORK/data"
-      "$ROOT/bin/dohost" serve --config "$ROOT/guests/examples/room/wrangler.toml" --listen $DOHOST_ADDR --data "$WORK/data" \
+      "$ROOT/bin/dohost" serve --config "$ROOT/guests/examples/$ex/wrangler.toml" --listen $DOHOST_ADDR --data "$WORK/data" \
         >"$WORK/dohost.log" 2>&1 &
       PID=$!; wait_up $DOHOST_ADDR ;;
     workerd)
@@ -50,7 +55,7 @@ start() { # start dohost|workerd: a fresh server with empty state
   esac
 }
 stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; }
-addr() { [ "$1" = dohost ] && echo $DOHOST_ADDR || echo $WORKERD_ADDR; }
+addr() { [ "$1" = workerd ] && echo $WORKERD_ADDR || echo $DOHOST_ADDR; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0; }
 
 # run <server> <case> <script> <secs> [ENV=V...]: one wrk run; prints its RESULT fields.
@@ -64,7 +69,7 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 declare -A RPS P99 P50
 echo "# dohost $(git -C "$ROOT" rev-parse --short HEAD) vs workerd $("$WORKERD" --version 2>&1); wrk -t$THREADS -c$CONN, ${WARM}s warm-up + ${DUR}s per run, $ROUNDS rounds; $(nproc) cores"
 for round in $(seq 1 "$ROUNDS"); do
-  for srv in dohost workerd; do
+  for srv in $SERVERS; do
     start "$srv"
     run "$srv" warmup rooms.lua "$WARM" PATHNAME=/ ROOMS=100 >/dev/null
     r=$(run "$srv" warm rooms.lua "$DUR" PATHNAME=/ ROOMS=100)
@@ -84,9 +89,11 @@ mean() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.2f", s/NF}'; }
 echo
 echo "SUMMARY (means over $ROUNDS rounds; ratio = dohost / workerd)"
 for c in warm cold; do
-  dr=$(echo ${RPS[dohost,$c]} | mean); wr=$(echo ${RPS[workerd,$c]} | mean)
-  d99=$(echo ${P99[dohost,$c]} | mean); w99=$(echo ${P99[workerd,$c]} | mean)
-  d50=$(echo ${P50[dohost,$c]} | mean); w50=$(echo ${P50[workerd,$c]} | mean)
-  printf '%-5s rps dohost=%s workerd=%s ratio=%.2fx | p50 ms %s vs %s | p99 ms dohost=%s workerd=%s ratio=%.2f\n' \
-    "$c" "$dr" "$wr" "$(awk -v a="$dr" -v b="$wr" 'BEGIN{print a/b}')" "$d50" "$w50" "$d99" "$w99" "$(awk -v a="$d99" -v b="$w99" 'BEGIN{print a/b}')"
+  wr=$(echo ${RPS[workerd,$c]} | mean); w99=$(echo ${P99[workerd,$c]} | mean); w50=$(echo ${P50[workerd,$c]} | mean)
+  for srv in $SERVERS; do
+    [ "$srv" = workerd ] && continue
+    dr=$(echo ${RPS[$srv,$c]} | mean); d99=$(echo ${P99[$srv,$c]} | mean); d50=$(echo ${P50[$srv,$c]} | mean)
+    printf '%-5s %-10s rps %s vs workerd %s: %.2fx | p50 ms %s vs %s | p99 ms %s vs %s: %.2f\n' \
+      "$c" "$srv" "$dr" "$wr" "$(awk -v a="$dr" -v b="$wr" 'BEGIN{print a/b}')" "$d50" "$w50" "$d99" "$w99" "$(awk -v a="$d99" -v b="$w99" 'BEGIN{print a/b}')"
+  done
 done
