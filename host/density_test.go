@@ -89,8 +89,10 @@ func density(b *testing.B, wasm string, trimAfter time.Duration) {
 		fetch(fmt.Sprintf("obj-%d", i))
 	}
 	b.StopTimer()
-	if trimAfter < time.Second {
-		time.Sleep(5 * trimAfter) // the sweeper trims every idle object
+	if trimAfter < time.Second { // the sweeper trims every idle object
+		for ts.Stats().ObjectsTrimmed < int64(b.N)+1 {
+			time.Sleep(trimAfter)
+		}
 	}
 	settle()
 	runtime.ReadMemStats(&ms1)

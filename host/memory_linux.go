@@ -194,6 +194,7 @@ var pagemap = sync.OnceValue(func() *os.File {
 // Bits of a pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
 const (
 	pmPresent    = 1 << 63
+	pmSwapped    = 1 << 62
 	pmFileShared = 1 << 61 // a page of a file (here: the image), not a private copy
 )
 
@@ -201,8 +202,11 @@ const (
 // its image: it read them but never wrote them. They cost no memory of
 // their own (the image's page is shared by every instance), yet count in
 // the process's RSS; reading one again maps it again. Pages the instance
-// wrote (private copies) and pages past the image are left alone, so no
-// state is lost. The caller holds the object's turn: no guest code runs.
+// wrote (private copies, present or swapped out) are left alone, and so is
+// everything past the image, so no state is lost. Pages never touched may
+// be inside a range dropped: that changes nothing for them, and it keeps
+// the ranges, and the madvise calls, few. The caller holds the object's
+// turn: no guest code runs.
 func (m *linearMemory) trim() {
 	f := pagemap()
 	if m.buf == nil || m.img == nil || m.img.fd < 0 || f == nil {
@@ -214,21 +218,25 @@ func (m *linearMemory) trim() {
 	if _, err := f.ReadAt(entries, int64(base/osPage)*8); err != nil {
 		return
 	}
-	run := -1
+	run, shared := -1, false // the current range; whether it holds a shared page
 	flush := func(end int) {
-		if run >= 0 {
+		if run >= 0 && shared {
 			_ = unix.Madvise(m.buf[run*osPage:end*osPage], unix.MADV_DONTNEED)
-			run = -1
 		}
+		run, shared = -1, false
 	}
 	for p := 0; p < n; p++ {
 		e := binary.LittleEndian.Uint64(entries[8*p:])
-		if e&pmPresent != 0 && e&pmFileShared != 0 {
-			if run < 0 {
-				run = p
-			}
-		} else {
+		private := e&pmSwapped != 0 || e&pmPresent != 0 && e&pmFileShared == 0
+		if private {
 			flush(p)
+			continue
+		}
+		if run < 0 {
+			run = p
+		}
+		if e&pmPresent != 0 {
+			shared = true
 		}
 	}
 	flush(n)

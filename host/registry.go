@@ -147,6 +147,11 @@ func (r *registry) evict(os []*object, why string) {
 	}
 }
 
+// maxTrimsPerTick bounds the instances one sweep trims: unmapping pages
+// costs a TLB flush, ~0.2 ms for a Go guest's instance, and a burst of new
+// objects going idle together should not take a core for it.
+const maxTrimsPerTick = 100
+
 // sweep evicts objects idle for longer than idleTimeout and trims the
 // memory of those idle for longer than trimAfter, until close.
 func (r *registry) sweep() {
@@ -173,7 +178,7 @@ func (r *registry) sweep() {
 			case o.refs > 0:
 			case age >= r.idleTimeout:
 				idle = append(idle, o)
-			case !o.trimmed:
+			case !o.trimmed && len(trim) < maxTrimsPerTick:
 				o.refs++ // keeps it from being evicted while we trim it
 				trim = append(trim, o)
 			}
@@ -186,6 +191,7 @@ func (r *registry) sweep() {
 			case o.turn <- struct{}{}:
 				if o.inst != nil {
 					o.inst.trim()
+					r.srv.stats.objectsTrimmed.Add(1)
 				}
 				o.trimmed = true
 				o.release()

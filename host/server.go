@@ -61,7 +61,7 @@ type Options struct {
 	// Zero means 70 s.
 	IdleTimeout time.Duration
 	// TrimAfter is how long an object is idle before the memory pages its
-	// instance only read from the snapshot are unmapped. Zero means 2 s.
+	// instance only read from the snapshot are unmapped. Zero means 10 s.
 	TrimAfter time.Duration
 	// AlarmRetryDelay is the wait before the first retry of a failed alarm
 	// handler; each later retry waits twice as long. Zero means 2 s, as on
@@ -110,7 +110,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		o.IdleTimeout = 70 * time.Second
 	}
 	if o.TrimAfter == 0 {
-		o.TrimAfter = 2 * time.Second
+		o.TrimAfter = 10 * time.Second
 	}
 	if o.AlarmRetryDelay == 0 {
 		o.AlarmRetryDelay = 2 * time.Second

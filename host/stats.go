@@ -8,6 +8,7 @@ type Stats struct {
 	ObjectsLive     int64 // object instances alive now
 	ObjectsFailed   int64 // object instances replaced after a trap or timeout
 	ObjectsEvicted  int64 // object instances closed because they were idle or over the cap
+	ObjectsTrimmed  int64 // idle object instances trimmed (shared pages and call stacks released)
 	WorkerInstances int64 // Worker instances created
 	AlarmsRun       int64 // alarm handler runs
 	AlarmsFailed    int64 // alarm handler runs that failed (and were retried or dropped)
@@ -16,7 +17,7 @@ type Stats struct {
 
 type stats struct {
 	objectsStarted, objectsLive, objectsFailed, workerInstances atomic.Int64
-	objectsEvicted                                              atomic.Int64
+	objectsEvicted, objectsTrimmed                              atomic.Int64
 	alarmsRun, alarmsFailed                                     atomic.Int64
 }
 
@@ -27,6 +28,7 @@ func (s *Server) Stats() Stats {
 		ObjectsLive:     s.stats.objectsLive.Load(),
 		ObjectsFailed:   s.stats.objectsFailed.Load(),
 		ObjectsEvicted:  s.stats.objectsEvicted.Load(),
+		ObjectsTrimmed:  s.stats.objectsTrimmed.Load(),
 		WorkerInstances: s.stats.workerInstances.Load(),
 		AlarmsRun:       s.stats.alarmsRun.Load(),
 		AlarmsFailed:    s.stats.alarmsFailed.Load(),
