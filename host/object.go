@@ -30,8 +30,7 @@ type object struct {
 	nameStored bool      // the name is known to be in the database
 	inst       *instance // nil until the first request, and after a trap
 	alarmDirty bool      // a handler set or deleted the alarm since the last commit
-
-	trimmed bool // the instance's shared pages were released since its last request
+	trimmed    bool      // the instance was trimmed since its last request
 
 	waitingOn *object // guarded by registry.graphMu
 
