@@ -105,6 +105,15 @@ func (c *call) run(ctx context.Context, fn api.Function) error {
 	return nil
 }
 
+// blocked stops the call's clock for d, the time it waited in a host
+// call for another object: that is neither running time against cpu_ms
+// nor a reason to throttle the call.
+func (c *call) blocked(d time.Duration) {
+	c.started = c.started.Add(d)
+	c.lastSlice = c.lastSlice.Add(d)
+	c.deadline = c.deadline.Add(d)
+}
+
 // end ends the call's clock.
 func (c *call) end() {
 	if c.throttled {

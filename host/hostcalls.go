@@ -340,7 +340,9 @@ func stubFetch(ctx context.Context, c *call, mod api.Module, s []uint64) abi.Cod
 	}
 	// req is a view of the caller's memory; the callee gets its own copy so
 	// that nothing it does depends on the caller's instance staying open.
+	start := time.Now()
 	resp, code, err := c.app.srv.objects.fetch(ctx, c.obj, c.deadline, ns, id, name, hasName, bytes.Clone(req))
+	c.blocked(time.Since(start))
 	if err != nil {
 		if code == abi.Overloaded {
 			c.overloaded = true

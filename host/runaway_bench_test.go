@@ -69,7 +69,7 @@ cpu_ms = 10000
 
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		for r := 0; r < 2; r++ {
+		for r := 0; r < 2 && os.Getenv("NO_RUNAWAY") == ""; r++ {
 			wg.Add(1)
 			go func(r int) {
 				defer wg.Done()

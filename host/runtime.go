@@ -42,15 +42,15 @@ const (
 const maxCallDepth = 20_000
 
 // throttleAfter is how long a guest call runs before it may be throttled:
-// from then on, while other requests are in flight, it gets a tenth of
-// the time, sleeping at each fuel slice nine times as long as the slice
-// ran. A guest that computes for long (or forever) thus leaves the cores
+// from then on, while other requests are in flight, it gets a twentieth
+// of the time, sleeping at each fuel slice nineteen times as long as the
+// slice ran. A guest that computes for long (or forever) thus leaves the cores
 // to the short requests of every other object, which are nearly all
 // requests, and runs at full speed when it is alone. The time it sleeps is
 // added to its deadline, so that cpu_ms still measures time spent running.
 const (
 	throttleAfter = 5 * time.Millisecond
-	throttleSleep = 9 // sleep per unit of running, once throttled
+	throttleSleep = 19 // sleep per unit of running, once throttled
 )
 
 // newRuntime returns a wazero runtime with the dohost host module, the
