@@ -81,6 +81,49 @@ type Request struct {
 	URL    *url.URL // absolute
 	Header Header
 	Body   []byte
+
+	orig *received // how the request arrived, to pass it on as it came
+}
+
+// received remembers a record as it crossed the boundary and the fields it
+// was decoded into, so that one passed on unchanged (a Worker forwarding
+// its request to an object, returning the object's response) is passed on
+// as those same bytes, without encoding it again.
+type received struct {
+	raw     []byte
+	method  string
+	url     *url.URL
+	urlVal  url.URL
+	status  int
+	headers []abi.Header // canonical names, in order
+	body    []byte
+}
+
+// unchanged reports whether the decoded fields still hold what arrived.
+func (r *received) unchanged(method string, u *url.URL, status int, h Header, body []byte) bool {
+	if r == nil || method != r.method || u != r.url || (u != nil && *u != r.urlVal) || status != r.status ||
+		len(body) != len(r.body) || (len(body) > 0 && &body[0] != &r.body[0]) {
+		return false
+	}
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	if n != len(r.headers) {
+		return false
+	}
+	for i, f := range r.headers {
+		j := 0 // f is the j-th value of its name
+		for _, g := range r.headers[:i] {
+			if g.Name == f.Name {
+				j++
+			}
+		}
+		if vs := h[f.Name]; j >= len(vs) || vs[j] != f.Value {
+			return false
+		}
+	}
+	return true
 }
 
 // NewRequest returns a request for an absolute URL.
@@ -100,6 +143,8 @@ type Response struct {
 	StatusCode int
 	Header     Header
 	Body       []byte
+
+	orig *received
 }
 
 // NewResponse returns a response with the given status and body.
@@ -128,6 +173,9 @@ func JSON(status int, v any) *Response {
 }
 
 func encodeRequest(r *Request) []byte {
+	if r.orig.unchanged(r.Method, r.URL, 0, r.Header, r.Body) {
+		return r.orig.raw
+	}
 	ar := abi.Request{Method: r.Method, Body: r.Body}
 	if r.URL != nil {
 		ar.URL = r.URL.String()
@@ -145,10 +193,15 @@ func decodeRequest(b []byte) (*Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("request URL: %w", err)
 	}
-	return &Request{Method: ar.Method, URL: u, Header: unflatten(ar.Headers), Body: ar.Body}, nil
+	h := unflatten(ar.Headers)
+	orig := &received{raw: b, method: ar.Method, url: u, urlVal: *u, headers: ar.Headers, body: ar.Body}
+	return &Request{Method: ar.Method, URL: u, Header: h, Body: ar.Body, orig: orig}, nil
 }
 
 func encodeResponse(r *Response) []byte {
+	if r.orig.unchanged("", nil, r.StatusCode, r.Header, r.Body) {
+		return r.orig.raw
+	}
 	return abi.AppendResponse(nil, &abi.Response{Status: r.StatusCode, Headers: flatten(r.Header), Body: r.Body})
 }
 
@@ -157,7 +210,9 @@ func decodeResponse(b []byte) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Response{StatusCode: ar.Status, Header: unflatten(ar.Headers), Body: ar.Body}, nil
+	h := unflatten(ar.Headers)
+	orig := &received{raw: b, status: ar.Status, headers: ar.Headers, body: ar.Body}
+	return &Response{StatusCode: ar.Status, Header: h, Body: ar.Body, orig: orig}, nil
 }
 
 func flatten(h Header) []abi.Header {
@@ -178,10 +233,13 @@ func flatten(h Header) []abi.Header {
 	return out
 }
 
+// unflatten makes a Header of hs, and turns hs's names into their
+// canonical form (as the Header keys them).
 func unflatten(hs []abi.Header) Header {
 	h := make(Header, len(hs))
-	for _, f := range hs {
-		h.Add(f.Name, f.Value)
+	for i, f := range hs {
+		hs[i].Name = CanonicalHeaderKey(f.Name)
+		h[hs[i].Name] = append(h[hs[i].Name], f.Value)
 	}
 	return h
 }
