@@ -15,6 +15,9 @@ import (
 //go:wasmexport dohost_abi_v1
 func abiV1() {}
 
+// workerTuned is set once the instance has served as a Worker.
+var workerTuned bool
+
 //go:wasmexport dohost_classes
 func exportClasses() int32 {
 	s := classNames()
@@ -25,6 +28,12 @@ func exportClasses() int32 {
 func exportWorkerFetch(n uint32) int32 {
 	if workerFn == nil {
 		return failf("the module has no fetch handler: call dohost.Handle in an init function")
+	}
+	if !workerTuned {
+		// A Worker instance is pooled and serves request after request;
+		// the host keeps few of them. Collect its garbage less often.
+		workerTuned = true
+		debug.SetGCPercent(400)
 	}
 	return serve(n, func(req *Request) (*Response, error) { return workerFn(req, env) })
 }
