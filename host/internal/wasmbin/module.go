@@ -49,7 +49,6 @@ type funcType struct {
 type importEntry struct {
 	module, name string
 	kind         byte
-	desc         []byte // the raw import description after the kind byte
 	typeIdx      uint32 // kindFunc: the function's type
 }
 
@@ -87,14 +86,12 @@ type module struct {
 	funcImports   int
 	globalImports int
 	memImports    int
-	tableImports  int
 	funcs         []uint32 // type index of each defined function
 	memories      int      // defined memories
 	globals       []global
 	exports       []exportEntry
 	start         *uint32
 	data          []dataSegment
-	hasDataCount  bool
 	codeSection   int // index in sections, -1 if none
 }
 
@@ -170,7 +167,6 @@ func parseModule(wasm []byte) (*module, error) {
 			m.parseData(r)
 		case secDataCount:
 			r.u32()
-			m.hasDataCount = true
 		case secElement:
 			if n := r.u32(); uint64(n) > uint64(len(r.b)) {
 				r.fail("element count %d", n)
@@ -216,7 +212,6 @@ func (m *module) parseImports(r *reader) {
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		e := importEntry{module: string(r.name()), name: string(r.name())}
 		e.kind = r.byte()
-		start := r.p
 		switch e.kind {
 		case kindFunc:
 			e.typeIdx = r.u32()
@@ -224,7 +219,6 @@ func (m *module) parseImports(r *reader) {
 		case kindTable:
 			r.byte()
 			r.limits()
-			m.tableImports++
 		case kindMemory:
 			r.limits()
 			m.memImports++
@@ -234,9 +228,6 @@ func (m *module) parseImports(r *reader) {
 			m.globalImports++
 		default:
 			r.fail("import kind %d", e.kind)
-		}
-		if r.err == nil {
-			e.desc = r.b[start:r.p]
 		}
 		m.imports = append(m.imports, e)
 	}
@@ -297,32 +288,6 @@ func (r *reader) constExpr() []byte {
 		r.skipImmediates(op)
 	}
 	return nil
-}
-
-// paramCount returns the number of parameters of function index fi.
-func (m *module) funcType(fi uint32) (funcType, bool) {
-	var ti uint32
-	switch {
-	case int(fi) < m.funcImports:
-		n := 0
-		for _, im := range m.imports {
-			if im.kind == kindFunc {
-				if n == int(fi) {
-					ti = im.typeIdx
-					break
-				}
-				n++
-			}
-		}
-	case int(fi)-m.funcImports < len(m.funcs):
-		ti = m.funcs[int(fi)-m.funcImports]
-	default:
-		return funcType{}, false
-	}
-	if int(ti) >= len(m.types) {
-		return funcType{}, false
-	}
-	return m.types[ti], true
 }
 
 // appendName appends a name (length-prefixed bytes).
