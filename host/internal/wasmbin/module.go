@@ -49,7 +49,6 @@ type funcType struct {
 type importEntry struct {
 	module, name string
 	kind         byte
-	typeIdx      uint32 // kindFunc: the function's type
 }
 
 // global is one defined global.
@@ -214,7 +213,7 @@ func (m *module) parseImports(r *reader) {
 		e.kind = r.byte()
 		switch e.kind {
 		case kindFunc:
-			e.typeIdx = r.u32()
+			r.u32() // its type
 			m.funcImports++
 		case kindTable:
 			r.byte()
