@@ -27,9 +27,8 @@ type alarmKey struct {
 
 type alarmItem struct {
 	key     alarmKey
-	at      int64 // unix ms
-	retries uint32
-	index   int // in the heap; -1 when not in it
+	at    int64 // unix ms
+	index int   // in the heap; -1 when not in it
 }
 
 // alarmHeap orders items by time.
@@ -93,7 +92,7 @@ func (s *alarmScheduler) start() error {
 		return err
 	}
 	for _, a := range as {
-		s.set(alarmKey{a.Namespace, a.Object}, a.At, a.Retries)
+		s.set(alarmKey{a.Namespace, a.Object}, a.At)
 	}
 	go s.loop()
 	return nil
@@ -114,16 +113,16 @@ func (s *alarmScheduler) poke() {
 }
 
 // set schedules key at at, replacing its earlier time.
-func (s *alarmScheduler) set(key alarmKey, at int64, retries uint32) {
+func (s *alarmScheduler) set(key alarmKey, at int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if it := s.byKey[key]; it != nil {
-		it.at, it.retries = at, retries
+		it.at = at
 		if it.index >= 0 {
 			heap.Fix(&s.heap, it.index)
 		}
 	} else {
-		it := &alarmItem{key: key, at: at, retries: retries}
+		it := &alarmItem{key: key, at: at}
 		s.byKey[key] = it
 		if !s.firing[key] {
 			heap.Push(&s.heap, it)
@@ -154,7 +153,7 @@ func (s *alarmScheduler) reload(o *object) {
 	case err != nil:
 		o.log.Error("read alarm", "err", err)
 	case ok:
-		s.set(key, a.At, a.Retries)
+		s.set(key, a.At)
 	default:
 		s.remove(key)
 	}
