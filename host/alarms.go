@@ -26,7 +26,7 @@ type alarmKey struct {
 }
 
 type alarmItem struct {
-	key     alarmKey
+	key   alarmKey
 	at    int64 // unix ms
 	index int   // in the heap; -1 when not in it
 }
