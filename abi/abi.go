@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Version is the ABI version this package describes.
@@ -141,10 +142,42 @@ var ErrTruncated = errors.New("abi: record truncated")
 // ErrTrailing is returned by decoders when bytes follow a complete record.
 var ErrTrailing = errors.New("abi: trailing bytes after record")
 
-// Header is one HTTP header field. Names keep the case they were sent in;
-// comparisons are the reader's business.
+// Header is one HTTP header field. Names from HTTP clients arrive in lower
+// case (as the Fetch API gives them); between guests they keep the case
+// the sender gave them, and comparisons are the reader's business.
 type Header struct {
 	Name, Value string
+}
+
+// CheckHeaders reports the first header field that HTTP cannot carry: a
+// name must be a token (RFC 9110 §5.6.2: letters, digits and
+// !#$%&'*+-.^_`|~), and a value may hold no control character but a
+// horizontal tab.
+func CheckHeaders(h []Header) error {
+	for i, f := range h {
+		if f.Name == "" {
+			return fmt.Errorf("header %d: empty name", i)
+		}
+		for j := 0; j < len(f.Name); j++ {
+			if !isTokenChar(f.Name[j]) {
+				return fmt.Errorf("header %d: name %q: byte %#02x is not allowed in a header name", i, f.Name, f.Name[j])
+			}
+		}
+		for j := 0; j < len(f.Value); j++ {
+			if b := f.Value[j]; b < 0x20 && b != '\t' || b == 0x7f {
+				return fmt.Errorf("header %d (%s): control byte %#02x is not allowed in a header value", i, f.Name, b)
+			}
+		}
+	}
+	return nil
+}
+
+func isTokenChar(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
 }
 
 // Request is an HTTP request as it crosses the boundary.

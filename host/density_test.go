@@ -72,10 +72,10 @@ func density(b *testing.B, wasm string, trimAfter time.Duration) {
 	dir := b.TempDir()
 	ts := startServerOpts(b, Options{DataDir: dir + "/data", TrimAfter: trimAfter, MaxLiveObjects: 1 << 20},
 		writeConfig(b, dir, wasm, roomConfig))
-	ns := ts.apps[0].namespaces["YOUR_DO_CLASS"]
+	ns := ts.namespace(b, "YOUR_DO_CLASS")
 	fetch := func(name string) {
 		req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "http://x/?roomId=" + name})
-		if _, _, err := ts.objects.fetch(b.Context(), nil, farDeadline(), ns, idFromName(ns.key[:], name), name, true, req); err != nil {
+		if _, _, err := ns.FetchByName(b.Context(), name, req); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -105,5 +105,3 @@ func density(b *testing.B, wasm string, trimAfter time.Duration) {
 		b.Fatalf("%d objects live, want %d", live, b.N)
 	}
 }
-
-func farDeadline() time.Time { return time.Now().Add(time.Hour) }

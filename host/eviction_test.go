@@ -24,8 +24,8 @@ func TestEviction_Cap(t *testing.T) {
 		t.Errorf("the hot object's in-memory count is %d, want 20: it was evicted", n)
 	}
 	s := ts.Stats()
-	if live := ts.objects.liveCount(); live > 5 || s.ObjectsLive > 5 {
-		t.Errorf("%d objects live (stats %d), cap 5", live, s.ObjectsLive)
+	if s.ObjectsLive > 5 {
+		t.Errorf("%d objects live, cap 5", s.ObjectsLive)
 	}
 	if s.ObjectsEvicted < 15 {
 		t.Errorf("%d evicted, want at least 15", s.ObjectsEvicted)
@@ -41,10 +41,7 @@ func TestEviction_Cap(t *testing.T) {
 	if c.Read != "1" {
 		t.Errorf("evicted object's constructor read starts=%q, want 1 (its second start)", c.Read)
 	}
-	ts.objects.mu.Lock()
-	records := len(ts.objects.objects)
-	ts.objects.mu.Unlock()
-	if records > 5 {
+	if records := ts.objects.Stats().Records; records > 5 {
 		t.Errorf("%d object records kept for 5 live objects", records)
 	}
 }
@@ -57,7 +54,7 @@ func TestEviction_Idle(t *testing.T) {
 	var n int
 	ts.st(t, "idle", "count", 200, &n)
 	ts.st(t, "idle", "count", 200, &n)
-	waitFor(t, 3*time.Second, "idle object evicted", func() bool { return ts.objects.liveCount() == 0 })
+	waitFor(t, 3*time.Second, "idle object evicted", func() bool { return ts.Stats().ObjectsLive == 0 })
 	ts.st(t, "idle", "count", 200, &n)
 	if n != 1 {
 		t.Errorf("count after eviction %d, want 1 (a new instance)", n)
@@ -94,12 +91,12 @@ func BenchmarkEviction(b *testing.B) {
 		dir := b.TempDir()
 		ts := startServerOpts(b, Options{DataDir: dir + "/data", MaxLiveObjects: cap},
 			writeConfig(b, dir, guestWasm(b, "guests/examples/room"), roomConfig))
-		ns := ts.apps[0].namespaces["YOUR_DO_CLASS"]
+		ns := ts.namespace(b, "YOUR_DO_CLASS")
 		var atCap, peak int64
 		for j := 0; j < total; j++ {
 			name := fmt.Sprintf("e-%d", j)
 			req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "http://x/?roomId=" + name})
-			if _, _, err := ts.objects.fetch(b.Context(), nil, farDeadline(), ns, idFromName(ns.key[:], name), name, true, req); err != nil {
+			if _, _, err := ns.FetchByName(b.Context(), name, req); err != nil {
 				b.Fatal(err)
 			}
 			if (j+1)%cap == 0 {
@@ -116,7 +113,7 @@ func BenchmarkEviction(b *testing.B) {
 		b.ReportMetric(float64(peak)/(1<<20), "peak-rss-MB")
 		b.ReportMetric(float64(rss)/(1<<20), "rss-MB-at-10000")
 		b.ReportMetric(float64(ts.Stats().ObjectsEvicted), "evicted")
-		if live := ts.objects.liveCount(); live > cap {
+		if live := ts.Stats().ObjectsLive; live > cap {
 			b.Fatalf("%d objects live, cap %d", live, cap)
 		}
 		ts.stop(b)

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/dohost/dohost/host/internal/objects"
 )
 
 // Guest modules built once for the whole test binary.
@@ -170,6 +172,17 @@ func (ts *testServer) get(t testing.TB, path string) (int, string) {
 		t.Fatalf("GET %s: reading body: %v", path, err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// namespace returns the Durable Object namespace the first worker binds
+// as binding.
+func (ts *testServer) namespace(t testing.TB, binding string) *objects.Namespace {
+	t.Helper()
+	ns := ts.workers[0].namespaces[binding]
+	if ns == nil {
+		t.Fatalf("the first worker binds no namespace %s", binding)
+	}
+	return ns
 }
 
 // getJSON GETs path, checks the status and decodes the body into v.

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"github.com/dohost/dohost/host/internal/guest"
 	"strings"
 	"testing"
 )
@@ -41,8 +42,8 @@ func TestSandbox_LogLines(t *testing.T) {
 	}
 	ts.st(t, "talker", "chatty?n=5000", 200, nil)
 	logged := strings.Count(ts.logs.String(), "chatty ")
-	if logged > logBurst+100 || logged < logBurst/2 {
-		t.Errorf("%d of 10,000 chatty lines logged; want about the burst of %d", logged, logBurst)
+	if logged > guest.LogBurst+100 || logged < guest.LogBurst/2 {
+		t.Errorf("%d of 10,000 chatty lines logged; want about the burst of %d", logged, guest.LogBurst)
 	}
 	if !strings.Contains(ts.logs.String(), "guest log lines dropped") {
 		t.Error("no report of dropped lines")

@@ -1,12 +1,14 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/dohost/dohost/abi"
@@ -16,10 +18,8 @@ import (
 // objectRequest runs one request on probe object o, as a stub call from the
 // Worker would, without HTTP.
 func objectRequest(b *testing.B, ts *testServer, name, url string) []byte {
-	ns := ts.apps[0].namespaces["PROBE"]
-	id := idFromName(ns.key[:], name)
 	req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: url})
-	resp, _, err := ts.objects.fetch(context.Background(), nil, time.Now().Add(time.Minute), ns, id, name, true, req)
+	resp, _, err := ts.namespace(b, "PROBE").FetchByName(context.Background(), name, req)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func BenchmarkStorageWrite(b *testing.B) {
 			})
 		})
 		b.Run(fmt.Sprintf("pebble/writers=%d", n), func(b *testing.B) {
-			db := ts.store.DB()
+			db := rawPebble(b, dir)
 			parallel(b, n, func(g, i int) {
 				batch := db.NewBatch()
 				_ = batch.Set([]byte(fmt.Sprintf("\x05bench/%d/k", g)), []byte(fmt.Sprint(i)), nil)
@@ -87,19 +87,38 @@ func BenchmarkStorageList(b *testing.B) {
 	dir := b.TempDir()
 	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "testdata/guests/probe"), probeConfig))
 	const n = 100_000
-	ns := ts.apps[0].namespaces["PROBE"]
-	id := idFromName(ns.key[:], "big")
-	obj := ts.store.Object(ts.apps[0].cfg.AccountID, ns.key, id, store.DefaultObjectLimits)
+	// The same keys go into the object's storage, through the store, and
+	// into a raw Pebble database on the same disk, under a prefix as long
+	// as the store's.
+	ns := ts.namespace(b, "PROBE")
+	id, err := ns.ParseID(ns.IDFromName("big"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var oid [store.ObjectIDLen]byte
+	if _, err := hex.Decode(oid[:], []byte(id)); err != nil {
+		b.Fatal(err)
+	}
+	obj := ts.store.Object(ts.workers[0].cfg.AccountID, ns.Key(), oid, store.DefaultObjectLimits)
+	raw := rawPebble(b, dir)
+	rawPrefix := []byte("\x02default\x00\x01" + strings.Repeat("n", store.NamespaceIDLen+store.ObjectIDLen))
 	for i := 0; i < n; i += 10_000 {
 		tx := ts.store.NewTxn()
+		rb := raw.NewBatch()
 		for j := i; j < i+10_000; j++ {
-			if err := obj.Put(tx, []byte(fmt.Sprintf("k%06d", j)), []byte("some value of 24 bytes..")); err != nil {
+			k, v := []byte(fmt.Sprintf("k%06d", j)), []byte("some value of 24 bytes..")
+			if err := obj.Put(tx, k, v); err != nil {
 				b.Fatal(err)
 			}
+			_ = rb.Set(append(rawPrefix[:len(rawPrefix):len(rawPrefix)], k...), v, nil)
 		}
 		if err := tx.Commit(); err != nil {
 			b.Fatal(err)
 		}
+		if err := rb.Commit(pebble.Sync); err != nil {
+			b.Fatal(err)
+		}
+		rb.Close()
 	}
 	b.Run("abi/keys", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
@@ -110,10 +129,10 @@ func BenchmarkStorageList(b *testing.B) {
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
 	})
 	b.Run("pebble/keys", func(b *testing.B) {
-		lower := append(obj.Prefix(), 'k')
-		upper := append(obj.Prefix(), 'l')
+		lower := append(bytes.Clone(rawPrefix), 'k')
+		upper := append(bytes.Clone(rawPrefix), 'l')
 		for i := 0; i < b.N; i++ {
-			it, err := ts.store.DB().NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+			it, err := raw.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 			if err != nil {
 				b.Fatal(err)
 			}

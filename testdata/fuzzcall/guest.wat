@@ -37,6 +37,7 @@
   (func (export "dohost_classes") (result i32) (drop (call $respond (i32.const 60000) (i32.const 4))) (i32.const 0))
   (func (export "dohost_object_new") (param i32) (result i32) (i32.const 0))
   (func (export "dohost_object_fetch") (param i32) (result i32) (drop (call $respond (i32.const 60016) (i32.const 12))) (i32.const 0))
+  (func (export "dohost_object_alarm") (param i32) (result i32) (i32.const 0))
   (func (export "fz_result_read") (param i32 i32) (result i32) (call $result_read (local.get 0) (local.get 1)))
   (func (export "fz_respond") (param i32 i32) (result i32) (call $respond (local.get 0) (local.get 1)))
   (func (export "fz_fail") (param i32 i32) (result i32) (call $fail (local.get 0) (local.get 1)))

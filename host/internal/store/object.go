@@ -11,7 +11,6 @@ import (
 const (
 	DefaultMaxStorageKey   = 2 << 10   // bytes in a key
 	DefaultMaxStorageValue = 128 << 10 // bytes in a value
-	MaxStorageBatch        = 128       // keys in one multi-key get, put or delete
 )
 
 // Bounds of one List page: a listing longer than this is returned in
@@ -39,6 +38,8 @@ const ObjectIDLen = 32
 type Object struct {
 	prefix []byte
 	limits ObjectLimits
+	nsid   [NamespaceIDLen]byte
+	id     [ObjectIDLen]byte
 }
 
 // Object returns the storage of object id in namespace nsid of account.
@@ -48,7 +49,7 @@ func (s *Store) Object(account string, nsid [NamespaceIDLen]byte, id [ObjectIDLe
 	p = appendEnc(p, account)
 	p = append(p, nsid[:]...)
 	p = append(p, id[:]...)
-	return &Object{prefix: p, limits: l}
+	return &Object{prefix: p, limits: l, nsid: nsid, id: id}
 }
 
 func (o *Object) key(k []byte) []byte {
@@ -213,6 +214,20 @@ func (o *Object) List(t *Txn, lo ListOptions) (entries []Entry, more bool, err e
 	return entries, more, nil
 }
 
-// Prefix returns the prefix of every key of the object's storage in the
-// database (a copy), for benchmarks and tools that read Pebble directly.
-func (o *Object) Prefix() []byte { return bytes.Clone(o.prefix) }
+// Alarm returns the time of the object's alarm as t sees it, in unix
+// milliseconds, or ok false when none is set.
+func (o *Object) Alarm(t *Txn) (at int64, ok bool, err error) {
+	a, ok, err := t.s.GetAlarm(t, o.nsid, o.id)
+	return a.At, ok, err
+}
+
+// SetAlarm sets the object's alarm in t to at (unix milliseconds), with no
+// failed runs, replacing any other.
+func (o *Object) SetAlarm(t *Txn, at int64) error {
+	return t.s.SetAlarm(t, Alarm{Namespace: o.nsid, Object: o.id, At: at})
+}
+
+// DeleteAlarm removes the object's alarm in t.
+func (o *Object) DeleteAlarm(t *Txn) error {
+	return t.s.DeleteAlarm(t, o.nsid, o.id)
+}

@@ -241,7 +241,7 @@ func TestAlarms(t *testing.T) {
 // while concurrent committers run; no multi-key commit is torn.
 func TestTxn_SurvivesPowerLoss(t *testing.T) {
 	fs := vfs.NewCrashableMem()
-	s, err := Open("db", Options{FS: fs})
+	s, err := Open("db", Options{fs: fs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +284,7 @@ func TestTxn_SurvivesPowerLoss(t *testing.T) {
 	wg.Wait()
 	s.Close()
 
-	c, err := Open("db", Options{FS: clone})
+	c, err := Open("db", Options{fs: clone})
 	if err != nil {
 		t.Fatalf("reopen after the crash: %v", err)
 	}

@@ -32,8 +32,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"log"
+	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -47,9 +47,6 @@ const (
 	tagMeta   = 0x04
 )
 
-// ErrClosed is returned by operations on a closed Store.
-var ErrClosed = errors.New("store: closed")
-
 // Store is the Pebble database behind a dohost server. It is safe for
 // concurrent use; each Txn is used by one goroutine at a time.
 type Store struct {
@@ -59,24 +56,24 @@ type Store struct {
 
 // Options configure Open.
 type Options struct {
-	// Logger receives Pebble's own log lines; nil drops informational
-	// lines and writes errors to the standard logger.
-	Logger pebble.Logger
-	// FS replaces the on-disk filesystem (tests use vfs.NewMem).
-	FS vfs.FS
+	// Logger receives the engine's errors; nil means slog.Default().
+	// Its informational lines are dropped.
+	Logger *slog.Logger
+
+	fs vfs.FS // replaces the on-disk filesystem in tests
 }
 
 // Open opens or creates the database in dir.
 func Open(dir string, o Options) (*Store, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	opts := &pebble.Options{
 		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             o.Logger,
+		Logger:             engineLogger{o.Logger},
 	}
-	if opts.Logger == nil {
-		opts.Logger = quietLogger{}
-	}
-	if o.FS != nil {
-		opts.FS = o.FS
+	if o.fs != nil {
+		opts.FS = o.fs
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
@@ -93,10 +90,6 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
-
-// DB returns the underlying Pebble database, for benchmarks that compare the
-// ABI's cost with Pebble's own.
-func (s *Store) DB() *pebble.DB { return s.db }
 
 // appendEnc appends the order-preserving, prefix-free encoding of s.
 func appendEnc(b []byte, s string) []byte {
@@ -166,12 +159,15 @@ func getCopy(r pebble.Reader, key []byte) ([]byte, bool, error) {
 
 func closeQuiet(c io.Closer) error { return c.Close() }
 
-type quietLogger struct{}
+// engineLogger passes Pebble's errors to the host's log and drops its
+// informational lines.
+type engineLogger struct{ log *slog.Logger }
 
-func (quietLogger) Infof(string, ...any) {}
-func (quietLogger) Errorf(format string, args ...any) {
-	log.Printf("pebble: "+format, args...)
+func (engineLogger) Infof(string, ...any) {}
+func (l engineLogger) Errorf(format string, args ...any) {
+	l.log.Error("storage engine: " + fmt.Sprintf(format, args...))
 }
-func (quietLogger) Fatalf(format string, args ...any) {
-	log.Fatalf("pebble: "+format, args...)
+func (l engineLogger) Fatalf(format string, args ...any) {
+	l.log.Error("storage engine: fatal: " + fmt.Sprintf(format, args...))
+	os.Exit(1)
 }

@@ -12,7 +12,7 @@ import (
 
 func openMem(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open("db", Options{FS: vfs.NewMem()})
+	s, err := Open("db", Options{fs: vfs.NewMem()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,12 @@
-package host
+package guest
 
 import (
 	"context"
 	"encoding/binary"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/store"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -17,29 +16,27 @@ import (
 // the host panic (wazero would report it as a trap), and each returns a
 // status code the ABI defines.
 func FuzzHostCalls(f *testing.F) {
-	ts := startServer(f, filepath.Join(f.TempDir(), "data"), filepath.Join(repoRoot(), "testdata", "fuzzcall", "wrangler.toml"))
-	a := ts.apps[0]
+	m, _ := testModule(f, "testdata/fuzzcall/guest.wasm", Limits{})
+	st := testStore(f)
 	ctx := context.Background()
-	ns := a.namespaces["NS"]
-	o := ts.objects.get(ns, idFromName(ns.key[:], "fuzzer"))
-	if _, err := ts.objects.acquire(ctx, o, time.Now().Add(time.Hour)); err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { o.release(); ts.objects.put(o, false) })
-	inst, err := a.newInstance(ctx, o)
+	ns := &testNamespace{resp: abi.AppendResponse(nil, &abi.Response{Status: 200})}
+	env := &Env{KV: map[string]*store.KV{"KV": st.KV("default", "fuzz")}, Namespaces: map[string]Namespace{"NS": ns}}
+	var oid [store.ObjectIDLen]byte
+	storage := st.Object("default", [store.NamespaceIDLen]byte{1}, oid, store.DefaultObjectLimits)
+	inst, err := m.Instantiate(ctx, m.log)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { inst.close(ctx) })
-	fns := make([]api.Function, len(hostFuncs))
-	for i, h := range hostFuncs {
-		if fns[i] = inst.mod.ExportedFunction("fz_" + h.name); fns[i] == nil {
-			f.Fatalf("testdata/fuzzcall exports no fz_%s: add it", h.name)
+	f.Cleanup(func() { inst.Close(ctx) })
+	fns := make([]api.Function, len(abi.HostFuncs))
+	for i, h := range abi.HostFuncs {
+		if fns[i] = inst.mod.ExportedFunction("fz_" + h.Name); fns[i] == nil {
+			f.Fatalf("testdata/fuzzcall exports no fz_%s: add it", h.Name)
 		}
 	}
 	idx := func(name string) uint8 {
-		for i, h := range hostFuncs {
-			if h.name == name {
+		for i, h := range abi.HostFuncs {
+			if h.Name == name {
 				return uint8(i)
 			}
 		}
@@ -66,32 +63,33 @@ func FuzzHostCalls(f *testing.F) {
 	f.Add(idx(abi.FnAlarmSet), mem, args(16))
 	f.Add(idx(abi.FnResultRead), mem, args(0, 1000))
 	f.Fuzz(func(t *testing.T, fn uint8, memory []byte, argBytes []byte) {
-		h := hostFuncs[int(fn)%len(hostFuncs)]
+		h := &abi.HostFuncs[int(fn)%len(abi.HostFuncs)]
 		if len(memory) > 50000 {
 			memory = memory[:50000]
 		}
 		inst.mod.Memory().Write(0, memory)
-		stack := make([]uint64, max(len(h.params), 1))
-		for i := range h.params {
+		stack := make([]uint64, max(len(h.Params), 1))
+		for i := range h.Params {
 			if len(argBytes) >= 4 {
 				stack[i] = uint64(binary.LittleEndian.Uint32(argBytes))
 				argBytes = argBytes[4:]
 			}
 		}
-		c := &call{app: a, inst: inst, obj: o, kind: kindFetch, txn: ts.store.NewTxn()}
-		c.start()
+		c := &Call{Kind: ObjectFetch, Txn: st.NewTxn(), Env: env, Storage: storage, Log: m.log}
+		c.inst, c.kind = inst, c.Kind
+		c.clock.start(m.limits.CPU)
 		err := fns[int(fn)%len(fns)].CallWithStack(c.context(ctx), stack)
-		c.txn.Discard()
+		c.Txn.Discard()
 		if err != nil {
-			t.Fatalf("%s: the host call trapped: %v", h.name, err)
+			t.Fatalf("%s: the host call trapped: %v", h.Name, err)
 		}
 		code := int32(stack[0])
-		if h.name == abi.FnResultRead {
+		if h.Result == abi.Length {
 			if code < -int32(abi.GuestError) {
-				t.Fatalf("result_read returned %d", code)
+				t.Fatalf("%s returned %d", h.Name, code)
 			}
 		} else if code < 0 || code > int32(abi.GuestError) {
-			t.Fatalf("%s returned %d, not a status code", h.name, code)
+			t.Fatalf("%s returned %d, not a status code", h.Name, code)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package host
+package guest
 
 import (
 	"context"
@@ -32,30 +32,29 @@ type snapGlobal struct {
 
 // takeSnapshot starts one instance the slow way (the data segments written
 // by the host, then _initialize) and records its state.
-func (a *app) takeSnapshot(ctx context.Context) error {
-	g := a.guest
-	c := &call{app: a, kind: kindInit}
-	c.start()
+func (m *Module) takeSnapshot(ctx context.Context) error {
+	c := &Call{kind: kindInit}
+	c.clock.start(m.limits.CPU)
 	actx, _ := withMemoryAllocator(ctx, nil)
-	mod, err := a.rt.InstantiateModule(c.context(actx), g.cm, moduleConfig(newLogWriter(a.log, a.logLimit, "stdout"), newLogWriter(a.log, a.logLimit, "stderr")))
+	mod, err := m.rt.InstantiateModule(c.context(actx), m.cm, moduleConfig(newLogWriter(m.log, m.logLimit, "stdout"), newLogWriter(m.log, m.logLimit, "stderr")))
 	if err != nil {
 		return fmt.Errorf("instantiate: %w", describeTrap(err))
 	}
 	defer mod.Close(ctx)
 	mem := mod.Memory()
-	for _, d := range g.prep.Data {
+	for _, d := range m.prep.Data {
 		if !mem.Write(d.Offset, d.Data) {
 			return fmt.Errorf("instantiate: a data segment of %d bytes at offset %d is outside the initial memory of %d bytes", len(d.Data), d.Offset, mem.Size())
 		}
 	}
-	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
-		c.inst = &instance{mod: mod}
-		if err := c.run(ctx, init); err != nil {
+	if m.Has(abi.ExportInitialize) {
+		c.inst = &Instance{m: m, mod: mod}
+		if err := c.run(ctx, mod.ExportedFunction(abi.ExportInitialize)); err != nil {
 			return fmt.Errorf("%s: %w", abi.ExportInitialize, err)
 		}
 	}
 	s := &snapshot{pages: mem.Size() / 65536}
-	for _, gl := range g.prep.Globals {
+	for _, gl := range m.prep.Globals {
 		eg := mod.ExportedGlobal(gl.Name)
 		if eg == nil {
 			return fmt.Errorf("snapshot: global %s is not exported", gl.Name)
@@ -69,7 +68,7 @@ func (a *app) takeSnapshot(ctx context.Context) error {
 	if s.img, err = newImage(buf); err != nil {
 		return err
 	}
-	g.snap = s
+	m.snap = s
 	return nil
 }
 

@@ -1,13 +1,15 @@
-package host
+package objects
 
 import (
 	"container/heap"
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -22,7 +24,7 @@ const (
 // alarmKey names an object across all namespaces: namespace ids are unique.
 type alarmKey struct {
 	ns [store.NamespaceIDLen]byte
-	id objectID
+	id ID
 }
 
 type alarmItem struct {
@@ -61,7 +63,7 @@ func (h *alarmHeap) Pop() any {
 // handler run that succeeded, so a crash in between runs it again at the
 // next start: at least once.
 type alarmScheduler struct {
-	srv  *Server
+	r    *Registry
 	log  *slog.Logger
 	wake chan struct{} // capacity 1
 	stop chan struct{}
@@ -73,11 +75,13 @@ type alarmScheduler struct {
 	heap   alarmHeap               // guarded by mu
 	byKey  map[alarmKey]*alarmItem // guarded by mu; items in the heap or firing
 	firing map[alarmKey]bool       // guarded by mu
+
+	runs, failures atomic.Int64
 }
 
-func newAlarmScheduler(srv *Server) *alarmScheduler {
+func newAlarmScheduler(r *Registry) *alarmScheduler {
 	return &alarmScheduler{
-		srv: srv, log: srv.log,
+		r: r, log: r.o.Log,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		sem:   make(chan struct{}, maxAlarmHandlers),
 		byKey: map[alarmKey]*alarmItem{}, firing: map[alarmKey]bool{},
@@ -87,7 +91,7 @@ func newAlarmScheduler(srv *Server) *alarmScheduler {
 // start loads the stored alarms and starts the scheduling loop. Alarms
 // whose time has passed (the host was down) fire at once.
 func (s *alarmScheduler) start() error {
-	as, err := s.srv.store.Alarms()
+	as, err := s.r.o.Store.Alarms()
 	if err != nil {
 		return err
 	}
@@ -145,9 +149,9 @@ func (s *alarmScheduler) remove(key alarmKey) {
 
 // reload refreshes o's alarm from the database, after a commit changed it.
 func (s *alarmScheduler) reload(o *object) {
-	key := alarmKey{o.ns.key, o.id}
-	txn := s.srv.store.NewTxn()
-	a, ok, err := s.srv.store.GetAlarm(txn, o.ns.key, o.id)
+	key := alarmKey{o.ns.cfg.Key, o.id}
+	txn := s.r.o.Store.NewTxn()
+	a, ok, err := s.r.o.Store.GetAlarm(txn, key.ns, o.id)
 	txn.Discard()
 	switch {
 	case err != nil:
@@ -223,7 +227,7 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 		}
 		s.mu.Unlock()
 	}()
-	ns := s.srv.namespaceByKey[key.ns]
+	ns := s.r.namespaces[key.ns]
 	if ns == nil {
 		// The class is not deployed now; the alarm stays in the database
 		// for a later start that has it.
@@ -231,11 +235,11 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 		return
 	}
 	ctx := context.Background()
-	r := s.srv.objects
+	r := s.r
 	o := r.get(ns, key.id)
 	used := false
 	defer func() { r.put(o, used) }()
-	if _, err := r.acquire(ctx, o, time.Now().Add(time.Minute)); err != nil {
+	if _, err := o.acquire(ctx, time.Now().Add(time.Minute)); err != nil {
 		// The object's queue is full: try again in a second. The stored
 		// alarm is unchanged; only its place in the schedule moves.
 		o.log.Warn("alarm postponed: the object is busy", "err", err)
@@ -248,45 +252,45 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 	}
 	defer o.release()
 	used = true
-	st := s.srv.store
+	st := r.o.Store
 	check := st.NewTxn()
-	a, ok, err := st.GetAlarm(check, ns.key, o.id)
+	a, ok, err := st.GetAlarm(check, ns.cfg.Key, o.id)
 	check.Discard()
 	if err != nil || !ok || a.At != at {
 		s.reload(o) // changed while it waited
 		return
 	}
 	info := abi.AppendAlarmInfo(nil, &abi.AlarmInfo{RetryCount: a.Retries})
-	s.srv.inflight.Add(1)
-	defer s.srv.inflight.Add(-1)
-	_, _, err = o.run(ctx, kindAlarm, info, func(c *call) error {
+	r.o.Load.Begin()
+	defer r.o.Load.End()
+	_, _, err = o.run(ctx, guest.Alarm, info, func(c *guest.Call) error {
 		// Done: delete the alarm unless the handler set another.
-		cur, ok, err := st.GetAlarm(c.txn, ns.key, o.id)
+		cur, ok, err := st.GetAlarm(c.Txn, ns.cfg.Key, o.id)
 		if err != nil || !ok || cur.At != a.At || cur.Retries != a.Retries {
 			return err
 		}
-		o.alarmDirty = true
-		return st.DeleteAlarm(c.txn, ns.key, o.id)
+		c.AlarmChanged = true
+		return st.DeleteAlarm(c.Txn, ns.cfg.Key, o.id)
 	})
-	s.srv.stats.alarmsRun.Add(1)
+	s.runs.Add(1)
 	if err == nil {
 		return
 	}
-	s.srv.stats.alarmsFailed.Add(1)
+	s.failures.Add(1)
 	txn := st.NewTxn()
 	defer txn.Discard()
-	cur, ok, gerr := st.GetAlarm(txn, ns.key, o.id)
+	cur, ok, gerr := st.GetAlarm(txn, ns.cfg.Key, o.id)
 	if gerr != nil || !ok || cur.At != a.At || cur.Retries != a.Retries {
 		s.reload(o) // the handler set another alarm: that one stands
 		return
 	}
 	if a.Retries >= maxAlarmRetries {
 		o.log.Error("alarm dropped: its handler failed too often", "runs", a.Retries+1, "err", err)
-		_ = st.DeleteAlarm(txn, ns.key, o.id)
+		_ = st.DeleteAlarm(txn, ns.cfg.Key, o.id)
 	} else {
-		delay := s.srv.opts.AlarmRetryDelay << a.Retries
+		delay := r.o.AlarmRetryDelay << a.Retries
 		o.log.Warn("alarm handler failed; retrying", "in", delay, "retry", a.Retries+1, "err", err)
-		_ = st.SetAlarm(txn, store.Alarm{Namespace: ns.key, Object: o.id, At: time.Now().Add(delay).UnixMilli(), Retries: a.Retries + 1})
+		_ = st.SetAlarm(txn, store.Alarm{Namespace: ns.cfg.Key, Object: o.id, At: time.Now().Add(delay).UnixMilli(), Retries: a.Retries + 1})
 	}
 	if err := txn.Commit(); err != nil {
 		o.log.Error("alarm retry: commit failed", "err", err)

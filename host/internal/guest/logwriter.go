@@ -1,4 +1,4 @@
-package host
+package guest
 
 import (
 	"bytes"
@@ -12,12 +12,12 @@ import (
 // maxLogLine bounds one line of guest output; longer lines are split.
 const maxLogLine = 4096
 
-// A worker's guests may log logRate lines a second, in bursts of up to
-// logBurst; the lines beyond are dropped and counted, and the count is
+// A worker's guests may log LogRate lines a second, in bursts of up to
+// LogBurst; the lines beyond are dropped and counted, and the count is
 // reported once a second, so that a chatty guest cannot flood the log.
 const (
-	logRate  = 200
-	logBurst = 1000
+	LogRate  = 200
+	LogBurst = 1000
 )
 
 // logLimiter is a token bucket shared by all instances of one worker. It
@@ -33,14 +33,14 @@ type logLimiter struct {
 }
 
 func newLogLimiter(log *slog.Logger) *logLimiter {
-	return &logLimiter{log: log, tokens: logBurst, last: time.Now()}
+	return &logLimiter{log: log, tokens: LogBurst, last: time.Now()}
 }
 
 // allow takes a token for one line, reporting whether it may be logged.
 func (l *logLimiter) allow() bool {
 	l.mu.Lock()
 	now := time.Now()
-	l.tokens = min(logBurst, l.tokens+now.Sub(l.last).Seconds()*logRate)
+	l.tokens = min(LogBurst, l.tokens+now.Sub(l.last).Seconds()*LogRate)
 	l.last = now
 	ok := l.tokens >= 1
 	if ok {
@@ -54,7 +54,7 @@ func (l *logLimiter) allow() bool {
 	}
 	l.mu.Unlock()
 	if report > 0 {
-		l.log.Warn("guest log lines dropped: over the rate limit", "dropped", report, "limit_per_s", logRate)
+		l.log.Warn("guest log lines dropped: over the rate limit", "dropped", report, "limit_per_s", LogRate)
 	}
 	return ok
 }

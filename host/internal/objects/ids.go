@@ -1,4 +1,4 @@
-package host
+package objects
 
 import (
 	"crypto/hmac"
@@ -9,7 +9,7 @@ import (
 	"fmt"
 )
 
-// objectID identifies one Durable Object within its namespace. It is shown
+// ID identifies one Durable Object within its namespace. It is shown
 // to guests as 64 lower-case hex digits, as on Cloudflare.
 //
 // The first 24 bytes say which object: an HMAC of the name under the
@@ -17,15 +17,15 @@ import (
 // newUniqueId (top bit set). The last 8 bytes are an HMAC of the first 24
 // under the same key, so idFromString can tell an ID of this namespace from
 // a typo or an ID of another namespace without any lookup.
-type objectID [32]byte
+type ID [32]byte
 
 const uniqueBit = 0x80
 
-func (id objectID) String() string { return hex.EncodeToString(id[:]) }
+func (id ID) String() string { return hex.EncodeToString(id[:]) }
 
 // idFromName derives the ID of name in the namespace keyed by key.
-func idFromName(key []byte, name string) objectID {
-	var id objectID
+func idFromName(key []byte, name string) ID {
+	var id ID
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("name\x00"))
 	m.Write([]byte(name))
@@ -36,8 +36,8 @@ func idFromName(key []byte, name string) objectID {
 }
 
 // newUniqueID returns a fresh random ID in the namespace keyed by key.
-func newUniqueID(key []byte) (objectID, error) {
-	var id objectID
+func newUniqueID(key []byte) (ID, error) {
+	var id ID
 	if _, err := rand.Read(id[:24]); err != nil {
 		return id, fmt.Errorf("new unique id: %w", err)
 	}
@@ -46,7 +46,7 @@ func newUniqueID(key []byte) (objectID, error) {
 	return id, nil
 }
 
-func sealID(key []byte, id *objectID) {
+func sealID(key []byte, id *ID) {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("id\x00"))
 	m.Write(id[:24])
@@ -57,8 +57,8 @@ var errBadID = errors.New("not an object ID of this namespace")
 
 // parseID parses the 64-hex-digit form of an ID and checks that it belongs
 // to the namespace keyed by key.
-func parseID(key []byte, s string) (objectID, error) {
-	var id objectID
+func parseID(key []byte, s string) (ID, error) {
+	var id ID
 	if len(s) != 64 {
 		return id, fmt.Errorf("%w: %d characters, want 64 hex digits", errBadID, len(s))
 	}

@@ -1,0 +1,162 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/reqid"
+)
+
+// The HTTP front: it turns an HTTP request into an abi.Request, runs the
+// routed worker's fetch handler in a pooled instance, and writes the
+// handler's response, or a short error with the request's id. The
+// operator's log gets everything the client does not: the guest's message,
+// its stack, and the object's name and ID where an object failed.
+
+// RequestIDHeader names the response header that carries the request id
+// of an error response; the log lines about the request carry it too.
+const RequestIDHeader = "X-Request-Id"
+
+// ServeHTTP runs the request through the worker it is routed to.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.load.Begin()
+	defer s.load.End()
+	wk := s.routes.pick(r)
+	if wk == nil {
+		s.fail(w, reqid.New(), http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
+		return
+	}
+	id := reqid.New()
+	// The guest's work must not be cut short by a client that goes away:
+	// that would close an object's instance mid-request.
+	ctx := reqid.With(context.WithoutCancel(r.Context()), id)
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wk.cfg.Limits.RequestBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(w, id, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", tooBig.Limit))
+			return
+		}
+		s.fail(w, id, http.StatusBadRequest, "the request body could not be read")
+		return
+	}
+	enc := abi.AppendRequest(make([]byte, 0, 256+len(body)), toABIRequest(r, body))
+
+	inst, err := wk.pool.Get(ctx)
+	if err != nil {
+		wk.log.Error("no worker instance", "request_id", id, "err", err)
+		s.fail(w, id, http.StatusServiceUnavailable, "the worker could not start")
+		return
+	}
+	c := &guest.Call{Kind: guest.WorkerFetch, Txn: s.store.NewTxn(), Env: wk.env, Log: wk.log}
+	err = inst.Run(ctx, c, enc, nil)
+	wk.pool.Done(ctx, inst, guest.IsTrap(err))
+	switch {
+	case err == nil:
+	case errors.Is(err, guest.ErrCommit):
+		wk.log.Error("commit failed", "request_id", id, "err", err)
+		s.fail(w, id, http.StatusInternalServerError, "the worker's writes could not be stored")
+		return
+	case c.Overloaded:
+		// The Worker failed after an object it called was overloaded: the
+		// client should come back later.
+		wk.log.Warn("worker handler failed: an object it called is overloaded", "request_id", id, "err", err)
+		s.fail(w, id, http.StatusServiceUnavailable, "an object is overloaded; try again later")
+		return
+	default:
+		msg := "worker handler failed"
+		if guest.IsTrap(err) {
+			msg = "worker handler trapped; instance replaced"
+		}
+		wk.log.Warn(msg, "request_id", id, "err", err)
+		s.fail(w, id, http.StatusInternalServerError, "the worker failed to handle the request")
+		return
+	}
+	resp, err := abi.DecodeResponse(c.Response)
+	if err != nil { // respond checked it; this is a host bug
+		wk.log.Error("bad response record", "request_id", id, "err", err)
+		s.fail(w, id, http.StatusInternalServerError, "the worker's response could not be read")
+		return
+	}
+	writeResponse(w, resp)
+}
+
+// toABIRequest makes the Request record of r: its method, its absolute
+// URL, its headers with lower-case names (as the Fetch API shows them),
+// sorted by name and, for a repeated name, in the order they came, plus
+// host and cf-connecting-ip (the client's address, as on Workers; a value
+// the client sent is replaced).
+func toABIRequest(r *http.Request, body []byte) *abi.Request {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	req := &abi.Request{Method: r.Method, URL: scheme + "://" + r.Host + r.URL.RequestURI(), Body: body}
+	type field struct{ lower, name string }
+	fields := make([]field, 0, len(r.Header))
+	n := 2
+	for name, vs := range r.Header {
+		fields = append(fields, field{strings.ToLower(name), name})
+		n += len(vs)
+	}
+	sort.Slice(fields, func(i, j int) bool { return fields[i].lower < fields[j].lower })
+	req.Headers = make([]abi.Header, 0, n)
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	extra := []abi.Header{{Name: "cf-connecting-ip", Value: ip}, {Name: "host", Value: r.Host}}
+	for _, f := range fields {
+		for len(extra) > 0 && extra[0].Name < f.lower {
+			req.Headers = append(req.Headers, extra[0])
+			extra = extra[1:]
+		}
+		if f.lower == "cf-connecting-ip" || f.lower == "host" {
+			continue
+		}
+		for _, v := range r.Header[f.name] {
+			req.Headers = append(req.Headers, abi.Header{Name: f.lower, Value: v})
+		}
+	}
+	req.Headers = append(req.Headers, extra...)
+	return req
+}
+
+// writeResponse writes a guest's response. Header names go out in HTTP/1.1's
+// canonical form (names are case-insensitive); the headers that frame the
+// connection are the server's to set and are dropped.
+func writeResponse(w http.ResponseWriter, resp *abi.Response) {
+	h := w.Header()
+	for _, f := range resp.Headers {
+		switch strings.ToLower(f.Name) {
+		case "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade", "trailer":
+			continue
+		}
+		h.Add(f.Name, f.Value)
+	}
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+}
+
+// fail writes a short error: the status, a message that reveals nothing of
+// the guest, and the request's id, which the log lines about it carry.
+func (s *Server) fail(w http.ResponseWriter, id string, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set(RequestIDHeader, id)
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "1")
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, "dohost: "+msg+" (request id "+id+")\n")
+}

@@ -1,0 +1,211 @@
+package guest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/store"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Kind is the handler a Call runs.
+type Kind uint8
+
+// Kinds of calls.
+const (
+	kindInit    Kind = iota // a start function or _initialize: no host calls
+	WorkerFetch             // dohost_worker_fetch
+	ObjectFetch             // dohost_object_fetch
+	Construct               // dohost_object_new
+	Classes                 // dohost_classes: respond takes the class list
+	Alarm                   // dohost_object_alarm
+)
+
+// Call is one guest handler call: its input and the pending result of its
+// last host call, the response it gave, and the transaction that collects
+// its writes. The caller fills in the exported fields before Invoke or
+// Run; host functions find the call in their context. A call belongs to
+// one goroutine.
+type Call struct {
+	Kind Kind
+	// Txn collects the call's writes; Run commits or discards it.
+	Txn *store.Txn
+	// Env holds the bindings the guest may reach.
+	Env *Env
+	// Storage is the storage of the object whose handler runs (its
+	// storage and alarm host functions act on it); nil for the Worker.
+	Storage *store.Object
+	// Caller is the object whose handler runs, passed back to
+	// Namespace.Fetch so that it can tell who waits on whom.
+	Caller any
+	// Log receives the guest's log lines, tagged with who it runs for.
+	Log *slog.Logger
+
+	// Response is what the guest passed to respond (a copy).
+	Response []byte
+	// AlarmChanged is set when the call may have changed its object's
+	// alarm: set, deleted, or a rollback that may have undone either.
+	AlarmChanged bool
+	// Overloaded is set when a stub call found its object's queue full.
+	Overloaded bool
+
+	inst      *Instance
+	kind      Kind
+	pending   []byte // the output of the last host call (or the handler's input)
+	responded bool
+	failure   string // set by fail
+	clock     clock
+	txns      []store.Savepoint // open explicit transactions, innermost last
+	names     []namedID         // IDs this call derived from names
+	args      args              // the parameters of the host call under way
+}
+
+// namedID remembers the name an ID was derived from in this call, so that
+// an object created through its stub learns its name.
+type namedID struct {
+	ns   Namespace
+	id   string
+	name string
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *Call {
+	c, _ := ctx.Value(callKey{}).(*Call)
+	return c
+}
+
+// context returns ctx carrying c, for the host functions and the fuel
+// function the guest calls.
+func (c *Call) context(ctx context.Context) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+// Deadline is when the call's time runs out, as it stands now (waits in
+// other objects move it later).
+func (c *Call) Deadline() time.Time { return c.clock.deadline }
+
+// handler is the export each kind of call runs.
+func (c *Call) handler() string {
+	switch c.kind {
+	case Construct:
+		return abi.ExportObjectNew
+	case Classes:
+		return abi.ExportClasses
+	case Alarm:
+		return abi.ExportObjectAlarm
+	case WorkerFetch:
+		return abi.ExportWorkerFetch
+	case ObjectFetch:
+		return abi.ExportObjectFetch
+	}
+	return ""
+}
+
+// fetch reports whether the call is a fetch handler's: respond takes a
+// Response record.
+func (c *Call) fetch() bool { return c.kind == WorkerFetch || c.kind == ObjectFetch }
+
+// Invoke runs the handler c.Kind names on inst with input as its input
+// record. It returns nil when the handler succeeded (for a fetch handler:
+// it responded), a *Trap when the guest trapped or ran past its time limit
+// (inst must then be closed and c.Txn discarded), a *Failure when the
+// handler returned another code, or ErrNoResponse. Transactions the
+// handler left open are rolled back. Invoke neither commits nor discards
+// c.Txn: Run does.
+func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
+	c.inst, c.kind = i, c.Kind
+	name := c.handler()
+	fn := i.fn(name)
+	if fn == nil {
+		return fmt.Errorf("the module exports no %s handler", name)
+	}
+	c.pending = input
+	c.clock.load = i.m.load
+	c.clock.start(i.m.limits.CPU)
+	stack := i.stack[:]
+	if c.kind != Classes {
+		stack[0] = uint64(len(input))
+	}
+	err := fn.CallWithStack(c.context(ctx), stack)
+	c.clock.stop()
+	c.pending = nil
+	if err != nil {
+		return describeTrap(err)
+	}
+	if len(c.txns) > 0 {
+		// A transaction the handler never finished did not succeed.
+		c.Log.Warn("handler returned inside a transaction; rolled it back", "open", len(c.txns))
+		if err := c.Txn.RollbackTo(c.txns[0]); err != nil {
+			return fmt.Errorf("roll back open transactions: %w", err)
+		}
+		c.txns = nil
+		c.AlarmChanged = true
+	}
+	if code := abi.Code(int32(stack[0])); code != abi.OK {
+		return &Failure{Code: code, Message: c.failure}
+	}
+	if c.fetch() && !c.responded {
+		return ErrNoResponse
+	}
+	return nil
+}
+
+// Run invokes c on inst and settles its writes in one place: after a trap
+// they are discarded (and inst must be closed); otherwise before, when set
+// and the handler succeeded, runs, and the writes are committed, synced,
+// before Run returns. It returns Invoke's error, or the error of before,
+// or one that matches ErrCommit and wraps the store's.
+func (i *Instance) Run(ctx context.Context, c *Call, input []byte, before func(*Call) error) error {
+	err := i.Invoke(ctx, c, input)
+	if IsTrap(err) {
+		c.Txn.Discard()
+		return err
+	}
+	if err == nil && before != nil {
+		if berr := before(c); berr != nil {
+			c.Txn.Discard()
+			return berr
+		}
+	}
+	if cerr := c.Txn.Commit(); cerr != nil {
+		return fmt.Errorf("%w: %w", ErrCommit, cerr)
+	}
+	return err
+}
+
+// run calls fn, with no parameters, as c's guest code: an initializer. It
+// returns the trap, if the guest traps or runs past its time limit.
+func (c *Call) run(ctx context.Context, fn api.Function) error {
+	c.clock.load = c.inst.m.load
+	c.clock.start(c.inst.m.limits.CPU)
+	err := fn.CallWithStack(c.context(ctx), c.inst.stack[:])
+	c.clock.stop()
+	if err != nil {
+		return describeTrap(err)
+	}
+	return nil
+}
+
+// errorf sets the pending result to a message and returns code.
+func (c *Call) errorf(code abi.Code, format string, args ...any) abi.Code {
+	c.pending = fmt.Appendf(nil, format, args...)
+	return code
+}
+
+// storeError maps a store error to a status code and message.
+func (c *Call) storeError(err error) abi.Code {
+	switch {
+	case errors.Is(err, store.ErrTooLarge):
+		return c.errorf(abi.TooLarge, "%v", err)
+	case errors.Is(err, store.ErrInvalid):
+		return c.errorf(abi.Invalid, "%v", err)
+	default:
+		c.Log.Error("storage error", "err", err)
+		return c.errorf(abi.Internal, "storage error: %v", err)
+	}
+}

@@ -1,0 +1,109 @@
+package guest
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+// throttleAfter is how long a guest call runs before it may be throttled:
+// from then on, while other requests are in flight, it gets a twentieth
+// of the time, sleeping at each fuel slice nineteen times as long as the
+// slice ran. A guest that computes for long (or forever) thus leaves the
+// cores to the short requests of every other object, which are nearly all
+// requests, and runs at full speed when it is alone. The time it sleeps is
+// added to its deadline, so that the CPU limit still measures time spent
+// running.
+const (
+	throttleAfter = 5 * time.Millisecond
+	throttleSleep = 19 // sleep per unit of running, once throttled
+)
+
+// Load counts the work in flight on a server, for throttling: the
+// requests and alarm runs under way, and the guest calls among them that
+// have run long. A long call is slowed down only while others wait. It is
+// safe for concurrent use.
+type Load struct {
+	inflight, throttled atomic.Int64
+}
+
+// Begin counts one request (or alarm run) in flight; End ends it.
+func (l *Load) Begin() { l.inflight.Add(1) }
+
+// End ends what Begin counted.
+func (l *Load) End() { l.inflight.Add(-1) }
+
+// clock is the time of one guest call: when it started, its deadline and
+// its throttling. The call's goroutine alone uses it.
+type clock struct {
+	load      *Load
+	started   time.Time     // when the guest call began
+	deadline  time.Time     // when the fuel function ends it
+	lastSlice time.Time     // when the fuel function last ran
+	owed      time.Duration // throttling: sleep not yet taken
+	throttled bool          // counted in load.throttled
+}
+
+// start starts the clock: the guest may run for limit from now.
+func (k *clock) start(limit time.Duration) {
+	k.started = time.Now()
+	k.lastSlice = k.started
+	k.deadline = k.started.Add(limit)
+}
+
+// blocked stops the clock for d, the time the call waited in a host call
+// for another object: that is neither running time against the limit nor
+// a reason to throttle the call.
+func (k *clock) blocked(d time.Duration) {
+	k.started = k.started.Add(d)
+	k.lastSlice = k.lastSlice.Add(d)
+	k.deadline = k.deadline.Add(d)
+}
+
+// stop ends the clock.
+func (k *clock) stop() {
+	if k.throttled {
+		k.throttled = false
+		k.load.throttled.Add(-1)
+	}
+}
+
+// tick is called at every fuel slice. It ends the call if it is past its
+// deadline, and throttles a call that has been running for long.
+func (k *clock) tick() {
+	now := time.Now()
+	if now.After(k.deadline) {
+		panic(errDeadline)
+	}
+	if now.Sub(k.started) > throttleAfter && k.load != nil {
+		if !k.throttled {
+			k.throttled = true
+			k.load.throttled.Add(1)
+		}
+		// Sleeps shorter than the timer's granularity (about a
+		// millisecond) last that long anyway: owe the pause until it is
+		// worth a sleep, and count what the sleep really took.
+		if k.load.inflight.Load() > k.load.throttled.Load() {
+			k.owed += throttleSleep * now.Sub(k.lastSlice)
+		}
+		if k.owed >= time.Millisecond {
+			time.Sleep(k.owed)
+			slept := time.Since(now)
+			k.owed -= slept
+			k.deadline = k.deadline.Add(slept)
+			now = now.Add(slept)
+		}
+	}
+	k.lastSlice = now
+}
+
+// fuel is called by metered guest code when a slice of fuel is used up. It
+// runs the call's clock and returns the next slice.
+func fuel(ctx context.Context, _ api.Module, s []uint64) {
+	if c := callFrom(ctx); c != nil {
+		c.clock.tick()
+	}
+	s[0] = fuelPerSlice
+}

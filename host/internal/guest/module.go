@@ -1,0 +1,253 @@
+package guest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dohost/dohost/host/internal/wasmbin"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// How guests are metered (see wasmbin.Prepare): the module and function
+// the metered code calls when its fuel runs out, the fuel of one slice
+// (about that many instructions run between two calls), and the prefix of
+// the exports that give the host a snapshot's globals. Guests can neither
+// import the module nor export such names.
+const (
+	meterModule  = "dohost:internal"
+	meterFunc    = "fuel"
+	overflowFunc = "overflow"
+	fuelPerSlice = 1 << 18
+	globalPrefix = "dohost:global:"
+)
+
+// maxCallDepth bounds how deep a guest's calls nest. wazero grows the
+// stack it runs guest code on up to 400 MB; a bound on frames keeps a
+// runaway recursion to a few MB of host memory, and ends it at once with
+// a clear error. It is twice the ~10,000 frames a Workers isolate allows.
+const maxCallDepth = 20_000
+
+// wasiModule is the only import module besides abi.ImportModule that a
+// guest may import.
+const wasiModule = wasi_snapshot_preview1.ModuleName
+
+// Limits bound what one instance of a module may use.
+type Limits struct {
+	// MemoryPages caps each instance's linear memory, in 64 KiB pages.
+	MemoryPages uint32
+	// CPU is the time one handler call may run.
+	CPU time.Duration
+	// RequestBody and ResponseBody cap the bodies of the requests a guest
+	// sends through a stub and of the responses it gives.
+	RequestBody, ResponseBody int64
+}
+
+// Options configure Compile.
+type Options struct {
+	// Path names the module in messages (its file).
+	Path string
+	// Cache is the compilation cache shared by a server's modules; nil
+	// compiles every time.
+	Cache *Cache
+	Limits
+	// Log receives the module's load messages and its guests' log lines,
+	// which every instance tags further.
+	Log *slog.Logger
+	// Load is the server's count of work in flight, for throttling.
+	Load *Load
+}
+
+// Module is a guest module compiled for one worker: checked against the
+// ABI, metered, compiled, and, when it can be, initialized once as a
+// snapshot. It is safe for concurrent use; Close it when every instance is
+// closed.
+type Module struct {
+	path     string
+	rt       wazero.Runtime // the worker's own: limits are per runtime
+	cm       wazero.CompiledModule
+	prep     *wasmbin.Prepared
+	snap     *snapshot // nil: instances run their initializer
+	exports  map[string]bool
+	limits   Limits
+	log      *slog.Logger
+	logLimit *logLimiter // the log lines of every instance
+	load     *Load
+}
+
+// Compile checks wasm against the ABI (the version it declares, every
+// import, the signature of every handler it exports), meters it, compiles
+// it and takes its snapshot. Each problem is an error at load, never a
+// surprise at the first request; every problem of the imports and exports
+// is reported at once.
+func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error) {
+	if o.Load == nil {
+		o.Load = &Load{}
+	}
+	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load}
+	defer func() {
+		if err != nil {
+			m.Close(ctx)
+		}
+	}()
+	if m.rt, err = newRuntime(ctx, o.Cache, o.MemoryPages); err != nil {
+		return nil, err
+	}
+	if err := m.compile(ctx, wasm); err != nil {
+		return nil, err
+	}
+	if m.prep.Snapshot {
+		if err := m.takeSnapshot(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", m.path, err)
+		}
+	} else {
+		m.log.Info("instances of this module run its initializer each: it cannot be snapshotted", "reason", m.prep.NoSnapshot)
+	}
+	return m, nil
+}
+
+// Has reports whether the module exports the handler name.
+func (m *Module) Has(name string) bool { return m.exports[name] }
+
+// Close releases the compiled module and its runtime. Instances must be
+// closed first.
+func (m *Module) Close(ctx context.Context) {
+	if m == nil {
+		return
+	}
+	m.snap.close()
+	if m.cm != nil {
+		_ = m.cm.Close(ctx)
+	}
+	if m.rt != nil {
+		_ = m.rt.Close(ctx)
+	}
+}
+
+// newRuntime returns a wazero runtime with the dohost host module, the
+// meter's functions and a sandboxed WASI (no files, sockets, arguments or
+// environment) instantiated.
+//
+// wazero's own way to stop a runaway guest (WithCloseOnContextDone) calls
+// into Go at every loop iteration, which makes guest code about three times
+// slower. dohost meters the code instead: the guest calls the fuel function
+// every slice of about fuelPerSlice instructions, and that call ends a call
+// that is past its deadline (clock.go). Because it is a call into Go, it is
+// also where the Go scheduler and garbage collector can stop the goroutine
+// running the guest, so that a guest in an endless loop never stalls the
+// process.
+func newRuntime(ctx context.Context, cache *Cache, memoryPages uint32) (wazero.Runtime, error) {
+	cfg := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(false).
+		WithMemoryLimitPages(memoryPages).
+		WithCoreFeatures(api.CoreFeaturesV2)
+	if cache != nil {
+		cfg = cfg.WithCompilationCache(cache.c)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate wasi: %w", err)
+	}
+	if err := instantiateHostModule(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, err
+	}
+	_, err := rt.NewHostModuleBuilder(meterModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(fuel), nil, []api.ValueType{api.ValueTypeI32}).
+		Export(meterFunc).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) { panic(errCallDepth) }), nil, nil).
+		Export(overflowFunc).
+		Instantiate(ctx)
+	if err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate meter module: %w", err)
+	}
+	return rt, nil
+}
+
+// compile checks, meters and compiles wasm.
+func (m *Module) compile(ctx context.Context, wasm []byte) error {
+	path := m.path
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+		return fmt.Errorf("%s is not a WebAssembly module (it does not start with \\0asm)", path)
+	}
+	if v := wasm[4:8]; v[0] != 1 || v[1] != 0 || v[2] != 0 || v[3] != 0 {
+		return fmt.Errorf("%s is a WebAssembly binary of version %d; only version 1 (the MVP binary format) is supported", path, v[0])
+	}
+	// The module is prepared before wazero sees it: Prepare checks every
+	// count and length against the bytes there are, so a hostile count
+	// cannot make the compiler allocate what it asks for.
+	p, err := wasmbin.Prepare(wasm, wasmbin.Options{
+		FuelModule: meterModule, FuelName: meterFunc, Fuel: fuelPerSlice,
+		OverflowName: overflowFunc, MaxDepth: maxCallDepth, GlobalPrefix: globalPrefix,
+	})
+	switch {
+	case errors.Is(err, wasmbin.ErrMalformed):
+		return fmt.Errorf("%s is not a valid WebAssembly module: %w", path, err)
+	case errors.Is(err, wasmbin.ErrUnsupported):
+		// Let wazero say what is wrong, if it can; otherwise the module
+		// uses something it supports but the meter does not.
+		if _, cerr := m.rt.CompileModule(ctx, wasm); cerr != nil {
+			return fmt.Errorf("compile %s: %w", path, cerr)
+		}
+		return fmt.Errorf("%s uses an instruction dohost cannot meter: %w", path, err)
+	case err != nil:
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	cm, err := m.rt.CompileModule(ctx, p.Wasm)
+	if err != nil {
+		// Report the error in terms of the module as it was given.
+		if _, cerr := m.rt.CompileModule(ctx, wasm); cerr != nil {
+			return fmt.Errorf("compile %s: %w", path, cerr)
+		}
+		return fmt.Errorf("compile %s after metering it (a dohost bug): %w", path, err)
+	}
+	m.cm, m.prep = cm, p
+	if err := m.check(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// moduleConfig is the sandbox every guest instance runs in: real clocks and
+// crypto randomness, no files, sockets, arguments or environment, and
+// stdout/stderr sent to the host's log.
+func moduleConfig(stdout, stderr *logWriter) wazero.ModuleConfig {
+	return wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions().
+		WithSysWalltime().
+		WithSysNanotime().
+		WithRandSource(rand.Reader).
+		WithStdout(stdout).
+		WithStderr(stderr)
+}
+
+// Cache is a compilation cache on disk: compiled code that makes the next
+// start of the same module fast. It is safe for concurrent use and may be
+// shared by the modules of a server.
+type Cache struct{ c wazero.CompilationCache }
+
+// NewCache opens (creating it if needed) the compilation cache in dir.
+func NewCache(dir string) (*Cache, error) {
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open compilation cache %s: %w", dir, err)
+	}
+	return &Cache{c}, nil
+}
+
+// Close closes the cache. It is safe on nil.
+func (c *Cache) Close(ctx context.Context) {
+	if c != nil {
+		_ = c.c.Close(ctx)
+	}
+}

@@ -1,0 +1,107 @@
+package objects
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/store"
+)
+
+// Limits bound one namespace's objects.
+type Limits struct {
+	// Queue is how many requests may wait for one object; past it they
+	// are refused with OVERLOADED.
+	Queue int
+	// Storage bounds keys and values of object storage.
+	Storage store.ObjectLimits
+}
+
+// NamespaceConfig describes a Durable Object namespace: one class of one
+// worker.
+type NamespaceConfig struct {
+	Account string
+	Class   string
+	// Binding is the first binding that names the class, for messages.
+	Binding string
+	// Key is the namespace's stable id (store.NamespaceID): it keys the
+	// object IDs' MACs and the objects' storage.
+	Key [store.NamespaceIDLen]byte
+	// Module and Env are the worker's guest and bindings.
+	Module *guest.Module
+	Env    *guest.Env
+	Limits Limits
+	// Log is the worker's log; objects tag it with class, ID and name.
+	Log *slog.Logger
+}
+
+// Namespace is a Durable Object namespace. It implements guest.Namespace
+// and is safe for concurrent use.
+type Namespace struct {
+	r   *Registry
+	cfg NamespaceConfig
+}
+
+// AddNamespace adds a namespace. Call it before Start.
+func (r *Registry) AddNamespace(c NamespaceConfig) *Namespace {
+	ns := &Namespace{r: r, cfg: c}
+	r.namespaces[c.Key] = ns
+	return ns
+}
+
+// Class is the name of the namespace's class.
+func (ns *Namespace) Class() string { return ns.cfg.Class }
+
+// Key is the namespace's stable id, which keys its objects' storage.
+func (ns *Namespace) Key() [store.NamespaceIDLen]byte { return ns.cfg.Key }
+
+// IDFromName implements guest.Namespace.
+func (ns *Namespace) IDFromName(name string) string {
+	return idFromName(ns.cfg.Key[:], name).String()
+}
+
+// NewUniqueID implements guest.Namespace.
+func (ns *Namespace) NewUniqueID() (string, error) {
+	id, err := newUniqueID(ns.cfg.Key[:])
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+// ParseID implements guest.Namespace.
+func (ns *Namespace) ParseID(s string) (string, error) {
+	id, err := parseID(ns.cfg.Key[:], s)
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
+
+// farFuture is the deadline of a request that no guest call waits for.
+const farFuture = 24 * time.Hour
+
+// Fetch implements guest.Namespace: it hands the request to the
+// placement.
+func (ns *Namespace) Fetch(ctx context.Context, from *guest.Call, id, name string, hasName bool, req []byte) ([]byte, abi.Code, error) {
+	oid, err := parseID(ns.cfg.Key[:], id)
+	if err != nil {
+		return nil, abi.Invalid, err
+	}
+	d := Delivery{Namespace: ns, ID: oid, Name: name, HasName: hasName, Request: req, From: from}
+	if from != nil {
+		d.Deadline = from.Deadline()
+	} else {
+		d.Deadline = time.Now().Add(farFuture)
+	}
+	return ns.r.placement.Deliver(ctx, d)
+}
+
+// FetchByName runs an encoded request on the object named name, as a
+// Worker's stub would: for the host's own tools and benchmarks.
+func (ns *Namespace) FetchByName(ctx context.Context, name string, req []byte) ([]byte, abi.Code, error) {
+	id := idFromName(ns.cfg.Key[:], name).String()
+	return ns.Fetch(ctx, nil, id, name, true, req)
+}

@@ -1,0 +1,144 @@
+package objects
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/store"
+)
+
+// object is one Durable Object: at most one live instance, running one
+// request at a time (turn.go).
+type object struct {
+	r       *Registry
+	ns      *Namespace
+	id      ID
+	storage *store.Object
+
+	turn    chan struct{} // capacity 1; a token while a request runs
+	waiters atomic.Int32  // requests waiting for the turn
+
+	// Guarded by turn.
+	log        *slog.Logger // tagged with class, ID and, once known, name
+	name       string
+	hasName    bool
+	nameStored bool            // the name is known to be in the database
+	inst       *guest.Instance // nil until the first request, and after a trap
+	trimmed    bool            // the instance was trimmed since its last request
+
+	waitingOn *object // guarded by Registry.graphMu
+
+	// Guarded by Registry.mu.
+	refs     int           // references taken by Registry.get
+	lruElem  *list.Element // in Registry.lru while the object has an instance
+	lastUsed time.Time
+}
+
+func newObject(r *Registry, ns *Namespace, id ID) *object {
+	c := &ns.cfg
+	return &object{
+		r: r, ns: ns, id: id,
+		storage: r.o.Store.Object(c.Account, c.Key, id, c.Limits.Storage),
+		turn:    make(chan struct{}, 1),
+		log:     c.Log.With("class", c.Class, "object", id.String()),
+	}
+}
+
+// call returns a Call of o's instance with its writes going into txn.
+func (o *object) call(kind guest.Kind, txn *store.Txn) *guest.Call {
+	return &guest.Call{Kind: kind, Txn: txn, Env: o.ns.cfg.Env, Storage: o.storage, Caller: o, Log: o.log}
+}
+
+// run runs one handler on o (a fetch or an alarm), starting its instance
+// first if it has none, and commits the handler's writes, synced, before
+// it returns. before, if set, runs before the commit when the handler
+// succeeded. The caller holds o's turn.
+//
+// A trap (or a timeout) discards the writes and the instance, which the
+// next request replaces. A handler that fails without trapping behaves
+// like a Durable Object that throws: its writes so far stand, its
+// in-memory state lives on. The error says which, for the calling guest
+// and the operator's log; the code is what a calling guest gets.
+func (o *object) run(ctx context.Context, kind guest.Kind, input []byte, before func(*guest.Call) error) ([]byte, abi.Code, error) {
+	txn := o.r.o.Store.NewTxn()
+	alarmChanged := false
+	if o.inst == nil {
+		changed, err := o.start(ctx, txn)
+		if err != nil {
+			txn.Discard()
+			return nil, abi.ObjectError, err
+		}
+		alarmChanged = changed
+	}
+	o.trimmed = false
+	c := o.call(kind, txn)
+	err := o.inst.Run(ctx, c, input, before)
+	trapped := guest.IsTrap(err)
+	if (alarmChanged || c.AlarmChanged) && !trapped {
+		o.r.alarms.reload(o)
+	}
+	switch {
+	case err == nil:
+		return c.Response, abi.OK, nil
+	case trapped:
+		o.closeInstance(ctx)
+		o.r.nFailed.Add(1)
+		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, o.ns.cfg.Class, err)
+	case errors.Is(err, guest.ErrCommit):
+		return nil, abi.Internal, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
+	}
+	return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
+}
+
+// start creates o's instance and runs its constructor, whose writes go into
+// txn, the transaction of the request that started the object: they
+// become durable with that request's. It reports whether the constructor
+// may have changed the alarm. The caller holds o's turn.
+func (o *object) start(ctx context.Context, txn *store.Txn) (alarmChanged bool, err error) {
+	st, key := o.r.o.Store, o.ns.cfg.Key
+	if !o.nameStored {
+		name, ok, err := st.ObjectName(txn, key, o.id)
+		switch {
+		case err != nil:
+			return false, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
+		case ok:
+			o.name, o.hasName = name, true
+		case o.hasName:
+			if err := st.SetObjectName(txn, key, o.id, o.name); err != nil {
+				return false, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
+			}
+		}
+		o.nameStored = ok || o.hasName
+		if o.hasName {
+			o.log = o.log.With("name", o.name)
+		}
+	}
+	inst, err := o.ns.cfg.Module.Instantiate(ctx, o.log)
+	if err != nil {
+		return false, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
+	}
+	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: o.ns.cfg.Class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
+	c := o.call(guest.Construct, txn)
+	if err := inst.Invoke(ctx, c, info); err != nil {
+		inst.Close(ctx)
+		return false, fmt.Errorf("object %s (%s): constructor: %w", o.id, o.ns.cfg.Class, err)
+	}
+	o.inst = inst
+	o.r.started(o)
+	return c.AlarmChanged, nil
+}
+
+// closeInstance closes o's instance; the next request starts a new one.
+// The caller holds o's turn, or o is out of the registry (evicted).
+func (o *object) closeInstance(ctx context.Context) {
+	o.inst.Close(ctx)
+	o.inst = nil
+	o.r.stopped(o)
+}

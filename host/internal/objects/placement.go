@@ -1,0 +1,78 @@
+package objects
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/reqid"
+)
+
+// Placement is where a stub call finds its object: it delivers one request
+// to the object and returns the object's encoded response once the
+// object's writes are durable. The Registry is the local placement, the
+// only one today: every object runs in this process. Objects spread over
+// several hosts would be placed behind this same seam (DESIGN.md).
+type Placement interface {
+	Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, error)
+}
+
+// Delivery is one request to one object.
+type Delivery struct {
+	Namespace *Namespace
+	ID        ID
+	// Name is the name ID was derived from, when HasName: an object that
+	// does not know its name yet learns it.
+	Name    string
+	HasName bool
+	// Request is an encoded abi.Request, owned by the delivery.
+	Request []byte
+	// From is the guest call that makes the request (nil: none); the
+	// request waits for the object's turn until Deadline.
+	From     *guest.Call
+	Deadline time.Time
+}
+
+// Deliver implements Placement: it runs the request on the local object,
+// waiting for its turn unless that would close a cycle.
+func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, error) {
+	o := r.get(d.Namespace, d.ID)
+	used := false
+	defer func() { r.put(o, used) }()
+	if d.From != nil {
+		if caller, ok := d.From.Caller.(*object); ok {
+			if err := r.enter(caller, o); err != nil {
+				return nil, abi.Cycle, err
+			}
+			defer r.leave(caller)
+		}
+	}
+	if code, err := o.acquire(ctx, d.Deadline); err != nil {
+		return nil, code, err
+	}
+	defer o.release()
+	used = true
+	if d.HasName && !o.hasName {
+		o.name, o.hasName = d.Name, true
+	}
+	resp, code, err := o.run(ctx, guest.ObjectFetch, d.Request, nil)
+	if err != nil {
+		logFailure(ctx, o, "fetch", code, err)
+	}
+	return resp, code, err
+}
+
+// logFailure writes a handler's failure to the operator's log, with the
+// object's class, ID and name, the request's id, and all the guest said.
+func logFailure(ctx context.Context, o *object, handler string, code abi.Code, err error) {
+	level, msg := slog.LevelWarn, "object "+handler+" handler failed"
+	switch {
+	case code == abi.Internal:
+		level, msg = slog.LevelError, "object "+handler+": the host failed"
+	case guest.IsTrap(err):
+		msg = "object " + handler + " handler trapped; instance replaced"
+	}
+	o.log.Log(ctx, level, msg, "request_id", reqid.From(ctx), "err", err)
+}

@@ -1,0 +1,161 @@
+package objects
+
+import (
+	"container/list"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/store"
+)
+
+// Options configure a Registry.
+type Options struct {
+	Store *store.Store
+	// Load is the server's count of work in flight; alarm runs count in it.
+	Load *guest.Load
+	Log  *slog.Logger
+	// MaxLive caps the objects with a live instance; past it the least
+	// recently used idle ones are evicted.
+	MaxLive int
+	// IdleTimeout evicts an object idle for this long; TrimAfter trims
+	// one idle for this long (Instance.Trim).
+	IdleTimeout, TrimAfter time.Duration
+	// AlarmRetryDelay is the wait before the first retry of a failed alarm
+	// handler; each later retry waits twice as long.
+	AlarmRetryDelay time.Duration
+}
+
+// Stats are counters of a Registry's objects.
+type Stats struct {
+	Started int64 // instances created (constructor run)
+	Live    int64 // instances alive now
+	Failed  int64 // instances replaced after a trap or timeout
+	Evicted int64 // instances closed because they were idle or over the cap
+	Trimmed int64 // idle instances trimmed
+	Records int64 // objects with a record now: live, or referenced
+	// Alarm handler runs, the runs that failed, and the alarms scheduled.
+	AlarmsRun, AlarmsFailed, AlarmsPending int64
+}
+
+// Registry holds the objects of every namespace of a server, and keeps the
+// number of live instances bounded. It is safe for concurrent use.
+//
+// An object's record exists while someone holds a reference (get … put)
+// or while it has a live instance. Live objects are kept in
+// least-recently-used order; when there are more than MaxLive, or one has
+// been idle for IdleTimeout, the least recently used idle ones are
+// evicted: their instance is closed and their record dropped. Their
+// storage stays; the next request starts them again. An object with
+// references is never evicted, so a record is never duplicated: one ID,
+// one instance.
+type Registry struct {
+	o         Options
+	placement Placement
+	alarms    *alarmScheduler
+
+	// namespaces by stable id, for alarms; written only before Start.
+	namespaces map[[store.NamespaceIDLen]byte]*Namespace
+
+	mu      sync.Mutex
+	objects map[objectKey]*object // guarded by mu
+	lru     list.List             // guarded by mu: live objects, most recently used first
+	live    int                   // guarded by mu: len(lru)
+
+	graphMu sync.Mutex // guards every object's waitingOn
+
+	nStarted, nFailed, nEvicted, nTrimmed atomic.Int64
+
+	stop    chan struct{}
+	done    chan struct{}
+	running bool
+}
+
+type objectKey struct {
+	ns *Namespace
+	id ID
+}
+
+// New returns a Registry with no namespaces. Add them, then Start it.
+func New(o Options) *Registry {
+	r := &Registry{
+		o:          o,
+		namespaces: map[[store.NamespaceIDLen]byte]*Namespace{},
+		objects:    map[objectKey]*object{},
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	r.placement = r
+	r.alarms = newAlarmScheduler(r)
+	return r
+}
+
+// Start loads the stored alarms, which begin to fire (those past due at
+// once), and starts the sweeper that trims and evicts idle objects.
+func (r *Registry) Start() error {
+	if err := r.alarms.start(); err != nil {
+		return err
+	}
+	r.running = true
+	go r.sweep()
+	return nil
+}
+
+// Close stops the alarms, waiting for the handlers that run, and the
+// sweeper. Instances are closed with their modules.
+func (r *Registry) Close() {
+	if !r.running {
+		return
+	}
+	r.running = false
+	r.alarms.close()
+	close(r.stop)
+	<-r.done
+}
+
+// Stats returns the registry's counters.
+func (r *Registry) Stats() Stats {
+	r.mu.Lock()
+	live, records := r.live, len(r.objects)
+	r.mu.Unlock()
+	return Stats{
+		Started: r.nStarted.Load(), Live: int64(live), Failed: r.nFailed.Load(),
+		Evicted: r.nEvicted.Load(), Trimmed: r.nTrimmed.Load(), Records: int64(records),
+		AlarmsRun: r.alarms.runs.Load(), AlarmsFailed: r.alarms.failures.Load(),
+		AlarmsPending: int64(r.alarms.pending()),
+	}
+}
+
+// get returns the object id of ns, creating its record (not its instance),
+// and takes a reference to it: the caller must put it back.
+func (r *Registry) get(ns *Namespace, id ID) *object {
+	k := objectKey{ns, id}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o := r.objects[k]
+	if o == nil {
+		o = newObject(r, ns, id)
+		r.objects[k] = o
+	}
+	o.refs++
+	return o
+}
+
+// put drops a reference taken by get. used says whether the reference ran
+// a handler, which makes the object the most recently used.
+func (r *Registry) put(o *object, used bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o.refs--
+	switch {
+	case o.lruElem != nil:
+		if used {
+			o.lastUsed = time.Now()
+			r.lru.MoveToFront(o.lruElem)
+		}
+	case o.refs == 0:
+		delete(r.objects, objectKey{o.ns, o.id})
+	}
+}

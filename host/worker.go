@@ -1,0 +1,152 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/config"
+	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/objects"
+	"github.com/dohost/dohost/host/internal/store"
+)
+
+// worker is one deployed worker: its config, its compiled module, the
+// bindings its guests reach, its Durable Object namespaces and the pool of
+// instances that run its fetch handler.
+type worker struct {
+	cfg        *config.Config
+	log        *slog.Logger
+	module     *guest.Module
+	env        *guest.Env
+	pool       *guest.Pool
+	namespaces map[string]*objects.Namespace // by binding
+	classes    []string                      // what the module says it implements
+}
+
+// newWorker compiles the worker's module, resolves its bindings and
+// registers its namespaces, and checks, with a first instance, that the
+// module implements every class the config binds.
+func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, err error) {
+	w := &worker{
+		cfg:        cfg,
+		log:        s.log.With("account", cfg.AccountID, "worker", cfg.Name),
+		env:        &guest.Env{KV: map[string]*store.KV{}, Namespaces: map[string]guest.Namespace{}},
+		namespaces: map[string]*objects.Namespace{},
+	}
+	defer func() {
+		if err != nil {
+			w.close(ctx)
+			err = fmt.Errorf("worker %q (%s): %w", cfg.Name, cfg.File, err)
+		}
+	}()
+	wasm, err := os.ReadFile(cfg.Main)
+	if err != nil {
+		return nil, fmt.Errorf("read guest module: %w", err)
+	}
+	w.module, err = guest.Compile(ctx, wasm, guest.Options{
+		Path: cfg.Main, Cache: s.cache, Log: w.log, Load: s.load,
+		Limits: guest.Limits{
+			MemoryPages: uint32(cfg.Limits.Memory >> 16), CPU: cfg.Limits.CPU,
+			RequestBody: cfg.Limits.RequestBody, ResponseBody: cfg.Limits.ResponseBody,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range cfg.KVNamespaces {
+		w.env.KV[b.Binding] = s.store.KV(cfg.AccountID, b.ID)
+	}
+	for _, m := range cfg.Migrations {
+		for _, r := range m.RenamedClasses {
+			if err := s.store.RenameNamespace(cfg.AccountID, cfg.Name, r.From, r.To); err != nil {
+				return nil, fmt.Errorf("migration %q: %w", m.Tag, err)
+			}
+		}
+	}
+	byClass := map[string]*objects.Namespace{}
+	for _, b := range cfg.DurableObjects {
+		ns := byClass[b.ClassName]
+		if ns == nil {
+			key, err := s.store.NamespaceID(cfg.AccountID, cfg.Name, b.ClassName)
+			if err != nil {
+				return nil, err
+			}
+			ns = s.objects.AddNamespace(objects.NamespaceConfig{
+				Account: cfg.AccountID, Class: b.ClassName, Binding: b.Name, Key: key,
+				Module: w.module, Env: w.env, Log: w.log,
+				Limits: objects.Limits{
+					Queue:   cfg.Limits.Queue,
+					Storage: store.ObjectLimits{MaxKey: cfg.Limits.StorageKey, MaxValue: cfg.Limits.StorageValue},
+				},
+			})
+			byClass[b.ClassName] = ns
+		}
+		w.namespaces[b.Name] = ns
+		w.env.Namespaces[b.Name] = ns
+	}
+	w.pool = guest.NewPool(w.module, cfg.Host.WorkerInstances, w.log)
+
+	// A first Worker instance proves the module instantiates and says which
+	// classes it implements; it then serves as the pool's first member.
+	inst, err := w.pool.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.checkClasses(ctx, s.store, inst); err != nil {
+		inst.Close(ctx)
+		return nil, err
+	}
+	w.pool.Put(ctx, inst)
+	return w, nil
+}
+
+// checkClasses asks the module for its classes and checks that every
+// Durable Object binding names one of them.
+func (w *worker) checkClasses(ctx context.Context, st *store.Store, inst *guest.Instance) error {
+	if len(w.cfg.DurableObjects) == 0 {
+		return nil
+	}
+	if err := w.module.CheckClasses(); err != nil {
+		return err
+	}
+	c := &guest.Call{Kind: guest.Classes, Txn: st.NewTxn(), Env: w.env, Log: w.log}
+	defer c.Txn.Discard()
+	if err := inst.Invoke(ctx, c, nil); err != nil {
+		return fmt.Errorf("%s: %w", abi.ExportClasses, err)
+	}
+	for _, name := range strings.Split(string(c.Response), "\n") {
+		if name = strings.TrimSpace(name); name != "" {
+			w.classes = append(w.classes, name)
+		}
+	}
+	sort.Strings(w.classes)
+	var errs []error
+	for _, b := range w.cfg.DurableObjects {
+		if i := sort.SearchStrings(w.classes, b.ClassName); i == len(w.classes) || w.classes[i] != b.ClassName {
+			errs = append(errs, fmt.Errorf("binding %s: class %q is not exported by the module (it exports: %s)",
+				b.Name, b.ClassName, listOrNone(w.classes)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// close releases the worker's instances and module.
+func (w *worker) close(ctx context.Context) {
+	if w.pool != nil {
+		w.pool.Close(ctx)
+	}
+	w.module.Close(ctx)
+}
