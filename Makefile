@@ -17,10 +17,8 @@ EXAMPLES     := $(GO_EXAMPLES) $(WAT_EXAMPLES)
 GO_EXAMPLE_WASM  := $(foreach e,$(GO_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 WAT_EXAMPLE_WASM := $(foreach e,$(WAT_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
-# Fuzz targets: package:target.
-FUZZ := ./abi:FuzzDecodeRequest ./abi:FuzzDecodeResponse ./abi:FuzzDecodeKVList ./abi:FuzzDecodeStorage \
-        ./host/internal/config:FuzzParse ./host/internal/store:FuzzKeyEncoding \
-        ./host/internal/wasmbin:FuzzPrepare ./host:FuzzHostCalls
+# Fuzz targets, package:target: every func Fuzz… in a _test.go file.
+FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
 .PHONY: help build guests run test test-short fuzz bench bench-peer check clean
 help: ## list the targets
@@ -31,7 +29,7 @@ help: ## list the targets
 build: $(BIN) ## build bin/dohost
 
 $(BIN): $(shell find cmd host abi -name '*.go') go.mod go.sum
-	$(GO) build -o $@ ./cmd/dohost
+	$(GO) build -buildvcs=auto -o $@ ./cmd/dohost
 
 $(GO_EXAMPLE_WASM): %.wasm: FORCE
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./$(dir $@)
@@ -45,7 +43,7 @@ guests: $(GO_EXAMPLE_WASM) $(WAT_EXAMPLE_WASM) ## build the example guests (and,
 		for f in $(WAT); do wat2wasm --debug-names $$f -o $${f%.wat}.wasm || exit 1; done; \
 	else echo "wat2wasm not found (apt-get install wabt): kept the committed testdata .wasm files"; fi
 
-run: $(BIN) guests/examples/$(EXAMPLE)/$(EXAMPLE).wasm ## serve guests/examples/$(EXAMPLE) on $(LISTEN), data in $(DATA)
+run: $(BIN) guests/examples/$(EXAMPLE)/$(EXAMPLE).wasm ## serve the example EXAMPLE on LISTEN, its data in DATA (see below)
 	$(BIN) serve --config guests/examples/$(EXAMPLE)/wrangler.toml --listen $(LISTEN) --data $(DATA)
 
 test: ## vet, then every test with the race detector, then each fuzz target briefly

@@ -54,7 +54,7 @@ func TestEviction_Idle(t *testing.T) {
 	var n int
 	ts.st(t, "idle", "count", 200, &n)
 	ts.st(t, "idle", "count", 200, &n)
-	waitFor(t, 3*time.Second, "idle object evicted", func() bool { return ts.Stats().ObjectsLive == 0 })
+	waitFor(t, "idle object evicted", func() bool { return ts.Stats().ObjectsLive == 0 })
 	ts.st(t, "idle", "count", 200, &n)
 	if n != 1 {
 		t.Errorf("count after eviction %d, want 1 (a new instance)", n)
@@ -69,8 +69,9 @@ func TestEviction_TrimKeepsState(t *testing.T) {
 		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
 	var n int
 	for i := 1; i <= 5; i++ {
+		trimmed := ts.Stats().ObjectsTrimmed
 		ts.st(t, "trim", "count", 200, &n)
-		time.Sleep(100 * time.Millisecond) // trimmed in between
+		waitFor(t, "the idle object trimmed", func() bool { return ts.Stats().ObjectsTrimmed > trimmed })
 		if n != i {
 			t.Fatalf("count %d, want %d", n, i)
 		}

@@ -1,6 +1,7 @@
 // Command dohost serves Durable Objects compiled to WebAssembly.
 //
 //	dohost serve --config wrangler.toml [--listen 127.0.0.1:8787] [--data ./.dohost]
+//	dohost version
 package main
 
 import (
@@ -15,10 +16,13 @@ import (
 	_ "net/http/pprof" // profiles on --debug-addr only
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host"
 )
 
@@ -26,6 +30,7 @@ const usage = `dohost runs Durable Objects compiled to WebAssembly.
 
 Usage:
   dohost serve --config FILE [--config FILE …] [--listen ADDR] [--data DIR]
+  dohost version
   dohost help
 
 serve loads each worker's wrangler.toml (main names the guest .wasm, built
@@ -52,10 +57,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "version", "--version", "-version":
+		version(stdout)
+		return 0
 	default:
 		fmt.Fprintf(stderr, "dohost: unknown command %q; run dohost help\n", args[0])
 		return 2
 	}
+}
+
+// version prints the module's version (a tag, or "(devel)" for a build
+// from a checkout, with its commit), the Go that built it and the ABI
+// versions this host runs.
+func version(out io.Writer) {
+	v, rev, dirty := "(unknown)", "", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+	}
+	fmt.Fprintf(out, "dohost %s", v)
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		fmt.Fprintf(out, " (commit %s", rev)
+		if dirty {
+			fmt.Fprint(out, ", modified")
+		}
+		fmt.Fprint(out, ")")
+	}
+	fmt.Fprintf(out, "\n%s %s/%s\nABI v%d (import module %q, %d host functions)\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, abi.Version, abi.ImportModule, len(abi.HostFuncs))
 }
 
 type stringList []string

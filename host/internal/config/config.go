@@ -284,9 +284,7 @@ func Parse(file string, data []byte) (*Config, error) {
 
 // wranglerKeys are top-level keys wrangler knows that dohost does not act on.
 var wranglerKeys = map[string]string{
-	"compatibility_date":  "dohost runs WebAssembly guests; it has no compatibility dates",
-	"compatibility_flags": "dohost runs WebAssembly guests; it has no compatibility flags",
-	"workers_dev":         "", "preview_urls": "",
+	"workers_dev": "", "preview_urls": "",
 	"vars": "", "r2_buckets": "", "d1_databases": "", "services": "", "triggers": "",
 	"build": "", "env": "", "placement": "", "observability": "", "send_email": "",
 	"queues": "", "analytics_engine_datasets": "", "ai": "", "browser": "", "hyperdrive": "",
@@ -484,7 +482,10 @@ func typeName(v any) string {
 
 func (ch *checker) config(raw map[string]any) *Config {
 	c := &Config{File: ch.file, AccountID: DefaultAccount, Limits: DefaultLimits, Host: DefaultHost}
-	ch.only(raw, "", []string{"name", "main", "account_id", "kv_namespaces", "durable_objects", "migrations", "limits", "dohost", "route", "routes"}, wranglerKeys)
+	// compatibility_date and compatibility_flags, which wrangler requires,
+	// are accepted and mean nothing here: a guest's behaviour is fixed by
+	// the ABI version its module declares.
+	ch.only(raw, "", []string{"name", "main", "account_id", "compatibility_date", "compatibility_flags", "kv_namespaces", "durable_objects", "migrations", "limits", "dohost", "route", "routes"}, wranglerKeys)
 
 	c.Name = ch.str(raw, "", "name", true)
 	if c.Name != "" && !scriptRe.MatchString(c.Name) {

@@ -177,3 +177,40 @@ func TestHostFuncs_Pending(t *testing.T) {
 		t.Errorf("txn_commit outside a transaction: %d", code)
 	}
 }
+
+// TestHostFuncs_RespondChecksHeaders: respond refuses, with BAD_ENCODING
+// and a message naming it, a header HTTP cannot carry, rather than drop
+// it; stub_fetch does the same for a request's headers.
+func TestHostFuncs_RespondChecksHeaders(t *testing.T) {
+	h := newHostCaller(t)
+	for _, bad := range []abi.Header{{Name: "Bad Name", Value: "v"}, {Name: "", Value: "v"}, {Name: "X", Value: "a\r\nInjected: 1"}} {
+		rec := abi.AppendResponse(nil, &abi.Response{Status: 200, Headers: []abi.Header{{Name: "Ok", Value: "1"}, bad}})
+		h.write(0, rec)
+		if code := h.call(abi.FnRespond, 0, uint32(len(rec))); code != int32(abi.BadEncoding) || !strings.Contains(h.pending(), "header 1") {
+			t.Errorf("respond with header %q: %q: code %d", bad.Name, bad.Value, code)
+		}
+	}
+	ns := &testNamespace{resp: abi.AppendResponse(nil, &abi.Response{Status: 200})}
+	h.c.Env.Namespaces = map[string]Namespace{"NS": ns}
+	h.write(100, []byte("NS"))
+	id := ns.IDFromName("x")
+	h.write(200, []byte(id))
+	req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "relative/is/fine", Headers: []abi.Header{{Name: "Bad Name", Value: "v"}}})
+	h.write(1000, req)
+	if code := h.call(abi.FnStubFetch, 100, 2, 200, 64, 1000, uint32(len(req)), 4000, 1000, 3000); code != int32(abi.BadEncoding) || ns.calls != 0 {
+		t.Errorf("stub_fetch with a bad header: code %d, %d requests reached the object", code, ns.calls)
+	}
+	req = abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "relative/is/fine"})
+	h.write(1000, req)
+	if code := h.call(abi.FnStubFetch, 100, 2, 200, 64, 1000, uint32(len(req)), 4000, 1000, 3000); code != int32(abi.OK) || ns.calls != 1 {
+		t.Errorf("stub_fetch to a relative URL: code %d (%s)", code, h.pending())
+	}
+	rec := abi.AppendResponse(nil, &abi.Response{Status: 200, Headers: []abi.Header{{Name: "x-ok", Value: "tab\tis fine"}}})
+	h.write(0, rec)
+	if code := h.call(abi.FnRespond, 0, uint32(len(rec))); code != int32(abi.OK) {
+		t.Errorf("respond: %d (%s)", code, h.pending())
+	}
+	if code := h.call(abi.FnRespond, 0, uint32(len(rec))); code != int32(abi.BadState) {
+		t.Errorf("respond twice: %d", code)
+	}
+}

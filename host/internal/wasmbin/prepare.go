@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Options configure Prepare.
@@ -406,45 +407,61 @@ func (w *rewriter) elements(body []byte) ([]byte, error) {
 }
 
 // names rewrites the function indices of a name section: its function
-// names (subsection 1) and local names (subsection 2).
+// names (subsection 1) and local names (subsection 2). It accepts only a
+// section whose every subsection holds exactly what its size says and
+// whose names are valid UTF-8; for any other it returns an error, and the
+// caller drops the section (it is only for debugging). wazero reads the
+// known subsections by their contents rather than their sizes, running on
+// to the end of the module when they disagree: a section that is not
+// exact could read differently once the rewriter adds sections after it.
 func (w *rewriter) names(body []byte, at int) ([]byte, error) {
 	b := append([]byte(nil), body[:at]...)
 	r := &reader{b: body, p: at}
+	validName := func(sr *reader) {
+		if n := sr.name(); sr.err == nil && !utf8.Valid(n) {
+			sr.fail("a name is not valid UTF-8")
+		}
+	}
 	for r.err == nil && r.p < len(body) {
 		id := r.byte()
 		sub := r.bytes(r.u32())
 		if r.err != nil {
 			break
 		}
-		if id != 1 && id != 2 {
-			b = append(b, id)
-			b = appendU32(b, uint32(len(sub)))
-			b = append(b, sub...)
-			continue
-		}
 		sr := &reader{b: sub}
-		n := sr.u32()
-		nb := appendU32(nil, n)
-		for i := uint32(0); i < n && sr.err == nil; i++ {
-			nb = appendU32(nb, w.fn(sr.u32()))
-			start := sr.p
-			if id == 1 {
-				sr.name()
-			} else {
-				locals := sr.u32()
-				for j := uint32(0); j < locals && sr.err == nil; j++ {
-					sr.u32()
-					sr.name()
+		switch id {
+		case 0:
+			validName(sr)
+		case 1, 2:
+			n := sr.u32()
+			nb := appendU32(nil, n)
+			for i := uint32(0); i < n && sr.err == nil; i++ {
+				nb = appendU32(nb, w.fn(sr.u32()))
+				start := sr.p
+				if id == 1 {
+					validName(sr)
+				} else {
+					locals := sr.u32()
+					for j := uint32(0); j < locals && sr.err == nil; j++ {
+						sr.u32()
+						validName(sr)
+					}
 				}
+				nb = append(nb, sub[start:sr.p]...)
 			}
-			nb = append(nb, sub[start:sr.p]...)
+			sub = nb
+		default:
+			sr.p = len(sub) // wazero skips it by its size, as we do
 		}
 		if sr.err != nil {
 			return nil, sr.err
 		}
+		if id <= 2 && sr.p != len(sr.b) {
+			return nil, fmt.Errorf("name subsection %d: %d bytes after its contents", id, len(sr.b)-sr.p)
+		}
 		b = append(b, id)
-		b = appendU32(b, uint32(len(nb)))
-		b = append(b, nb...)
+		b = appendU32(b, uint32(len(sub)))
+		b = append(b, sub...)
 	}
 	return b, r.err
 }

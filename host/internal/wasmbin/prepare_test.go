@@ -298,6 +298,7 @@ func main() {}
 // FuzzPrepare: no input panics Prepare; every module wazero accepts is
 // prepared, and the prepared module compiles too.
 func FuzzPrepare(f *testing.F) {
+	f.Add(malformedNameModule())
 	f.Add(readTestdata(f, "meter.wasm"))
 	f.Add(readTestdata(f, "snapshot.wasm"))
 	f.Add(readTestdata(f, "ops.wasm"))
@@ -359,4 +360,39 @@ func TestPrepare_Ops(t *testing.T) {
 			t.Errorf("ops(%d): original %d, prepared %d", x, got[0], got[1])
 		}
 	}
+}
+
+// TestPrepare_MalformedNameSection: a name section whose subsections say
+// one size and hold another is read by wazero by their contents, up to
+// the end of the module when it is the last section. Such a module
+// compiles as given; prepared, with the sections the rewriter adds after
+// it, it must compile too (FuzzPrepare found one that did not).
+func TestPrepare_MalformedNameSection(t *testing.T) {
+	wasm := malformedNameModule()
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	cm, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		t.Fatalf("the module as given does not compile (the test is wrong): %v", err)
+	}
+	cm.Close(ctx)
+	p, err := Prepare(wasm, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err = rt.CompileModule(ctx, p.Wasm)
+	if err != nil {
+		t.Fatalf("the module compiles as given, but not prepared: %v", err)
+	}
+	cm.Close(ctx)
+}
+
+// malformedNameModule is a module of one name section whose subsection 0
+// (the module name) declares 1 byte, but whose name is 2 bytes long
+// ("a\x00"); read by sizes, the rest is a subsection 0x61 of 0 bytes.
+func malformedNameModule() []byte {
+	name := []byte("\x04name\x00\x01\x02\x61\x00")
+	wasm := append([]byte("\x00asm\x01\x00\x00\x00\x00"), byte(len(name)))
+	return append(wasm, name...)
 }

@@ -9,6 +9,8 @@
 //	/id/name?name=N          /id/unique        /id/parse?id=S
 //	/obj/<op>?name=N         forward to object N (PROBE namespace), op as below
 //	/byid/<op>?id=HEX        the same, reaching the object by its ID string
+//	/worker/panic            the Worker's handler panics
+//	/worker/fail             the Worker's handler returns an error
 //
 // Object operations: count (in-memory counter), info (its ID and name),
 // panic (handler panics), exit (the guest exits: a trap), writeexit (a KV
@@ -55,6 +57,10 @@ func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 	q := req.URL.Query()
 	kv := env.KV("KV")
 	switch p := probePath(req); {
+	case p == "/worker/panic":
+		panic("the probe worker panics with a secret: " + q.Get("secret"))
+	case p == "/worker/fail":
+		return nil, errors.New("the probe worker fails with a secret: " + q.Get("secret"))
 	case p == "/kv/get":
 		v, ok, err := kv.Get(q.Get("key"))
 		if err != nil {
