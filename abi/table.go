@@ -71,6 +71,10 @@ type HostFunc struct {
 	Name   string
 	Params []Param
 	Result ResultKind
+	// Object marks a function that acts on the storage or alarm of the
+	// object whose handler runs: from the Worker's handler it fails with
+	// BAD_STATE.
+	Object bool
 }
 
 // HasOut reports whether the function ends with an out buffer
@@ -127,24 +131,24 @@ var HostFuncs = []HostFunc{
 	{Name: FnStubFetch, Params: params(in("b"), in("id"), in("req"), out())},
 
 	// Durable Object storage.
-	{Name: FnStorageGet, Params: params(in("key"), out())},
-	{Name: FnStorageGetMulti, Params: params(in("keys"), out())},
-	{Name: FnStoragePut, Params: params(in("key"), in("val"))},
-	{Name: FnStoragePutMulti, Params: in("entries")},
-	{Name: FnStorageDelete, Params: in("key")},
-	{Name: FnStorageDeleteMulti, Params: params(in("keys"), one("count_ptr", U32Out))},
-	{Name: FnStorageList, Params: params(in("opts"), out())},
-	{Name: FnStorageDeleteAll},
+	{Name: FnStorageGet, Params: params(in("key"), out()), Object: true},
+	{Name: FnStorageGetMulti, Params: params(in("keys"), out()), Object: true},
+	{Name: FnStoragePut, Params: params(in("key"), in("val")), Object: true},
+	{Name: FnStoragePutMulti, Params: in("entries"), Object: true},
+	{Name: FnStorageDelete, Params: in("key"), Object: true},
+	{Name: FnStorageDeleteMulti, Params: params(in("keys"), one("count_ptr", U32Out)), Object: true},
+	{Name: FnStorageList, Params: params(in("opts"), out()), Object: true},
+	{Name: FnStorageDeleteAll, Object: true},
 
 	// Transactions.
-	{Name: FnTxnBegin},
-	{Name: FnTxnCommit},
-	{Name: FnTxnRollback},
+	{Name: FnTxnBegin, Object: true},
+	{Name: FnTxnCommit, Object: true},
+	{Name: FnTxnRollback, Object: true},
 
 	// Alarms.
-	{Name: FnAlarmGet, Params: one("time_ptr", U64Out)},
-	{Name: FnAlarmSet, Params: one("time_ptr", U64In)},
-	{Name: FnAlarmDelete},
+	{Name: FnAlarmGet, Params: one("time_ptr", U64Out), Object: true},
+	{Name: FnAlarmSet, Params: one("time_ptr", U64In), Object: true},
+	{Name: FnAlarmDelete, Object: true},
 }
 
 // HostFuncByName returns the row of HostFuncs named name, or nil.

@@ -10,10 +10,7 @@ import (
 // Each acts on the alarm of the object whose handler runs.
 
 func alarmGet(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	at, ok, err := st.Alarm(c.Txn)
 	if err != nil {
 		return c.storeError(err)
@@ -31,10 +28,7 @@ func alarmGet(_ context.Context, c *Call, a *args) abi.Code {
 const maxAlarmTime = 1 << 53
 
 func alarmSet(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	if !c.inst.m.Has(abi.ExportObjectAlarm) {
 		return c.errorf(abi.BadState, "the module exports no %s handler to run the alarm", abi.ExportObjectAlarm)
 	}
@@ -50,10 +44,7 @@ func alarmSet(_ context.Context, c *Call, a *args) abi.Code {
 }
 
 func alarmDelete(_ context.Context, c *Call, _ *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	if err := st.DeleteAlarm(c.Txn); err != nil {
 		return c.storeError(err)
 	}

@@ -190,8 +190,9 @@ func (a *args) finish(c *Call) {
 }
 
 // wrap makes a GoModuleFunc of h, a host function of the row f: it finds
-// the call, replaces its pending result, checks the pointers, runs h and
-// writes the out buffer.
+// the call, replaces its pending result, checks the pointers and, for a
+// function of an object's storage, that an object's handler runs, then
+// runs h and writes the out buffer.
 func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 	hasOut := f.HasOut()
 	return func(ctx context.Context, mod api.Module, s []uint64) {
@@ -204,6 +205,9 @@ func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 		c.pending = nil
 		a := &c.args
 		code := a.load(c, f, mod.Memory(), s)
+		if code == abi.OK && f.Object && c.Storage == nil {
+			code = c.errorf(abi.BadState, "%s acts on a Durable Object's storage: the Worker has none", f.Name)
+		}
 		if code == abi.OK {
 			code = h(ctx, c, a)
 		}

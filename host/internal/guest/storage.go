@@ -8,22 +8,12 @@ import (
 )
 
 // The host functions of Durable Object storage and transactions. Each
-// works on the storage of the object whose handler is running: there is
-// no argument that could name another object's keys.
-
-// storage returns the storage of the call's object.
-func (c *Call) storage() (*store.Object, abi.Code) {
-	if c.Storage == nil {
-		return nil, c.errorf(abi.BadState, "storage belongs to Durable Objects: the Worker has none")
-	}
-	return c.Storage, abi.OK
-}
+// works on the storage of the object whose handler is running (c.Storage,
+// which wrap checked is there): there is no argument that could name
+// another object's keys.
 
 func storageGet(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	v, found, err := st.Get(c.Txn, a.in())
 	switch {
 	case err != nil:
@@ -48,10 +38,7 @@ func (c *Call) keyList(b []byte) ([][]byte, abi.Code) {
 }
 
 func storageGetMulti(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	keys, code := c.keyList(a.in())
 	if code != abi.OK {
 		return code
@@ -69,10 +56,7 @@ func storageGetMulti(_ context.Context, c *Call, a *args) abi.Code {
 }
 
 func storagePut(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	if err := st.Put(c.Txn, a.in(), a.in()); err != nil {
 		return c.storeError(err)
 	}
@@ -80,10 +64,7 @@ func storagePut(_ context.Context, c *Call, a *args) abi.Code {
 }
 
 func storagePutMulti(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	es, err := abi.DecodeEntryList(a.in())
 	if err != nil {
 		return c.errorf(abi.BadEncoding, "%v", err)
@@ -109,10 +90,7 @@ func storagePutMulti(_ context.Context, c *Call, a *args) abi.Code {
 }
 
 func storageDelete(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	existed, err := st.Delete(c.Txn, a.in())
 	if err != nil {
 		return c.storeError(err)
@@ -124,10 +102,7 @@ func storageDelete(_ context.Context, c *Call, a *args) abi.Code {
 }
 
 func storageDeleteMulti(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	keys, code := c.keyList(a.in())
 	if code != abi.OK {
 		return code
@@ -153,10 +128,7 @@ func storageDeleteMulti(_ context.Context, c *Call, a *args) abi.Code {
 }
 
 func storageList(_ context.Context, c *Call, a *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	o, err := abi.DecodeStorageListOptions(a.in())
 	if err != nil {
 		return c.errorf(abi.BadEncoding, "%v", err)
@@ -187,10 +159,7 @@ func storageList(_ context.Context, c *Call, a *args) abi.Code {
 }
 
 func storageDeleteAll(_ context.Context, c *Call, _ *args) abi.Code {
-	st, code := c.storage()
-	if code != abi.OK {
-		return code
-	}
+	st := c.Storage
 	if err := st.DeleteAll(c.Txn); err != nil {
 		return c.storeError(err)
 	}
@@ -201,9 +170,6 @@ func storageDeleteAll(_ context.Context, c *Call, _ *args) abi.Code {
 const maxOpenTxns = 64
 
 func txnBegin(_ context.Context, c *Call, _ *args) abi.Code {
-	if _, code := c.storage(); code != abi.OK {
-		return code
-	}
 	if len(c.txns) == maxOpenTxns {
 		return c.errorf(abi.TooLarge, "%d transactions are already open", maxOpenTxns)
 	}
