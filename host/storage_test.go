@@ -253,7 +253,6 @@ type alarmRuns struct {
 	LastRetry int `json:"lastRetry"`
 }
 
-// waitFor polls cond every 20 ms until it holds or d passes.
 // waitFor polls cond until it holds. What it waits for comes on a timer
 // of the host's (an alarm, the sweeper), which a busy machine delays: the
 // two minutes are a backstop against a hang, not a measure of speed.

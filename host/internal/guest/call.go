@@ -120,7 +120,14 @@ func (c *Call) fetch() bool { return c.kind == WorkerFetch || c.kind == ObjectFe
 func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 	c.inst, c.kind = i, c.Kind
 	name := c.handler()
-	fn := i.fn(name)
+	var fn api.Function
+	if c.kind == Construct || c.kind == Classes {
+		// These run once per instance: their function is not kept
+		// (wazero gives each resolved function a call stack of its own).
+		fn = i.mod.ExportedFunction(name)
+	} else {
+		fn = i.fn(name)
+	}
 	if fn == nil {
 		return fmt.Errorf("the module exports no %s handler", name)
 	}

@@ -25,6 +25,13 @@
 // response leaves the host. Concurrent commits share fsyncs through Pebble's
 // commit pipeline (group commit). A Savepoint and RollbackTo give explicit
 // transactions inside a request.
+//
+// # Locks
+//
+// Store.metaMu serializes the read-then-create of metadata records
+// (namespace ids). It is a leaf: nothing else is locked while it is held,
+// and callers may hold their own locks when they call in. No Pebble type
+// appears in this package's API: the engine could change behind it.
 package store
 
 import (
