@@ -27,8 +27,6 @@ const RequestIDHeader = "X-Request-Id"
 
 // ServeHTTP runs the request through the worker it is routed to.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.load.Begin()
-	defer s.load.End()
 	wk := s.routes.pick(r)
 	if wk == nil {
 		s.fail(w, reqid.New(), http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
@@ -50,8 +48,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	enc := abi.AppendRequest(make([]byte, 0, 256+len(body)), toABIRequest(r, body))
+	// The request counts as waiting work (which throttles long guest calls)
+	// only now that its body is here: a client that trickles a body costs
+	// the other tenants nothing.
+	s.load.Begin()
+	defer s.load.End()
 
+	if !s.load.Enter() {
+		s.fail(w, id, http.StatusServiceUnavailable, "the host is shutting down")
+		return
+	}
+	defer s.load.Exit()
 	inst, err := wk.pool.Get(ctx)
+	if errors.Is(err, guest.ErrStopping) {
+		s.fail(w, id, http.StatusServiceUnavailable, "the host is shutting down")
+		return
+	}
 	if err != nil {
 		wk.log.Error("no worker instance", "request_id", id, "err", err)
 		s.fail(w, id, http.StatusServiceUnavailable, "the worker could not start")
@@ -62,6 +74,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wk.pool.Done(ctx, inst, guest.IsTrap(err))
 	switch {
 	case err == nil:
+	case errors.Is(err, guest.ErrStopping):
+		s.fail(w, id, http.StatusServiceUnavailable, "the host is shutting down")
+		return
 	case errors.Is(err, guest.ErrCommit):
 		wk.log.Error("commit failed", "request_id", id, "err", err)
 		s.fail(w, id, http.StatusInternalServerError, "the worker's writes could not be stored")

@@ -52,12 +52,15 @@ func buildRoutes(ws []*worker) (routes, error) {
 }
 
 // pick returns the worker for r: the most specific route that matches its
-// host (without the port) and path, else the worker without routes.
+// host (without the port and a trailing dot, in any case) and path, else
+// the worker without routes.
 func (rs *routes) pick(r *http.Request) *worker {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
+	// "example.com." is example.com: a fully qualified name with its root.
+	host = strings.TrimSuffix(host, ".")
 	for _, rt := range rs.byPattern {
 		if rt.Matches(host, r.URL.Path) {
 			return rt.w

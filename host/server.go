@@ -124,7 +124,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	s := &Server{log: o.Logger, load: &guest.Load{}}
+	s := &Server{log: o.Logger, load: guest.NewLoad()}
 	defer func() {
 		if err != nil {
 			_ = s.Close(ctx)
@@ -163,12 +163,22 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	return s, nil
 }
 
-// Close stops the alarms (waiting for handlers that run), releases every
-// instance and closes the database and the data directory. In-flight
-// requests must have finished (http.Server.Shutdown waits for them).
+// Close shuts the server down: it stops every guest call still running
+// (each traps at its next fuel slice or host call, and waits for a turn or
+// a Worker instance end) and waits for them to return, or for ctx to be
+// done; then it stops the alarms, releases every instance and closes the
+// database and the data directory. Call it once HTTP requests have been
+// drained (http.Server.Shutdown) or given up on. If some call does not
+// return before ctx is done, nothing it could still touch is closed —
+// instance memory, the database — and Close says so: the process should
+// exit.
 func (s *Server) Close(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		if n := s.load.Stop(ctx); n > 0 {
+			err = fmt.Errorf("close: %d guest calls did not return; their instances and the database were left open", n)
+			return
+		}
 		if s.objects != nil {
 			s.objects.Close()
 		}

@@ -132,6 +132,13 @@ func TestTenants_Routing(t *testing.T) {
 	if got := whoami("127.0.0.1", "/p"); got != paths {
 		t.Errorf("127.0.0.1/p/...: routed to %s, want the path worker", got)
 	}
+	// A fully qualified name (trailing dot), in any case, with a port, is
+	// the same host: it must not fall through to another tenant's worker.
+	for _, h := range []string{"h.test.", "H.Test.", "h.test.:8080"} {
+		if got := whoami(h, ""); got != host {
+			t.Errorf("%s: routed to %s, want the host worker %s", h, got, host)
+		}
+	}
 }
 
 // TestTenants_Errors: two workers without routes, or two workers of one

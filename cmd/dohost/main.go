@@ -97,6 +97,11 @@ func version(out io.Writer) {
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, abi.Version, abi.ImportModule, len(abi.HostFuncs))
 }
 
+// closeTimeout bounds how long shutdown waits, after the drain, for guest
+// calls to stop: they trap within a fuel slice, but a host call under way
+// (a commit) finishes first.
+const closeTimeout = 10 * time.Second
+
 type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
@@ -204,10 +209,15 @@ func serve(args []string, stderr io.Writer) int {
 		log.Error("http server stopped", "err", err)
 		code = 1
 	}
-	if err := srv.Close(context.Background()); err != nil {
+	// Guest calls still running past the drain are stopped now; Close
+	// waits for them at most closeTimeout, and never closes what one of
+	// them could still touch.
+	cctx, ccancel := context.WithTimeout(context.Background(), closeTimeout)
+	if err := srv.Close(cctx); err != nil {
 		log.Error("close", "err", err)
 		code = 1
 	}
+	ccancel()
 	log.Info("stopped")
 	return code
 }

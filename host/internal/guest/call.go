@@ -131,8 +131,13 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 	if fn == nil {
 		return fmt.Errorf("the module exports no %s handler", name)
 	}
+	load := i.m.load
+	if !load.Enter() {
+		return ErrStopping
+	}
+	defer load.Exit()
 	c.pending = input
-	c.clock.load = i.m.load
+	c.clock.load = load
 	c.clock.start(i.m.limits.CPU)
 	stack := i.stack[:]
 	if c.kind != Classes {
@@ -188,7 +193,12 @@ func (i *Instance) Run(ctx context.Context, c *Call, input []byte, before func(*
 // run calls fn, with no parameters, as c's guest code: an initializer. It
 // returns the trap, if the guest traps or runs past its time limit.
 func (c *Call) run(ctx context.Context, fn api.Function) error {
-	c.clock.load = c.inst.m.load
+	load := c.inst.m.load
+	if !load.Enter() {
+		return ErrStopping
+	}
+	defer load.Exit()
+	c.clock.load = load
 	c.clock.start(c.inst.m.limits.CPU)
 	err := fn.CallWithStack(c.context(ctx), c.inst.stack[:])
 	c.clock.stop()

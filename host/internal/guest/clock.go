@@ -2,6 +2,8 @@ package guest
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,10 +25,68 @@ const (
 
 // Load counts the work in flight on a server, for throttling: the
 // requests and alarm runs under way, and the guest calls among them that
-// have run long. A long call is slowed down only while others wait. It is
+// have run long. A long call is slowed down only while others wait. It
+// also stops every guest call when the server shuts down (Stop). It is
 // safe for concurrent use.
 type Load struct {
 	inflight, throttled atomic.Int64
+	running             atomic.Int64 // work counted by Enter (guest calls among it)
+	stopping            atomic.Bool
+	stopOnce            sync.Once
+	stopped             chan struct{} // closed by Stop
+}
+
+// NewLoad returns a Load for a server.
+func NewLoad() *Load { return &Load{stopped: make(chan struct{})} }
+
+// Stopping is closed when Stop is called: waits for a turn or a slot
+// give up on it.
+func (l *Load) Stopping() <-chan struct{} { return l.stopped }
+
+// ErrStopping is the cause of a guest call stopped, or not started,
+// because the host is shutting down.
+var ErrStopping = errors.New("guest: the host is shutting down")
+
+// Enter counts work that uses guest instances or the store (a guest
+// call, a request or alarm run around it) until Exit, unless the host is
+// stopping: then it reports false and counts nothing. Stop waits for all
+// that Enter counted.
+func (l *Load) Enter() bool {
+	l.running.Add(1)
+	if l.stopping.Load() {
+		l.running.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Running reports how much work Enter counted is under way.
+func (l *Load) Running() int64 { return l.running.Load() }
+
+// Exit ends what Enter counted.
+func (l *Load) Exit() { l.running.Add(-1) }
+
+// Stop makes every guest call under way trap at its next fuel slice or
+// host call (within about a millisecond of guest code), and every later
+// call fail before it starts; then it waits until no call runs, or until
+// ctx is done. Only then may instances be closed: closing one unmaps the
+// memory its call would go on using. It returns how many calls still run.
+func (l *Load) Stop(ctx context.Context) int64 {
+	l.stopping.Store(true)
+	l.stopOnce.Do(func() { close(l.stopped) })
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		n := l.running.Load()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-t.C:
+		}
+	}
 }
 
 // Begin counts one request (or alarm run) in flight; End ends it.
@@ -76,6 +136,9 @@ func (k *clock) tick() {
 	now := time.Now()
 	if now.After(k.deadline) {
 		panic(errDeadline)
+	}
+	if k.load != nil && k.load.stopping.Load() {
+		panic(ErrStopping)
 	}
 	if now.Sub(k.started) > throttleAfter && k.load != nil {
 		if !k.throttled {

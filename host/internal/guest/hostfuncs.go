@@ -215,5 +215,9 @@ func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 			a.finish(c)
 		}
 		s[0] = uint64(uint32(code))
+		// The host call's time is the call's time: a loop of costly host
+		// calls meets its deadline (and its throttling) here, not only at
+		// the next fuel slice of its own code.
+		c.clock.tick()
 	}
 }

@@ -67,46 +67,53 @@ type logWriter struct {
 	stream string
 
 	mu  sync.Mutex
-	buf []byte // an incomplete line; guarded by mu
+	buf []byte // an incomplete line, at most maxLogLine bytes; guarded by mu
 }
 
 func newLogWriter(log *slog.Logger, limit *logLimiter, stream string) *logWriter {
 	return &logWriter{log: log, limit: limit, stream: stream}
 }
 
+// Write splits p into lines. It never holds more than one incomplete line
+// of at most maxLogLine bytes, and once the worker's log rate is spent it
+// drops the rest of p without looking at it: a guest that writes 64 MiB
+// without a newline costs a few lines and a counter, not memory or time.
 func (w *logWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := len(p)
 	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			w.buf = append(w.buf, p...)
-			if len(w.buf) >= maxLogLine {
-				w.emit(w.buf[:maxLogLine])
-				w.buf = append(w.buf[:0], w.buf[maxLogLine:]...)
+		chunk := p[:min(len(p), maxLogLine-len(w.buf))]
+		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
+			chunk = chunk[:i]
+			p = p[i+1:]
+		} else {
+			p = p[len(chunk):]
+			if len(w.buf)+len(chunk) < maxLogLine {
+				w.buf = append(w.buf, chunk...)
+				break // an incomplete line: wait for the rest
 			}
-			break
 		}
-		w.buf = append(w.buf, p[:i]...)
-		w.emit(w.buf)
+		// A whole line, or maxLogLine bytes of one.
+		w.buf = append(w.buf, chunk...)
+		ok := w.emit(w.buf)
 		w.buf = w.buf[:0]
-		p = p[i+1:]
+		if !ok {
+			break // over the rate: the rest of this write is dropped too
+		}
 	}
 	return n, nil
 }
 
-func (w *logWriter) emit(line []byte) {
-	for len(line) > maxLogLine {
-		w.emit(line[:maxLogLine])
-		line = line[maxLogLine:]
-	}
+// emit logs one line, if the rate limit allows, and reports whether it did.
+func (w *logWriter) emit(line []byte) bool {
 	if !w.limit.allow() {
-		return
+		return false
 	}
 	level := slog.LevelInfo
 	if w.stream == "stderr" {
 		level = slog.LevelWarn
 	}
 	w.log.Log(context.Background(), level, strings.ToValidUTF8(string(line), "\uFFFD"), "stream", w.stream)
+	return true
 }

@@ -25,6 +25,10 @@ const (
 	overflowFunc = "overflow"
 	fuelPerSlice = 1 << 18
 	globalPrefix = "dohost:global:"
+	// importCallWeight is what a call to a host function (dohost's or
+	// WASI's) costs in fuel: at most 256 of them run between two fuel
+	// slices.
+	importCallWeight = 1 << 10
 )
 
 // maxCallDepth bounds how deep a guest's calls nest. wazero grows the
@@ -87,7 +91,7 @@ type Module struct {
 // is reported at once.
 func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error) {
 	if o.Load == nil {
-		o.Load = &Load{}
+		o.Load = NewLoad()
 	}
 	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load}
 	defer func() {
@@ -186,7 +190,7 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 	// count and length against the bytes there are, so a hostile count
 	// cannot make the compiler allocate what it asks for.
 	p, err := wasmbin.Prepare(wasm, wasmbin.Options{
-		FuelModule: meterModule, FuelName: meterFunc, Fuel: fuelPerSlice,
+		FuelModule: meterModule, FuelName: meterFunc, Fuel: fuelPerSlice, ImportCallWeight: importCallWeight,
 		OverflowName: overflowFunc, MaxDepth: maxCallDepth, GlobalPrefix: globalPrefix,
 	})
 	switch {

@@ -31,6 +31,8 @@ func (p *Pool) Get(ctx context.Context) (*Instance, error) {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for a worker instance: %w", ctx.Err())
+	case <-p.m.load.Stopping():
+		return nil, ErrStopping
 	}
 	select {
 	case inst := <-p.idle:

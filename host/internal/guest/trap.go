@@ -74,6 +74,8 @@ func describeTrap(err error) *Trap {
 		return &Trap{fmt.Errorf("%w (%w)", ErrTimeout, context.DeadlineExceeded)}
 	case errors.Is(err, errCallDepth):
 		return &Trap{fmt.Errorf("guest trapped: %w", errCallDepth)}
+	case errors.Is(err, ErrStopping):
+		return &Trap{ErrStopping}
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {

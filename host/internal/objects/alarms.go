@@ -236,6 +236,10 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 	}
 	ctx := context.Background()
 	r := s.r
+	if !r.o.Load.Enter() {
+		return // shutting down: the stored alarm fires at the next start
+	}
+	defer r.o.Load.Exit()
 	o := r.get(ns, key.id)
 	used := false
 	defer func() { r.put(o, used) }()

@@ -38,6 +38,10 @@ type Delivery struct {
 // Deliver implements Placement: it runs the request on the local object,
 // waiting for its turn unless that would close a cycle.
 func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, error) {
+	if !r.o.Load.Enter() {
+		return nil, abi.Overloaded, guest.ErrStopping
+	}
+	defer r.o.Load.Exit()
 	o := r.get(d.Namespace, d.ID)
 	used := false
 	defer func() { r.put(o, used) }()

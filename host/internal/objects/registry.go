@@ -80,6 +80,9 @@ type objectKey struct {
 
 // New returns a Registry with no namespaces. Add them, then Start it.
 func New(o Options) *Registry {
+	if o.Load == nil {
+		o.Load = guest.NewLoad()
+	}
 	r := &Registry{
 		o:          o,
 		namespaces: map[[store.NamespaceIDLen]byte]*Namespace{},

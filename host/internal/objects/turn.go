@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
 )
 
 // An object runs one request at a time: holding the token of its turn
@@ -41,6 +42,8 @@ func (o *object) acquire(ctx context.Context, deadline time.Time) (abi.Code, err
 		return abi.OK, nil
 	case <-ctx.Done():
 		return abi.Timeout, fmt.Errorf("object %s: gave up waiting for its turn: %w", o.id, ctx.Err())
+	case <-o.r.o.Load.Stopping():
+		return abi.Overloaded, fmt.Errorf("object %s: %w", o.id, guest.ErrStopping)
 	}
 }
 

@@ -17,6 +17,11 @@ type Options struct {
 	// Fuel is the fuel of a slice, about the number of instructions the
 	// guest runs between two calls of the fuel function.
 	Fuel int32
+	// ImportCallWeight is the fuel a call to an imported function (a host
+	// function) costs, in place of 1: a host call can do far more work than
+	// an instruction, and a loop of them must reach the fuel function, and
+	// its deadline check, often. Zero means 1.
+	ImportCallWeight int32
 	// OverflowName names the function, in FuelModule, of type () -> ()
 	// that the code calls when its calls nest deeper than MaxDepth; it is
 	// expected to stop the guest.
@@ -543,6 +548,9 @@ func (w *rewriter) meter(out []byte, b body, ft funcType) ([]byte, error) {
 			calls = true
 			if cur() == &fnWeight {
 				callOutside = true
+			}
+			if in.op == opCall && in.idx < uint32(w.m.funcImports) && w.o.ImportCallWeight > 1 {
+				*cur() = min(*cur()+w.o.ImportCallWeight-1, w.o.Fuel)
 			}
 		case opTableSet:
 			w.mutatesTables = true
