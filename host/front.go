@@ -69,7 +69,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, id, http.StatusServiceUnavailable, "the worker could not start")
 		return
 	}
-	c := &guest.Call{Kind: guest.WorkerFetch, Txn: s.store.NewTxn(), Env: wk.env, Log: wk.log}
+	c := &guest.Call{Kind: guest.WorkerFetch, Txn: s.store.NewTxn(), Writes: wk.module.NewWrites(), Env: wk.env, Log: wk.log}
 	err = inst.Run(ctx, c, enc, nil)
 	wk.pool.Done(ctx, inst, guest.IsTrap(err))
 	switch {

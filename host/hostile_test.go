@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The hostile guests live in testdata/hostile/<case>/, each with the
@@ -167,6 +168,87 @@ func TestHostile_LoadTime(t *testing.T) {
 		_, err := New(t.Context(), Options{DataDir: filepath.Join(t.TempDir(), "data"), Configs: []string{hostileConfig(c.name)}})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestHostile_Floods: guests that make the host spend memory through host
+// calls — a KV value of 25 MiB written again and again, a storage value
+// of 128 KiB written again and again, 64 MiB written to stdout without a
+// newline, eight times — are held to their limits: the process's memory
+// grows by no more than those limits allow, the request ends (a timeout
+// trap for the loops, 200 for the writer), and the other object answers.
+func TestHostile_Floods(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		status    int
+		maxGrowth int64 // bytes of RSS
+	}{
+		{"kvflood", 500, 192 << 20},      // max_write_bytes 32 MiB: one value
+		{"storageflood", 500, 192 << 20}, // max_write_bytes 8 MiB
+		{"logflood", 200, 192 << 20},     // 65 MiB of guest memory, a line of log
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig(c.name))
+			ts.expect(t, "GET", "/a", 200, "new")
+			ts.expect(t, "GET", "/b", 200, "new")
+			settle()
+			base, _ := procMemory(t)
+			peak := peakRSS(t, func() {
+				if status, body := ts.do(t, "POST", "/a"); status != c.status {
+					t.Errorf("POST /a: %d %q, want %d", status, body, c.status)
+				}
+			})
+			t.Logf("RSS grew by %d MiB at the peak", (peak-base)>>20)
+			if peak-base > c.maxGrowth {
+				t.Errorf("RSS grew by %d MiB; the limits allow %d MiB", (peak-base)>>20, c.maxGrowth>>20)
+			}
+			ts.expect(t, "GET", "/b", 200, "had")
+		})
+	}
+}
+
+// TestHostile_HostCallTime: a guest that spends its time in host calls
+// (reading a 25 MiB KV value again and again) is stopped at its cpu_ms
+// (100 ms) like one that spends it in its own code: host-call time counts.
+// Before, the deadline was checked only in the guest's code, once every
+// few hundred thousand of its instructions: this loop ran for minutes.
+func TestHostile_HostCallTime(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig("kvgetloop"))
+	ts.expect(t, "GET", "/a", 200, "new")
+	start := time.Now()
+	status, body := ts.do(t, "POST", "/a")
+	took := time.Since(start)
+	id := requestID(body)
+	if status != 500 || !strings.Contains(ts.logFor(id), "ran past its time limit") {
+		t.Fatalf("POST /a: %d %q; want 500, a timeout in the log:\n%s", status, body, ts.logFor(id))
+	}
+	// Generous: the call stops within one host call of its 100 ms.
+	if took > 30*time.Second {
+		t.Errorf("the call ran %v with cpu_ms = 100", took)
+	}
+	t.Logf("stopped after %v", took)
+}
+
+// peakRSS runs f and returns the highest RSS of the process seen while it
+// ran (sampled every 10 ms).
+func peakRSS(t *testing.T, f func()) int64 {
+	done := make(chan struct{})
+	var peak int64
+	go func() {
+		defer close(done)
+		f()
+	}()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if rss, _ := procMemory(t); rss > peak {
+			peak = rss
+		}
+		select {
+		case <-done:
+			return peak
+		case <-tick.C:
 		}
 	}
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/dohost/dohost/host/internal/config"
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/objects"
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -71,6 +72,9 @@ type Options struct {
 	// handler; each later retry waits twice as long. Zero means 2 s, as on
 	// Cloudflare.
 	AlarmRetryDelay time.Duration
+	// Limits bound what all tenants together, and each account, may use
+	// of the host; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // Server serves the workers of its Options over HTTP. It is safe for
@@ -81,6 +85,7 @@ type Server struct {
 	store   *store.Store
 	cache   *guest.Cache
 	load    *guest.Load
+	quota   *quota.Host
 	objects *objects.Registry
 	workers []*worker
 	routes  routes
@@ -124,7 +129,8 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	s := &Server{log: o.Logger, load: guest.NewLoad()}
+	o.Limits = o.Limits.withDefaults(DefaultLimits(0, o.MaxLiveObjects))
+	s := &Server{log: o.Logger, load: guest.NewLoad(), quota: quota.NewHost(o.Limits.quotaLimits(o.MaxLiveObjects))}
 	defer func() {
 		if err != nil {
 			_ = s.Close(ctx)

@@ -54,7 +54,9 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 		Limits: guest.Limits{
 			MemoryPages: uint32(cfg.Limits.Memory >> 16), CPU: cfg.Limits.CPU,
 			RequestBody: cfg.Limits.RequestBody, ResponseBody: cfg.Limits.ResponseBody,
+			Writes: cfg.Limits.Writes,
 		},
+		Tenant: s.quota.Tenant(cfg.AccountID),
 	})
 	if err != nil {
 		return nil, err

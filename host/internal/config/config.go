@@ -166,6 +166,9 @@ type Limits struct {
 	// Queue caps the requests waiting for one object (max_queue); past it
 	// a request fails at once (503 with Retry-After at the HTTP front).
 	Queue int
+	// Writes caps the bytes one handler call may write (max_write_bytes):
+	// its batch is held in memory until the call commits.
+	Writes int64
 }
 
 // Cloudflare's limits on Durable Object storage, the least a worker may set.
@@ -178,6 +181,7 @@ const (
 var DefaultLimits = Limits{
 	CPU: 30 * time.Second, StorageKey: MinStorageKey, StorageValue: MinStorageValue,
 	Memory: 128 << 20, RequestBody: 32 << 20, ResponseBody: 32 << 20, Queue: 1000,
+	Writes: 64 << 20,
 }
 
 // Host holds the [dohost] section: settings of this host, not of Workers.
@@ -616,7 +620,7 @@ func (ch *checker) config(raw map[string]any) *Config {
 
 	if l := ch.table(raw, "limits"); l != nil {
 		ch.only(l, "limits", []string{"cpu_ms", "storage_key_bytes", "storage_value_bytes", "memory_mb",
-			"max_request_bytes", "max_response_bytes", "max_queue"}, map[string]string{"subrequests": ""})
+			"max_request_bytes", "max_response_bytes", "max_queue", "max_write_bytes"}, map[string]string{"subrequests": ""})
 		if ms, ok := ch.integer(l, "limits", "cpu_ms", 1, 15*60*1000); ok {
 			c.Limits.CPU = time.Duration(ms) * time.Millisecond
 		}
@@ -637,6 +641,9 @@ func (ch *checker) config(raw map[string]any) *Config {
 		}
 		if n, ok := ch.integer(l, "limits", "max_queue", 0, 1<<20); ok {
 			c.Limits.Queue = int(n)
+		}
+		if n, ok := ch.integer(l, "limits", "max_write_bytes", 1<<20, 1<<30); ok {
+			c.Limits.Writes = n
 		}
 	}
 

@@ -36,6 +36,9 @@ func alarmSet(_ context.Context, c *Call, a *args) abi.Code {
 	if int64(at) < 0 || at > maxAlarmTime {
 		return c.errorf(abi.Invalid, "alarm time %d is not a time in unix milliseconds", int64(at))
 	}
+	if code := c.charge(0, 0); code != abi.OK {
+		return code
+	}
 	if err := st.SetAlarm(c.Txn, int64(at)); err != nil {
 		return c.storeError(err)
 	}
@@ -45,6 +48,9 @@ func alarmSet(_ context.Context, c *Call, a *args) abi.Code {
 
 func alarmDelete(_ context.Context, c *Call, _ *args) abi.Code {
 	st := c.Storage
+	if code := c.charge(0, 0); code != abi.OK {
+		return code
+	}
 	if err := st.DeleteAlarm(c.Txn); err != nil {
 		return c.storeError(err)
 	}

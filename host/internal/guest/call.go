@@ -34,6 +34,9 @@ type Call struct {
 	Kind Kind
 	// Txn collects the call's writes; Run commits or discards it.
 	Txn *store.Txn
+	// Writes counts Txn's bytes against the limits (Module.NewWrites);
+	// Run releases it. Nil: no limit.
+	Writes *Writes
 	// Env holds the bindings the guest may reach.
 	Env *Env
 	// Storage is the storage of the object whose handler runs (its
@@ -173,6 +176,7 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 // before Run returns. It returns Invoke's error, or the error of before,
 // or one that matches ErrCommit and wraps the store's.
 func (i *Instance) Run(ctx context.Context, c *Call, input []byte, before func(*Call) error) error {
+	defer c.Writes.Release()
 	err := i.Invoke(ctx, c, input)
 	if IsTrap(err) {
 		c.Txn.Discard()

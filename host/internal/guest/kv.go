@@ -59,6 +59,9 @@ func kvPut(_ context.Context, c *Call, a *args) abi.Code {
 		return code
 	}
 	key, val, optb := a.in(), a.in(), a.in()
+	if code := c.charge(len(key), len(val)+len(optb)); code != abi.OK {
+		return code
+	}
 	o, err := abi.DecodeKVPutOptions(optb)
 	if err != nil {
 		return c.errorf(abi.BadEncoding, "%v", err)
@@ -80,7 +83,11 @@ func kvDelete(_ context.Context, c *Call, a *args) abi.Code {
 	if code != abi.OK {
 		return code
 	}
-	if err := kv.Delete(c.Txn, a.in()); err != nil {
+	key := a.in()
+	if code := c.charge(len(key), 0); code != abi.OK {
+		return code
+	}
+	if err := kv.Delete(c.Txn, key); err != nil {
 		return c.storeError(err)
 	}
 	return abi.OK

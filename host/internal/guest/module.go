@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/wasmbin"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -50,6 +51,8 @@ type Limits struct {
 	// RequestBody and ResponseBody cap the bodies of the requests a guest
 	// sends through a stub and of the responses it gives.
 	RequestBody, ResponseBody int64
+	// Writes caps the bytes one transaction's handler calls may write.
+	Writes int64
 }
 
 // Options configure Compile.
@@ -65,6 +68,9 @@ type Options struct {
 	Log *slog.Logger
 	// Load is the server's count of work in flight, for throttling.
 	Load *Load
+	// Tenant holds the budgets of the worker's account (and the host's)
+	// that its guests draw from; nil: none.
+	Tenant *quota.Tenant
 }
 
 // Module is a guest module compiled for one worker: checked against the
@@ -82,6 +88,7 @@ type Module struct {
 	log      *slog.Logger
 	logLimit *logLimiter // the log lines of every instance
 	load     *Load
+	tenant   *quota.Tenant
 }
 
 // Compile checks wasm against the ABI (the version it declares, every
@@ -93,7 +100,7 @@ func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error)
 	if o.Load == nil {
 		o.Load = NewLoad()
 	}
-	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load}
+	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load, tenant: o.Tenant}
 	defer func() {
 		if err != nil {
 			m.Close(ctx)

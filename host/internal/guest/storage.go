@@ -57,7 +57,11 @@ func storageGetMulti(_ context.Context, c *Call, a *args) abi.Code {
 
 func storagePut(_ context.Context, c *Call, a *args) abi.Code {
 	st := c.Storage
-	if err := st.Put(c.Txn, a.in(), a.in()); err != nil {
+	key, val := a.in(), a.in()
+	if code := c.charge(len(key), len(val)); code != abi.OK {
+		return code
+	}
+	if err := st.Put(c.Txn, key, val); err != nil {
 		return c.storeError(err)
 	}
 	return abi.OK
@@ -73,6 +77,7 @@ func storagePutMulti(_ context.Context, c *Call, a *args) abi.Code {
 		return c.errorf(abi.TooLarge, "%d entries; one call takes at most %d", len(es), abi.MaxStorageBatch)
 	}
 	// All or nothing: check every entry before writing any.
+	keys, vals := 0, 0
 	for _, e := range es {
 		if err := st.CheckKey(e.Key); err != nil {
 			return c.storeError(err)
@@ -80,6 +85,10 @@ func storagePutMulti(_ context.Context, c *Call, a *args) abi.Code {
 		if err := st.CheckValue(e.Value); err != nil {
 			return c.storeError(err)
 		}
+		keys, vals = keys+len(e.Key), vals+len(e.Value)
+	}
+	if code := c.charge(keys, vals+len(es)*writeOverhead); code != abi.OK {
+		return code
 	}
 	for _, e := range es {
 		if err := st.Put(c.Txn, e.Key, e.Value); err != nil {
@@ -91,7 +100,11 @@ func storagePutMulti(_ context.Context, c *Call, a *args) abi.Code {
 
 func storageDelete(_ context.Context, c *Call, a *args) abi.Code {
 	st := c.Storage
-	existed, err := st.Delete(c.Txn, a.in())
+	key := a.in()
+	if code := c.charge(len(key), 0); code != abi.OK {
+		return code
+	}
+	existed, err := st.Delete(c.Txn, key)
 	if err != nil {
 		return c.storeError(err)
 	}
@@ -108,10 +121,15 @@ func storageDeleteMulti(_ context.Context, c *Call, a *args) abi.Code {
 		return code
 	}
 	countPtr := a.ptr()
+	size := 0
 	for _, k := range keys {
 		if err := st.CheckKey(k); err != nil {
 			return c.storeError(err)
 		}
+		size += len(k)
+	}
+	if code := c.charge(size, len(keys)*writeOverhead); code != abi.OK {
+		return code
 	}
 	n := uint32(0)
 	for _, k := range keys {
@@ -160,6 +178,9 @@ func storageList(_ context.Context, c *Call, a *args) abi.Code {
 
 func storageDeleteAll(_ context.Context, c *Call, _ *args) abi.Code {
 	st := c.Storage
+	if code := c.charge(st.PrefixLen(), 0); code != abi.OK {
+		return code
+	}
 	if err := st.DeleteAll(c.Txn); err != nil {
 		return c.storeError(err)
 	}

@@ -51,9 +51,10 @@ func newObject(r *Registry, ns *Namespace, id ID) *object {
 	}
 }
 
-// call returns a Call of o's instance with its writes going into txn.
-func (o *object) call(kind guest.Kind, txn *store.Txn) *guest.Call {
-	return &guest.Call{Kind: kind, Txn: txn, Env: o.ns.cfg.Env, Storage: o.storage, Caller: o, Log: o.log}
+// call returns a Call of o's instance with its writes going into txn,
+// counted in w.
+func (o *object) call(kind guest.Kind, txn *store.Txn, w *guest.Writes) *guest.Call {
+	return &guest.Call{Kind: kind, Txn: txn, Writes: w, Env: o.ns.cfg.Env, Storage: o.storage, Caller: o, Log: o.log}
 }
 
 // run runs one handler on o (a fetch or an alarm), starting its instance
@@ -67,18 +68,19 @@ func (o *object) call(kind guest.Kind, txn *store.Txn) *guest.Call {
 // in-memory state lives on. The error says which, for the calling guest
 // and the operator's log; the code is what a calling guest gets.
 func (o *object) run(ctx context.Context, kind guest.Kind, input []byte, before func(*guest.Call) error) ([]byte, abi.Code, error) {
-	txn := o.r.o.Store.NewTxn()
+	txn, writes := o.r.o.Store.NewTxn(), o.ns.cfg.Module.NewWrites()
 	alarmChanged := false
 	if o.inst == nil {
-		changed, err := o.start(ctx, txn)
+		changed, err := o.start(ctx, txn, writes)
 		if err != nil {
 			txn.Discard()
+			writes.Release()
 			return nil, abi.ObjectError, err
 		}
 		alarmChanged = changed
 	}
 	o.trimmed = false
-	c := o.call(kind, txn)
+	c := o.call(kind, txn, writes)
 	err := o.inst.Run(ctx, c, input, before)
 	trapped := guest.IsTrap(err)
 	if (alarmChanged || c.AlarmChanged) && !trapped {
@@ -101,7 +103,7 @@ func (o *object) run(ctx context.Context, kind guest.Kind, input []byte, before 
 // txn, the transaction of the request that started the object: they
 // become durable with that request's. It reports whether the constructor
 // may have changed the alarm. The caller holds o's turn.
-func (o *object) start(ctx context.Context, txn *store.Txn) (alarmChanged bool, err error) {
+func (o *object) start(ctx context.Context, txn *store.Txn, writes *guest.Writes) (alarmChanged bool, err error) {
 	st, key := o.r.o.Store, o.ns.cfg.Key
 	if !o.nameStored {
 		name, ok, err := st.ObjectName(txn, key, o.id)
@@ -125,7 +127,7 @@ func (o *object) start(ctx context.Context, txn *store.Txn) (alarmChanged bool, 
 		return false, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
 	}
 	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: o.ns.cfg.Class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
-	c := o.call(guest.Construct, txn)
+	c := o.call(guest.Construct, txn, writes)
 	if err := inst.Invoke(ctx, c, info); err != nil {
 		inst.Close(ctx)
 		return false, fmt.Errorf("object %s (%s): constructor: %w", o.id, o.ns.cfg.Class, err)

@@ -214,6 +214,10 @@ func (o *Object) List(t *Txn, lo ListOptions) (entries []Entry, more bool, err e
 	return entries, more, nil
 }
 
+// PrefixLen is the length of the prefix every key of the object's storage
+// has in the database: what a range deletion of it writes, twice.
+func (o *Object) PrefixLen() int { return len(o.prefix) }
+
 // Alarm returns the time of the object's alarm as t sees it, in unix
 // milliseconds, or ok false when none is set.
 func (o *Object) Alarm(t *Txn) (at int64, ok bool, err error) {

@@ -1,0 +1,65 @@
+package guest
+
+import (
+	"errors"
+
+	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/quota"
+)
+
+// Writes counts the bytes of one transaction's writes while they wait in
+// memory for their commit: against the worker's max_write_bytes and
+// against the account's and the host's budgets of write buffers. The calls
+// that share a transaction (a constructor and the request that started
+// the object) share one Writes. It is used by one goroutine at a time.
+type Writes struct {
+	limit int64
+	pair  quota.Pair
+	n     int64
+}
+
+// NewWrites returns an empty count for a transaction of m's worker.
+func (m *Module) NewWrites() *Writes {
+	w := &Writes{limit: m.limits.Writes}
+	if m.tenant != nil {
+		w.pair = m.tenant.Writes
+	}
+	return w
+}
+
+// Release gives back what the transaction took, once it is committed or
+// discarded. It is safe on nil and to call twice.
+func (w *Writes) Release() {
+	if w != nil {
+		w.pair.Give(w.n)
+		w.n = 0
+	}
+}
+
+// writeOverhead is what a batch holds for each write besides its key and
+// value: the record's header and the index entry.
+const writeOverhead = 64
+
+// charge reserves the memory a write of key and value takes in the call's
+// batch (the key twice: in the batch and in its index). It fails with
+// TOO_LARGE past the worker's max_write_bytes, and with OVERLOADED when the
+// account's or the host's write buffers are full, and then nothing is
+// written.
+func (c *Call) charge(key, value int) abi.Code {
+	w := c.Writes
+	if w == nil {
+		return abi.OK
+	}
+	n := int64(2*key + value + writeOverhead)
+	if w.limit > 0 && w.n+n > w.limit {
+		return c.errorf(abi.TooLarge, "this handler call's writes would be %d bytes; max_write_bytes is %d: commit in smaller requests", w.n+n, w.limit)
+	}
+	if err := w.pair.Take(n); err != nil {
+		if errors.Is(err, quota.ErrExhausted) {
+			return c.errorf(abi.Overloaded, "%v; try again later", err)
+		}
+		return c.errorf(abi.Internal, "%v", err)
+	}
+	w.n += n
+	return abi.OK
+}

@@ -1,0 +1,72 @@
+package quota
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestBudget(t *testing.T) {
+	b := New("memory of account a", "bytes", 100)
+	if err := b.Take(60); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Take(50)
+	if !errors.Is(err, ErrExhausted) || !strings.Contains(err.Error(), "memory of account a: 60 bytes in use of 100, and 50 more asked") {
+		t.Errorf("over the limit: %v", err)
+	}
+	if b.Used() != 60 {
+		t.Errorf("a refused Take left %d in use", b.Used())
+	}
+	b.Give(60)
+	if err := New("x", "", 0).Take(1 << 40); err != nil {
+		t.Errorf("no limit: %v", err)
+	}
+}
+
+// TestPair: a Take that the host refuses takes nothing from the tenant.
+func TestPair(t *testing.T) {
+	h := NewHost(Limits{Writes: 100, AccountWrites: 80})
+	a, b := h.Tenant("a"), h.Tenant("b")
+	if a != h.Tenant("a") {
+		t.Fatal("two budgets for one account")
+	}
+	if err := a.Writes.Take(80); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Writes.Take(1); err == nil {
+		t.Error("account a went past its 80")
+	}
+	if err := b.Writes.Take(30); err == nil || b.Writes.Tenant.Used() != 0 {
+		t.Errorf("the host's 100 were exceeded, or b kept what the host refused: %v, %d", err, b.Writes.Tenant.Used())
+	}
+	a.Writes.Give(80)
+	if h.Writes.Used() != 0 {
+		t.Errorf("host writes in use: %d", h.Writes.Used())
+	}
+}
+
+// TestBudget_hammer: concurrent takers never hold more than the limit.
+func TestBudget_hammer(t *testing.T) {
+	b := New("x", "units", 1000)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10000; i++ {
+				if b.Take(7) == nil {
+					if u := b.Used(); u > 1000+8*7 {
+						t.Errorf("used %d", u)
+					}
+					b.Give(7)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if b.Used() != 0 {
+		t.Errorf("used %d after all gave back", b.Used())
+	}
+}

@@ -1,0 +1,73 @@
+package quota
+
+import "sync"
+
+// Limits size the budgets: for the whole host and for each account.
+type Limits struct {
+	// Memory: bytes of guests' linear memory (and tables) that is their
+	// own, not shared with a snapshot.
+	Memory, AccountMemory int64
+	// Writes: bytes of handler calls' write batches, held in memory until
+	// they commit.
+	Writes, AccountWrites int64
+	// Objects: objects with a live instance.
+	Objects, AccountObjects int64
+	// Alarms: alarm handlers running at once.
+	Alarms, AccountAlarms int64
+	// Bodies: bytes of request bodies read into memory (host only: a
+	// request is not yet a tenant's before it is routed).
+	Bodies int64
+}
+
+// Host holds the host's budgets and each account's. It is safe for
+// concurrent use.
+type Host struct {
+	limits Limits
+
+	Memory, Writes, Objects, Alarms, Bodies *Budget
+
+	mu       sync.Mutex
+	accounts map[string]*Tenant // guarded by mu
+}
+
+// Tenant is one account's budgets, each paired with the host's.
+type Tenant struct {
+	Account                         string
+	Memory, Writes, Objects, Alarms Pair
+}
+
+// NewHost returns the budgets of a host with limits l.
+func NewHost(l Limits) *Host {
+	return &Host{
+		limits:   l,
+		Memory:   New("the host's guest memory", "bytes", l.Memory),
+		Writes:   New("the host's write buffers", "bytes", l.Writes),
+		Objects:  New("the host's live objects", "objects", l.Objects),
+		Alarms:   New("the host's running alarms", "alarms", l.Alarms),
+		Bodies:   New("the host's request bodies in memory", "bytes", l.Bodies),
+		accounts: map[string]*Tenant{},
+	}
+}
+
+// Limits returns the limits the host was made with.
+func (h *Host) Limits() Limits { return h.limits }
+
+// Tenant returns account's budgets, made on first use.
+func (h *Host) Tenant(account string) *Tenant {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.accounts[account]
+	if t == nil {
+		l := h.limits
+		of := " of account " + account
+		t = &Tenant{
+			Account: account,
+			Memory:  Pair{New("guest memory"+of, "bytes", l.AccountMemory), h.Memory},
+			Writes:  Pair{New("write buffers"+of, "bytes", l.AccountWrites), h.Writes},
+			Objects: Pair{New("live objects"+of, "objects", l.AccountObjects), h.Objects},
+			Alarms:  Pair{New("running alarms"+of, "alarms", l.AccountAlarms), h.Alarms},
+		}
+		h.accounts[account] = t
+	}
+	return t
+}

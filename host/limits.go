@@ -1,0 +1,111 @@
+package host
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/dohost/dohost/host/internal/quota"
+)
+
+// Limits bound what all tenants together, and each account, may make the
+// host spend: the host-wide half of the resource model (RATIONALE.md);
+// each worker's [limits] bound one call and one instance. A zero field
+// takes its default, sized for the machine by DefaultLimits.
+type Limits struct {
+	// GuestMemory caps the linear memory (and tables) of all instances
+	// together that is their own, not pages shared with a snapshot;
+	// AccountGuestMemory caps one account's part of it. Past either, a
+	// memory.grow fails and a new instance does not start.
+	GuestMemory, AccountGuestMemory int64
+	// WriteBuffers caps the bytes of all handler calls' uncommitted writes
+	// together; AccountWriteBuffers one account's. Past either, a write
+	// fails with OVERLOADED.
+	WriteBuffers, AccountWriteBuffers int64
+	// AccountObjects caps one account's objects with a live instance
+	// (Options.MaxLiveObjects caps all). Past it the account's least
+	// recently used idle object is evicted, or, if all are busy, the new
+	// one is refused with OVERLOADED.
+	AccountObjects int
+	// Alarms caps the alarm handlers running at once; AccountAlarms one
+	// account's. Past them alarms wait their turn, in due order.
+	Alarms, AccountAlarms int
+	// RequestBodies caps the bytes of request bodies held in memory, all
+	// requests together: past it a request is refused with 503 before its
+	// body is read.
+	RequestBodies int64
+}
+
+// DefaultLimits returns the limits of a host with memTotal bytes of RAM
+// (0: read /proc/meminfo, or assume 8 GiB) and maxObjects live objects:
+// half the RAM for guests' own memory, a quarter for one account; a
+// sixteenth, at most 1 GiB, for write buffers and as much for request
+// bodies, half of it for one account's writes; half the live objects for
+// one account; 64 alarm handlers at once, 16 of one account.
+func DefaultLimits(memTotal int64, maxObjects int) Limits {
+	if memTotal <= 0 {
+		memTotal = physicalMemory()
+	}
+	buffers := min(memTotal/16, 1<<30)
+	return Limits{
+		GuestMemory: memTotal / 2, AccountGuestMemory: memTotal / 4,
+		WriteBuffers: buffers, AccountWriteBuffers: buffers / 2,
+		AccountObjects: max(1, maxObjects/2),
+		Alarms:         64, AccountAlarms: 16,
+		RequestBodies: buffers,
+	}
+}
+
+// withDefaults fills l's zero fields from d.
+func (l Limits) withDefaults(d Limits) Limits {
+	set := func(v *int64, def int64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	seti := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&l.GuestMemory, d.GuestMemory)
+	set(&l.AccountGuestMemory, d.AccountGuestMemory)
+	set(&l.WriteBuffers, d.WriteBuffers)
+	set(&l.AccountWriteBuffers, d.AccountWriteBuffers)
+	seti(&l.AccountObjects, d.AccountObjects)
+	seti(&l.Alarms, d.Alarms)
+	seti(&l.AccountAlarms, d.AccountAlarms)
+	set(&l.RequestBodies, d.RequestBodies)
+	return l
+}
+
+// quotaLimits turns l and the cap of live objects into the budgets' sizes.
+func (l Limits) quotaLimits(maxObjects int) quota.Limits {
+	return quota.Limits{
+		Memory: l.GuestMemory, AccountMemory: l.AccountGuestMemory,
+		Writes: l.WriteBuffers, AccountWrites: l.AccountWriteBuffers,
+		Objects: int64(maxObjects), AccountObjects: int64(l.AccountObjects),
+		Alarms: int64(l.Alarms), AccountAlarms: int64(l.AccountAlarms),
+		Bodies: l.RequestBodies,
+	}
+}
+
+// physicalMemory reads MemTotal from /proc/meminfo, or assumes 8 GiB.
+func physicalMemory() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 8 << 30
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err == nil && kb > 0 {
+				return kb << 10
+			}
+		}
+	}
+	return 8 << 30
+}
