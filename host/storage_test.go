@@ -316,6 +316,27 @@ func TestAlarms_FireAndRetry(t *testing.T) {
 	}
 }
 
+// TestAlarms_RearmSameTime: an alarm handler that re-arms its alarm for
+// the very millisecond it runs for keeps it: 1 run and 4 re-arms make 5
+// runs. (The host used to take the alarm it found, the same time, for the
+// one that ran, and delete it.)
+func TestAlarms_RearmSameTime(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir+"/data", writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	ts.st(t, "rearm", "st/put?key=alarmrearm&value=4", 200, nil)
+	ts.st(t, "rearm", "alarm/set?in=0", 200, nil)
+	var r alarmRuns
+	waitFor(t, "five alarm runs", func() bool {
+		ts.st(t, "rearm", "alarm/runs", 200, &r)
+		return r.Runs >= 5
+	})
+	waitFor(t, "no alarm left", func() bool { return ts.Stats().AlarmsPending == 0 })
+	ts.st(t, "rearm", "alarm/runs", 200, &r)
+	if r.Runs != 5 {
+		t.Errorf("%d runs, want 5", r.Runs)
+	}
+}
+
 // TestAlarms_AcrossRestart: an alarm that came due while the host was down
 // fires when it starts again.
 func TestAlarms_AcrossRestart(t *testing.T) {

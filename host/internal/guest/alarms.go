@@ -42,7 +42,7 @@ func alarmSet(_ context.Context, c *Call, a *args) abi.Code {
 	if err := st.SetAlarm(c.Txn, int64(at)); err != nil {
 		return c.storeError(err)
 	}
-	c.AlarmChanged = true
+	c.AlarmChanged, c.alarmSet = true, true
 	return abi.OK
 }
 
@@ -54,6 +54,6 @@ func alarmDelete(_ context.Context, c *Call, _ *args) abi.Code {
 	if err := st.DeleteAlarm(c.Txn); err != nil {
 		return c.storeError(err)
 	}
-	c.AlarmChanged = true
+	c.AlarmChanged, c.alarmSet = true, true
 	return abi.OK
 }

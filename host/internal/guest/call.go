@@ -62,10 +62,25 @@ type Call struct {
 	responded bool
 	failure   string // set by fail
 	clock     clock
-	txns      []store.Savepoint // open explicit transactions, innermost last
+	txns      []savepoint // open explicit transactions, innermost last
+	// alarmSet is whether the handler set or deleted its alarm (and no
+	// rollback undid it): then the alarm it leaves is its own decision.
+	alarmSet bool
 	names     []namedID         // IDs this call derived from names
 	args      args              // the parameters of the host call under way
 }
+
+// savepoint is where an explicit transaction began: the batch's mark and
+// whether the alarm had been set by then.
+type savepoint struct {
+	sp       store.Savepoint
+	alarmSet bool
+}
+
+// AlarmSet reports whether the handler set or deleted its object's alarm,
+// in writes that stand: an alarm handler that re-arms its alarm, even for
+// the very time it ran for, keeps it.
+func (c *Call) AlarmSet() bool { return c.alarmSet }
 
 // namedID remembers the name an ID was derived from in this call, so that
 // an object created through its stub learns its name.
@@ -155,9 +170,10 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 	if len(c.txns) > 0 {
 		// A transaction the handler never finished did not succeed.
 		c.Log.Warn("handler returned inside a transaction; rolled it back", "open", len(c.txns))
-		if err := c.Txn.RollbackTo(c.txns[0]); err != nil {
+		if err := c.Txn.RollbackTo(c.txns[0].sp); err != nil {
 			return fmt.Errorf("roll back open transactions: %w", err)
 		}
+		c.alarmSet = c.txns[0].alarmSet
 		c.txns = nil
 		c.AlarmChanged = true
 	}

@@ -194,7 +194,7 @@ func txnBegin(_ context.Context, c *Call, _ *args) abi.Code {
 	if len(c.txns) == maxOpenTxns {
 		return c.errorf(abi.TooLarge, "%d transactions are already open", maxOpenTxns)
 	}
-	c.txns = append(c.txns, c.Txn.Savepoint())
+	c.txns = append(c.txns, savepoint{c.Txn.Savepoint(), c.alarmSet})
 	return abi.OK
 }
 
@@ -212,9 +212,10 @@ func txnRollback(_ context.Context, c *Call, _ *args) abi.Code {
 	}
 	sp := c.txns[len(c.txns)-1]
 	c.txns = c.txns[:len(c.txns)-1]
-	if err := c.Txn.RollbackTo(sp); err != nil {
+	if err := c.Txn.RollbackTo(sp.sp); err != nil {
 		return c.storeError(err)
 	}
+	c.alarmSet = sp.alarmSet
 	c.AlarmChanged = true // the rollback may have undone an alarm change
 	return abi.OK
 }

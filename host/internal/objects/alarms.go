@@ -268,7 +268,11 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 	r.o.Load.Begin()
 	defer r.o.Load.End()
 	_, _, err = o.run(ctx, guest.Alarm, info, func(c *guest.Call) error {
-		// Done: delete the alarm unless the handler set another.
+		// Done: delete the alarm, unless the handler set (or deleted) it
+		// itself: then what it left stands, even the same time again.
+		if c.AlarmSet() {
+			return nil
+		}
 		cur, ok, err := st.GetAlarm(c.Txn, ns.cfg.Key, o.id)
 		if err != nil || !ok || cur.At != a.At || cur.Retries != a.Retries {
 			return err

@@ -29,7 +29,8 @@
 // inner transaction inside a committed outer one), putexit?key=K (a put,
 // then exit), ctor (what the constructor read). Alarms: alarm/set?in=MS,
 // alarm/get, alarm/delete, alarm/runs (how many times Alarm ran; it fails
-// while the stored counter alarmfail is above zero, counting it down).
+// while the stored counter alarmfail is above zero, counting it down, and
+// while alarmrearm is above zero re-arms itself for the time it ran for).
 package main
 
 import (
@@ -211,6 +212,15 @@ func (o *probe) Alarm(info dohost.AlarmInfo) error {
 	if f := atoi(st, "alarmfail"); f > 0 {
 		_ = st.Put("alarmfail", []byte(strconv.Itoa(f-1)))
 		return fmt.Errorf("alarm fails on purpose (%d more)", f-1)
+	}
+	if r := atoi(st, "alarmrearm"); r > 0 {
+		// Re-arm for the very time this run is for.
+		at, ok, err := st.GetAlarm()
+		if err != nil || !ok {
+			return fmt.Errorf("alarm/get in the alarm handler: %v %v", ok, err)
+		}
+		_ = st.Put("alarmrearm", []byte(strconv.Itoa(r-1)))
+		return st.SetAlarm(at)
 	}
 	return nil
 }
