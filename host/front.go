@@ -64,6 +64,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, id, http.StatusServiceUnavailable, "the host is shutting down")
 		return
 	}
+	if errors.Is(err, guest.ErrPoolBusy) {
+		wk.log.Warn("request refused: every Worker instance is busy", "request_id", id, "err", err)
+		s.fail(w, id, http.StatusServiceUnavailable, "the worker is busy; try again later")
+		return
+	}
 	if err != nil {
 		wk.log.Error("no worker instance", "request_id", id, "err", err)
 		s.fail(w, id, http.StatusServiceUnavailable, "the worker could not start")

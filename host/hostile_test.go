@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -251,4 +252,106 @@ func peakRSS(t *testing.T, f func()) int64 {
 		case <-tick.C:
 		}
 	}
+}
+
+// TestHostile_WorkerPoolBusy: a worker whose instances all loop (2
+// worker_instances, cpu_ms = 500, max_queue 2). Requests that find them
+// busy wait at most cpu_ms, behind at most max_queue others; one more is
+// refused at once with 503. The loops are throttled while others wait,
+// but end within twice cpu_ms of wall time, not twenty times.
+func TestHostile_WorkerPoolBusy(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig("workerloop"))
+	ts.expect(t, "GET", "/", 200, "ok")
+	type result struct {
+		status int
+		took   time.Duration
+	}
+	run := func(method string, out chan<- result) {
+		start := time.Now()
+		status, _ := ts.do(t, method, "/")
+		out <- result{status, time.Since(start)}
+	}
+	loops := make(chan result, 2)
+	go run("POST", loops)
+	go run("POST", loops)
+	for ts.load.Running() < 4 { // two requests, each in its guest call
+		time.Sleep(time.Millisecond)
+	}
+	waiters := make(chan result, 2)
+	go run("GET", waiters)
+	go run("GET", waiters)
+	for ts.workers[0].pool.Waiting() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if status, body := ts.do(t, "GET", "/"); status != 503 || !strings.Contains(body, "busy") {
+		t.Errorf("a third waiting request: %d %q, want 503 at once", status, body)
+	}
+	for i := 0; i < 2; i++ {
+		r := <-loops
+		if r.status != 500 {
+			t.Errorf("a loop ended with %d, want 500", r.status)
+		}
+		// Generous: the bound is 2 × 500 ms; before, the throttle let a
+		// loop run 20 × cpu_ms of wall time while others waited.
+		if r.took > 8*time.Second {
+			t.Errorf("a loop with cpu_ms = 500 ran %v", r.took)
+		}
+		t.Logf("a loop ended after %v", r.took)
+	}
+	for i := 0; i < 2; i++ {
+		if r := <-waiters; r.status != 200 && r.status != 503 {
+			t.Errorf("a waiting request ended with %d", r.status)
+		}
+	}
+	ts.expect(t, "GET", "/", 200, "ok")
+}
+
+// TestHostile_ThrottleBound: a loop throttled to a twentieth of the time,
+// because other requests keep waiting all along, still ends within twice
+// its cpu_ms (500 ms) of wall time: throttling moves its deadline by at
+// most cpu_ms. It used to move it by every sleep: twenty times cpu_ms.
+func TestHostile_ThrottleBound(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, filepath.Join(repoRoot(), "testdata", "hostile", "workerloop", "guest.wasm"),
+		"name = \"loop\"\n[durable_objects]\nbindings = [{ name = \"NS\", class_name = \"Hostile\" }]\n"+
+			"[limits]\ncpu_ms = 500\n[dohost]\nworker_instances = 1\n")
+	ts := startServer(t, filepath.Join(dir, "data"), cfg)
+	ts.expect(t, "GET", "/", 200, "ok")
+	done := make(chan struct{})
+	result := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		if status, _ := ts.do(t, "POST", "/"); status != 500 {
+			t.Errorf("the loop ended with %d, want 500", status)
+		}
+		result <- time.Since(start)
+		close(done)
+	}()
+	for ts.load.Running() < 2 { // the loop runs
+		time.Sleep(time.Millisecond)
+	}
+	// Requests that wait for the busy instance, again and again: there is
+	// always someone waiting, so the loop is throttled all along.
+	var wg sync.WaitGroup
+	for c := 0; c < 4; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				ts.do(t, "GET", "/")
+			}
+		}()
+	}
+	took := <-result
+	wg.Wait()
+	// Generous: the bound is 2 × 500 ms; before, 20 × 500 ms.
+	if took > 6*time.Second {
+		t.Errorf("a loop with cpu_ms = 500 ran %v while others waited", took)
+	}
+	t.Logf("the loop ended after %v", took)
 }

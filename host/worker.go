@@ -92,7 +92,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 		w.namespaces[b.Name] = ns
 		w.env.Namespaces[b.Name] = ns
 	}
-	w.pool = guest.NewPool(w.module, cfg.Host.WorkerInstances, w.log)
+	w.pool = guest.NewPool(w.module, cfg.Host.WorkerInstances, cfg.Limits.Queue, w.log)
 
 	// A first Worker instance proves the module instantiates and says which
 	// classes it implements; it then serves as the pool's first member.

@@ -25,6 +25,7 @@ type hostile struct {
 	extra       string // extra module fields
 	raw         string // a whole module instead of the skeleton
 	toml        string // top-level wrangler.toml lines (bindings)
+	host        string // [dohost] lines
 }
 
 var cases = []hostile{
@@ -103,7 +104,30 @@ var cases = []hostile{
         (i32.const 0x100000) (i32.const 26214400) (i32.const 200)))
       (br $again))`,
 		extra: `(data (i32.const 48) "KV")`},
+	{name: "workerloop", about: "the Worker's POST loops without end (cpu_ms = 500 stops it); with 2 worker_instances and max_queue 2, a third waiting request is refused at once, and the loops end within twice cpu_ms however many requests wait",
+		limits: "cpu_ms = 500\nmax_queue = 2", host: "worker_instances = 2", raw: workerloopModule},
 }
+
+// workerloopModule answers GET with "ok" and loops on POST, in the Worker.
+const workerloopModule = `(module
+  (import "dohost" "result_read" (func $result_read (param i32 i32) (result i32)))
+  (import "dohost" "respond" (func $respond (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "\c8\00\00\00\00\00\00\00\02\00\00\00ok")
+  (func (export "dohost_abi_v1"))
+  (func (export "dohost_classes") (result i32)
+    (drop (call $respond (i32.const 16) (i32.const 7)))
+    (i32.const 0))
+  (data (i32.const 16) "Hostile")
+  (func (export "dohost_object_new") (param i32) (result i32) (i32.const 0))
+  (func (export "dohost_object_fetch") (param i32) (result i32) (i32.const 13))
+  (func (export "dohost_worker_fetch") (param $len i32) (result i32)
+    (if (i32.gt_u (local.get $len) (i32.const 60000)) (then (return (i32.const 13))))
+    (drop (call $result_read (i32.const 1024) (local.get $len)))
+    (if (i32.eq (i32.load (i32.const 1024)) (i32.const 4)) ;; POST
+      (then (loop $forever (br $forever))))
+    (drop (call $respond (i32.const 64) (i32.const 14)))
+    (i32.const 0)))`
 
 const kvBinding = `kv_namespaces = [{ binding = "KV", id = "hostile-kv" }]`
 
@@ -133,6 +157,9 @@ bindings = [{ name = "NS", class_name = "Hostile" }]
 `, h.about, h.name, h.name)
 		if h.limits != "" {
 			toml += "\n[limits]\n" + h.limits + "\n"
+		}
+		if h.host != "" {
+			toml += "\n[dohost]\n" + h.host + "\n"
 		}
 		write(filepath.Join(dir, "wrangler.toml"), toml)
 	}

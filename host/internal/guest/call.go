@@ -66,8 +66,8 @@ type Call struct {
 	// alarmSet is whether the handler set or deleted its alarm (and no
 	// rollback undid it): then the alarm it leaves is its own decision.
 	alarmSet bool
-	names     []namedID         // IDs this call derived from names
-	args      args              // the parameters of the host call under way
+	names    []namedID // IDs this call derived from names
+	args     args      // the parameters of the host call under way
 }
 
 // savepoint is where an explicit transaction began: the batch's mark and

@@ -103,14 +103,20 @@ type clock struct {
 	deadline  time.Time     // when the fuel function ends it
 	lastSlice time.Time     // when the fuel function last ran
 	owed      time.Duration // throttling: sleep not yet taken
+	slack     time.Duration // how much later throttling may still move the deadline
 	throttled bool          // counted in load.throttled
 }
 
-// start starts the clock: the guest may run for limit from now.
+// start starts the clock: the guest may run for limit from now. The time
+// throttling makes it sleep moves the deadline, but by no more than limit
+// in all: a call that others keep waiting ends within twice its limit of
+// wall time (plus the time it waits for other objects), however busy the
+// host is.
 func (k *clock) start(limit time.Duration) {
 	k.started = time.Now()
 	k.lastSlice = k.started
 	k.deadline = k.started.Add(limit)
+	k.slack = limit
 }
 
 // blocked stops the clock for d, the time the call waited in a host call
@@ -155,7 +161,9 @@ func (k *clock) tick() {
 			time.Sleep(k.owed)
 			slept := time.Since(now)
 			k.owed -= slept
-			k.deadline = k.deadline.Add(slept)
+			ext := min(slept, k.slack)
+			k.slack -= ext
+			k.deadline = k.deadline.Add(ext)
 			now = now.Add(slept)
 		}
 	}

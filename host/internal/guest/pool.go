@@ -2,9 +2,11 @@ package guest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 )
 
 // Pool holds the instances that run a worker's fetch handler. The handler
@@ -15,24 +17,33 @@ type Pool struct {
 	log     *slog.Logger
 	idle    chan *Instance
 	slots   chan struct{}
+	maxWait int // requests that may wait for a slot
+	waiting atomic.Int64
 	created atomic.Int64
 }
 
 // NewPool returns an empty pool of at most size instances of m, whose
-// output goes to log.
-func NewPool(m *Module, size int, log *slog.Logger) *Pool {
-	return &Pool{m: m, log: log, idle: make(chan *Instance, size), slots: make(chan struct{}, size)}
+// output goes to log, for which at most maxWait requests wait.
+func NewPool(m *Module, size, maxWait int, log *slog.Logger) *Pool {
+	return &Pool{m: m, log: log, maxWait: maxWait, idle: make(chan *Instance, size), slots: make(chan struct{}, size)}
 }
 
+// ErrPoolBusy is the cause of a request that found every Worker instance
+// busy and too many requests already waiting, or waited past its limit.
+var ErrPoolBusy = errors.New("guest: every Worker instance is busy")
+
 // Get returns an instance for one request: an idle one, or a new one. The
-// caller gives it back with Done.
+// caller gives it back with Done. When every instance is busy it waits,
+// behind at most maxWait others, for at most the module's CPU limit: a
+// worker whose instances all loop delays its own requests, boundedly,
+// and holds no more of them.
 func (p *Pool) Get(ctx context.Context) (*Instance, error) {
 	select {
 	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for a worker instance: %w", ctx.Err())
-	case <-p.m.load.Stopping():
-		return nil, ErrStopping
+	default:
+		if err := p.wait(ctx); err != nil {
+			return nil, err
+		}
 	}
 	select {
 	case inst := <-p.idle:
@@ -45,6 +56,27 @@ func (p *Pool) Get(ctx context.Context) (*Instance, error) {
 		return nil, err
 	}
 	return inst, nil
+}
+
+// wait waits for a slot.
+func (p *Pool) wait(ctx context.Context) error {
+	if n := p.waiting.Add(1); p.maxWait >= 0 && n > int64(p.maxWait) {
+		p.waiting.Add(-1)
+		return fmt.Errorf("%w: %d requests already wait", ErrPoolBusy, n-1)
+	}
+	defer p.waiting.Add(-1)
+	t := time.NewTimer(p.m.limits.CPU)
+	defer t.Stop()
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w: waited %s, the CPU limit", ErrPoolBusy, p.m.limits.CPU)
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a worker instance: %w", ctx.Err())
+	case <-p.m.load.Stopping():
+		return ErrStopping
+	}
 }
 
 // New makes an instance for the pool without taking a slot; Put adds it.
@@ -75,6 +107,9 @@ func (p *Pool) Put(ctx context.Context, inst *Instance) {
 		inst.Close(ctx)
 	}
 }
+
+// Waiting reports how many requests wait for an instance.
+func (p *Pool) Waiting() int64 { return p.waiting.Load() }
 
 // Created reports how many instances the pool has made.
 func (p *Pool) Created() int64 { return p.created.Load() }
