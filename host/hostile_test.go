@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -354,4 +355,62 @@ func TestHostile_ThrottleBound(t *testing.T) {
 		t.Errorf("a loop with cpu_ms = 500 ran %v while others waited", took)
 	}
 	t.Logf("the loop ended after %v", took)
+}
+
+// TestHostile_MemoryBudget: eight objects that each grow their memory to
+// its 64 MiB limit (memhog), or their tables by ten million elements
+// (tablebomb, 80 MiB of host memory each, whatever memory_mb says), and
+// keep it, get no more together than their account's memory budget (here
+// 128 MiB): the grows past it fail, as past an instance's limit, and a new
+// object that finds the budget spent makes room by evicting the account's
+// idle ones (or, if none is idle, is refused with 503).
+func TestHostile_MemoryBudget(t *testing.T) {
+	for _, name := range []string{"memhog", "tablebomb"} {
+		t.Run(name, func(t *testing.T) {
+			const budget = 128 << 20
+			ts := startServerOpts(t, Options{DataDir: filepath.Join(t.TempDir(), "data"), Limits: Limits{AccountGuestMemory: budget}},
+				hostileConfig(name))
+			settle()
+			base, _ := procMemory(t)
+			peak := peakRSS(t, func() {
+				for _, o := range "abcdefgh" {
+					ts.expect(t, "POST", "/"+string(o), 200, "new")
+				}
+			})
+			settle()
+			used := ts.quota.Tenant("default").Memory.Tenant.Used()
+			t.Logf("RSS grew by %d MiB at the peak; the account's budget has %d MiB in use", (peak-base)>>20, used>>20)
+			if used > budget {
+				t.Errorf("the account holds %d MiB; its budget is %d MiB", used>>20, budget>>20)
+			}
+			if peak-base > 2*budget {
+				t.Errorf("RSS grew by %d MiB; the account's budget is %d MiB", (peak-base)>>20, budget>>20)
+			}
+			ts.expect(t, "GET", "/z", 200, "new")
+		})
+	}
+}
+
+// TestHostile_Chain: an object that calls a new object that calls a new
+// object… holds a live instance at every link. With the host's cap at 10
+// live objects the chain stops at 10 (the next is refused, OVERLOADED);
+// with room for more, it stops at MaxChain links. Either way the host
+// lives and another object starts once the chain has unwound.
+func TestHostile_Chain(t *testing.T) {
+	for _, c := range []struct {
+		maxLive int
+		started int64
+	}{{10, 10}, {1000, 32}} {
+		t.Run(fmt.Sprint(c.maxLive), func(t *testing.T) {
+			ts := startServerOpts(t, Options{DataDir: filepath.Join(t.TempDir(), "data"), MaxLiveObjects: c.maxLive,
+				Limits: Limits{AccountObjects: c.maxLive}}, hostileConfig("chain"))
+			if status, _ := ts.do(t, "POST", "/a"); status != 500 {
+				t.Errorf("POST /a: %d, want 500 (the chain fails)", status)
+			}
+			if got := ts.Stats().ObjectsStarted; got != c.started {
+				t.Errorf("%d objects started, want %d", got, c.started)
+			}
+			ts.expect(t, "GET", "/b", 200, "new")
+		})
+	}
 }

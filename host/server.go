@@ -150,7 +150,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	s.objects = objects.New(objects.Options{
 		Store: s.store, Load: s.load, Log: o.Logger,
-		MaxLive: o.MaxLiveObjects, IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
+		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
 		AlarmRetryDelay: o.AlarmRetryDelay,
 	})
 	for _, c := range cfgs {

@@ -81,7 +81,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 			}
 			ns = s.objects.AddNamespace(objects.NamespaceConfig{
 				Account: cfg.AccountID, Class: b.ClassName, Binding: b.Name, Key: key,
-				Module: w.module, Env: w.env, Log: w.log,
+				Module: w.module, Env: w.env, Log: w.log, Tenant: s.quota.Tenant(cfg.AccountID),
 				Limits: objects.Limits{
 					Queue:   cfg.Limits.Queue,
 					Storage: store.ObjectLimits{MaxKey: cfg.Limits.StorageKey, MaxValue: cfg.Limits.StorageValue},

@@ -104,6 +104,33 @@ var cases = []hostile{
         (i32.const 0x100000) (i32.const 26214400) (i32.const 200)))
       (br $again))`,
 		extra: `(data (i32.const 48) "KV")`},
+	{name: "chain", about: "POST makes a new unique ID and sends the object a POST, which does the same: a chain without end of objects each waiting on the next, which the caps of live objects and of chained calls must stop",
+		imports: `  (import "dohost" "ns_new_unique_id" (func $ns_new_unique_id (param i32 i32 i32 i32 i32) (result i32)))
+`,
+		misbehave: `(drop (call $ns_new_unique_id (i32.const 0) (i32.const 2) (i32.const 128) (i32.const 64) (i32.const 200)))
+    (drop (call $stub_fetch (i32.const 0) (i32.const 2) (i32.const 128) (i32.const 64)
+      (i32.const 256) (i32.const 21) (i32.const 131072) (i32.const 65536) (i32.const 200)))`,
+		extra: `(data (i32.const 256) "\04\00\00\00POST\01\00\00\00x\00\00\00\00\00\00\00\00")`},
+	{name: "tablebomb", about: "POST grows a table of funcrefs by a million elements at a time, ten times or until a grow fails: 8 MiB of host memory each, which the account's memory budget must bound",
+		limits: "memory_mb = 1",
+		misbehave: `(local $i i32)
+    (block $done
+      (loop $more
+        (br_if $done (i32.eq (table.grow $t (ref.null func) (i32.const 1048576)) (i32.const -1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $more (i32.lt_u (local.get $i) (i32.const 10)))))
+    (drop (call $respond (i32.const 64) (i32.const 15)))`,
+		extra: `(table $t 0 funcref)`},
+	{name: "memhog", about: "POST grows its memory 1 MiB at a time, touching every page, until a grow fails (memory_mb = 64), and keeps it: many such objects together must stay within the account's memory budget",
+		limits: "memory_mb = 64",
+		misbehave: `(local $old i32)
+    (loop $more
+      (local.set $old (memory.grow (i32.const 16)))
+      (if (i32.ne (local.get $old) (i32.const -1))
+        (then
+          (memory.fill (i32.mul (local.get $old) (i32.const 65536)) (i32.const 0xAB) (i32.const 1048576))
+          (br $more))))
+    (drop (call $respond (i32.const 64) (i32.const 15)))`},
 	{name: "workerloop", about: "the Worker's POST loops without end (cpu_ms = 500 stops it); with 2 worker_instances and max_queue 2, a third waiting request is refused at once, and the loops end within twice cpu_ms however many requests wait",
 		limits: "cpu_ms = 500\nmax_queue = 2", host: "worker_instances = 2", raw: workerloopModule},
 }

@@ -45,6 +45,9 @@ type Call struct {
 	// Caller is the object whose handler runs, passed back to
 	// Namespace.Fetch so that it can tell who waits on whom.
 	Caller any
+	// Depth is how many objects wait, in a chain of stub calls, up to and
+	// with this one: 0 for the Worker, 1 for an object it calls.
+	Depth int
 	// Log receives the guest's log lines, tagged with who it runs for.
 	Log *slog.Logger
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -13,11 +14,12 @@ import (
 // the single instance of one object. It is used by one goroutine at a
 // time. After a call traps (Invoke returns a *Trap) it must be closed.
 type Instance struct {
-	m     *Module
-	mod   api.Module
-	mem   *linearMemory
-	fns   []namedFunc // resolved exports
-	stack [1]uint64
+	m      *Module
+	mod    api.Module
+	mem    *linearMemory
+	tables int64       // bytes of table elements charged to the memory budget
+	fns    []namedFunc // resolved exports
+	stack  [1]uint64
 }
 
 type namedFunc struct {
@@ -28,19 +30,34 @@ type namedFunc struct {
 // Instantiate starts a new instance whose stdout and stderr go to log as
 // log lines: from the snapshot when the module has one, otherwise by
 // running the module's initializer, under the module's time limit.
-func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (*Instance, error) {
+func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Instance, err error) {
 	var img *image
 	if m.snap != nil {
 		img = m.snap.img
 	}
-	c := &Call{kind: kindInit}
-	c.clock.start(m.limits.CPU)
-	actx, alloc := withMemoryAllocator(ctx, img)
-	mod, err := m.rt.InstantiateModule(c.context(actx), m.cm, moduleConfig(newLogWriter(log, m.logLimit, "stdout"), newLogWriter(log, m.logLimit, "stderr")))
-	if err != nil {
-		return nil, fmt.Errorf("instantiate: %w", describeTrap(err))
+	var budget quota.Pair
+	if m.tenant != nil {
+		budget = m.tenant.Memory
 	}
-	inst := &Instance{m: m, mod: mod, mem: alloc.mem}
+	tables := int64(m.prep.TableElements) * tableElementBytes
+	if err := budget.Take(tables); err != nil {
+		return nil, fmt.Errorf("instantiate: tables: %w", err)
+	}
+	actx, mem, err := prepareMemory(ctx, img, m.memMin, m.memMax, budget)
+	if err != nil {
+		budget.Give(tables)
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst = &Instance{m: m, mem: mem, tables: tables}
+	c := &Call{kind: kindInit, inst: inst}
+	c.clock.start(m.limits.CPU)
+	mod, err := m.instantiate(c.context(actx), log)
+	if err != nil {
+		mem.Free()
+		budget.Give(inst.tables)
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst.mod = mod
 	if m.snap != nil {
 		if err := m.snap.restore(mod); err != nil {
 			inst.Close(ctx)
@@ -49,13 +66,29 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (*Instance, 
 		return inst, nil
 	}
 	if m.Has(abi.ExportInitialize) {
-		c.inst = inst
 		if err := c.run(ctx, mod.ExportedFunction(abi.ExportInitialize)); err != nil {
 			inst.Close(ctx)
 			return nil, fmt.Errorf("%s: %w", abi.ExportInitialize, err)
 		}
 	}
 	return inst, nil
+}
+
+// instantiate has wazero instantiate the module, with its memory prepared
+// in ctx. A panic in wazero (it has one for memory it could not get)
+// becomes an error: one instance that cannot start is that request's
+// failure, never the host's.
+func (m *Module) instantiate(ctx context.Context, log *slog.Logger) (mod api.Module, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			mod, err = nil, fmt.Errorf("wazero: %v", r)
+		}
+	}()
+	mod, err = m.rt.InstantiateModule(ctx, m.cm, moduleConfig(newLogWriter(log, m.logLimit, "stdout"), newLogWriter(log, m.logLimit, "stderr")))
+	if err != nil {
+		return nil, describeTrap(err)
+	}
+	return mod, nil
 }
 
 // fn returns the exported function name (nil if there is none), resolving
@@ -83,9 +116,39 @@ func (i *Instance) Trim() {
 	i.fns = nil
 }
 
-// Close releases the instance and its memory. It is safe on nil.
+// Close releases the instance, its memory and its tables, and gives
+// what they were charged back to the budget. It is safe on nil.
 func (i *Instance) Close(ctx context.Context) {
-	if i != nil && i.mod != nil {
-		_ = i.mod.Close(ctx)
+	if i == nil || i.mod == nil {
+		return
 	}
+	_ = i.mod.Close(ctx)
+	i.mod = nil
+	if i.m.tenant != nil {
+		i.m.tenant.Memory.Give(i.tables)
+	}
+	i.tables = 0
+}
+
+// tableGrow is called by metered code before every table.grow with the
+// number of elements asked for: it charges them to the instance's memory
+// budget and lets the grow go on, or makes it fail (as past the table's
+// maximum) when the budget is spent.
+func tableGrow(ctx context.Context, _ api.Module, s []uint64) {
+	n := uint32(s[0])
+	c := callFrom(ctx)
+	if c == nil || c.inst == nil {
+		s[0] = 0xFFFFFFFF
+		return
+	}
+	inst := c.inst
+	cost := int64(n) * tableElementBytes
+	if inst.m.tenant != nil {
+		if err := inst.m.tenant.Memory.Take(cost); err != nil {
+			s[0] = 0xFFFFFFFF
+			return
+		}
+	}
+	inst.tables += cost
+	s[0] = uint64(n)
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/tetratelabs/wazero/experimental"
 	"golang.org/x/sys/unix"
 )
@@ -18,9 +19,10 @@ import (
 // starts without copying anything, and the pages it never writes stay
 // shared with every other instance of the module. A small one is copied.
 type image struct {
-	size  uint64   // bytes
-	fd    int      // the memfd, or -1 when the image is copied
-	pages []extent // copied images: the non-zero parts
+	size   uint64   // bytes
+	fd     int      // the memfd, or -1 when the image is copied
+	pages  []extent // copied images: the non-zero parts
+	shared uint64   // mapped images: the bytes of non-zero pages, shared by every instance
 }
 
 // extent is a non-zero part of a small image.
@@ -80,6 +82,7 @@ func newImage(mem []byte) (*image, error) {
 			unix.Close(fd)
 			return nil, fmt.Errorf("snapshot image: write: %w", err)
 		}
+		im.shared += uint64(len(p))
 	}
 	seals := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
@@ -106,47 +109,77 @@ func (im *image) close() {
 // An instance started from a snapshot has the image mapped (or copied)
 // at the start of the reservation.
 //
+// The memory is charged to its account's (and the host's) memory budget:
+// its size, less the image's pages it shares with every other instance of
+// the module. A grow the budget refuses fails, as a grow past the limit.
+//
 // wazero calls Reallocate and Free from the goroutine that instantiates,
 // runs or closes the instance; an instance is used by one goroutine at a
 // time, so linearMemory needs no lock.
 type linearMemory struct {
-	buf []byte // the whole reservation; nil until the first Reallocate and after Free
-	max uint64
-	img *image
+	buf     []byte // the whole reservation; nil until reserve and after Free
+	max     uint64
+	img     *image
+	budget  quota.Pair
+	charged int64 // bytes taken from budget
 }
 
-// memoryAllocator gives the next instantiation a linearMemory starting
-// from img (nil: zeroed), and keeps it for the instance.
+// memoryAllocator hands wazero the linearMemory prepared for the next
+// instantiation, so that everything that can fail — the mapping, the
+// budget — has been done, with an error to return, before wazero asks.
 type memoryAllocator struct {
-	img *image
 	mem *linearMemory
 }
 
+// Allocate implements experimental.MemoryAllocator.
 func (a *memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
-	a.mem = &linearMemory{max: max, img: a.img}
+	a.mem.max = min(a.mem.max, max)
 	return a.mem
 }
 
-// withMemoryAllocator returns ctx set up to give the next instantiation a
-// linearMemory that starts as img (nil: zeroed), and the allocator that
-// will hold it.
-func withMemoryAllocator(ctx context.Context, img *image) (context.Context, *memoryAllocator) {
-	a := &memoryAllocator{img: img}
-	return experimental.WithMemoryAllocator(ctx, a), a
+// prepareMemory maps the reservation (max bytes) for the next
+// instantiation, with img (nil: zeroed) at its start, and charges min
+// bytes of it to budget. It returns ctx set up to hand it to wazero, or an
+// error when the host cannot map more or the budget is spent.
+func prepareMemory(ctx context.Context, img *image, min, max uint64, budget quota.Pair) (context.Context, *linearMemory, error) {
+	m := &linearMemory{max: max, img: img, budget: budget}
+	if max > 0 {
+		if err := m.reserve(); err != nil {
+			return nil, nil, fmt.Errorf("map %d bytes of memory for a new instance: %w (the host may be at its limit of mappings, vm.max_map_count)", max, err)
+		}
+	}
+	if err := m.charge(min); err != nil {
+		m.Free()
+		return nil, nil, err
+	}
+	return experimental.WithMemoryAllocator(ctx, &memoryAllocator{mem: m}), m, nil
+}
+
+// charge makes the memory's charge that of size bytes.
+func (m *linearMemory) charge(size uint64) error {
+	own := int64(size)
+	if m.img != nil && m.img.fd >= 0 {
+		own -= int64(min(m.img.shared, size))
+	}
+	if d := own - m.charged; d > 0 {
+		if err := m.budget.Take(d); err != nil {
+			return err
+		}
+		m.charged = own
+	}
+	return nil
 }
 
 // Reallocate implements experimental.LinearMemory.
 func (m *linearMemory) Reallocate(size uint64) []byte {
-	if size > m.max {
+	if size > m.max || m.buf == nil && size > 0 {
 		return nil
 	}
+	if m.charge(size) != nil {
+		return nil // the budget is spent: the grow fails
+	}
 	if m.buf == nil {
-		if m.max == 0 {
-			return []byte{}
-		}
-		if err := m.reserve(); err != nil {
-			return nil
-		}
+		return []byte{}
 	}
 	return m.buf[:size:size]
 }
@@ -174,12 +207,14 @@ func (m *linearMemory) reserve() error {
 	return nil
 }
 
-// Free implements experimental.LinearMemory.
+// Free implements experimental.LinearMemory. It is safe to call twice.
 func (m *linearMemory) Free() {
 	if m.buf != nil {
 		_ = unix.Munmap(m.buf)
 		m.buf = nil
 	}
+	m.budget.Give(m.charged)
+	m.charged = 0
 }
 
 // pagemap is /proc/self/pagemap, opened once; nil where it cannot be read.

@@ -5,11 +5,13 @@ package guest
 import (
 	"context"
 
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/tetratelabs/wazero/experimental"
 )
 
 // Elsewhere than Linux, an image is a copy of the snapshot's memory, and
 // instances use Go slices that grow by copying, as wazero's default does.
+// The memory is charged to its budget whole.
 
 type image struct {
 	size uint64
@@ -23,30 +25,42 @@ func newImage(mem []byte) (*image, error) {
 func (im *image) close() {}
 
 type linearMemory struct {
-	buf []byte
-	max uint64
-	img *image
+	buf     []byte
+	max     uint64
+	img     *image
+	budget  quota.Pair
+	charged int64
 }
 
-type memoryAllocator struct {
-	img *image
-	mem *linearMemory
-}
+type memoryAllocator struct{ mem *linearMemory }
 
 func (a *memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
-	a.mem = &linearMemory{max: max, img: a.img}
+	a.mem.max = min(a.mem.max, max)
 	return a.mem
 }
 
-func withMemoryAllocator(ctx context.Context, img *image) (context.Context, *memoryAllocator) {
-	a := &memoryAllocator{img: img}
-	return experimental.WithMemoryAllocator(ctx, a), a
+func prepareMemory(ctx context.Context, img *image, min, max uint64, budget quota.Pair) (context.Context, *linearMemory, error) {
+	m := &linearMemory{max: max, img: img, budget: budget}
+	if err := m.charge(min); err != nil {
+		return nil, nil, err
+	}
+	return experimental.WithMemoryAllocator(ctx, &memoryAllocator{mem: m}), m, nil
+}
+
+func (m *linearMemory) charge(size uint64) error {
+	if d := int64(size) - m.charged; d > 0 {
+		if err := m.budget.Take(d); err != nil {
+			return err
+		}
+		m.charged = int64(size)
+	}
+	return nil
 }
 
 func (m *linearMemory) trim() {}
 
 func (m *linearMemory) Reallocate(size uint64) []byte {
-	if size > m.max {
+	if size > m.max || m.charge(size) != nil {
 		return nil
 	}
 	if m.buf == nil && m.img != nil && m.img.size <= m.max {
@@ -62,4 +76,8 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	return m.buf
 }
 
-func (m *linearMemory) Free() { m.buf = nil }
+func (m *linearMemory) Free() {
+	m.buf = nil
+	m.budget.Give(m.charged)
+	m.charged = 0
+}

@@ -21,16 +21,26 @@ import (
 // the exports that give the host a snapshot's globals. Guests can neither
 // import the module nor export such names.
 const (
-	meterModule  = "dohost:internal"
-	meterFunc    = "fuel"
-	overflowFunc = "overflow"
-	fuelPerSlice = 1 << 18
-	globalPrefix = "dohost:global:"
+	meterModule   = "dohost:internal"
+	meterFunc     = "fuel"
+	overflowFunc  = "overflow"
+	tableGrowFunc = "tablegrow"
+	fuelPerSlice  = 1 << 18
+	globalPrefix  = "dohost:global:"
 	// importCallWeight is what a call to a host function (dohost's or
 	// WASI's) costs in fuel: at most 256 of them run between two fuel
 	// slices.
 	importCallWeight = 1 << 10
 )
+
+// maxTableElements is the most elements a table may start with (8 MiB of
+// host memory per instance); growing one is charged to the memory budget.
+const maxTableElements = 1 << 20
+
+// tableElementBytes is what one table element is charged: wazero keeps a
+// pointer per element in a slice, and a grow may double the slice's
+// capacity and copy it: three pointers' worth.
+const tableElementBytes = 24
 
 // maxCallDepth bounds how deep a guest's calls nest. wazero grows the
 // stack it runs guest code on up to 400 MB; a bound on frames keeps a
@@ -89,6 +99,10 @@ type Module struct {
 	logLimit *logLimiter // the log lines of every instance
 	load     *Load
 	tenant   *quota.Tenant
+	// memMin and memMax are the bytes of an instance's memory when it
+	// starts and at most: its declared minimum, and the least of its
+	// declared maximum and the worker's limit.
+	memMin, memMax uint64
 }
 
 // Compile checks wasm against the ABI (the version it declares, every
@@ -176,6 +190,9 @@ func newRuntime(ctx context.Context, cache *Cache, memoryPages uint32) (wazero.R
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) { panic(errCallDepth) }), nil, nil).
 		Export(overflowFunc).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(tableGrow), []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
+		Export(tableGrowFunc).
 		Instantiate(ctx)
 	if err != nil {
 		_ = rt.Close(ctx)
@@ -199,6 +216,7 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 	p, err := wasmbin.Prepare(wasm, wasmbin.Options{
 		FuelModule: meterModule, FuelName: meterFunc, Fuel: fuelPerSlice, ImportCallWeight: importCallWeight,
 		OverflowName: overflowFunc, MaxDepth: maxCallDepth, GlobalPrefix: globalPrefix,
+		TableGrowName: tableGrowFunc, MaxTableElements: maxTableElements,
 	})
 	switch {
 	case errors.Is(err, wasmbin.ErrMalformed):
@@ -224,6 +242,17 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 	m.cm, m.prep = cm, p
 	if err := m.check(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if def := cm.ExportedMemories()["memory"]; def != nil {
+		limit := m.limits.MemoryPages
+		if limit == 0 {
+			limit = 65536 // wazero's: 4 GiB
+		}
+		pages := limit
+		if mx, ok := def.Max(); ok && mx < limit {
+			pages = mx
+		}
+		m.memMin, m.memMax = uint64(def.Min())*65536, uint64(pages)*65536
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -33,12 +34,16 @@ type snapGlobal struct {
 // takeSnapshot starts one instance the slow way (the data segments written
 // by the host, then _initialize) and records its state.
 func (m *Module) takeSnapshot(ctx context.Context) error {
+	actx, lm, err := prepareMemory(ctx, nil, m.memMin, m.memMax, quota.Pair{})
+	if err != nil {
+		return fmt.Errorf("instantiate: %w", err)
+	}
 	c := &Call{kind: kindInit}
 	c.clock.start(m.limits.CPU)
-	actx, _ := withMemoryAllocator(ctx, nil)
-	mod, err := m.rt.InstantiateModule(c.context(actx), m.cm, moduleConfig(newLogWriter(m.log, m.logLimit, "stdout"), newLogWriter(m.log, m.logLimit, "stderr")))
+	mod, err := m.instantiate(c.context(actx), m.log)
 	if err != nil {
-		return fmt.Errorf("instantiate: %w", describeTrap(err))
+		lm.Free()
+		return fmt.Errorf("instantiate: %w", err)
 	}
 	defer mod.Close(ctx)
 	mem := mod.Memory()

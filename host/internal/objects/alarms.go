@@ -267,7 +267,7 @@ func (s *alarmScheduler) fire(key alarmKey, at int64) {
 	info := abi.AppendAlarmInfo(nil, &abi.AlarmInfo{RetryCount: a.Retries})
 	r.o.Load.Begin()
 	defer r.o.Load.End()
-	_, _, err = o.run(ctx, guest.Alarm, info, func(c *guest.Call) error {
+	_, _, err = o.run(ctx, guest.Alarm, 1, info, func(c *guest.Call) error {
 		// Done: delete the alarm, unless the handler set (or deleted) it
 		// itself: then what it left stands, even the same time again.
 		if c.AlarmSet() {

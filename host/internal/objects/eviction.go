@@ -3,6 +3,8 @@ package objects
 import (
 	"context"
 	"time"
+
+	"github.com/dohost/dohost/host/internal/quota"
 )
 
 // maxTrimsPerTick bounds the instances one sweep trims: unmapping pages
@@ -10,23 +12,74 @@ import (
 // objects going idle together should not take a core for it.
 const maxTrimsPerTick = 100
 
-// started records that o (whose turn the caller holds) has a new instance,
-// and evicts the least recently used idle objects beyond the cap.
+// liveBudget returns the budget of live objects o counts in.
+func (r *Registry) liveBudget(o *object) quota.Pair {
+	if t := o.ns.cfg.Tenant; t != nil {
+		return t.Objects
+	}
+	return quota.Pair{}
+}
+
+// admit takes a place among the live objects for o, which is about to
+// start: one of its account's and one of the host's. Where the account or
+// the host is at its cap, the least recently used idle object (of the
+// account, or of any) is evicted to make room; where every one is busy,
+// admit fails (quota.ErrExhausted): the new object is refused rather than
+// the cap exceeded. The caller holds o's turn.
+func (r *Registry) admit(o *object) error {
+	pair := r.liveBudget(o)
+	for {
+		err := pair.Take(1)
+		if err == nil {
+			return nil
+		}
+		if !r.evictIdle(o, pair.Tenant) {
+			return err
+		}
+	}
+}
+
+// evictIdle evicts the least recently used idle object to make room for o
+// in a budget that refused it: of o's account when the account's part of
+// the budget is the one spent, of any account otherwise. It reports
+// whether there was one.
+func (r *Registry) evictIdle(o *object, tenant *quota.Budget) bool {
+	account := ""
+	if tenant.Limit() > 0 && tenant.Used() >= tenant.Limit() {
+		account = o.ns.cfg.Account
+	}
+	r.mu.Lock()
+	var v *object
+	for e := r.lru.Back(); e != nil; e = e.Prev() {
+		c := e.Value.(*object)
+		if c.refs == 0 && c != o && (account == "" || c.ns.cfg.Account == account) {
+			v = c
+			break
+		}
+	}
+	if v != nil {
+		r.removeLocked([]*object{v})
+	}
+	r.mu.Unlock()
+	if v == nil {
+		return false
+	}
+	r.evict([]*object{v}, "to make room for a new object")
+	return true
+}
+
+// maxMemoryEvictions bounds the idle objects one new object may evict to
+// find memory for its instance.
+const maxMemoryEvictions = 16
+
+// started records that o (whose turn the caller holds) has a new instance.
 func (r *Registry) started(o *object) {
 	r.nStarted.Add(1)
 	r.mu.Lock()
 	o.lastUsed = time.Now()
 	o.lruElem = r.lru.PushFront(o)
 	r.live++
-	var victims []*object
-	for e := r.lru.Back(); e != nil && r.live-len(victims) > r.o.MaxLive; e = e.Prev() {
-		if v := e.Value.(*object); v.refs == 0 {
-			victims = append(victims, v)
-		}
-	}
-	r.removeLocked(victims)
 	r.mu.Unlock()
-	r.evict(victims, "over the cap of live objects")
 }
 
 // stopped records that o (whose turn the caller holds) lost its instance.

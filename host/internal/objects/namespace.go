@@ -7,6 +7,7 @@ import (
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -33,6 +34,9 @@ type NamespaceConfig struct {
 	Module *guest.Module
 	Env    *guest.Env
 	Limits Limits
+	// Tenant holds the budgets of the account's live objects and running
+	// alarms (each paired with the host's); nil: no limits.
+	Tenant *quota.Tenant
 	// Log is the worker's log; objects tag it with class, ID and name.
 	Log *slog.Logger
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -53,8 +54,8 @@ func newObject(r *Registry, ns *Namespace, id ID) *object {
 
 // call returns a Call of o's instance with its writes going into txn,
 // counted in w.
-func (o *object) call(kind guest.Kind, txn *store.Txn, w *guest.Writes) *guest.Call {
-	return &guest.Call{Kind: kind, Txn: txn, Writes: w, Env: o.ns.cfg.Env, Storage: o.storage, Caller: o, Log: o.log}
+func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Writes) *guest.Call {
+	return &guest.Call{Kind: kind, Depth: depth, Txn: txn, Writes: w, Env: o.ns.cfg.Env, Storage: o.storage, Caller: o, Log: o.log}
 }
 
 // run runs one handler on o (a fetch or an alarm), starting its instance
@@ -67,20 +68,23 @@ func (o *object) call(kind guest.Kind, txn *store.Txn, w *guest.Writes) *guest.C
 // like a Durable Object that throws: its writes so far stand, its
 // in-memory state lives on. The error says which, for the calling guest
 // and the operator's log; the code is what a calling guest gets.
-func (o *object) run(ctx context.Context, kind guest.Kind, input []byte, before func(*guest.Call) error) ([]byte, abi.Code, error) {
+func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []byte, before func(*guest.Call) error) ([]byte, abi.Code, error) {
 	txn, writes := o.r.o.Store.NewTxn(), o.ns.cfg.Module.NewWrites()
 	alarmChanged := false
 	if o.inst == nil {
-		changed, err := o.start(ctx, txn, writes)
+		changed, err := o.start(ctx, depth, txn, writes)
 		if err != nil {
 			txn.Discard()
 			writes.Release()
+			if errors.Is(err, quota.ErrExhausted) {
+				return nil, abi.Overloaded, err
+			}
 			return nil, abi.ObjectError, err
 		}
 		alarmChanged = changed
 	}
 	o.trimmed = false
-	c := o.call(kind, txn, writes)
+	c := o.call(kind, depth, txn, writes)
 	err := o.inst.Run(ctx, c, input, before)
 	trapped := guest.IsTrap(err)
 	if (alarmChanged || c.AlarmChanged) && !trapped {
@@ -103,7 +107,7 @@ func (o *object) run(ctx context.Context, kind guest.Kind, input []byte, before 
 // txn, the transaction of the request that started the object: they
 // become durable with that request's. It reports whether the constructor
 // may have changed the alarm. The caller holds o's turn.
-func (o *object) start(ctx context.Context, txn *store.Txn, writes *guest.Writes) (alarmChanged bool, err error) {
+func (o *object) start(ctx context.Context, depth int, txn *store.Txn, writes *guest.Writes) (alarmChanged bool, err error) {
 	st, key := o.r.o.Store, o.ns.cfg.Key
 	if !o.nameStored {
 		name, ok, err := st.ObjectName(txn, key, o.id)
@@ -122,14 +126,24 @@ func (o *object) start(ctx context.Context, txn *store.Txn, writes *guest.Writes
 			o.log = o.log.With("name", o.name)
 		}
 	}
+	if err := o.r.admit(o); err != nil {
+		return false, fmt.Errorf("object %s (%s) cannot start: %w", o.id, o.ns.cfg.Class, err)
+	}
 	inst, err := o.ns.cfg.Module.Instantiate(ctx, o.log)
+	for i := 0; i < maxMemoryEvictions && errors.Is(err, quota.ErrExhausted) && o.ns.cfg.Tenant != nil &&
+		o.r.evictIdle(o, o.ns.cfg.Tenant.Memory.Tenant); i++ {
+		// The memory budget is spent: idle objects give theirs back.
+		inst, err = o.ns.cfg.Module.Instantiate(ctx, o.log)
+	}
 	if err != nil {
+		o.r.liveBudget(o).Give(1)
 		return false, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
 	}
 	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: o.ns.cfg.Class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
-	c := o.call(guest.Construct, txn, writes)
+	c := o.call(guest.Construct, depth, txn, writes)
 	if err := inst.Invoke(ctx, c, info); err != nil {
 		inst.Close(ctx)
+		o.r.liveBudget(o).Give(1)
 		return false, fmt.Errorf("object %s (%s): constructor: %w", o.id, o.ns.cfg.Class, err)
 	}
 	o.inst = inst
@@ -140,7 +154,10 @@ func (o *object) start(ctx context.Context, txn *store.Txn, writes *guest.Writes
 // closeInstance closes o's instance; the next request starts a new one.
 // The caller holds o's turn, or o is out of the registry (evicted).
 func (o *object) closeInstance(ctx context.Context) {
-	o.inst.Close(ctx)
-	o.inst = nil
+	if o.inst != nil {
+		o.inst.Close(ctx)
+		o.inst = nil
+		o.r.liveBudget(o).Give(1)
+	}
 	o.r.stopped(o)
 }

@@ -2,6 +2,7 @@ package objects
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -35,6 +36,12 @@ type Delivery struct {
 	Deadline time.Time
 }
 
+// MaxChain is the most objects one chain of stub calls may hold at once,
+// each waiting on the next: a Worker's call to an object is the first.
+// Each holds a live instance while it waits, so an endless chain would
+// hold the host's every instance.
+const MaxChain = 32
+
 // Deliver implements Placement: it runs the request on the local object,
 // waiting for its turn unless that would close a cycle.
 func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, error) {
@@ -42,6 +49,13 @@ func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, e
 		return nil, abi.Overloaded, guest.ErrStopping
 	}
 	defer r.o.Load.Exit()
+	depth := 1
+	if d.From != nil {
+		depth = d.From.Depth + 1
+	}
+	if depth > MaxChain {
+		return nil, abi.TooLarge, fmt.Errorf("a chain of stub calls may hold %d objects at once, each waiting on the next; this call would make %d", MaxChain, depth)
+	}
 	o := r.get(d.Namespace, d.ID)
 	used := false
 	defer func() { r.put(o, used) }()
@@ -61,7 +75,7 @@ func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, e
 	if d.HasName && !o.hasName {
 		o.name, o.hasName = d.Name, true
 	}
-	resp, code, err := o.run(ctx, guest.ObjectFetch, d.Request, nil)
+	resp, code, err := o.run(ctx, guest.ObjectFetch, depth, d.Request, nil)
 	if err != nil {
 		logFailure(ctx, o, "fetch", code, err)
 	}

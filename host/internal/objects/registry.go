@@ -17,9 +17,6 @@ type Options struct {
 	// Load is the server's count of work in flight; alarm runs count in it.
 	Load *guest.Load
 	Log  *slog.Logger
-	// MaxLive caps the objects with a live instance; past it the least
-	// recently used idle ones are evicted.
-	MaxLive int
 	// IdleTimeout evicts an object idle for this long; TrimAfter trims
 	// one idle for this long (Instance.Trim).
 	IdleTimeout, TrimAfter time.Duration
@@ -45,9 +42,10 @@ type Stats struct {
 //
 // An object's record exists while someone holds a reference (get … put)
 // or while it has a live instance. Live objects are kept in
-// least-recently-used order; when there are more than MaxLive, or one has
-// been idle for IdleTimeout, the least recently used idle ones are
-// evicted: their instance is closed and their record dropped. Their
+// least-recently-used order; when one has been idle for IdleTimeout, or a
+// new object needs its place under its account's or the host's cap of
+// live objects (NamespaceConfig.Tenant), the least recently used idle
+// ones are evicted: their instance is closed and their record dropped. Their
 // storage stays; the next request starts them again. An object with
 // references is never evicted, so a record is never duplicated: one ID,
 // one instance.

@@ -87,6 +87,7 @@ type module struct {
 	memImports    int
 	funcs         []uint32 // type index of each defined function
 	memories      int      // defined memories
+	tableMins     []uint32 // the initial size of each defined table
 	globals       []global
 	exports       []exportEntry
 	start         *uint32
@@ -124,7 +125,7 @@ func parseModule(wasm []byte) (*module, error) {
 			}
 			for j := uint32(0); j < n && r.err == nil; j++ {
 				r.byte()
-				r.limits()
+				m.tableMins = append(m.tableMins, r.limits())
 			}
 		case secMemory:
 			n := r.u32()
@@ -263,16 +264,19 @@ func (m *module) parseData(r *reader) {
 }
 
 // limits skips a table or memory limits field.
-func (r *reader) limits() {
+// limits reads a table's or memory's limits and returns its minimum.
+func (r *reader) limits() uint32 {
 	switch flags := r.byte(); flags {
 	case 0:
-		r.u32()
+		return r.u32()
 	case 1:
+		min := r.u32()
 		r.u32()
-		r.u32()
+		return min
 	default:
 		r.fail("limits flags 0x%02x (shared or 64-bit memories are not supported)", flags)
 	}
+	return 0
 }
 
 // constExpr reads a constant expression up to and including its end and

@@ -27,6 +27,16 @@ type Options struct {
 	// expected to stop the guest.
 	OverflowName string
 	MaxDepth     int32
+	// MaxTableElements, if set, is the most elements a table may start
+	// with: a module with a larger one is refused.
+	MaxTableElements uint32
+	// TableGrowName, if set, names the function, in FuelModule, of type
+	// (i32) -> (i32) that every table.grow calls first with the number of
+	// elements asked for: it returns that number to let the grow go on, or
+	// 0xFFFFFFFF to make it fail (table.grow then gives -1, as it does
+	// past the table's maximum). The host charges the new elements to the
+	// instance's memory budget there.
+	TableGrowName string
 	// GlobalPrefix is the prefix of the exports Prepare adds for the
 	// module's mutable globals (see Prepared.Globals). No export of the
 	// original module may start with it.
@@ -61,6 +71,9 @@ type Prepared struct {
 	NoSnapshot string
 	Data       []Segment
 	Globals    []Global
+	// TableElements is the number of elements the module's tables start
+	// with, together.
+	TableElements uint64
 }
 
 // Errors of Prepare. ErrMalformed: the module's sections are not well
@@ -80,10 +93,12 @@ var (
 // is used up the code calls the fuel function, a host function, which
 // refills it or stops the guest. Any code that runs forever therefore calls
 // into the host at least every Options.Fuel instructions or so. The fuel
-// function is a new import placed after the module's own function imports,
-// so every index of a function defined in the module moves up by one, in
+// function and the overflow function are new imports placed after the
+// module's own function imports, so every index of a function defined in
+// the module moves up by two, in
 // the code, the exports, the start function, the element segments, the
-// globals and the name section.
+// globals and the name section (by three with Options.TableGrowName, whose
+// function follows them).
 //
 // Snapshots: a module whose state after initialization is its memory and
 // its mutable globals (it has one memory of its own, does not change
@@ -100,6 +115,11 @@ func Prepare(wasm []byte, o Options) (*Prepared, error) {
 			return nil, fmt.Errorf("module imports %s.%s: the module %q is reserved for the host", im.module, im.name, o.FuelModule)
 		}
 	}
+	for i, n := range m.tableMins {
+		if o.MaxTableElements > 0 && n > o.MaxTableElements {
+			return nil, fmt.Errorf("table %d starts with %d elements; this host allows at most %d", i, n, o.MaxTableElements)
+		}
+	}
 	for _, e := range m.exports {
 		if strings.HasPrefix(e.name, o.GlobalPrefix) {
 			return nil, fmt.Errorf("module exports %q: export names starting with %q are reserved for the host", e.name, o.GlobalPrefix)
@@ -108,10 +128,18 @@ func Prepare(wasm []byte, o Options) (*Prepared, error) {
 	w := &rewriter{m: m, o: o}
 	w.fuelFunc = uint32(m.funcImports)
 	w.overflowFunc = w.fuelFunc + 1
+	w.tableGrowFunc = w.fuelFunc + 2
+	w.added = 2
+	if o.TableGrowName != "" {
+		w.added = 3
+	}
 	w.fuelGlobal = uint32(m.globalImports + len(m.globals))
 	w.depthGlobal = w.fuelGlobal + 1
 	w.fuelType = uint32(len(m.types))
 	p := &Prepared{}
+	for _, n := range m.tableMins {
+		p.TableElements += uint64(n)
+	}
 	p.NoSnapshot = w.snapshotBlocker()
 	p.Snapshot = p.NoSnapshot == ""
 
@@ -183,9 +211,11 @@ type rewriter struct {
 	o             Options
 	fuelFunc      uint32     // index of the fuel import
 	overflowFunc  uint32     // index of the overflow import, right after it
+	tableGrowFunc uint32     // index of the table grow import, right after that (if any)
+	added         uint32     // the imports (and types) added: 2, or 3 with the table grow
 	fuelGlobal    uint32     // index of the fuel global
 	depthGlobal   uint32     // index of the call depth global, right after it
-	fuelType      uint32     // index of its type, () -> (i32); () -> () follows
+	fuelType      uint32     // index of its type, () -> (i32); () -> () and (i32) -> (i32) follow
 	blockTypes    []funcType // types added for multi-value function bodies, after those two
 	mutatesTables bool       // the code uses table.set/grow/fill/init/copy, elem.drop or data.drop
 	dataIndices   bool       // the code uses memory.init or data.drop
@@ -218,7 +248,7 @@ func (w *rewriter) snapshotBlocker() string {
 // fn maps a function index of the original module to the rewritten one.
 func (w *rewriter) fn(i uint32) uint32 {
 	if i >= w.fuelFunc {
-		return i + 2
+		return i + w.added
 	}
 	return i
 }
@@ -252,17 +282,20 @@ func (w *rewriter) appendSection(out []byte, id byte, orig []byte, p *Prepared) 
 	var b []byte
 	switch id {
 	case secType:
-		b = appendU32(b, uint32(len(m.types)+2+len(w.blockTypes)))
+		b = appendU32(b, uint32(len(m.types))+w.added+uint32(len(w.blockTypes)))
 		b = append(b, rest(orig)...)
 		b = append(b, 0x60, 0, 1, valI32) // fuel
 		b = append(b, 0x60, 0, 0)         // overflow
+		if w.added == 3 {
+			b = append(b, 0x60, 1, valI32, 1, valI32) // table grow
+		}
 		for _, t := range w.blockTypes {
 			b = append(b, 0x60, 0)
 			b = appendU32(b, uint32(len(t.results)))
 			b = append(b, t.results...)
 		}
 	case secImport:
-		b = appendU32(b, uint32(len(m.imports)+2))
+		b = appendU32(b, uint32(len(m.imports))+w.added)
 		b = append(b, rest(orig)...)
 		b = appendName(b, w.o.FuelModule)
 		b = appendName(b, w.o.FuelName)
@@ -272,6 +305,12 @@ func (w *rewriter) appendSection(out []byte, id byte, orig []byte, p *Prepared) 
 		b = appendName(b, w.o.OverflowName)
 		b = append(b, kindFunc)
 		b = appendU32(b, w.fuelType+1)
+		if w.added == 3 {
+			b = appendName(b, w.o.FuelModule)
+			b = appendName(b, w.o.TableGrowName)
+			b = append(b, kindFunc)
+			b = appendU32(b, w.fuelType+2)
+		}
 	case secGlobal:
 		b = appendU32(b, uint32(len(m.globals)+2))
 		for _, g := range m.globals {
@@ -606,6 +645,13 @@ func (w *rewriter) meter(out []byte, b body, ft funcType) ([]byte, error) {
 			} else {
 				out = append(out, opReturn)
 			}
+		case opPrefixFC:
+			if in.sub == fcTableGrow && w.added == 3 {
+				// [ref, n] → call $tablegrow(n) → [ref, n'] → table.grow
+				out = append(out, opCall)
+				out = appendU32(out, w.tableGrowFunc)
+			}
+			out = append(out, b.code[in.start:r.p]...)
 		case opEnd:
 			if depth == 0 && calls { // the function's end
 				out = append(out, opEnd) // the body's block
@@ -634,11 +680,11 @@ func (w *rewriter) appendBlockType(b []byte, results []byte) []byte {
 	}
 	for i, t := range w.blockTypes {
 		if string(t.results) == string(results) {
-			return appendSLEB32(b, int32(w.fuelType)+2+int32(i))
+			return appendSLEB32(b, int32(w.fuelType)+int32(w.added)+int32(i))
 		}
 	}
 	w.blockTypes = append(w.blockTypes, funcType{results: results})
-	return appendSLEB32(b, int32(w.fuelType)+2+int32(len(w.blockTypes)-1))
+	return appendSLEB32(b, int32(w.fuelType)+int32(w.added)+int32(len(w.blockTypes)-1))
 }
 
 // appendDepthCheck appends the call depth's increment and check:
