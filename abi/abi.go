@@ -364,6 +364,19 @@ func AppendRequest(b []byte, r *Request) []byte {
 	return e.B
 }
 
+// AppendRequestHead appends the encoding of r without its body's bytes:
+// everything up to and including the body's length, which is bodyLen
+// (r.Body is ignored). The caller appends exactly bodyLen bytes after it,
+// so that a body can be read straight into the record.
+func AppendRequestHead(b []byte, r *Request, bodyLen int) []byte {
+	e := Encoder{B: b}
+	e.Str(r.Method)
+	e.Str(r.URL)
+	e.headers(r.Headers)
+	e.U32(uint32(bodyLen))
+	return e.B
+}
+
 // DecodeRequest decodes an encoded Request. The body is a view of b.
 func DecodeRequest(b []byte) (*Request, error) {
 	d := Decoder{B: b}

@@ -32,6 +32,15 @@ func TestRequest_Encoding(t *testing.T) {
 	}
 }
 
+// TestAppendRequestHead: a head and its body's bytes are the record.
+func TestAppendRequestHead(t *testing.T) {
+	r := &Request{Method: "POST", URL: "http://h/p", Headers: []Header{{"a", "b"}}, Body: []byte("body")}
+	got := append(AppendRequestHead(nil, r, len(r.Body)), r.Body...)
+	if want := AppendRequest(nil, r); !bytes.Equal(got, want) {
+		t.Errorf("got % x\nwant % x", got, want)
+	}
+}
+
 func TestResponse_RoundTrip(t *testing.T) {
 	r := &Response{Status: 201, Headers: []Header{{"Content-Type", "application/json"}}, Body: []byte("{}")}
 	got, err := DecodeResponse(AppendResponse(nil, r))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
@@ -37,17 +38,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// that would close an object's instance mid-request.
 	ctx := reqid.With(context.WithoutCancel(r.Context()), id)
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wk.cfg.Limits.RequestBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.fail(w, id, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", tooBig.Limit))
-			return
-		}
-		s.fail(w, id, http.StatusBadRequest, "the request body could not be read")
+	enc, release, status, msg := s.readRequest(w, r, wk)
+	defer release()
+	if status != 0 {
+		s.fail(w, id, status, msg)
 		return
 	}
-	enc := abi.AppendRequest(make([]byte, 0, 256+len(body)), toABIRequest(r, body))
 	// The request counts as waiting work (which throttles long guest calls)
 	// only now that its body is here: a client that trickles a body costs
 	// the other tenants nothing.
@@ -108,6 +104,59 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeResponse(w, resp)
+}
+
+// recordOverhead is what a request's record holds besides its body: the
+// method, the URL and the headers, at most (net/http caps the header at
+// 1 MiB).
+const recordOverhead = 1 << 20
+
+// readRequest reads r's body, within the worker's max_request_bytes and
+// the server's body timeout, straight into r's encoded Request record. The
+// memory it takes is held from the host's budget of request bodies first:
+// past it the request is refused at once (503), its body unread. It
+// returns the record and the function that gives its memory back, or an
+// HTTP status and a message for the client.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker) (enc []byte, release func(), status int, msg string) {
+	limit := wk.cfg.Limits.RequestBody
+	n := r.ContentLength
+	if n > limit {
+		return nil, func() {}, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", limit)
+	}
+	size := n
+	if size < 0 { // chunked: as much as it may be
+		size = limit
+	}
+	bodies := s.quota.Bodies
+	held := size + recordOverhead
+	if err := bodies.Take(held); err != nil {
+		wk.log.Warn("request refused: request bodies fill their memory budget", "err", err)
+		return nil, func() {}, http.StatusServiceUnavailable, "the host is busy; try again later"
+	}
+	release = func() { bodies.Give(held) }
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	req := toABIRequest(r, nil)
+	if n >= 0 {
+		enc = abi.AppendRequestHead(make([]byte, 0, 256+n), req, int(n))
+		head := len(enc)
+		enc = enc[:head+int(n)]
+		if _, err := io.ReadFull(r.Body, enc[head:]); err != nil {
+			return nil, release, http.StatusBadRequest, "the request body could not be read"
+		}
+		return enc, release, 0, ""
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, release, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", tooBig.Limit)
+		}
+		return nil, release, http.StatusBadRequest, "the request body could not be read"
+	}
+	req.Body = body
+	return abi.AppendRequest(make([]byte, 0, 256+len(body)), req), release, 0, ""
 }
 
 // toABIRequest makes the Request record of r: its method, its absolute

@@ -2,13 +2,17 @@ package host
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 )
@@ -95,5 +99,84 @@ func TestFront_ErrorsToLog(t *testing.T) {
 		if strings.Contains(c.path, "panic") && !strings.Contains(logged, "main.go") {
 			t.Errorf("GET %s: the log lacks the panic's stack trace:\n%s", c.path, logged)
 		}
+	}
+}
+
+// TestFront_BodyBudget: forty clients POST 8 MiB each at once to a host
+// whose request bodies may hold 32 MiB: the requests past it are refused
+// at once with 503, their bodies unread, and the host's memory grows by
+// about the budget (and the Worker instances' own copies), not by forty
+// bodies.
+func TestFront_BodyBudget(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data"), Limits: Limits{RequestBodies: 32 << 20}},
+		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	body := bytes.Repeat([]byte("x"), 8<<20)
+	settle()
+	base, _ := procMemory(t)
+	var ok, refused atomic.Int64
+	peak := peakRSS(t, func() {
+		var wg sync.WaitGroup
+		for i := 0; i < 40; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				resp, err := http.Post(fmt.Sprintf("%s/id/name?name=r%d", ts.URL, i), "application/octet-stream", bytes.NewReader(body))
+				if err != nil {
+					return // the host may close a refused request's connection before its body is sent
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case 200:
+					ok.Add(1)
+				case 503:
+					refused.Add(1)
+				default:
+					t.Errorf("status %d", resp.StatusCode)
+				}
+			}(i)
+		}
+		wg.Wait()
+	})
+	t.Logf("%d served, %d refused; RSS grew by %d MiB at the peak", ok.Load(), refused.Load(), (peak-base)>>20)
+	if ok.Load() == 0 {
+		t.Error("no request was served")
+	}
+	if peak-base > 256<<20 {
+		t.Errorf("RSS grew by %d MiB; the bodies' budget is 32 MiB", (peak-base)>>20)
+	}
+	if used := ts.quota.Bodies.Used(); used != 0 {
+		t.Errorf("%d bytes of the bodies' budget still held", used)
+	}
+}
+
+// TestFront_Trickle: a client that sends a body a byte at a time is not
+// yet work in flight (it throttles no other tenant's calls), and once the
+// body timeout passes it is cut off and its memory given back.
+func TestFront_Trickle(t *testing.T) {
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(t.TempDir(), "data"), BodyTimeout: 300 * time.Millisecond},
+		filepath.Join(repoRoot(), "guests", "examples", "room-wat", "wrangler.toml"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /?roomId=t HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nx")
+	for ts.quota.Bodies.Used() == 0 { // the host is reading the body
+		time.Sleep(time.Millisecond)
+	}
+	if n := ts.load.Inflight(); n != 0 {
+		t.Errorf("a request still receiving its body counts as %d in flight", n)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("a body that stopped arriving: %d, want 400", resp.StatusCode)
+		}
+	}
+	for ts.quota.Bodies.Used() != 0 { // given back
+		time.Sleep(time.Millisecond)
 	}
 }

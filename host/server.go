@@ -75,11 +75,16 @@ type Options struct {
 	// Limits bound what all tenants together, and each account, may use
 	// of the host; zero fields take DefaultLimits.
 	Limits Limits
+	// BodyTimeout is how long a request's body may take to arrive once
+	// its headers have; zero means 60 s. A client that trickles a body
+	// holds nothing longer.
+	BodyTimeout time.Duration
 }
 
 // Server serves the workers of its Options over HTTP. It is safe for
 // concurrent use.
 type Server struct {
+	opts    Options
 	log     *slog.Logger
 	lock    *os.File // the data directory's lock
 	store   *store.Store
@@ -111,6 +116,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if o.AlarmRetryDelay == 0 {
 		o.AlarmRetryDelay = 2 * time.Second
 	}
+	if o.BodyTimeout == 0 {
+		o.BodyTimeout = 60 * time.Second
+	}
 	if len(o.Configs) == 0 {
 		return nil, errors.New("no worker config given")
 	}
@@ -130,7 +138,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	o.Limits = o.Limits.withDefaults(DefaultLimits(0, o.MaxLiveObjects))
-	s := &Server{log: o.Logger, load: guest.NewLoad(), quota: quota.NewHost(o.Limits.quotaLimits(o.MaxLiveObjects))}
+	s := &Server{opts: o, log: o.Logger, load: guest.NewLoad(), quota: quota.NewHost(o.Limits.quotaLimits(o.MaxLiveObjects))}
 	defer func() {
 		if err != nil {
 			_ = s.Close(ctx)

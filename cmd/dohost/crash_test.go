@@ -51,13 +51,17 @@ type child struct {
 	exited chan struct{} // closed when its stderr closes: it is gone
 }
 
-// startChild starts `dohost serve` on a port the kernel picks and waits
-// for its readiness signal, the log line that says where it serves: no
+// startChild starts `dohost serve` (after the shell commands, if any) on
+// a port the kernel picks and waits for its readiness signal, the log line that says where it serves: no
 // fixed deadline, so a busy machine makes the test slower, not failed.
-func startChild(t *testing.T, cfg, data string) *child {
+func startChild(t *testing.T, cfg, data string, shell ...string) *child {
 	t.Helper()
 	logs := &lockedWriter{b: &strings.Builder{}}
-	cmd := exec.Command(os.Args[0], "serve", "--config", cfg, "--data", data, "--listen", "127.0.0.1:0")
+	args := []string{os.Args[0], "serve", "--config", cfg, "--data", data, "--listen", "127.0.0.1:0"}
+	if len(shell) > 0 { // run it from sh, after shell's commands (ulimit …)
+		args = append([]string{"sh", "-c", strings.Join(shell, "; ") + `; exec "$0" "$@"`}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "DOHOST_TEST_MAIN=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

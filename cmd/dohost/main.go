@@ -112,6 +112,9 @@ type serveOptions struct {
 	listen     string
 	data       string
 	maxObjects int
+	maxConns   int
+	memory     int64
+	acctMemory int64
 	idle       time.Duration
 	drain      time.Duration
 	logJSON    bool
@@ -129,6 +132,9 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&opts.data, "data", "./.dohost", "data directory: the database and the compilation cache")
 	fs.IntVar(&opts.maxObjects, "max-objects", 10_000, "most Durable Objects with a live instance; past it the least recently used idle ones are evicted")
 	fs.DurationVar(&opts.idle, "idle-timeout", 70*time.Second, "evict an object after this long without a request")
+	fs.IntVar(&opts.maxConns, "max-conns", 0, "most open HTTP connections (0: the open-files limit less 2048)")
+	fs.Int64Var(&opts.memory, "guest-memory", 0, "bytes of guest memory for all accounts together (0: half the RAM)")
+	fs.Int64Var(&opts.acctMemory, "account-memory", 0, "bytes of guest memory for one account (0: a quarter of the RAM)")
 	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&opts.debug, "debug-addr", "", "if set, serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text")
@@ -163,6 +169,13 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(h)
 
+	// Connections are files: take every one the hard limit allows.
+	if n, err := host.RaiseOpenFiles(); err != nil {
+		log.Warn("cannot raise the open-files limit", "err", err)
+	} else {
+		log.Debug("open-files limit", "files", n)
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -171,7 +184,8 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log,
-		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle})
+		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle,
+		Limits: host.Limits{GuestMemory: opts.memory, AccountGuestMemory: opts.acctMemory}})
 	if err != nil {
 		fmt.Fprintf(stderr, "dohost: %v\n", err)
 		return 1
@@ -182,7 +196,7 @@ func serve(args []string, stderr io.Writer) int {
 		_ = srv.Close(context.Background())
 		return 1
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
+	hs := host.NewHTTPServer(srv, host.HTTPLimits{MaxConns: opts.maxConns}, slog.NewLogLogger(h, slog.LevelWarn))
 	if opts.debug != "" {
 		go func() {
 			// DefaultServeMux carries net/http/pprof's handlers.

@@ -92,6 +92,9 @@ func (l *Load) Stop(ctx context.Context) int64 {
 // Begin counts one request (or alarm run) in flight; End ends it.
 func (l *Load) Begin() { l.inflight.Add(1) }
 
+// Inflight reports the requests and alarm runs Begin counted.
+func (l *Load) Inflight() int64 { return l.inflight.Load() }
+
 // End ends what Begin counted.
 func (l *Load) End() { l.inflight.Add(-1) }
 

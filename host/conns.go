@@ -1,0 +1,188 @@
+package host
+
+import (
+	"container/list"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// HTTPLimits bound the HTTP connections of a host: how many may be open
+// and how long each may take to speak. Zero fields take the defaults.
+type HTTPLimits struct {
+	// MaxConns caps the open connections. At the cap, a new connection
+	// closes the one idle (kept alive between requests) the longest; if
+	// none is idle, the new one is answered 503 and closed. The default is
+	// the open-files limit less 2048 files for the database and guests.
+	MaxConns int
+	// IdleTimeout closes a kept-alive connection idle this long: 60 s.
+	IdleTimeout time.Duration
+	// HeaderTimeout is how long a request's headers may take: 10 s.
+	HeaderTimeout time.Duration
+	// WriteTimeout is how long writing a response may take: 60 s.
+	WriteTimeout time.Duration
+}
+
+// DefaultMaxConns is the cap of open connections for an open-files limit
+// of nofile (0: this process's).
+func DefaultMaxConns(nofile uint64) int {
+	if nofile == 0 {
+		var rl unix.Rlimit
+		if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil {
+			nofile = rl.Cur
+		} else {
+			nofile = 1024
+		}
+	}
+	return max(64, int(min(nofile, 1<<30))-2048)
+}
+
+// RaiseOpenFiles raises this process's soft limit of open files to its
+// hard limit and returns the new soft limit.
+func RaiseOpenFiles() (uint64, error) {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, err
+	}
+	if rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+			return 0, err
+		}
+	}
+	return rl.Cur, nil
+}
+
+// HTTPServer serves a Server over HTTP within HTTPLimits.
+type HTTPServer struct {
+	*http.Server
+	conns *connLimiter
+}
+
+// NewHTTPServer returns an HTTP server for h (a *Server) within l, which
+// logs its connection errors to errorLog.
+func NewHTTPServer(h http.Handler, l HTTPLimits, errorLog *log.Logger) *HTTPServer {
+	if l.MaxConns == 0 {
+		l.MaxConns = DefaultMaxConns(0)
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = 60 * time.Second
+	}
+	if l.HeaderTimeout == 0 {
+		l.HeaderTimeout = 10 * time.Second
+	}
+	if l.WriteTimeout == 0 {
+		l.WriteTimeout = 60 * time.Second
+	}
+	c := &connLimiter{max: l.MaxConns, conns: map[net.Conn]*list.Element{}}
+	hs := &http.Server{
+		Handler:           writeDeadline(h, l.WriteTimeout),
+		ReadHeaderTimeout: l.HeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          errorLog,
+		ConnState:         c.state,
+	}
+	return &HTTPServer{Server: hs, conns: c}
+}
+
+// Serve accepts connections on ln, within the cap, until Shutdown.
+func (hs *HTTPServer) Serve(ln net.Listener) error {
+	return hs.Server.Serve(&limitedListener{Listener: ln, c: hs.conns})
+}
+
+// writeDeadline gives each response at most d to be written.
+func writeDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
+		h.ServeHTTP(w, r)
+	})
+}
+
+// connLimiter counts the open connections and keeps the idle ones in the
+// order they went idle. It is safe for concurrent use.
+type connLimiter struct {
+	max int
+
+	mu    sync.Mutex
+	conns map[net.Conn]*list.Element // guarded by mu: every open connection; idle ones have an element
+	idle  list.List                  // guarded by mu: idle connections, longest idle first
+}
+
+// state follows a connection through net/http's states.
+func (c *connLimiter) state(conn net.Conn, st http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, open := c.conns[conn]
+	switch st {
+	case http.StateNew:
+		if !open {
+			c.conns[conn] = nil
+		}
+	case http.StateIdle:
+		if open && e == nil {
+			c.conns[conn] = c.idle.PushBack(conn)
+		}
+	case http.StateActive:
+		if e != nil {
+			c.idle.Remove(e)
+			c.conns[conn] = nil
+		}
+	case http.StateClosed, http.StateHijacked:
+		if e != nil {
+			c.idle.Remove(e)
+		}
+		delete(c.conns, conn)
+	}
+}
+
+// admit makes room for one more connection: it reports whether there is
+// room, closing the longest idle connection first when at the cap.
+func (c *connLimiter) admit() bool {
+	c.mu.Lock()
+	if len(c.conns) < c.max {
+		c.mu.Unlock()
+		return true
+	}
+	front := c.idle.Front()
+	if front == nil {
+		c.mu.Unlock()
+		return false
+	}
+	victim := front.Value.(net.Conn)
+	c.idle.Remove(front)
+	delete(c.conns, victim)
+	c.mu.Unlock()
+	_ = victim.Close()
+	return true
+}
+
+// busyResponse is what a connection over the cap gets before it is closed.
+const busyResponse = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\n" +
+	"Connection: close\r\nContent-Length: 46\r\n\r\ndohost: too many connections; try again later\n"
+
+// limitedListener is a listener whose Accept keeps the connections within
+// the limiter's cap.
+type limitedListener struct {
+	net.Listener
+	c *connLimiter
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.c.admit() {
+			return conn, nil
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = conn.Write([]byte(busyResponse))
+		_ = conn.Close()
+	}
+}

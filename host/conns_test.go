@@ -1,0 +1,109 @@
+package host
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// serveHTTP serves h with an HTTPServer within l on 127.0.0.1 and returns
+// its address.
+func serveHTTP(t *testing.T, h http.Handler, l HTTPLimits) (string, *HTTPServer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := NewHTTPServer(h, l, nil)
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return ln.Addr().String(), hs
+}
+
+// get sends one keep-alive GET on conn and reads the response.
+func get(t *testing.T, conn net.Conn, br *bufio.Reader) (int, string) {
+	t.Helper()
+	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
+}
+
+// TestConns_Cap: past MaxConns open connections, a new one closes the
+// connection idle the longest; when none is idle, the new one is answered
+// 503 and closed. Connections never go past the cap.
+func TestConns_Cap(t *testing.T) {
+	const max = 8
+	release := make(chan struct{})
+	addr, hs := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("block") != "" {
+			<-release
+		}
+		io.WriteString(w, "ok")
+	}), HTTPLimits{MaxConns: max})
+
+	// Twenty kept-alive connections, one request each, then idle.
+	var conns []net.Conn
+	for i := 0; i < 20; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if status, body := get(t, c, bufio.NewReader(c)); status != 200 {
+			t.Fatalf("connection %d: %d %s", i, status, body)
+		}
+		conns = append(conns, c)
+		if n := hs.conns.open(); n > max {
+			t.Fatalf("%d connections open, cap %d", n, max)
+		}
+	}
+	// The oldest ones were closed to make room: reading one gives EOF.
+	if _, err := conns[0].Read(make([]byte, 1)); err == nil {
+		t.Error("the connection idle the longest is still open")
+	}
+	// All busy: a new connection is refused with 503.
+	for i := 0; i < max; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprint(c, "GET /?block=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	for hs.conns.idleCount() > 0 { // every idle one has made room
+		c, _ := net.Dial("tcp", addr)
+		defer c.Close()
+		fmt.Fprint(c, "GET /?block=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "HTTP/1.1 503") || !strings.Contains(string(b), "too many connections") {
+		t.Errorf("a connection over the cap with none idle got %q", b)
+	}
+	close(release)
+}
+
+func (c *connLimiter) open() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.conns)
+}
+
+func (c *connLimiter) idleCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.idle.Len()
+}
