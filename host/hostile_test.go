@@ -61,7 +61,7 @@ func TestHostile_RunTime(t *testing.T) {
 			ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig(c.name))
 			ts.expect(t, "GET", "/a", 200, "new")
 			ts.expect(t, "GET", "/b", 200, "new")
-			idA := ts.namespace(t, "NS").IDFromName("a")
+			idA := ts.namespace(t, "NS").IDFromName("/a")
 
 			done := make(chan struct{})
 			var status int

@@ -31,6 +31,10 @@ type Limits struct {
 	// Alarms caps the alarm handlers running at once; AccountAlarms one
 	// account's. Past them alarms wait their turn, in due order.
 	Alarms, AccountAlarms int
+	// AccountAlarmRate caps one account's alarm runs a second (in bursts
+	// of as many): an alarm that re-arms itself at once, on many objects,
+	// takes no more.
+	AccountAlarmRate int
 	// RequestBodies caps the bytes of request bodies held in memory, all
 	// requests together: past it a request is refused with 503 before its
 	// body is read.
@@ -42,7 +46,8 @@ type Limits struct {
 // half the RAM for guests' own memory, a quarter for one account; a
 // sixteenth, at most 1 GiB, for write buffers and as much for request
 // bodies, half of it for one account's writes; half the live objects for
-// one account; 64 alarm handlers at once, 16 of one account.
+// one account; 64 alarm handlers at once, 16 of one account, and 100
+// alarm runs a second of one account.
 func DefaultLimits(memTotal int64, maxObjects int) Limits {
 	if memTotal <= 0 {
 		memTotal = physicalMemory()
@@ -52,7 +57,7 @@ func DefaultLimits(memTotal int64, maxObjects int) Limits {
 		GuestMemory: memTotal / 2, AccountGuestMemory: memTotal / 4,
 		WriteBuffers: buffers, AccountWriteBuffers: buffers / 2,
 		AccountObjects: max(1, maxObjects/2),
-		Alarms:         64, AccountAlarms: 16,
+		Alarms:         64, AccountAlarms: 16, AccountAlarmRate: 100,
 		RequestBodies: buffers,
 	}
 }
@@ -76,6 +81,7 @@ func (l Limits) withDefaults(d Limits) Limits {
 	seti(&l.AccountObjects, d.AccountObjects)
 	seti(&l.Alarms, d.Alarms)
 	seti(&l.AccountAlarms, d.AccountAlarms)
+	seti(&l.AccountAlarmRate, d.AccountAlarmRate)
 	set(&l.RequestBodies, d.RequestBodies)
 	return l
 }

@@ -159,7 +159,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	s.objects = objects.New(objects.Options{
 		Store: s.store, Load: s.load, Log: o.Logger,
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
-		AlarmRetryDelay: o.AlarmRetryDelay,
+		AlarmRetryDelay: o.AlarmRetryDelay, AlarmRate: o.Limits.AccountAlarmRate,
 	})
 	for _, c := range cfgs {
 		w, err := s.newWorker(ctx, c)

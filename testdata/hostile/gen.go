@@ -5,7 +5,7 @@
 //	go run gen.go && make guests
 //
 // Most share one skeleton: a Worker that forwards every request to the
-// object named by the last character of its URL, and an object class,
+// object named by the last two characters of its URL, and an object class,
 // Hostile, whose GET answers "new" or "had" (whether its storage already
 // held its key, which it then writes) and whose POST misbehaves.
 package main
@@ -131,6 +131,19 @@ var cases = []hostile{
           (memory.fill (i32.mul (local.get $old) (i32.const 65536)) (i32.const 0xAB) (i32.const 1048576))
           (br $more))))
     (drop (call $respond (i32.const 64) (i32.const 15)))`},
+	{name: "alarmspin", about: "POST sets the object's alarm for now; the alarm handler loops without end (cpu_ms = 60000): many such objects must not hold the alarm handlers of other accounts",
+		limits: "cpu_ms = 60000",
+		imports: `  (import "dohost" "alarm_set" (func $alarm_set (param i32) (result i32)))
+`,
+		misbehave: `(drop (call $alarm_set (i32.const 208)))
+    (drop (call $respond (i32.const 64) (i32.const 15)))`,
+		extra: `(func (export "dohost_object_alarm") (param i32) (result i32) (loop $forever (br $forever)) (i32.const 0))`},
+	{name: "alarmrearm", about: "POST sets the object's alarm for now; the alarm handler sets it for now again, every run: many such objects must run no more than their account's rate of alarms",
+		imports: `  (import "dohost" "alarm_set" (func $alarm_set (param i32) (result i32)))
+`,
+		misbehave: `(drop (call $alarm_set (i32.const 208)))
+    (drop (call $respond (i32.const 64) (i32.const 15)))`,
+		extra: `(func (export "dohost_object_alarm") (param i32) (result i32) (drop (call $alarm_set (i32.const 208))) (i32.const 0))`},
 	{name: "workerloop", about: "the Worker's POST loops without end (cpu_ms = 500 stops it); with 2 worker_instances and max_queue 2, a third waiting request is refused at once, and the loops end within twice cpu_ms however many requests wait",
 		limits: "cpu_ms = 500\nmax_queue = 2", host: "worker_instances = 2", raw: workerloopModule},
 }
@@ -227,14 +240,14 @@ func skeleton(h hostile) string {
   (func (export "dohost_classes") (result i32)
     (drop (call $respond (i32.const 16) (i32.const 7)))
     (i32.const 0))
-  ;; The Worker: forward to the object named by the URL's last character,
-  ;; and pass its error on as this handler's failure.
+  ;; The Worker: forward to the object named by the URL's last two
+  ;; characters, and pass its error on as this handler's failure.
   (func (export "dohost_worker_fetch") (param $len i32) (result i32) (local $url i32)
     (if (i32.gt_u (local.get $len) (i32.const 65536)) (then (return (i32.const 13))))
     (drop (call $result_read (i32.const 4096) (local.get $len)))
     (local.set $url (i32.add (i32.const 4100) (i32.load (i32.const 4096))))
     (if (call $ns_id_from_name (i32.const 0) (i32.const 2)
-          (i32.add (local.get $url) (i32.add (i32.const 3) (i32.load (local.get $url)))) (i32.const 1)
+          (i32.add (local.get $url) (i32.add (i32.const 2) (i32.load (local.get $url)))) (i32.const 2)
           (i32.const 128) (i32.const 64) (i32.const 200))
       (then (return (i32.const 13))))
     (if (call $stub_fetch (i32.const 0) (i32.const 2) (i32.const 128) (i32.const 64)

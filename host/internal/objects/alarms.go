@@ -10,16 +10,18 @@ import (
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
 // Alarm retries, as on Cloudflare: a handler that fails is run again after
 // Options.AlarmRetryDelay (2 s), then twice that, and so on, up to
 // maxAlarmRetries times; then the alarm is dropped.
-const (
-	maxAlarmRetries  = 6
-	maxAlarmHandlers = 64 // alarm handlers running at once
-)
+const maxAlarmRetries = 6
+
+// Without a tenant's budget (NamespaceConfig.Tenant), at most
+// defaultAlarmHandlers handlers run at once.
+const defaultAlarmHandlers = 64
 
 // alarmKey names an object across all namespaces: namespace ids are unique.
 type alarmKey struct {
@@ -65,26 +67,36 @@ func (h *alarmHeap) Pop() any {
 type alarmScheduler struct {
 	r    *Registry
 	log  *slog.Logger
-	wake chan struct{} // capacity 1
-	stop chan struct{}
-	done chan struct{}
-	sem  chan struct{} // one token per running handler
-	wg   sync.WaitGroup
+	wake  chan struct{} // capacity 1
+	stop  chan struct{}
+	done  chan struct{}
+	slots *quota.Budget // running handlers, for namespaces without a tenant
+	wg    sync.WaitGroup
 
 	mu     sync.Mutex
 	heap   alarmHeap               // guarded by mu
 	byKey  map[alarmKey]*alarmItem // guarded by mu; items in the heap or firing
 	firing map[alarmKey]bool       // guarded by mu
+	// deferred are due items whose account (or the host) had no handler
+	// slot free: they go back into the heap when a handler ends.
+	deferred []*alarmItem          // guarded by mu
+	rates    map[string]*alarmRate // guarded by mu: by account
 
 	runs, failures atomic.Int64
+}
+
+// alarmRate is a token bucket of one account's alarm runs.
+type alarmRate struct {
+	tokens float64
+	last   time.Time
 }
 
 func newAlarmScheduler(r *Registry) *alarmScheduler {
 	return &alarmScheduler{
 		r: r, log: r.o.Log,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		sem:   make(chan struct{}, maxAlarmHandlers),
-		byKey: map[alarmKey]*alarmItem{}, firing: map[alarmKey]bool{},
+		slots: quota.New("running alarms", "alarms", defaultAlarmHandlers),
+		byKey: map[alarmKey]*alarmItem{}, firing: map[alarmKey]bool{}, rates: map[string]*alarmRate{},
 	}
 }
 
@@ -170,6 +182,10 @@ func (s *alarmScheduler) pending() int {
 	return len(s.byKey)
 }
 
+// loop fires the due alarms, earliest first, each in a goroutine of its
+// own, while its account has a handler slot (and the host one) and a run
+// left in its rate: an account's alarms wait for its own slots and rate,
+// never another's.
 func (s *alarmScheduler) loop() {
 	defer close(s.done)
 	timer := time.NewTimer(time.Hour)
@@ -184,15 +200,25 @@ func (s *alarmScheduler) loop() {
 		}
 		if next != nil && wait <= 0 {
 			heap.Pop(&s.heap)
+			tenant := s.tenant(next.key)
+			if delay := s.rateDelayLocked(tenant); delay > 0 {
+				// Over the account's rate: later. The stored alarm keeps
+				// its time; only its place in the schedule moves.
+				next.at = time.Now().Add(delay).UnixMilli()
+				heap.Push(&s.heap, next)
+				s.mu.Unlock()
+				continue
+			}
+			slots := s.slotsOf(tenant)
+			if slots.Take(1) != nil {
+				s.deferred = append(s.deferred, next)
+				s.mu.Unlock()
+				continue
+			}
 			s.firing[next.key] = true
 			s.mu.Unlock()
-			select {
-			case s.sem <- struct{}{}:
-			case <-s.stop:
-				return
-			}
 			s.wg.Add(1)
-			go s.fire(next.key, next.at)
+			go s.fire(next.key, next.at, slots)
 			continue
 		}
 		s.mu.Unlock()
@@ -212,20 +238,71 @@ func (s *alarmScheduler) loop() {
 	}
 }
 
+// tenant returns the budgets of the account key's namespace belongs to,
+// or nil.
+func (s *alarmScheduler) tenant(key alarmKey) *quota.Tenant {
+	if ns := s.r.namespaces[key.ns]; ns != nil {
+		return ns.cfg.Tenant
+	}
+	return nil
+}
+
+// slotsOf returns the handler slots an alarm of tenant runs in.
+func (s *alarmScheduler) slotsOf(t *quota.Tenant) quota.Pair {
+	if t != nil {
+		return t.Alarms
+	}
+	return quota.Pair{Host: s.slots}
+}
+
+// rateDelayLocked takes one run from the account's rate, or says how long
+// until there is one. Without a tenant or a rate there is no delay.
+func (s *alarmScheduler) rateDelayLocked(t *quota.Tenant) time.Duration {
+	rate := float64(s.r.o.AlarmRate)
+	if t == nil || rate <= 0 {
+		return 0
+	}
+	now := time.Now()
+	b := s.rates[t.Account]
+	if b == nil {
+		b = &alarmRate{tokens: rate, last: now}
+		s.rates[t.Account] = b
+	}
+	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / rate * float64(time.Second))
+}
+
+// flushDeferredLocked puts the deferred items that are still scheduled
+// back into the heap, to try again for a slot.
+func (s *alarmScheduler) flushDeferredLocked() {
+	for _, it := range s.deferred {
+		if s.byKey[it.key] == it && it.index < 0 && !s.firing[it.key] {
+			heap.Push(&s.heap, it)
+		}
+	}
+	s.deferred = s.deferred[:0]
+}
+
 // fire runs the alarm of key due at at, holding its object's turn, and on
 // failure schedules the retry.
-func (s *alarmScheduler) fire(key alarmKey, at int64) {
+func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 	defer s.wg.Done()
-	defer func() { <-s.sem }()
 	defer func() {
+		slots.Give(1)
 		s.mu.Lock()
 		delete(s.firing, key)
+		s.flushDeferredLocked()
 		// A set while firing left the item out of the heap: put it back.
 		if cur := s.byKey[key]; cur != nil && cur.index < 0 {
 			heap.Push(&s.heap, cur)
-			s.poke()
 		}
 		s.mu.Unlock()
+		s.poke()
 	}()
 	ns := s.r.namespaces[key.ns]
 	if ns == nil {

@@ -23,6 +23,9 @@ type Options struct {
 	// AlarmRetryDelay is the wait before the first retry of a failed alarm
 	// handler; each later retry waits twice as long.
 	AlarmRetryDelay time.Duration
+	// AlarmRate caps the alarm runs of one account a second (in bursts of
+	// as many); 0 is no cap.
+	AlarmRate int
 }
 
 // Stats are counters of a Registry's objects.

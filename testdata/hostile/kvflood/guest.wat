@@ -19,14 +19,14 @@
   (func (export "dohost_classes") (result i32)
     (drop (call $respond (i32.const 16) (i32.const 7)))
     (i32.const 0))
-  ;; The Worker: forward to the object named by the URL's last character,
-  ;; and pass its error on as this handler's failure.
+  ;; The Worker: forward to the object named by the URL's last two
+  ;; characters, and pass its error on as this handler's failure.
   (func (export "dohost_worker_fetch") (param $len i32) (result i32) (local $url i32)
     (if (i32.gt_u (local.get $len) (i32.const 65536)) (then (return (i32.const 13))))
     (drop (call $result_read (i32.const 4096) (local.get $len)))
     (local.set $url (i32.add (i32.const 4100) (i32.load (i32.const 4096))))
     (if (call $ns_id_from_name (i32.const 0) (i32.const 2)
-          (i32.add (local.get $url) (i32.add (i32.const 3) (i32.load (local.get $url)))) (i32.const 1)
+          (i32.add (local.get $url) (i32.add (i32.const 2) (i32.load (local.get $url)))) (i32.const 2)
           (i32.const 128) (i32.const 64) (i32.const 200))
       (then (return (i32.const 13))))
     (if (call $stub_fetch (i32.const 0) (i32.const 2) (i32.const 128) (i32.const 64)
