@@ -65,8 +65,8 @@ func (h *alarmHeap) Pop() any {
 // handler run that succeeded, so a crash in between runs it again at the
 // next start: at least once.
 type alarmScheduler struct {
-	r    *Registry
-	log  *slog.Logger
+	r     *Registry
+	log   *slog.Logger
 	wake  chan struct{} // capacity 1
 	stop  chan struct{}
 	done  chan struct{}
