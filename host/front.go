@@ -14,6 +14,7 @@ import (
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/reqid"
+	"github.com/dohost/dohost/host/internal/store"
 )
 
 // The HTTP front: it turns an HTTP request into an abi.Request, runs the
@@ -77,6 +78,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 	case errors.Is(err, guest.ErrStopping):
 		s.fail(w, id, http.StatusServiceUnavailable, "the host is shutting down")
+		return
+	case errors.Is(err, store.ErrDiskFull) || s.store.DiskFull() || wk.tenant.Disk.Over():
+		// The Worker's writes, or an object's, found no room: the disk's
+		// reserve, or the account's quota.
+		wk.log.Warn("worker handler failed: no room to store its writes", "request_id", id, "err", err,
+			"disk_full", s.store.DiskFull(), "account_stored_bytes", wk.tenant.Disk.Used())
+		s.fail(w, id, http.StatusInsufficientStorage, "there is no room to store the writes")
 		return
 	case errors.Is(err, guest.ErrCommit):
 		wk.log.Error("commit failed", "request_id", id, "err", err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dohost/dohost/host/internal/quota"
+	"golang.org/x/sys/unix"
 )
 
 // Limits bound what all tenants together, and each account, may make the
@@ -39,6 +40,19 @@ type Limits struct {
 	// requests together: past it a request is refused with 503 before its
 	// body is read.
 	RequestBodies int64
+	// AccountDisk is the quota of one account's stored bytes (KV and
+	// object storage): past it, writes fail with TOO_LARGE (deletes go
+	// on) and the HTTP answer is 507. Zero means a quarter of the data
+	// directory's disk; -1 no quota.
+	AccountDisk int64
+	// AccountWriteRate caps the bytes one account commits a second, in
+	// bursts of four times as many: a writer past it is slowed, so that
+	// the disk's bandwidth is shared. Zero means 32 MiB/s; -1 no cap.
+	AccountWriteRate int64
+	// DiskReserve is the free disk space under which every write is
+	// refused (507), so that the engine never meets a full disk. Zero
+	// means 1 GiB, or 5% of a smaller disk.
+	DiskReserve uint64
 }
 
 // DefaultLimits returns the limits of a host with memTotal bytes of RAM
@@ -58,8 +72,18 @@ func DefaultLimits(memTotal int64, maxObjects int) Limits {
 		WriteBuffers: buffers, AccountWriteBuffers: buffers / 2,
 		AccountObjects: max(1, maxObjects/2),
 		Alarms:         64, AccountAlarms: 16, AccountAlarmRate: 100,
-		RequestBodies: buffers,
+		RequestBodies: buffers, AccountWriteRate: 32 << 20,
 	}
+}
+
+// defaultAccountDisk is a quarter of the disk that holds dir (or of 64 GiB
+// when it cannot be read).
+func defaultAccountDisk(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 16 << 30
+	}
+	return int64(st.Blocks) * int64(st.Bsize) / 4
 }
 
 // withDefaults fills l's zero fields from d.
@@ -83,6 +107,7 @@ func (l Limits) withDefaults(d Limits) Limits {
 	seti(&l.AccountAlarms, d.AccountAlarms)
 	seti(&l.AccountAlarmRate, d.AccountAlarmRate)
 	set(&l.RequestBodies, d.RequestBodies)
+	set(&l.AccountWriteRate, d.AccountWriteRate)
 	return l
 }
 
@@ -93,7 +118,9 @@ func (l Limits) quotaLimits(maxObjects int) quota.Limits {
 		Writes: l.WriteBuffers, AccountWrites: l.AccountWriteBuffers,
 		Objects: int64(maxObjects), AccountObjects: int64(l.AccountObjects),
 		Alarms: int64(l.Alarms), AccountAlarms: int64(l.AccountAlarms),
-		Bodies: l.RequestBodies,
+		Bodies:           l.RequestBodies,
+		AccountDisk:      max(l.AccountDisk, 0),
+		AccountWriteRate: max(l.AccountWriteRate, 0), AccountWriteBurst: 4 * max(l.AccountWriteRate, 0),
 	}
 }
 

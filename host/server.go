@@ -79,6 +79,8 @@ type Options struct {
 	// its headers have; zero means 60 s. A client that trickles a body
 	// holds nothing longer.
 	BodyTimeout time.Duration
+
+	freeSpace store.FreeSpaceFunc // tests: a disk that fills up
 }
 
 // Server serves the workers of its Options over HTTP. It is safe for
@@ -94,6 +96,8 @@ type Server struct {
 	objects *objects.Registry
 	workers []*worker
 	routes  routes
+
+	stopDisk, diskDone chan struct{} // watchDisk
 
 	closeOnce sync.Once
 }
@@ -138,6 +142,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	o.Limits = o.Limits.withDefaults(DefaultLimits(0, o.MaxLiveObjects))
+	if o.Limits.AccountDisk == 0 {
+		o.Limits.AccountDisk = defaultAccountDisk(o.DataDir)
+	}
 	s := &Server{opts: o, log: o.Logger, load: guest.NewLoad(), quota: quota.NewHost(o.Limits.quotaLimits(o.MaxLiveObjects))}
 	defer func() {
 		if err != nil {
@@ -153,7 +160,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.cache, err = guest.NewCache(o.CacheDir); err != nil {
 		return nil, err
 	}
-	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger}); err != nil {
+	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, FreeSpace: o.freeSpace}); err != nil {
 		return nil, err
 	}
 	s.objects = objects.New(objects.Options{
@@ -174,6 +181,8 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if err := s.objects.Start(); err != nil {
 		return nil, err
 	}
+	s.stopDisk, s.diskDone = make(chan struct{}), make(chan struct{})
+	go s.watchDisk(s.stopDisk, s.diskDone)
 	return s, nil
 }
 
@@ -192,6 +201,10 @@ func (s *Server) Close(ctx context.Context) error {
 		if n := s.load.Stop(ctx); n > 0 {
 			err = fmt.Errorf("close: %d guest calls did not return; their instances and the database were left open", n)
 			return
+		}
+		if s.stopDisk != nil {
+			close(s.stopDisk)
+			<-s.diskDone
 		}
 		if s.objects != nil {
 			s.objects.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/dohost/dohost/host/internal/config"
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/objects"
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -27,6 +28,7 @@ type worker struct {
 	pool       *guest.Pool
 	namespaces map[string]*objects.Namespace // by binding
 	classes    []string                      // what the module says it implements
+	tenant     *quota.Tenant                 // its account's budgets
 }
 
 // newWorker compiles the worker's module, resolves its bindings and
@@ -38,6 +40,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 		log:        s.log.With("account", cfg.AccountID, "worker", cfg.Name),
 		env:        &guest.Env{KV: map[string]*store.KV{}, Namespaces: map[string]guest.Namespace{}},
 		namespaces: map[string]*objects.Namespace{},
+		tenant:     s.quota.Tenant(cfg.AccountID),
 	}
 	defer func() {
 		if err != nil {

@@ -207,6 +207,7 @@ func (i *Instance) Run(ctx context.Context, c *Call, input []byte, before func(*
 			return berr
 		}
 	}
+	c.Writes.beforeCommit(ctx)
 	if cerr := c.Txn.Commit(); cerr != nil {
 		return fmt.Errorf("%w: %w", ErrCommit, cerr)
 	}

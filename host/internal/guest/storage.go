@@ -128,7 +128,7 @@ func storageDeleteMulti(_ context.Context, c *Call, a *args) abi.Code {
 		}
 		size += len(k)
 	}
-	if code := c.charge(size, len(keys)*writeOverhead); code != abi.OK {
+	if code := c.charge(size+len(keys)*writeOverhead/2, 0); code != abi.OK {
 		return code
 	}
 	n := uint32(0)

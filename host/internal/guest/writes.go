@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"context"
 	"errors"
 
 	"github.com/dohost/dohost/abi"
@@ -13,14 +14,15 @@ import (
 // that share a transaction (a constructor and the request that started
 // the object) share one Writes. It is used by one goroutine at a time.
 type Writes struct {
-	limit int64
-	pair  quota.Pair
-	n     int64
+	limit  int64
+	pair   quota.Pair
+	tenant *quota.Tenant // nil: none
+	n      int64
 }
 
 // NewWrites returns an empty count for a transaction of m's worker.
 func (m *Module) NewWrites() *Writes {
-	w := &Writes{limit: m.limits.Writes}
+	w := &Writes{limit: m.limits.Writes, tenant: m.tenant}
 	if m.tenant != nil {
 		w.pair = m.tenant.Writes
 	}
@@ -36,19 +38,37 @@ func (w *Writes) Release() {
 	}
 }
 
+// beforeCommit waits while the account is past its write rate, then
+// counts the bytes about to be committed toward its stored data.
+func (w *Writes) beforeCommit(ctx context.Context) {
+	if w == nil || w.tenant == nil || w.n == 0 {
+		return
+	}
+	w.tenant.WriteRate.Wait(ctx, w.n)
+	w.tenant.Disk.Committed(w.n)
+}
+
 // writeOverhead is what a batch holds for each write besides its key and
 // value: the record's header and the index entry.
 const writeOverhead = 64
 
 // charge reserves the memory a write of key and value takes in the call's
 // batch (the key twice: in the batch and in its index). It fails with
-// TOO_LARGE past the worker's max_write_bytes, and with OVERLOADED when the
-// account's or the host's write buffers are full, and then nothing is
-// written.
+// TOO_LARGE past the worker's max_write_bytes or when the account's stored
+// data is at its quota, and with OVERLOADED when the account's or the
+// host's write buffers are full, and then nothing is written. Deletes are
+// charged too (they take memory until they commit), but a delete (key
+// only) is never refused for the quota: it is how an account gets under
+// it again.
 func (c *Call) charge(key, value int) abi.Code {
 	w := c.Writes
 	if w == nil {
 		return abi.OK
+	}
+	if w.tenant != nil && value > 0 {
+		if err := w.tenant.Disk.Check(); err != nil {
+			return c.errorf(abi.TooLarge, "%v", err)
+		}
 	}
 	n := int64(2*key + value + writeOverhead)
 	if w.limit > 0 && w.n+n > w.limit {

@@ -17,6 +17,11 @@ type Limits struct {
 	// Bodies: bytes of request bodies read into memory (host only: a
 	// request is not yet a tenant's before it is routed).
 	Bodies int64
+	// AccountDisk: bytes one account may store (0: no quota).
+	AccountDisk int64
+	// AccountWriteRate: bytes a second one account may commit, in bursts
+	// of AccountWriteBurst (0: no limit).
+	AccountWriteRate, AccountWriteBurst int64
 }
 
 // Host holds the host's budgets and each account's. It is safe for
@@ -30,10 +35,13 @@ type Host struct {
 	accounts map[string]*Tenant // guarded by mu
 }
 
-// Tenant is one account's budgets, each paired with the host's.
+// Tenant is one account's budgets, each paired with the host's, its disk
+// quota and its write rate.
 type Tenant struct {
 	Account                         string
 	Memory, Writes, Objects, Alarms Pair
+	Disk                            *Disk
+	WriteRate                       *Rate // nil: none
 }
 
 // NewHost returns the budgets of a host with limits l.
@@ -47,6 +55,17 @@ func NewHost(l Limits) *Host {
 		Bodies:   New("the host's request bodies in memory", "bytes", l.Bodies),
 		accounts: map[string]*Tenant{},
 	}
+}
+
+// Tenants returns every account's budgets made so far.
+func (h *Host) Tenants() []*Tenant {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ts := make([]*Tenant, 0, len(h.accounts))
+	for _, t := range h.accounts {
+		ts = append(ts, t)
+	}
+	return ts
 }
 
 // Limits returns the limits the host was made with.
@@ -66,6 +85,10 @@ func (h *Host) Tenant(account string) *Tenant {
 			Writes:  Pair{New("write buffers"+of, "bytes", l.AccountWrites), h.Writes},
 			Objects: Pair{New("live objects"+of, "objects", l.AccountObjects), h.Objects},
 			Alarms:  Pair{New("running alarms"+of, "alarms", l.AccountAlarms), h.Alarms},
+			Disk:    &Disk{account: account, limit: l.AccountDisk},
+		}
+		if l.AccountWriteRate > 0 {
+			t.WriteRate = NewRate(l.AccountWriteRate, max(l.AccountWriteBurst, l.AccountWriteRate))
 		}
 		h.accounts[account] = t
 	}

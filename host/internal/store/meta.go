@@ -182,3 +182,27 @@ func (s *Store) SetObjectName(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen
 	}
 	return nil
 }
+
+// AccountUsage estimates the bytes account's data takes on disk: its KV
+// namespaces and its objects' storage, as written out of the engine's
+// memory (what was committed since the last flush is not in it yet).
+func (s *Store) AccountUsage(account string) (int64, error) {
+	var total uint64
+	for _, tag := range []byte{tagKV, tagObject} {
+		p := appendEnc([]byte{tag}, account)
+		n, err := s.db.EstimateDiskUsage(p, prefixEnd(p))
+		if err != nil {
+			return 0, fmt.Errorf("estimate the disk usage of account %s: %w", account, err)
+		}
+		total += n
+	}
+	return int64(total), nil
+}
+
+// Flushes counts the times the engine has written its memtable out to
+// disk since it opened.
+func (s *Store) Flushes() int64 { return s.db.Metrics().Flush.Count }
+
+// DiskFull reports whether commits are being refused for want of disk
+// space (ErrDiskFull).
+func (s *Store) DiskFull() bool { return s.disk.full.Load() }

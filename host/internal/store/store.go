@@ -42,6 +42,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -58,14 +59,22 @@ const (
 // concurrent use; each Txn is used by one goroutine at a time.
 type Store struct {
 	db     *pebble.DB
+	disk   *diskGuard
 	metaMu sync.Mutex // serializes read-then-create of metadata records
 }
 
 // Options configure Open.
 type Options struct {
 	// Logger receives the engine's errors; nil means slog.Default().
-	// Its informational lines are dropped.
+	// Its informational lines are dropped, and a repeated error is
+	// logged once per minute with a count.
 	Logger *slog.Logger
+	// Reserve is the free disk space below which commits are refused
+	// (ErrDiskFull); 0 means DefaultReserve or 5% of a smaller disk.
+	Reserve uint64
+	// FreeSpace reports the disk's free space; nil asks the filesystem.
+	// Tests set it to play a disk that fills up.
+	FreeSpace FreeSpaceFunc
 
 	fs vfs.FS // replaces the on-disk filesystem in tests
 }
@@ -77,21 +86,24 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	opts := &pebble.Options{
 		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             engineLogger{o.Logger},
+		Logger:             newEngineLogger(o.Logger),
 	}
 	if o.fs != nil {
 		opts.FS = o.fs
+	} else {
+		opts.FS = vfs.Default
 	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, disk: newDiskGuard(dir, o.Reserve, o.FreeSpace, opts.FS, o.Logger)}, nil
 }
 
 // Close flushes nothing extra (every commit is already synced) and closes the
 // database. It is an error to use the Store or its Txns afterwards.
 func (s *Store) Close() error {
+	s.disk.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -167,14 +179,54 @@ func getCopy(r pebble.Reader, key []byte) ([]byte, bool, error) {
 func closeQuiet(c io.Closer) error { return c.Close() }
 
 // engineLogger passes Pebble's errors to the host's log and drops its
-// informational lines.
-type engineLogger struct{ log *slog.Logger }
+// informational lines. An error that repeats (a full disk makes Pebble
+// retry, and log, many times a second) is logged once a minute, with the
+// number of times it came in between.
+type engineLogger struct {
+	log *slog.Logger
 
-func (engineLogger) Infof(string, ...any) {}
-func (l engineLogger) Errorf(format string, args ...any) {
-	l.log.Error("storage engine: " + fmt.Sprintf(format, args...))
+	mu   sync.Mutex
+	seen map[string]*logged // guarded by mu: by format
 }
-func (l engineLogger) Fatalf(format string, args ...any) {
+
+type logged struct {
+	last    time.Time
+	dropped int
+}
+
+func newEngineLogger(log *slog.Logger) *engineLogger {
+	return &engineLogger{log: log, seen: map[string]*logged{}}
+}
+
+func (*engineLogger) Infof(string, ...any) {}
+
+func (l *engineLogger) Errorf(format string, args ...any) {
+	l.mu.Lock()
+	e := l.seen[format]
+	if e == nil {
+		if len(l.seen) > 1000 {
+			l.seen = map[string]*logged{}
+		}
+		e = &logged{}
+		l.seen[format] = e
+	}
+	now := time.Now()
+	if now.Sub(e.last) < time.Minute {
+		e.dropped++
+		l.mu.Unlock()
+		return
+	}
+	dropped := e.dropped
+	e.last, e.dropped = now, 0
+	l.mu.Unlock()
+	if dropped > 0 {
+		l.log.Error("storage engine: "+fmt.Sprintf(format, args...), "repeated", dropped)
+	} else {
+		l.log.Error("storage engine: " + fmt.Sprintf(format, args...))
+	}
+}
+
+func (l *engineLogger) Fatalf(format string, args ...any) {
 	l.log.Error("storage engine: fatal: " + fmt.Sprintf(format, args...))
 	os.Exit(1)
 }

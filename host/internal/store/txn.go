@@ -53,6 +53,9 @@ func (t *Txn) Commit() error {
 	if b.Empty() {
 		return nil
 	}
+	if t.s.disk.refuse() {
+		return errDiskFull(b.Count())
+	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("commit %d writes: %w", b.Count(), err)
 	}
