@@ -35,6 +35,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := reqid.New()
+	if wk.loadErr != nil {
+		wk.log.Warn("request to a worker that failed to load", "request_id", id, "err", wk.loadErr)
+		s.fail(w, id, http.StatusServiceUnavailable, "the worker failed to start")
+		return
+	}
 	// The guest's work must not be cut short by a client that goes away:
 	// that would close an object's instance mid-request.
 	ctx := reqid.With(context.WithoutCancel(r.Context()), id)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestNew_LoadErrors: problems with a worker are errors at start, each
@@ -90,4 +91,35 @@ func guestCommand(t testing.TB, pkg string) string {
 		t.Fatalf("build %s: %v\n%s", pkg, err, b)
 	}
 	return out
+}
+
+// TestNew_OneWorkerFails: of two tenants, one whose _initialize never
+// returns is stopped at the startup limit and fails to load; the host
+// starts anyway and serves the other, and the broken one's routes answer
+// 503. (The host used to wait out the broken tenant's cpu_ms, then exit:
+// every tenant down for one tenant's bug.) With only the broken worker,
+// the host does not start.
+func TestNew_OneWorkerFails(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	badCfg := writeConfig(t, bad, filepath.Join(repoRoot(), "testdata", "hostile", "initloop", "guest.wasm"),
+		"name = \"bad\"\naccount_id = \"other\"\nroutes = [\"*/bad/*\"]\n")
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data"), StartupTimeout: 200 * time.Millisecond},
+		badCfg, writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	if s := ts.Stats(); s.WorkersFailed != 1 {
+		t.Errorf("%d workers failed, want 1", s.WorkersFailed)
+	}
+	if !strings.Contains(ts.logs.String(), "worker failed to load") || !strings.Contains(ts.logs.String(), "ran past its time limit") {
+		t.Errorf("the log does not say why the worker failed:\n%s", ts.logs)
+	}
+	ts.expect(t, "GET", "/bad/x", 503, "the worker failed to start")
+	ts.getJSON(t, "/id/name?name=x", 200, nil)
+
+	_, err := New(context.Background(), Options{DataDir: filepath.Join(dir, "data2"), StartupTimeout: 200 * time.Millisecond, Configs: []string{badCfg}})
+	if err == nil || !strings.Contains(err.Error(), "ran past its time limit") {
+		t.Errorf("a host of one worker that fails to load: %v", err)
+	}
 }

@@ -80,6 +80,16 @@ type Options struct {
 	// holds nothing longer.
 	BodyTimeout time.Duration
 
+	// Accounts, if set, grants each account to the config files that may
+	// claim it (account → patterns of absolute paths, as filepath.Match
+	// spells them): a config whose account_id is not granted to its file
+	// is refused. Set it when tenants write their own configs.
+	Accounts map[string][]string
+
+	// StartupTimeout caps the time a module's initialization (its
+	// _initialize) may take, within its cpu_ms; zero means 10 s.
+	StartupTimeout time.Duration
+
 	freeSpace store.FreeSpaceFunc // tests: a disk that fills up
 }
 
@@ -123,6 +133,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if o.BodyTimeout == 0 {
 		o.BodyTimeout = 60 * time.Second
 	}
+	if o.StartupTimeout == 0 {
+		o.StartupTimeout = 10 * time.Second
+	}
 	if len(o.Configs) == 0 {
 		return nil, errors.New("no worker config given")
 	}
@@ -131,6 +144,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	cfgs, err := config.LoadAll(o.Configs)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkAccounts(cfgs, o.Accounts); err != nil {
 		return nil, err
 	}
 	for _, c := range cfgs {
@@ -168,12 +184,8 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
 		AlarmRetryDelay: o.AlarmRetryDelay, AlarmRate: o.Limits.AccountAlarmRate,
 	})
-	for _, c := range cfgs {
-		w, err := s.newWorker(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		s.workers = append(s.workers, w)
+	if err := s.loadWorkers(ctx, cfgs); err != nil {
+		return nil, err
 	}
 	if s.routes, err = buildRoutes(s.workers); err != nil {
 		return nil, err
@@ -234,6 +246,7 @@ type Stats struct {
 	AlarmsRun       int64 // alarm handler runs
 	AlarmsFailed    int64 // alarm handler runs that failed (and were retried or dropped)
 	AlarmsPending   int64 // alarms scheduled now
+	WorkersFailed   int64 // workers that did not load (their routes answer 503)
 }
 
 // Stats returns a snapshot of the server's counters.
@@ -245,7 +258,11 @@ func (s *Server) Stats() Stats {
 		AlarmsRun: o.AlarmsRun, AlarmsFailed: o.AlarmsFailed, AlarmsPending: o.AlarmsPending,
 	}
 	for _, w := range s.workers {
-		st.WorkerInstances += w.pool.Created()
+		if w.pool != nil {
+			st.WorkerInstances += w.pool.Created()
+		} else {
+			st.WorkersFailed++
+		}
 	}
 	return st
 }

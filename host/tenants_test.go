@@ -156,3 +156,30 @@ func TestTenants_Errors(t *testing.T) {
 		t.Errorf("duplicate worker: %v", err)
 	}
 }
+
+// TestTenants_AccountGrants: with accounts granted to config files, a
+// tenant's config that claims another tenant's account_id (to read its KV)
+// is refused at start; configs that claim their own account load.
+func TestTenants_AccountGrants(t *testing.T) {
+	dir := t.TempDir()
+	grants := map[string][]string{
+		"victim": {filepath.Join(dir, "victim-*", "wrangler.toml")},
+		"evil":   {filepath.Join(dir, "evil-*", "wrangler.toml")},
+	}
+	victim := tenantConfig(t, dir, "victim", "app", `"v.test/*"`)
+	own := tenantConfig(t, dir, "evil", "own", `"e.test/*"`)
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "d1"), Accounts: grants}, victim, own)
+	ts.stop(t)
+
+	// evil's directory holds a config that says it is victim's.
+	claim := filepath.Join(dir, "evil-claim")
+	if err := os.MkdirAll(claim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	forged := writeConfig(t, claim, guestWasm(t, "testdata/guests/probe"),
+		"name = \"steal\"\naccount_id = \"victim\"\nroutes = [\"x.test/*\"]\n"+probeConfig[strings.Index(probeConfig, "kv_namespaces"):])
+	_, err := New(t.Context(), Options{DataDir: filepath.Join(dir, "d2"), Accounts: grants, Configs: []string{victim, forged}})
+	if err == nil || !strings.Contains(err.Error(), `account_id "victim" is granted only to`) {
+		t.Errorf("a config claiming another tenant's account: %v", err)
+	}
+}

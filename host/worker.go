@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/config"
@@ -29,6 +31,9 @@ type worker struct {
 	namespaces map[string]*objects.Namespace // by binding
 	classes    []string                      // what the module says it implements
 	tenant     *quota.Tenant                 // its account's budgets
+	// loadErr is why the worker did not load, when others did: its routes
+	// answer 503 while the host serves the rest.
+	loadErr error
 }
 
 // newWorker compiles the worker's module, resolves its bindings and
@@ -57,7 +62,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 		Limits: guest.Limits{
 			MemoryPages: uint32(cfg.Limits.Memory >> 16), CPU: cfg.Limits.CPU,
 			RequestBody: cfg.Limits.RequestBody, ResponseBody: cfg.Limits.ResponseBody,
-			Writes: cfg.Limits.Writes,
+			Writes: cfg.Limits.Writes, Startup: s.opts.StartupTimeout,
 		},
 		Tenant: s.quota.Tenant(cfg.AccountID),
 	})
@@ -82,7 +87,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 			if err != nil {
 				return nil, err
 			}
-			ns = s.objects.AddNamespace(objects.NamespaceConfig{
+			ns = s.objects.NewNamespace(objects.NamespaceConfig{
 				Account: cfg.AccountID, Class: b.ClassName, Binding: b.Name, Key: key,
 				Module: w.module, Env: w.env, Log: w.log, Tenant: s.quota.Tenant(cfg.AccountID),
 				Limits: objects.Limits{
@@ -108,6 +113,9 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 		return nil, err
 	}
 	w.pool.Put(ctx, inst)
+	for _, ns := range byClass {
+		s.objects.Register(ns)
+	}
 	return w, nil
 }
 
@@ -150,8 +158,50 @@ func listOrNone(s []string) string {
 
 // close releases the worker's instances and module.
 func (w *worker) close(ctx context.Context) {
+	if w == nil {
+		return
+	}
 	if w.pool != nil {
 		w.pool.Close(ctx)
 	}
 	w.module.Close(ctx)
+}
+
+// loadWorkers loads every worker, several at once. A worker that fails to
+// load is the host's failure when it is the only one, or when every one
+// fails; otherwise the host serves the others, and that worker's routes
+// answer 503 with the reason in the log: one tenant's broken module (an
+// _initialize that never returns, say) does not keep the rest down.
+func (s *Server) loadWorkers(ctx context.Context, cfgs []*config.Config) error {
+	ws := make([]*worker, len(cfgs))
+	errs := make([]error, len(cfgs))
+	sem := make(chan struct{}, max(1, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for i, c := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ws[i], errs[i] = s.newWorker(ctx, c)
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	if failed > 0 && failed == len(cfgs) {
+		return errors.Join(errs...)
+	}
+	for i, c := range cfgs {
+		if errs[i] != nil {
+			s.log.Error("worker failed to load; its routes answer 503 until it is fixed", "account", c.AccountID, "worker", c.Name, "err", errs[i])
+			ws[i] = &worker{cfg: c, log: s.log.With("account", c.AccountID, "worker", c.Name), loadErr: errs[i]}
+		}
+	}
+	s.workers = ws
+	return nil
 }

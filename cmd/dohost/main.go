@@ -16,12 +16,14 @@ import (
 	_ "net/http/pprof" // profiles on --debug-addr only
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host"
 )
@@ -102,6 +104,33 @@ func version(out io.Writer) {
 // (a commit) finishes first.
 const closeTimeout = 10 * time.Second
 
+// loadGrants reads the --accounts file: account = [patterns of config
+// files], relative to the file's directory. No file: no grants.
+func loadGrants(path string) (map[string][]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	var raw map[string][]string
+	if _, err := toml.DecodeFile(path, &raw); err != nil {
+		return nil, fmt.Errorf("--accounts %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	grants := map[string][]string{}
+	for account, ps := range raw {
+		for _, p := range ps {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(dir, p)
+			}
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return nil, fmt.Errorf("--accounts %s: %s: %w", path, account, err)
+			}
+			grants[account] = append(grants[account], abs)
+		}
+	}
+	return grants, nil
+}
+
 type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
@@ -115,6 +144,7 @@ type serveOptions struct {
 	maxConns   int
 	memory     int64
 	acctMemory int64
+	accounts   string
 	idle       time.Duration
 	drain      time.Duration
 	logJSON    bool
@@ -135,6 +165,7 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.IntVar(&opts.maxConns, "max-conns", 0, "most open HTTP connections (0: the open-files limit less 2048)")
 	fs.Int64Var(&opts.memory, "guest-memory", 0, "bytes of guest memory for all accounts together (0: half the RAM)")
 	fs.Int64Var(&opts.acctMemory, "account-memory", 0, "bytes of guest memory for one account (0: a quarter of the RAM)")
+	fs.StringVar(&opts.accounts, "accounts", "", "a TOML file granting each account to the configs that may claim it: acme = [\"tenants/acme/*/wrangler.toml\"] (paths relative to the file)")
 	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&opts.debug, "debug-addr", "", "if set, serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text")
@@ -183,7 +214,12 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dohost serve: --max-objects must be at least 1 and --idle-timeout positive")
 		return 2
 	}
-	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log,
+	grants, err := loadGrants(opts.accounts)
+	if err != nil {
+		fmt.Fprintf(stderr, "dohost: %v\n", err)
+		return 2
+	}
+	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log, Accounts: grants,
 		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle,
 		Limits: host.Limits{GuestMemory: opts.memory, AccountGuestMemory: opts.acctMemory}})
 	if err != nil {

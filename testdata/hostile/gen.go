@@ -144,6 +144,12 @@ var cases = []hostile{
 		misbehave: `(drop (call $alarm_set (i32.const 208)))
     (drop (call $respond (i32.const 64) (i32.const 15)))`,
 		extra: `(func (export "dohost_object_alarm") (param i32) (result i32) (drop (call $alarm_set (i32.const 208))) (i32.const 0))`},
+	{name: "initloop", about: "_initialize loops without end: this worker fails to load, and a host with other workers serves them, answering 503 for this one",
+		raw: `(module
+  (memory (export "memory") 1)
+  (func (export "_initialize") (loop $forever (br $forever)))
+  (func (export "dohost_abi_v1"))
+  (func (export "dohost_worker_fetch") (param i32) (result i32) (i32.const 13)))`},
 	{name: "workerloop", about: "the Worker's POST loops without end (cpu_ms = 500 stops it); with 2 worker_instances and max_queue 2, a third waiting request is refused at once, and the loops end within twice cpu_ms however many requests wait",
 		limits: "cpu_ms = 500\nmax_queue = 2", host: "worker_instances = 2", raw: workerloopModule},
 }

@@ -223,7 +223,7 @@ func (c *Call) run(ctx context.Context, fn api.Function) error {
 	}
 	defer load.Exit()
 	c.clock.load = load
-	c.clock.start(c.inst.m.limits.CPU)
+	c.clock.start(c.inst.m.limits.startup())
 	err := fn.CallWithStack(c.context(ctx), c.inst.stack[:])
 	c.clock.stop()
 	if err != nil {

@@ -50,7 +50,7 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 	}
 	inst = &Instance{m: m, mem: mem, tables: tables}
 	c := &Call{kind: kindInit, inst: inst}
-	c.clock.start(m.limits.CPU)
+	c.clock.start(m.limits.startup())
 	mod, err := m.instantiate(c.context(actx), log)
 	if err != nil {
 		mem.Free()

@@ -63,6 +63,17 @@ type Limits struct {
 	RequestBody, ResponseBody int64
 	// Writes caps the bytes one transaction's handler calls may write.
 	Writes int64
+	// Startup caps the time an instance's initialization (a start
+	// function, _initialize) may take, under CPU; zero means CPU.
+	Startup time.Duration
+}
+
+// startup is the time limit of an initialization.
+func (l Limits) startup() time.Duration {
+	if l.Startup > 0 && l.Startup < l.CPU {
+		return l.Startup
+	}
+	return l.CPU
 }
 
 // Options configure Compile.

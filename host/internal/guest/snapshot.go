@@ -39,7 +39,7 @@ func (m *Module) takeSnapshot(ctx context.Context) error {
 		return fmt.Errorf("instantiate: %w", err)
 	}
 	c := &Call{kind: kindInit}
-	c.clock.start(m.limits.CPU)
+	c.clock.start(m.limits.startup())
 	mod, err := m.instantiate(c.context(actx), m.log)
 	if err != nil {
 		lm.Free()

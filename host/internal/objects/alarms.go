@@ -241,7 +241,7 @@ func (s *alarmScheduler) loop() {
 // tenant returns the budgets of the account key's namespace belongs to,
 // or nil.
 func (s *alarmScheduler) tenant(key alarmKey) *quota.Tenant {
-	if ns := s.r.namespaces[key.ns]; ns != nil {
+	if ns := s.r.namespace(key.ns); ns != nil {
 		return ns.cfg.Tenant
 	}
 	return nil
@@ -304,7 +304,7 @@ func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 		s.mu.Unlock()
 		s.poke()
 	}()
-	ns := s.r.namespaces[key.ns]
+	ns := s.r.namespace(key.ns)
 	if ns == nil {
 		// The class is not deployed now; the alarm stays in the database
 		// for a later start that has it.

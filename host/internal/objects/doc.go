@@ -27,7 +27,8 @@
 //  2. Registry.mu: the records, their reference counts and the LRU list.
 //     Never held while waiting for a turn or running a guest.
 //  3. Registry.graphMu: who waits on whom (object.waitingOn). A leaf.
-//  4. alarmScheduler.mu: the alarm heap. A leaf.
+//  4. alarmScheduler.mu: the alarm heap. It may take Registry.nsMu.
+//  5. Registry.nsMu: the registered namespaces. A leaf.
 //
 // Locks of other packages (store, guest) are leaves below all of these.
 package objects

@@ -48,11 +48,27 @@ type Namespace struct {
 	cfg NamespaceConfig
 }
 
-// AddNamespace adds a namespace. Call it before Start.
-func (r *Registry) AddNamespace(c NamespaceConfig) *Namespace {
-	ns := &Namespace{r: r, cfg: c}
-	r.namespaces[c.Key] = ns
-	return ns
+// NewNamespace returns a namespace of the registry; Register makes its
+// stored alarms fire. Until then its objects can be reached through it.
+func (r *Registry) NewNamespace(c NamespaceConfig) *Namespace {
+	return &Namespace{r: r, cfg: c}
+}
+
+// Register adds ns to the namespaces whose alarms run, once its worker
+// has loaded. It may be called before and after Start, from any goroutine.
+func (r *Registry) Register(ns *Namespace) {
+	r.nsMu.Lock()
+	r.namespaces[ns.cfg.Key] = ns
+	r.nsMu.Unlock()
+	r.alarms.poke()
+}
+
+// namespace returns the registered namespace whose stable id is key, or
+// nil.
+func (r *Registry) namespace(key [store.NamespaceIDLen]byte) *Namespace {
+	r.nsMu.RLock()
+	defer r.nsMu.RUnlock()
+	return r.namespaces[key]
 }
 
 // Class is the name of the namespace's class.

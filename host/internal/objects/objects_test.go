@@ -25,7 +25,7 @@ func testRegistry(t *testing.T, queue int) (*Registry, *Namespace) {
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.DiscardHandler)
 	r := New(Options{Store: st, Log: log, IdleTimeout: time.Hour, TrimAfter: time.Hour})
-	ns := r.AddNamespace(NamespaceConfig{Account: "a", Class: "Test", Binding: "T", Key: [16]byte{1}, Log: log,
+	ns := r.NewNamespace(NamespaceConfig{Account: "a", Class: "Test", Binding: "T", Key: [16]byte{1}, Log: log,
 		Limits: Limits{Queue: queue, Storage: store.DefaultObjectLimits}})
 	return r, ns
 }

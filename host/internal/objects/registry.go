@@ -57,8 +57,8 @@ type Registry struct {
 	placement Placement
 	alarms    *alarmScheduler
 
-	// namespaces by stable id, for alarms; written only before Start.
-	namespaces map[[store.NamespaceIDLen]byte]*Namespace
+	nsMu       sync.RWMutex
+	namespaces map[[store.NamespaceIDLen]byte]*Namespace // guarded by nsMu: registered, by stable id
 
 	mu      sync.Mutex
 	objects map[objectKey]*object // guarded by mu
