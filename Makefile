@@ -20,7 +20,7 @@ WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 # Fuzz targets, package:target: every func Fuzz… in a _test.go file.
 FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
-.PHONY: help build guests run test test-short fuzz bench bench-peer check clean
+.PHONY: help build guests run test test-short fuzz bench bench-peer soak check clean
 help: ## list the targets
 	@echo "dohost make targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench: ## Go benchmarks of the hot paths, with -benchmem
 
 bench-peer: $(BIN) guests/examples/room/room.wasm guests/examples/room-wat/room-wat.wasm ## dohost (Go and WAT guests) next to workerd under wrk (installs both; ~5 min)
 	./scripts/bench-peer.sh
+
+soak: $(BIN) ## a victim tenant under load while an attacker tenant attacks, one attack at a time (~5 min)
+	$(GO) run ./scripts/soak
 
 check: ## gofmt, go vet, go mod tidy clean
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above need formatting"; exit 1; }

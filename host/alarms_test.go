@@ -2,6 +2,8 @@ package host
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,8 +37,10 @@ func TestAlarms_Fairness(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServer(t, filepath.Join(dir, "data"), hostileTenant(t, dir, "alarmspin"),
 		tenantConfig(t, dir, "victim", "probe", ""))
+	// The spinning account's own requests are slowed by its runaways:
+	// send them all at once, and wait for its 16 handlers to run.
 	for i := 0; i < 70; i++ {
-		ts.expect(t, "POST", fmt.Sprintf("/evil/%02d", i), 200, "new")
+		go post(ts.URL + fmt.Sprintf("/evil/%02d", i))
 	}
 	waitFor(t, "the spinning handlers run", func() bool { return ts.quota.Tenant("evil").Alarms.Tenant.Used() == 16 })
 	ts.st(t, "v", "alarm/set?in=0", 200, nil)
@@ -59,7 +63,7 @@ func TestAlarms_Rate(t *testing.T) {
 		tenantConfig(t, dir, "victim", "probe", ""))
 	start := time.Now()
 	for i := 0; i < 40; i++ {
-		ts.expect(t, "POST", fmt.Sprintf("/evil/%02d", i), 200, "new")
+		go post(ts.URL + fmt.Sprintf("/evil/%02d", i))
 	}
 	waitFor(t, "a second of re-armed alarms", func() bool { return time.Since(start) > time.Second && ts.Stats().AlarmsRun > 0 })
 	runs, took := ts.Stats().AlarmsRun, time.Since(start)
@@ -68,4 +72,13 @@ func TestAlarms_Rate(t *testing.T) {
 		t.Errorf("%d alarm runs in %v; the account's rate allows %d", runs, took, limit)
 	}
 	t.Logf("%d alarm runs in %v", runs, took)
+}
+
+// post POSTs to url and drops the answer; for goroutines that must not
+// fail the test.
+func post(url string) {
+	if resp, err := http.Post(url, "text/plain", nil); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 }

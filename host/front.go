@@ -119,31 +119,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeResponse(w, resp)
 }
 
-// recordOverhead is what a request's record holds besides its body: the
-// method, the URL and the headers, at most (net/http caps the header at
-// 1 MiB).
-const recordOverhead = 1 << 20
+// recordSize is what r's record holds besides its body: the method, the
+// URL and the headers, with their lengths.
+func recordSize(r *http.Request) int64 {
+	n := int64(64 + len(r.Method) + len(r.Host) + len(r.URL.RequestURI()))
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 8)
+		}
+	}
+	return n
+}
 
 // readRequest reads r's body, within the worker's max_request_bytes and
 // the server's body timeout, straight into r's encoded Request record. The
-// memory it takes is held from the host's budget of request bodies first:
-// past it the request is refused at once (503), its body unread. It
+// memory it takes is held from the account's and the host's budgets of
+// request bodies first: past either the request is refused at once (503),
+// its body unread. It
 // returns the record and the function that gives its memory back, or an
 // HTTP status and a message for the client.
 func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker) (enc []byte, release func(), status int, msg string) {
 	limit := wk.cfg.Limits.RequestBody
 	n := r.ContentLength
 	if n > limit {
+		w.Header().Set("Connection", "close")
 		return nil, func() {}, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", limit)
 	}
 	size := n
 	if size < 0 { // chunked: as much as it may be
 		size = limit
 	}
-	bodies := s.quota.Bodies
-	held := size + recordOverhead
+	bodies := wk.tenant.Bodies
+	held := size + recordSize(r)
 	if err := bodies.Take(held); err != nil {
 		wk.log.Warn("request refused: request bodies fill their memory budget", "err", err)
+		// The body stays unread: close the connection rather than read
+		// and drop it.
+		w.Header().Set("Connection", "close")
 		return nil, func() {}, http.StatusServiceUnavailable, "the host is busy; try again later"
 	}
 	release = func() { bodies.Give(held) }

@@ -113,7 +113,7 @@ func TestFront_BodyBudget(t *testing.T) {
 		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
 	body := bytes.Repeat([]byte("x"), 8<<20)
 	settle()
-	base, _ := procMemory(t)
+	base := rssNow(t)
 	var ok, refused atomic.Int64
 	peak := peakRSS(t, func() {
 		var wg sync.WaitGroup

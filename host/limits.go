@@ -37,8 +37,8 @@ type Limits struct {
 	// takes no more.
 	AccountAlarmRate int
 	// RequestBodies caps the bytes of request bodies held in memory, all
-	// requests together: past it a request is refused with 503 before its
-	// body is read.
+	// requests together, and half of it one account's requests: past
+	// either a request is refused with 503 before its body is read.
 	RequestBodies int64
 	// AccountDisk is the quota of one account's stored bytes (KV and
 	// object storage): past it, writes fail with TOO_LARGE (deletes go
@@ -47,7 +47,7 @@ type Limits struct {
 	AccountDisk int64
 	// AccountWriteRate caps the bytes one account commits a second, in
 	// bursts of four times as many: a writer past it is slowed, so that
-	// the disk's bandwidth is shared. Zero means 32 MiB/s; -1 no cap.
+	// the disk's bandwidth is shared. Zero means 8 MiB/s; -1 no cap.
 	AccountWriteRate int64
 	// DiskReserve is the free disk space under which every write is
 	// refused (507), so that the engine never meets a full disk. Zero
@@ -58,8 +58,8 @@ type Limits struct {
 // DefaultLimits returns the limits of a host with memTotal bytes of RAM
 // (0: read /proc/meminfo, or assume 8 GiB) and maxObjects live objects:
 // half the RAM for guests' own memory, a quarter for one account; a
-// sixteenth, at most 1 GiB, for write buffers and as much for request
-// bodies, half of it for one account's writes; half the live objects for
+// sixteenth, at most 1 GiB, for write buffers, half of it for one
+// account's, and at most 256 MiB for request bodies; half the live objects for
 // one account; 64 alarm handlers at once, 16 of one account, and 100
 // alarm runs a second of one account.
 func DefaultLimits(memTotal int64, maxObjects int) Limits {
@@ -72,7 +72,7 @@ func DefaultLimits(memTotal int64, maxObjects int) Limits {
 		WriteBuffers: buffers, AccountWriteBuffers: buffers / 2,
 		AccountObjects: max(1, maxObjects/2),
 		Alarms:         64, AccountAlarms: 16, AccountAlarmRate: 100,
-		RequestBodies: buffers, AccountWriteRate: 32 << 20,
+		RequestBodies: min(buffers, 256<<20), AccountWriteRate: 8 << 20,
 	}
 }
 
@@ -118,7 +118,7 @@ func (l Limits) quotaLimits(maxObjects int) quota.Limits {
 		Writes: l.WriteBuffers, AccountWrites: l.AccountWriteBuffers,
 		Objects: int64(maxObjects), AccountObjects: int64(l.AccountObjects),
 		Alarms: int64(l.Alarms), AccountAlarms: int64(l.AccountAlarms),
-		Bodies:           l.RequestBodies,
+		Bodies: l.RequestBodies, AccountBodies: l.RequestBodies / 2,
 		AccountDisk:      max(l.AccountDisk, 0),
 		AccountWriteRate: max(l.AccountWriteRate, 0), AccountWriteBurst: 4 * max(l.AccountWriteRate, 0),
 	}

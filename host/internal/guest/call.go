@@ -158,7 +158,7 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 	}
 	defer load.Exit()
 	c.pending = input
-	c.clock.load = load
+	c.clock.load, c.clock.cpu = load, i.m.cpu
 	c.clock.start(i.m.limits.CPU)
 	stack := i.stack[:]
 	if c.kind != Classes {
@@ -207,7 +207,7 @@ func (i *Instance) Run(ctx context.Context, c *Call, input []byte, before func(*
 			return berr
 		}
 	}
-	c.Writes.beforeCommit(ctx)
+	c.Writes.beforeCommit(ctx, i.m.load.Stopping())
 	if cerr := c.Txn.Commit(); cerr != nil {
 		return fmt.Errorf("%w: %w", ErrCommit, cerr)
 	}
@@ -222,7 +222,7 @@ func (c *Call) run(ctx context.Context, fn api.Function) error {
 		return ErrStopping
 	}
 	defer load.Exit()
-	c.clock.load = load
+	c.clock.load, c.clock.cpu = load, c.inst.m.cpu
 	c.clock.start(c.inst.m.limits.startup())
 	err := fn.CallWithStack(c.context(ctx), c.inst.stack[:])
 	c.clock.stop()

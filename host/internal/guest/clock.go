@@ -7,20 +7,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/tetratelabs/wazero/api"
 )
 
-// throttleAfter is how long a guest call runs before it may be throttled:
-// from then on, while other requests are in flight, it gets a twentieth
-// of the time, sleeping at each fuel slice nineteen times as long as the
-// slice ran. A guest that computes for long (or forever) thus leaves the
-// cores to the short requests of every other object, which are nearly all
-// requests, and runs at full speed when it is alone. The time it sleeps is
-// added to its deadline, so that the CPU limit still measures time spent
-// running.
+// throttleAfter is how long a guest call runs before it may be throttled,
+// while other requests are in flight; hotAfter how long before it counts
+// as a runaway (see tick). Throttled, a call gets a twentieth of the time,
+// and the runaways of one account together a twentieth of a core. A guest
+// that computes for long (or forever), or many of them at once, thus leave
+// the cores to the short requests of every other account, which are
+// nearly all requests, and run at full speed when they are alone. The
+// time a call sleeps moves its deadline later, by up to its CPU limit in
+// all, so that the limit still measures time spent running and the call
+// ends within twice the limit of wall time.
 const (
 	throttleAfter = 5 * time.Millisecond
-	throttleSleep = 19 // sleep per unit of running, once throttled
+	hotAfter      = 50 * time.Millisecond
+	throttleShare = 20
 )
 
 // Load counts the work in flight on a server, for throttling: the
@@ -102,12 +106,14 @@ func (l *Load) End() { l.inflight.Add(-1) }
 // its throttling. The call's goroutine alone uses it.
 type clock struct {
 	load      *Load
+	cpu       *quota.CPU    // the account's schedule of throttled work
 	started   time.Time     // when the guest call began
 	deadline  time.Time     // when the fuel function ends it
 	lastSlice time.Time     // when the fuel function last ran
-	owed      time.Duration // throttling: sleep not yet taken
+	owed      time.Duration // a slow request's throttling: sleep not yet taken
 	slack     time.Duration // how much later throttling may still move the deadline
 	throttled bool          // counted in load.throttled
+	gated     bool          // holds its account's gate (quota.CPU.Gate)
 }
 
 // start starts the clock: the guest may run for limit from now. The time
@@ -137,40 +143,122 @@ func (k *clock) stop() {
 		k.throttled = false
 		k.load.throttled.Add(-1)
 	}
+	if k.gated {
+		k.gated = false
+		<-k.cpu.Gate()
+	}
 }
 
-// tick is called at every fuel slice. It ends the call if it is past its
-// deadline, and throttles a call that has been running for long.
+// release gives the account's gate back, if the call holds it: before it
+// waits for another object, which may be its account's too.
+func (k *clock) release() {
+	if k.gated {
+		k.gated = false
+		<-k.cpu.Gate()
+	}
+}
+
+// wait takes a token of gate, waiting at most until the end of the call's
+// time (then the call ends there) or until the host stops.
+func (k *clock) wait(gate chan struct{}) {
+	select {
+	case gate <- struct{}{}:
+		return
+	default:
+	}
+	t := time.NewTimer(max(0, k.deadline.Add(k.slack).Sub(time.Now())))
+	defer t.Stop()
+	select {
+	case gate <- struct{}{}:
+	case <-t.C:
+		panic(errDeadline)
+	case <-k.load.Stopping():
+		panic(ErrStopping)
+	}
+}
+
+// tick is called at every fuel slice and around every host call. It ends
+// the call if it is past its deadline, and throttles it while others wait
+// if it has been running for long, or if its account owes time:
+//
+//   - a call that has run past throttleAfter but not past hotAfter (a slow
+//     request) is slowed alone, to a twentieth of the time;
+//   - a call that has run past hotAfter (a runaway), and any call of an
+//     account whose runaways have used their share, run on the account's
+//     schedule (quota.CPU): together, a twentieth of a core, one call of
+//     the account at a time while it owes time.
 func (k *clock) tick() {
 	now := time.Now()
 	if now.After(k.deadline) {
 		panic(errDeadline)
 	}
-	if k.load != nil && k.load.stopping.Load() {
+	if k.load == nil {
+		k.lastSlice = now
+		return
+	}
+	if k.load.stopping.Load() {
 		panic(ErrStopping)
 	}
-	if now.Sub(k.started) > throttleAfter && k.load != nil {
+	ran, run := now.Sub(k.started), now.Sub(k.lastSlice)
+	debt := k.cpu.InDebt(now)
+	waiting := k.load.inflight.Load() > k.load.throttled.Load()
+	switch {
+	case debt && waiting && !k.gated:
+		// The account owes time: its calls run one at a time.
+		k.wait(k.cpu.Gate())
+		k.gated = true
+		now = time.Now()
+		k.lastSlice = now // waiting is not running
+		return
+	case !debt && k.gated:
+		k.gated = false
+		<-k.cpu.Gate()
+	}
+	if (ran > throttleAfter || debt) && waiting {
 		if !k.throttled {
 			k.throttled = true
 			k.load.throttled.Add(1)
 		}
-		// Sleeps shorter than the timer's granularity (about a
-		// millisecond) last that long anyway: owe the pause until it is
-		// worth a sleep, and count what the sleep really took.
-		if k.load.inflight.Load() > k.load.throttled.Load() {
-			k.owed += throttleSleep * now.Sub(k.lastSlice)
+		var wait time.Duration
+		if ran > hotAfter || debt {
+			wait = k.cpu.Charge(now, run, throttleShare).Sub(now)
+		} else {
+			k.owed += (throttleShare - 1) * run
+			wait = k.owed
 		}
-		if k.owed >= time.Millisecond {
-			time.Sleep(k.owed)
+		// Not past the end of the call's time; sleeps shorter than the
+		// timer's granularity (about a millisecond) wait for the next
+		// check.
+		if wait = min(wait, k.deadline.Add(k.slack).Sub(now)); wait >= time.Millisecond {
+			k.sleep(wait)
 			slept := time.Since(now)
-			k.owed -= slept
+			k.owed = max(0, k.owed-slept)
 			ext := min(slept, k.slack)
 			k.slack -= ext
 			k.deadline = k.deadline.Add(ext)
 			now = now.Add(slept)
+			if k.load.stopping.Load() {
+				panic(ErrStopping)
+			}
+			if now.After(k.deadline) {
+				// Its turn came too late: stop here, before the host
+				// call (or the slice) this check stands before.
+				panic(errDeadline)
+			}
 		}
 	}
 	k.lastSlice = now
+}
+
+// sleep waits for d, or until the host stops (the next check then ends
+// the call).
+func (k *clock) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-k.load.Stopping():
+	}
 }
 
 // fuel is called by metered guest code when a slice of fuel is used up. It

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/bigcopy"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -185,7 +186,9 @@ func (a *args) finish(c *Call) {
 		a.mem.WriteUint32Le(a.outLenAt, uint32(n))
 	}
 	if n > 0 && n <= uint64(a.outCap) && uint64(a.outPtr)+n <= size {
-		a.mem.Write(a.outPtr, c.pending)
+		if dst, ok := a.mem.Read(a.outPtr, uint32(n)); ok {
+			bigcopy.Copy(dst, c.pending)
+		}
 	}
 }
 
@@ -202,6 +205,9 @@ func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 			s[0] = uint64(uint32(abi.BadState))
 			return
 		}
+		// The time since the last check is the call's: a throttled call
+		// waits its turn here, before the host call does its work.
+		c.clock.tick()
 		c.pending = nil
 		a := &c.args
 		code := a.load(c, f, mod.Memory(), s)

@@ -184,17 +184,23 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	return m.buf[:size:size]
 }
 
+// reserve maps the reservation. It calls mmap directly (MmapPtr, not
+// unix.Mmap): unix.Mmap and unix.Munmap keep every mapping of the process
+// in one map under one mutex held during the system call, and unmapping
+// a large instance's memory, which frees its pages, takes long enough to
+// stall every other instance being made or closed meanwhile.
 func (m *linearMemory) reserve() error {
-	b, err := unix.Mmap(-1, 0, int(m.max), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	p, err := unix.MmapPtr(-1, 0, nil, uintptr(m.max), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 	if err != nil {
 		return err
 	}
+	b := unsafe.Slice((*byte)(p), m.max)
 	if im := m.img; im != nil && im.size <= m.max {
 		if im.fd >= 0 {
-			_, err := unix.MmapPtr(im.fd, 0, unsafe.Pointer(unsafe.SliceData(b)), uintptr(im.size),
+			_, err := unix.MmapPtr(im.fd, 0, p, uintptr(im.size),
 				unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED)
 			if err != nil {
-				_ = unix.Munmap(b)
+				_ = unix.MunmapPtr(p, uintptr(m.max))
 				return err
 			}
 		} else {
@@ -210,7 +216,7 @@ func (m *linearMemory) reserve() error {
 // Free implements experimental.LinearMemory. It is safe to call twice.
 func (m *linearMemory) Free() {
 	if m.buf != nil {
-		_ = unix.Munmap(m.buf)
+		_ = unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(m.buf)), uintptr(len(m.buf)))
 		m.buf = nil
 	}
 	m.budget.Give(m.charged)

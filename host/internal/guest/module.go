@@ -110,6 +110,7 @@ type Module struct {
 	logLimit *logLimiter // the log lines of every instance
 	load     *Load
 	tenant   *quota.Tenant
+	cpu      *quota.CPU // the tenant's, or the module's own without one
 	// memMin and memMax are the bytes of an instance's memory when it
 	// starts and at most: its declared minimum, and the least of its
 	// declared maximum and the worker's limit.
@@ -125,7 +126,10 @@ func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error)
 	if o.Load == nil {
 		o.Load = NewLoad()
 	}
-	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load, tenant: o.Tenant}
+	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load, tenant: o.Tenant, cpu: &quota.CPU{}}
+	if o.Tenant != nil {
+		m.cpu = &o.Tenant.CPU
+	}
 	defer func() {
 		if err != nil {
 			m.Close(ctx)

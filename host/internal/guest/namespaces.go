@@ -1,11 +1,11 @@
 package guest
 
 import (
-	"bytes"
 	"context"
 	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/bigcopy"
 )
 
 // The host functions of Durable Object namespaces and stubs:
@@ -96,7 +96,8 @@ func stubFetch(ctx context.Context, c *Call, a *args) abi.Code {
 	// req is a view of the caller's memory; the callee gets its own copy so
 	// that nothing it does depends on the caller's instance staying open.
 	start := time.Now()
-	resp, code, err := ns.Fetch(ctx, c, id, name, hasName, bytes.Clone(req))
+	c.clock.release() // the callee may be of the same account
+	resp, code, err := ns.Fetch(ctx, c, id, name, hasName, bigcopy.Clone(req))
 	c.clock.blocked(time.Since(start))
 	if err != nil {
 		if code == abi.Overloaded {

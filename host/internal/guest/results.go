@@ -1,12 +1,12 @@
 package guest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/bigcopy"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -31,7 +31,9 @@ func resultRead(ctx context.Context, mod api.Module, s []uint64) {
 	data := c.pending
 	n := min(uint64(capacity), uint64(len(data)))
 	if n > 0 {
-		mem.Write(ptr, data[:n])
+		if dst, ok := mem.Read(ptr, uint32(n)); ok {
+			bigcopy.Copy(dst, data)
+		}
 	}
 	s[0] = uint64(uint32(len(data)))
 }
@@ -60,7 +62,7 @@ func respond(_ context.Context, c *Call, a *args) abi.Code {
 	default:
 		return c.errorf(abi.BadState, "this handler gives no response")
 	}
-	c.Response = bytes.Clone(b)
+	c.Response = bigcopy.Clone(b)
 	c.responded = true
 	return abi.OK
 }

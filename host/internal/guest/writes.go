@@ -40,11 +40,11 @@ func (w *Writes) Release() {
 
 // beforeCommit waits while the account is past its write rate, then
 // counts the bytes about to be committed toward its stored data.
-func (w *Writes) beforeCommit(ctx context.Context) {
+func (w *Writes) beforeCommit(ctx context.Context, stop <-chan struct{}) {
 	if w == nil || w.tenant == nil || w.n == 0 {
 		return
 	}
-	w.tenant.WriteRate.Wait(ctx, w.n)
+	w.tenant.WriteRate.Wait(ctx, stop, w.n)
 	w.tenant.Disk.Committed(w.n)
 }
 

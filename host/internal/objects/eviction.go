@@ -50,15 +50,14 @@ func (r *Registry) evictIdle(o *object, tenant *quota.Budget) bool {
 	}
 	r.mu.Lock()
 	var v *object
-	for e := r.lru.Back(); e != nil; e = e.Prev() {
-		c := e.Value.(*object)
+	for c := r.lru.back; c != nil; c = c.lruPrev {
 		if c.refs == 0 && c != o && (account == "" || c.ns.cfg.Account == account) {
 			v = c
 			break
 		}
 	}
 	if v != nil {
-		r.removeLocked([]*object{v})
+		r.removeOneLocked(v)
 	}
 	r.mu.Unlock()
 	if v == nil {
@@ -75,10 +74,10 @@ const maxMemoryEvictions = 16
 // started records that o (whose turn the caller holds) has a new instance.
 func (r *Registry) started(o *object) {
 	r.nStarted.Add(1)
+	now := time.Now()
 	r.mu.Lock()
-	o.lastUsed = time.Now()
-	o.lruElem = r.lru.PushFront(o)
-	r.live++
+	o.lastUsed = now
+	r.lru.pushFront(o)
 	r.mu.Unlock()
 }
 
@@ -86,10 +85,8 @@ func (r *Registry) started(o *object) {
 func (r *Registry) stopped(o *object) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if o.lruElem != nil {
-		r.lru.Remove(o.lruElem)
-		o.lruElem = nil
-		r.live--
+	if o.inLRU {
+		r.lru.remove(o)
 	}
 }
 
@@ -97,11 +94,14 @@ func (r *Registry) stopped(o *object) {
 // can reach them afterwards, so the caller owns their instances.
 func (r *Registry) removeLocked(os []*object) {
 	for _, o := range os {
-		r.lru.Remove(o.lruElem)
-		o.lruElem = nil
-		r.live--
-		delete(r.objects, objectKey{o.ns, o.id})
+		r.removeOneLocked(o)
 	}
+}
+
+// removeOneLocked drops one unreferenced live object from the registry.
+func (r *Registry) removeOneLocked(o *object) {
+	r.lru.remove(o)
+	delete(r.objects, objectKey{o.ns, o.id})
 }
 
 // evict closes the instances of objects removed from the registry.
@@ -130,11 +130,14 @@ func (r *Registry) sweep() {
 	}
 }
 
+// maxIdlePerTick bounds the idle objects one sweep evicts.
+const maxIdlePerTick = 1000
+
 func (r *Registry) sweepOnce(now time.Time) {
+	// Made before the lock: nothing is allocated while it is held.
+	idle, trim := make([]*object, 0, maxIdlePerTick), make([]*object, 0, maxTrimsPerTick)
 	r.mu.Lock()
-	var idle, trim []*object
-	for e := r.lru.Back(); e != nil; e = e.Prev() {
-		o := e.Value.(*object)
+	for o := r.lru.back; o != nil && len(idle) < maxIdlePerTick; o = o.lruPrev {
 		age := now.Sub(o.lastUsed)
 		if age < r.o.TrimAfter {
 			break // the rest were used more recently

@@ -1,7 +1,6 @@
 package objects
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -37,9 +36,10 @@ type object struct {
 	waitingOn *object // guarded by Registry.graphMu
 
 	// Guarded by Registry.mu.
-	refs     int           // references taken by Registry.get
-	lruElem  *list.Element // in Registry.lru while the object has an instance
-	lastUsed time.Time
+	refs             int  // references taken by Registry.get
+	inLRU            bool // in Registry.lru: the object has an instance
+	lruPrev, lruNext *object
+	lastUsed         time.Time
 }
 
 func newObject(r *Registry, ns *Namespace, id ID) *object {

@@ -1,7 +1,6 @@
 package objects
 
 import (
-	"container/list"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -62,8 +61,7 @@ type Registry struct {
 
 	mu      sync.Mutex
 	objects map[objectKey]*object // guarded by mu
-	lru     list.List             // guarded by mu: live objects, most recently used first
-	live    int                   // guarded by mu: len(lru)
+	lru     lru                   // guarded by mu: live objects, most recently used first
 
 	graphMu sync.Mutex // guards every object's waitingOn
 
@@ -122,7 +120,7 @@ func (r *Registry) Close() {
 // Stats returns the registry's counters.
 func (r *Registry) Stats() Stats {
 	r.mu.Lock()
-	live, records := r.live, len(r.objects)
+	live, records := r.lru.n, len(r.objects)
 	r.mu.Unlock()
 	return Stats{
 		Started: r.nStarted.Load(), Live: int64(live), Failed: r.nFailed.Load(),
@@ -134,13 +132,25 @@ func (r *Registry) Stats() Stats {
 
 // get returns the object id of ns, creating its record (not its instance),
 // and takes a reference to it: the caller must put it back.
+//
+// A new record is made outside the lock: making it allocates, and an
+// allocation may have to help the garbage collector for a while, which
+// must not happen while every other request waits for the lock.
 func (r *Registry) get(ns *Namespace, id ID) *object {
 	k := objectKey{ns, id}
+	r.mu.Lock()
+	if o := r.objects[k]; o != nil {
+		o.refs++
+		r.mu.Unlock()
+		return o
+	}
+	r.mu.Unlock()
+	n := newObject(r, ns, id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	o := r.objects[k]
 	if o == nil {
-		o = newObject(r, ns, id)
+		o = n
 		r.objects[k] = o
 	}
 	o.refs++
@@ -154,10 +164,10 @@ func (r *Registry) put(o *object, used bool) {
 	defer r.mu.Unlock()
 	o.refs--
 	switch {
-	case o.lruElem != nil:
+	case o.inLRU:
 		if used {
 			o.lastUsed = time.Now()
-			r.lru.MoveToFront(o.lruElem)
+			r.lru.moveToFront(o)
 		}
 	case o.refs == 0:
 		delete(r.objects, objectKey{o.ns, o.id})

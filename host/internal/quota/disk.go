@@ -70,9 +70,10 @@ func NewRate(rate, burst int64) *Rate {
 	return &Rate{rate: float64(rate), burst: float64(burst), tokens: float64(burst), last: time.Now()}
 }
 
-// Wait takes n bytes, waiting (or until ctx is done) while the bucket is
-// in debt: a writer past its rate is slowed, never refused.
-func (r *Rate) Wait(ctx context.Context, n int64) {
+// Wait takes n bytes, waiting (until ctx is done or stop is closed, at
+// most) while the bucket is in debt: a writer past its rate is slowed,
+// never refused.
+func (r *Rate) Wait(ctx context.Context, stop <-chan struct{}, n int64) {
 	if r == nil || r.rate <= 0 || n <= 0 {
 		return
 	}
@@ -92,6 +93,7 @@ func (r *Rate) Wait(ctx context.Context, n int64) {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
+		case <-stop:
 		}
 	}
 }

@@ -14,9 +14,8 @@ type Limits struct {
 	Objects, AccountObjects int64
 	// Alarms: alarm handlers running at once.
 	Alarms, AccountAlarms int64
-	// Bodies: bytes of request bodies read into memory (host only: a
-	// request is not yet a tenant's before it is routed).
-	Bodies int64
+	// Bodies: bytes of request bodies read into memory.
+	Bodies, AccountBodies int64
 	// AccountDisk: bytes one account may store (0: no quota).
 	AccountDisk int64
 	// AccountWriteRate: bytes a second one account may commit, in bursts
@@ -38,10 +37,11 @@ type Host struct {
 // Tenant is one account's budgets, each paired with the host's, its disk
 // quota and its write rate.
 type Tenant struct {
-	Account                         string
-	Memory, Writes, Objects, Alarms Pair
-	Disk                            *Disk
-	WriteRate                       *Rate // nil: none
+	Account                                 string
+	Memory, Writes, Objects, Alarms, Bodies Pair
+	Disk                                    *Disk
+	WriteRate                               *Rate // nil: none
+	CPU                                     CPU
 }
 
 // NewHost returns the budgets of a host with limits l.
@@ -85,6 +85,7 @@ func (h *Host) Tenant(account string) *Tenant {
 			Writes:  Pair{New("write buffers"+of, "bytes", l.AccountWrites), h.Writes},
 			Objects: Pair{New("live objects"+of, "objects", l.AccountObjects), h.Objects},
 			Alarms:  Pair{New("running alarms"+of, "alarms", l.AccountAlarms), h.Alarms},
+			Bodies:  Pair{New("request bodies in memory"+of, "bytes", l.AccountBodies), h.Bodies},
 			Disk:    &Disk{account: account, limit: l.AccountDisk},
 		}
 		if l.AccountWriteRate > 0 {

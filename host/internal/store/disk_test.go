@@ -27,7 +27,12 @@ func TestStore_DiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			s.Close()
+		}
+	}()
 	kv := s.KV("a", "ns")
 	put := func(v string) error {
 		tx := s.NewTxn()
@@ -59,6 +64,12 @@ func TestStore_DiskFull(t *testing.T) {
 	}
 	if err := put("after"); err != nil {
 		t.Errorf("commit once there is room: %v", err)
+	}
+	// Closing stops the guard's watcher, so the log is read after its
+	// last write.
+	closed = true
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if n := strings.Count(logs.String(), "disk almost full: writes are refused"); n != 1 {
 		t.Errorf("the full disk was logged %d times, want once:\n%s", n, logs.String())

@@ -164,26 +164,18 @@ func (kv *KV) Put(t *Txn, key, value []byte, o PutOptions, now int64) error {
 		return fmt.Errorf("%w: expiration %d is less than %d s in the future", ErrInvalid, exp, MinKVTTL)
 	}
 	var flags byte
-	n := 1 + len(value)
+	head := make([]byte, 1, 13+len(o.Metadata))
 	if exp != 0 {
 		flags |= kvHasExpiration
-		n += 8
+		head = binary.LittleEndian.AppendUint64(head, uint64(exp))
 	}
 	if len(o.Metadata) > 0 {
 		flags |= kvHasMetadata
-		n += 4 + len(o.Metadata)
+		head = binary.LittleEndian.AppendUint32(head, uint32(len(o.Metadata)))
+		head = append(head, o.Metadata...)
 	}
-	rec := make([]byte, 0, n)
-	rec = append(rec, flags)
-	if exp != 0 {
-		rec = binary.LittleEndian.AppendUint64(rec, uint64(exp))
-	}
-	if len(o.Metadata) > 0 {
-		rec = binary.LittleEndian.AppendUint32(rec, uint32(len(o.Metadata)))
-		rec = append(rec, o.Metadata...)
-	}
-	rec = append(rec, value...)
-	if err := t.batch().Set(kv.key(key), rec, nil); err != nil {
+	head[0] = flags
+	if err := setLarge(t.batch(), kv.key(key), head, value); err != nil {
 		return fmt.Errorf("kv put: %w", err)
 	}
 	return nil

@@ -93,7 +93,7 @@ func (o *Object) Put(t *Txn, key, value []byte) error {
 	if err := o.CheckValue(value); err != nil {
 		return err
 	}
-	if err := t.batch().Set(o.key(key), value, nil); err != nil {
+	if err := setLarge(t.batch(), o.key(key), value); err != nil {
 		return fmt.Errorf("storage put: %w", err)
 	}
 	return nil

@@ -46,6 +46,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/dohost/dohost/host/internal/bigcopy"
 )
 
 // Table tags: the first byte of every key.
@@ -160,6 +161,23 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
+// setLarge sets key to the concatenation of parts in b, writing the value
+// straight into the batch a piece at a time (bigcopy): no value is built
+// outside it, and no single copy is large.
+func setLarge(b *pebble.Batch, key []byte, parts ...[]byte) error {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	op := b.SetDeferred(len(key), n)
+	copy(op.Key, key)
+	off := 0
+	for _, p := range parts {
+		off += bigcopy.Copy(op.Value[off:], p)
+	}
+	return op.Finish()
+}
+
 // getCopy reads key from r and returns a copy of its value.
 func getCopy(r pebble.Reader, key []byte) ([]byte, bool, error) {
 	v, c, err := r.Get(key)
@@ -169,7 +187,7 @@ func getCopy(r pebble.Reader, key []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	out := bytes.Clone(v)
+	out := bigcopy.Clone(v)
 	if out == nil {
 		out = []byte{}
 	}

@@ -1,0 +1,49 @@
+package quota
+
+import (
+	"sync"
+	"time"
+)
+
+// CPU schedules one account's runaway guest work (calls that have run
+// long while others wait): together it gets 1/share of a core, however
+// many calls it is, and while the account owes time its calls run one at
+// a time (Gate): an account cannot gain by starting many. It is safe for concurrent use; its zero value owes nothing.
+type CPU struct {
+	mu   sync.Mutex
+	next time.Time // guarded by mu: when the account's runaway work may run on
+
+	gateOnce sync.Once
+	gate     chan struct{} // capacity 1: held by the one call of an indebted account that runs
+}
+
+// Gate returns the account's gate: while the account owes time, one of its
+// calls runs at a time, the others wait for the gate at their next check.
+func (c *CPU) Gate() chan struct{} {
+	c.gateOnce.Do(func() { c.gate = make(chan struct{}, 1) })
+	return c.gate
+}
+
+// Charge records that the account's runaway work ran for d (up to now)
+// and returns when it may run again: d times share after the later of
+// now and the account's previous turn.
+func (c *CPU) Charge(now time.Time, d time.Duration, share int64) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.next.Before(now) {
+		c.next = now
+	}
+	c.next = c.next.Add(d * time.Duration(share))
+	return c.next
+}
+
+// InDebt reports whether the account's runaway work is not due to run
+// again yet.
+func (c *CPU) InDebt(now time.Time) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next.After(now)
+}

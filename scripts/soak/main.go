@@ -1,0 +1,566 @@
+// Command soak runs dohost with two tenants, a victim and an attacker, and
+// measures what each attack of the attacker costs the victim: the victim
+// (the seed app in WebAssembly text) is under steady load from start to
+// end, while the attacker's hostile guests (testdata/hostile) and hostile
+// clients take their turns, one after another. For every phase it prints
+// the victim's requests, errors, p50 and p99 (and the p99's ratio to the
+// baseline), and the host's peak resident memory; at the end, whether the
+// host ran throughout, in one process, and stopped cleanly on SIGTERM.
+//
+//	make soak                          # builds bin/dohost, ~4 minutes
+//	go run ./scripts/soak -phase 8s -only kvflood,loop
+//
+// Everything talks to 127.0.0.1; every phase is bounded in time and in
+// connections.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+var (
+	binary   = flag.String("bin", "bin/dohost", "the dohost binary")
+	phaseDur = flag.Duration("phase", 10*time.Second, "how long each phase lasts")
+	clients  = flag.Int("clients", 8, "the victim's concurrent clients")
+	only     = flag.String("only", "", "run only these attacks (comma-separated)")
+	addr     = flag.String("listen", "127.0.0.1:8790", "where dohost serves")
+	keep     = flag.Bool("keep", false, "keep the data directory and dohost's log, and say where")
+	debug    = flag.String("debug-addr", "", "pass --debug-addr to dohost (pprof), and take a goroutine dump halfway through each attack into the data directory")
+)
+
+// An attack is a function that misbehaves against base until ctx ends.
+type attack struct {
+	name, what string
+	kind       string // "cpu", "disk", "memory", "conns": what the 1.5x goal applies to (cpu, disk)
+	run        func(ctx context.Context, base string)
+}
+
+func main() {
+	flag.Parse()
+	root, err := os.Getwd()
+	check(err)
+	dir, err := os.MkdirTemp("", "dohost-soak-")
+	check(err)
+	if *keep {
+		fmt.Printf("# data and log in %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	configs := []string{victimConfig(root, dir)}
+	for _, a := range attacks {
+		configs = append(configs, hostileConfig(root, dir, a.name))
+	}
+	args := []string{"serve", "--listen", *addr, "--data", filepath.Join(dir, "data"), "--drain", "5s"}
+	if *debug != "" {
+		args = append(args, "--debug-addr", *debug)
+	}
+	for _, c := range uniq(configs) {
+		args = append(args, "--config", c)
+	}
+	cmd := exec.Command(*binary, args...)
+	logf, err := os.Create(filepath.Join(dir, "dohost.log"))
+	check(err)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	check(cmd.Start())
+	pid := cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	base := "http://" + *addr
+	waitUp(base, exited)
+
+	fmt.Printf("# dohost soak: victim = room-wat (account victim, %d clients), attacker = testdata/hostile (account evil); %s a phase; %d cores\n",
+		*clients, *phaseDur, runtimeCPUs())
+	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s %9s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", "peak MiB", "what")
+
+	v := newVictim(base, *clients)
+	defer v.stop()
+	var baseline time.Duration
+	run := func(name, kind, what string, a func(ctx context.Context)) {
+		resetPeak(pid)
+		v.reset()
+		ctx, cancel := context.WithTimeout(context.Background(), *phaseDur)
+		done := make(chan struct{})
+		if a != nil {
+			go func() { defer close(done); a(ctx) }()
+		} else {
+			close(done)
+		}
+		if *debug != "" {
+			go func() {
+				time.Sleep(*phaseDur / 2)
+				if resp, err := http.Get("http://" + *debug + "/debug/pprof/goroutine?debug=2"); err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					_ = os.WriteFile(filepath.Join(dir, name+".goroutines"), b, 0o644)
+				}
+			}()
+		}
+		<-ctx.Done()
+		cancel()
+		// Attacks end with their phase; their last requests may take a
+		// moment to come back (bounded by the attacker's cpu_ms).
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+		}
+		n, errs, p50, p99 := v.snapshot()
+		if v.firstErr != "" {
+			what += " (victim's first error: " + v.firstErr + ")"
+		}
+		if name == "baseline" {
+			baseline = p99
+		}
+		ratio := float64(p99) / float64(max(baseline, time.Microsecond))
+		fmt.Printf("%-14s %-6s %9d %7d %8.2f %8.2f %7.2f %9d  %s\n", name, kind, n, errs,
+			ms(p50), ms(p99), ratio, peakRSS(pid)>>20, what)
+		select {
+		case err := <-exited:
+			fmt.Printf("FAIL: dohost exited during %s: %v (log: %s)\n", name, err, logf.Name())
+			os.Exit(1)
+		default:
+		}
+	}
+	run("baseline", "-", "no attack", nil)
+	want := map[string]bool{}
+	for _, n := range strings.Split(*only, ",") {
+		if n != "" {
+			want[n] = true
+		}
+	}
+	for _, a := range attacks {
+		if len(want) > 0 && !want[a.name] {
+			continue
+		}
+		a := a
+		run(a.name, a.kind, a.what, func(ctx context.Context) { a.run(ctx, base) })
+		// Let the host settle (evictions, trims, alarms) between attacks.
+		time.Sleep(2 * time.Second)
+	}
+	v.stop()
+
+	// The end: SIGTERM with guest calls still running (a loop each).
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	go hammer(ctx, base+"/evil/loop/", "POST", 4, nil)
+	time.Sleep(time.Second)
+	start := time.Now()
+	check(cmd.Process.Signal(syscall.SIGTERM))
+	err = <-exited
+	cancel()
+	fmt.Printf("\nSIGTERM with looping guests: dohost pid %d exited after %v: %v\n", pid, time.Since(start).Round(time.Millisecond), exitStatus(err))
+	fmt.Printf("the host ran every phase in one process (pid %d); its peak RSS over the run: see the phases above\n", pid)
+}
+
+var attacks = []attack{
+	{"kvflood", "KV puts of 25 MiB in a loop (4 at once)", "memory", func(ctx context.Context, base string) {
+		hammer(ctx, base+"/evil/kvflood/", "POST", 4, nil)
+	}},
+	{"storageflood", "storage puts of 128 KiB in a loop (4 at once)", "memory", func(ctx context.Context, base string) {
+		hammer(ctx, base+"/evil/storageflood/", "POST", 4, nil)
+	}},
+	{"logflood", "64 MiB to stdout without a newline, x8 (4 at once)", "memory", func(ctx context.Context, base string) {
+		hammer(ctx, base+"/evil/logflood/", "POST", 4, nil)
+	}},
+	{"chain", "stub calls to new objects without end (4 at once)", "memory", func(ctx context.Context, base string) {
+		hammer(ctx, base+"/evil/chain/", "POST", 4, nil)
+	}},
+	{"bodies", "200 clients POSTing 32 MiB bodies, each once a second", "memory", func(ctx context.Context, base string) {
+		body := bytes.Repeat([]byte("x"), 32<<20)
+		hammerPaced(ctx, base+"/evil/loop/", 200, body, time.Second)
+	}},
+	{"loop", "endless loops in 16 objects (cpu_ms 200)", "cpu", func(ctx context.Context, base string) {
+		hammer(ctx, base+"/evil/loop/", "POST", 16, nil)
+	}},
+	{"kvgetloop", "reading a 25 MiB value in a loop (16 at once)", "cpu", func(ctx context.Context, base string) {
+		hammer(ctx, base+"/evil/kvgetloop/", "POST", 16, nil)
+	}},
+	{"workerloop", "every Worker instance in a loop", "cpu", func(ctx context.Context, base string) {
+		hammer(ctx, base+"/evil/workerloop/", "POST", 8, nil)
+	}},
+	{"memhog", "100 objects growing to 64 MiB each and keeping it", "memory", func(ctx context.Context, base string) {
+		objects(ctx, base+"/evil/memhog/", 100)
+	}},
+	{"tablebomb", "objects growing tables by 10M elements", "memory", func(ctx context.Context, base string) {
+		objects(ctx, base+"/evil/tablebomb/", 60)
+	}},
+	{"alarmspin", "64 objects whose alarm handlers loop", "cpu", func(ctx context.Context, base string) {
+		objects(ctx, base+"/evil/alarmspin/", 64)
+		<-ctx.Done()
+	}},
+	{"alarmrearm", "64 objects re-arming their alarm every run", "disk", func(ctx context.Context, base string) {
+		objects(ctx, base+"/evil/alarmrearm/", 64)
+		<-ctx.Done()
+	}},
+	{"diskwrite", "synced storage puts of 128 KiB as fast as they go (16 at once)", "disk", func(ctx context.Context, base string) {
+		hammerURL(ctx, func(k int64) string {
+			return fmt.Sprintf("%s/p/obj/st/put?name=w%d&key=k%d&size=131072", base, k%16, k)
+		}, "GET", 16, nil)
+	}},
+	{"idleconns", "5,000 idle kept-alive connections", "conns", func(ctx context.Context, base string) {
+		idle(ctx, base, 5000)
+	}},
+	{"trickle", "100 connections trickling a body, a byte a second", "conns", func(ctx context.Context, base string) {
+		trickle(ctx, base, 100)
+	}},
+}
+
+// victimConfig serves the seed app in WAT as the account victim, on every
+// path no other route takes.
+func victimConfig(root, dir string) string {
+	b, err := os.ReadFile(filepath.Join(root, "guests/examples/room-wat/wrangler.toml"))
+	check(err)
+	s := strings.Replace(string(b), `main = "room-wat.wasm"`, fmt.Sprintf("main = %q\naccount_id = \"victim\"", filepath.Join(root, "guests/examples/room-wat/room-wat.wasm")), 1)
+	return write(filepath.Join(dir, "victim.toml"), s)
+}
+
+// hostileConfig serves testdata/hostile/<name> as the account evil under
+// /evil/<name>/; diskwrite is the probe guest (storage writes).
+func hostileConfig(root, dir, name string) string {
+	if name == "bodies" || name == "idleconns" || name == "trickle" {
+		name = "loop" // client attacks: any worker of the account
+	}
+	if name == "diskwrite" {
+		return diskWriterConfig(root, dir)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "testdata/hostile", name, "wrangler.toml"))
+	check(err)
+	s := strings.Replace(string(b), `main = "guest.wasm"`, fmt.Sprintf("main = %q\naccount_id = \"evil\"\nroutes = [\"*/evil/%s/*\"]",
+		filepath.Join(root, "testdata/hostile", name, "guest.wasm"), name), 1)
+	return write(filepath.Join(dir, "evil-"+name+".toml"), s)
+}
+
+// diskWriterConfig serves the probe test guest (built here) as the account
+// evil under /p/: /p/obj/st/put?…&size=N is one synced storage write of N
+// bytes.
+func diskWriterConfig(root, dir string) string {
+	wasm := filepath.Join(dir, "probe.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasm, "./testdata/guests/probe")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		check(fmt.Errorf("build the probe guest: %v\n%s", err, out))
+	}
+	return write(filepath.Join(dir, "evil-diskwrite.toml"), fmt.Sprintf(`name = "diskwrite"
+main = %q
+account_id = "evil"
+routes = ["*/p/*"]
+kv_namespaces = [{ binding = "KV", id = "evil-kv" }]
+[durable_objects]
+bindings = [{ name = "PROBE", class_name = "Probe" }, { name = "OTHER", class_name = "Other" }]
+`, wasm))
+}
+
+func write(path, s string) string {
+	check(os.WriteFile(path, []byte(s), 0o644))
+	return path
+}
+
+func uniq(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// hammer sends method requests to prefix+NN (two characters: one of 100
+// objects) from n goroutines until ctx ends.
+func hammer(ctx context.Context, prefix, method string, n int, body []byte) {
+	hammerURL(ctx, func(k int64) string { return fmt.Sprintf("%s%02d", prefix, k%100) }, method, n, body)
+}
+
+// hammerURL sends method requests to url(k), k = 1, 2, …, from n
+// goroutines until ctx ends.
+func hammerURL(ctx context.Context, url func(int64) string, method string, n int, body []byte) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n}}
+	var seq atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				var r io.Reader
+				if body != nil {
+					r = bytes.NewReader(body)
+				}
+				req, _ := http.NewRequestWithContext(ctx, method, url(seq.Add(1)), r)
+				resp, err := client.Do(req)
+				if err != nil {
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	client.CloseIdleConnections()
+}
+
+// hammerPaced has n clients POST body to prefix+NN, each once every
+// period.
+func hammerPaced(ctx context.Context, prefix string, n int, body []byte, period time.Duration) {
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: n}}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			t := time.NewTicker(period)
+			defer t.Stop()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "POST", fmt.Sprintf("%s%02d", prefix, i%100), bytes.NewReader(body))
+				if resp, err := client.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+}
+
+// objects POSTs once to n objects, prefix+00 …, four at a time.
+func objects(ctx context.Context, prefix string, n int) {
+	client := &http.Client{}
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			req, _ := http.NewRequestWithContext(ctx, "POST", fmt.Sprintf("%s%02d", prefix, i), nil)
+			if resp, err := client.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}(i)
+	}
+	wg.Wait()
+}
+
+// idle opens n connections, a request on each, and leaves them idle until
+// ctx ends.
+func idle(ctx context.Context, base string, n int) {
+	host := strings.TrimPrefix(base, "http://")
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		c, err := net.DialTimeout("tcp", host, time.Second)
+		if err != nil {
+			continue
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET /evil/loop/x HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	<-ctx.Done()
+}
+
+// trickle opens n connections that send a body a byte a second.
+func trickle(ctx context.Context, base string, n int) {
+	host := strings.TrimPrefix(base, "http://")
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.DialTimeout("tcp", host, time.Second)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST /evil/loop/t HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if _, err := c.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// victim is the steady load: n clients, each a request after the other,
+// to 100 rooms.
+type victim struct {
+	base  string
+	stopc chan struct{}
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	lat      []time.Duration
+	errs     int
+	firstErr string
+}
+
+func newVictim(base string, n int) *victim {
+	v := &victim{base: base, stopc: make(chan struct{})}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}, Timeout: 60 * time.Second}
+	for i := 0; i < n; i++ {
+		v.wg.Add(1)
+		go func(i int) {
+			defer v.wg.Done()
+			for k := 0; ; k++ {
+				select {
+				case <-v.stopc:
+					return
+				default:
+				}
+				start := time.Now()
+				resp, err := client.Get(fmt.Sprintf("%s/?roomId=room-%d", base, (i*131+k)%100))
+				ok := err == nil && resp.StatusCode == 200
+				var body []byte
+				if err == nil {
+					body, _ = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				d := time.Since(start)
+				v.mu.Lock()
+				if ok {
+					v.lat = append(v.lat, d)
+				} else {
+					v.errs++
+					if v.firstErr == "" {
+						if err != nil {
+							v.firstErr = err.Error()
+						} else {
+							v.firstErr = resp.Status + ": " + strings.TrimSpace(string(body))
+						}
+					}
+				}
+				v.mu.Unlock()
+			}
+		}(i)
+	}
+	return v
+}
+
+func (v *victim) reset() {
+	v.mu.Lock()
+	v.lat, v.errs, v.firstErr = v.lat[:0], 0, ""
+	v.mu.Unlock()
+}
+
+func (v *victim) snapshot() (n, errs int, p50, p99 time.Duration) {
+	v.mu.Lock()
+	lat := append([]time.Duration(nil), v.lat...)
+	errs = v.errs
+	v.mu.Unlock()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) == 0 {
+		return 0, errs, 0, 0
+	}
+	return len(lat), errs, lat[len(lat)/2], lat[len(lat)*99/100]
+}
+
+func (v *victim) stop() {
+	select {
+	case <-v.stopc:
+	default:
+		close(v.stopc)
+	}
+	v.wg.Wait()
+}
+
+func waitUp(base string, exited <-chan error) {
+	for {
+		select {
+		case err := <-exited:
+			fmt.Printf("FAIL: dohost did not start: %v\n", err)
+			os.Exit(1)
+		default:
+		}
+		if resp, err := http.Get(base + "/?roomId=up"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// resetPeak resets the process's peak RSS (VmHWM), so that each phase
+// reports its own.
+func resetPeak(pid int) {
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
+var hwmRe = regexp.MustCompile(`VmHWM:\s+(\d+) kB`)
+
+// peakRSS reads the process's peak RSS since the last reset, in bytes.
+func peakRSS(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := hwmRe.FindStringSubmatch(sc.Text()); m != nil {
+			kb, _ := strconv.ParseInt(m[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+func runtimeCPUs() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return max(1, strings.Count(string(b), "processor\t:"))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		os.Exit(1)
+	}
+}
