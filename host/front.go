@@ -53,8 +53,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The request counts as waiting work (which throttles long guest calls)
 	// only now that its body is here: a client that trickles a body costs
 	// the other tenants nothing.
-	s.load.Begin()
-	defer s.load.End()
+	s.load.Begin(wk.module.CPU())
+	defer s.load.End(wk.module.CPU())
 
 	if !s.load.Enter() {
 		s.fail(w, id, http.StatusServiceUnavailable, "the host is shutting down")

@@ -390,7 +390,8 @@ func TestHostile_ThrottleBound(t *testing.T) {
 
 // TestHostile_MemoryBudget: eight objects that each grow their memory to
 // its 64 MiB limit (memhog), or their tables by ten million elements
-// (tablebomb, 80 MiB of host memory each, whatever memory_mb says), and
+// (tablebomb, a million elements at a time, as far as the instance's cap
+// of a million lets it: 24 MiB of budget each, whatever memory_mb says), and
 // keep it, get no more together than their account's memory budget (here
 // 128 MiB): the grows past it fail, as past an instance's limit, and a new
 // object that finds the budget spent makes room by evicting the account's
@@ -432,6 +433,25 @@ func TestHostile_MemoryBudget(t *testing.T) {
 			ts.expect(t, "GET", "/z", 200, "new")
 		})
 	}
+}
+
+// TestHostile_TableCap: with memory to spare, an object that grows its
+// table by a million elements at a time, ten times, gets one million: an
+// instance's tables hold at most that many elements together (tables are
+// on the Go heap, whose collector all tenants share), the grows past it
+// fail as past the table's maximum, and the object goes on.
+func TestHostile_TableCap(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig("tablebomb"))
+	before := ts.quota.Tenant("default").Memory.Tenant.Used()
+	ts.expect(t, "POST", "/a", 200, "new")
+	grew := ts.quota.Tenant("default").Memory.Tenant.Used() - before
+	t.Logf("the account's memory grew by %d MiB", grew>>20)
+	// A million elements are charged 24 MiB; ten million would be 240.
+	if grew < 24<<20 || grew > 48<<20 {
+		t.Errorf("the account's memory grew by %d MiB, want 24 to 48 (one million table elements and the instance)", grew>>20)
+	}
+	ts.expect(t, "GET", "/a", 200, "new")
+	ts.expect(t, "GET", "/a", 200, "had")
 }
 
 // TestHostile_Chain: an object that calls a new object that calls a new

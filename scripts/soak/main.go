@@ -39,7 +39,8 @@ import (
 var (
 	binary   = flag.String("bin", "bin/dohost", "the dohost binary")
 	phaseDur = flag.Duration("phase", 10*time.Second, "how long each phase lasts")
-	clients  = flag.Int("clients", 8, "the victim's concurrent clients")
+	rate     = flag.Int("rate", 2000, "the victim's requests a second, sent on schedule whatever the answers take (0: -clients clients, each a request after the other)")
+	clients  = flag.Int("clients", 8, "with -rate 0, the victim's concurrent clients")
 	only     = flag.String("only", "", "run only these attacks (comma-separated)")
 	addr     = flag.String("listen", "127.0.0.1:8790", "where dohost serves")
 	keep     = flag.Bool("keep", false, "keep the data directory and dohost's log, and say where")
@@ -87,11 +88,15 @@ func main() {
 	base := "http://" + *addr
 	waitUp(base, exited)
 
-	fmt.Printf("# dohost soak: victim = room-wat (account victim, %d clients), attacker = testdata/hostile (account evil); %s a phase; %d cores\n",
-		*clients, *phaseDur, runtimeCPUs())
+	load := fmt.Sprintf("%d requests a second, latency from when each was due", *rate)
+	if *rate == 0 {
+		load = fmt.Sprintf("%d clients, each a request after the other", *clients)
+	}
+	fmt.Printf("# dohost soak: victim = room-wat (account victim, %s), attacker = testdata/hostile (account evil); %s a phase; %d cores\n",
+		load, *phaseDur, runtimeCPUs())
 	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s %9s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", "peak MiB", "what")
 
-	v := newVictim(base, *clients)
+	v := newVictim(base, *rate, *clients)
 	defer v.stop()
 	var baseline time.Duration
 	run := func(name, kind, what string, a func(ctx context.Context)) {
@@ -421,12 +426,15 @@ func trickle(ctx context.Context, base string, n int) {
 	wg.Wait()
 }
 
-// victim is the steady load: n clients, each a request after the other,
-// to 100 rooms.
+// victim is the steady load on 100 rooms: rate requests a second, each
+// sent when it is due (its latency counts from then, so that a slow answer
+// does not hide the requests it delays), or, with rate 0, n clients each
+// sending a request after the other.
 type victim struct {
-	base  string
-	stopc chan struct{}
-	wg    sync.WaitGroup
+	base   string
+	client *http.Client
+	stopc  chan struct{}
+	wg     sync.WaitGroup
 
 	mu       sync.Mutex
 	lat      []time.Duration
@@ -434,9 +442,18 @@ type victim struct {
 	firstErr string
 }
 
-func newVictim(base string, n int) *victim {
+// maxOutstanding bounds the victim's requests in flight at a fixed rate:
+// one due past it counts as an error ("client backlog").
+const maxOutstanding = 512
+
+func newVictim(base string, rate, n int) *victim {
 	v := &victim{base: base, stopc: make(chan struct{})}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}, Timeout: 60 * time.Second}
+	v.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(n, 64)}, Timeout: 60 * time.Second}
+	if rate > 0 {
+		v.wg.Add(1)
+		go v.paced(rate)
+		return v
+	}
 	for i := 0; i < n; i++ {
 		v.wg.Add(1)
 		go func(i int) {
@@ -447,33 +464,75 @@ func newVictim(base string, n int) *victim {
 					return
 				default:
 				}
-				start := time.Now()
-				resp, err := client.Get(fmt.Sprintf("%s/?roomId=room-%d", base, (i*131+k)%100))
-				ok := err == nil && resp.StatusCode == 200
-				var body []byte
-				if err == nil {
-					body, _ = io.ReadAll(resp.Body)
-					resp.Body.Close()
-				}
-				d := time.Since(start)
-				v.mu.Lock()
-				if ok {
-					v.lat = append(v.lat, d)
-				} else {
-					v.errs++
-					if v.firstErr == "" {
-						if err != nil {
-							v.firstErr = err.Error()
-						} else {
-							v.firstErr = resp.Status + ": " + strings.TrimSpace(string(body))
-						}
-					}
-				}
-				v.mu.Unlock()
+				v.one(time.Now(), (i*131+k)%100)
 			}
 		}(i)
 	}
 	return v
+}
+
+// paced sends rate requests a second, each at its due time.
+func (v *victim) paced(rate int) {
+	defer v.wg.Done()
+	every := time.Second / time.Duration(rate)
+	slots := make(chan struct{}, maxOutstanding)
+	start := time.Now()
+	for k := 0; ; k++ {
+		due := start.Add(time.Duration(k) * every)
+		if d := time.Until(due); d > 0 {
+			select {
+			case <-v.stopc:
+				return
+			case <-time.After(d):
+			}
+		} else {
+			select {
+			case <-v.stopc:
+				return
+			default:
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			v.fail("client backlog: too many requests in flight")
+			continue
+		}
+		v.wg.Add(1)
+		go func(k int) {
+			defer v.wg.Done()
+			defer func() { <-slots }()
+			v.one(due, k%100)
+		}(k)
+	}
+}
+
+// one sends a request to room and records its latency from due.
+func (v *victim) one(due time.Time, room int) {
+	resp, err := v.client.Get(fmt.Sprintf("%s/?roomId=room-%d", v.base, room))
+	if err != nil {
+		v.fail(err.Error())
+		return
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		v.fail(resp.Status + ": " + strings.TrimSpace(string(body)))
+		return
+	}
+	d := time.Since(due)
+	v.mu.Lock()
+	v.lat = append(v.lat, d)
+	v.mu.Unlock()
+}
+
+func (v *victim) fail(msg string) {
+	v.mu.Lock()
+	v.errs++
+	if v.firstErr == "" {
+		v.firstErr = msg
+	}
+	v.mu.Unlock()
 }
 
 func (v *victim) reset() {

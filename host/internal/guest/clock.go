@@ -3,6 +3,7 @@ package guest
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,20 +12,30 @@ import (
 	"github.com/tetratelabs/wazero/api"
 )
 
-// throttleAfter is how long a guest call runs before it may be throttled,
-// while other requests are in flight; hotAfter how long before it counts
-// as a runaway (see tick). Throttled, a call gets a twentieth of the time,
-// and the runaways of one account together a twentieth of a core. A guest
-// that computes for long (or forever), or many of them at once, thus leave
-// the cores to the short requests of every other account, which are
-// nearly all requests, and run at full speed when they are alone. The
-// time a call sleeps moves its deadline later, by up to its CPU limit in
-// all, so that the limit still measures time spent running and the call
-// ends within twice the limit of wall time.
+// throttleAfter is how long a guest call runs before it counts as long;
+// hotAfter how long before it counts as a runaway (see tick). Long calls
+// of all accounts together run on all cores but one (Load's long slots),
+// taking turns, so that a core is always free for short requests, which
+// are nearly all requests: the host sees a request only once a core has
+// read it. While other accounts' requests are in flight, a long call is
+// slowed to a twentieth of the time, and the runaways of one account
+// together to a twentieth of a core. A guest that computes for long (or forever), or
+// many of them at once, thus leave the cores to the short requests of
+// every other account, and run at full speed when they are alone. The
+// time a call waits or sleeps moves its deadline later, by up to its CPU
+// limit in all, so that the limit still measures time spent running and
+// the call ends within twice the limit of wall time.
 const (
 	throttleAfter = 5 * time.Millisecond
 	hotAfter      = 50 * time.Millisecond
 	throttleShare = 20
+	// maxNap is the longest a throttled call sleeps at once: it owes the
+	// rest at its next checks, so that a call that owes much holds its
+	// object no more than this at a time.
+	maxNap = 100 * time.Millisecond
+	// longTurn is how long a long call keeps its slot while other long
+	// calls wait for one.
+	longTurn = 2 * time.Millisecond
 )
 
 // Load counts the work in flight on a server, for throttling: the
@@ -38,10 +49,18 @@ type Load struct {
 	stopping            atomic.Bool
 	stopOnce            sync.Once
 	stopped             chan struct{} // closed by Stop
+
+	long        chan struct{} // a token for each long call running: all cores but one
+	longWaiting atomic.Int64  // long calls waiting for a slot
 }
 
-// NewLoad returns a Load for a server.
-func NewLoad() *Load { return &Load{stopped: make(chan struct{})} }
+// NewLoad returns a Load for a server on this machine: long calls run on
+// all its cores but one (at least one).
+func NewLoad() *Load { return newLoad(runtime.GOMAXPROCS(0) - 1) }
+
+func newLoad(longSlots int) *Load {
+	return &Load{stopped: make(chan struct{}), long: make(chan struct{}, max(1, longSlots))}
+}
 
 // Stopping is closed when Stop is called: waits for a turn or a slot
 // give up on it.
@@ -93,14 +112,37 @@ func (l *Load) Stop(ctx context.Context) int64 {
 	}
 }
 
-// Begin counts one request (or alarm run) in flight; End ends it.
-func (l *Load) Begin() { l.inflight.Add(1) }
+// Begin counts one request (or alarm run) of the account whose schedule
+// is cpu in flight; End ends it.
+func (l *Load) Begin(cpu *quota.CPU) {
+	l.inflight.Add(1)
+	if cpu != nil {
+		cpu.Inflight.Add(1)
+	}
+}
 
 // Inflight reports the requests and alarm runs Begin counted.
 func (l *Load) Inflight() int64 { return l.inflight.Load() }
 
 // End ends what Begin counted.
-func (l *Load) End() { l.inflight.Add(-1) }
+func (l *Load) End(cpu *quota.CPU) {
+	l.inflight.Add(-1)
+	if cpu != nil {
+		cpu.Inflight.Add(-1)
+	}
+}
+
+// othersWaiting reports whether requests of accounts other than cpu's
+// are in flight and not throttled: work a long call of cpu's account
+// slows down for.
+func (l *Load) othersWaiting(cpu *quota.CPU) bool {
+	in, th := l.inflight.Load(), l.throttled.Load()
+	if cpu != nil {
+		in -= cpu.Inflight.Load()
+		th -= cpu.Throttled.Load()
+	}
+	return in > th
+}
 
 // clock is the time of one guest call: when it started, its deadline and
 // its throttling. The call's goroutine alone uses it.
@@ -114,6 +156,44 @@ type clock struct {
 	slack     time.Duration // how much later throttling may still move the deadline
 	throttled bool          // counted in load.throttled
 	gated     bool          // holds its account's gate (quota.CPU.Gate)
+	slotted   bool          // holds one of the load's long slots
+	locked    bool          // the goroutine is locked to its thread (start)
+	slotAt    time.Time     // when it took it
+
+	// The call's running time, read from its thread's CPU clock (every
+	// measureEvery at most: a reading costs two system calls). Time spent
+	// waiting for a core is not running time, so that a short request on
+	// a busy host is not taken for a long one.
+	ran      time.Duration // CPU time of the call so far
+	slice    time.Duration // of it, since the last check
+	tid      int           // the thread last read
+	tcpu     time.Duration // its CPU time then
+	measured time.Time     // when
+}
+
+// measureEvery is how often, at most, a check reads the thread's CPU
+// clock.
+const measureEvery = 100 * time.Microsecond
+
+// measure adds the call's running time since the last reading. If the
+// goroutine moved to another thread meanwhile (it was descheduled, so it
+// waited), the wall time counts, up to a millisecond.
+func (k *clock) measure(now time.Time) {
+	tid, c := threadCPU()
+	d := min(now.Sub(k.measured), time.Millisecond)
+	if tid == k.tid && c >= k.tcpu {
+		d = c - k.tcpu
+	}
+	k.ran += d
+	k.slice += d
+	k.tid, k.tcpu, k.measured = tid, c, now
+}
+
+// rebase starts the next reading from now: after the call waited, which
+// is not running time.
+func (k *clock) rebase() {
+	k.tid, k.tcpu = threadCPU()
+	k.measured = time.Now()
 }
 
 // start starts the clock: the guest may run for limit from now. The time
@@ -126,6 +206,8 @@ func (k *clock) start(limit time.Duration) {
 	k.lastSlice = k.started
 	k.deadline = k.started.Add(limit)
 	k.slack = limit
+	k.ran, k.slice = 0, 0
+	k.rebase()
 }
 
 // blocked stops the clock for d, the time the call waited in a host call
@@ -135,58 +217,113 @@ func (k *clock) blocked(d time.Duration) {
 	k.started = k.started.Add(d)
 	k.lastSlice = k.lastSlice.Add(d)
 	k.deadline = k.deadline.Add(d)
+	k.rebase()
 }
 
 // stop ends the clock.
 func (k *clock) stop() {
+	if k.locked {
+		k.locked = false
+		runtime.UnlockOSThread()
+	}
+	k.release()
 	if k.throttled {
 		k.throttled = false
 		k.load.throttled.Add(-1)
-	}
-	if k.gated {
-		k.gated = false
-		<-k.cpu.Gate()
+		if k.cpu != nil {
+			k.cpu.Throttled.Add(-1)
+		}
 	}
 }
 
-// release gives the account's gate back, if the call holds it: before it
-// waits for another object, which may be its account's too.
+// release gives back the long slot and the account's gate, if the call
+// holds them: before it waits for another object (which may be its
+// account's too, and need them), before it sleeps, and at its end.
 func (k *clock) release() {
+	if k.slotted {
+		k.slotted = false
+		<-k.load.long
+	}
 	if k.gated {
 		k.gated = false
 		<-k.cpu.Gate()
 	}
 }
 
-// wait takes a token of gate, waiting at most until the end of the call's
-// time (then the call ends there) or until the host stops.
-func (k *clock) wait(gate chan struct{}) {
+// throttle counts the call as throttled (slowed or waiting its turn):
+// other calls do not slow down for it.
+func (k *clock) throttle() {
+	if !k.throttled {
+		k.throttled = true
+		k.load.throttled.Add(1)
+		if k.cpu != nil {
+			k.cpu.Throttled.Add(1)
+		}
+	}
+}
+
+// await takes a token of ch, waiting if it must at most until the end of
+// the call's time (then the call ends there) or until the host stops, and
+// sets *held. The time it waited moves the deadline, as a sleep does.
+func (k *clock) await(ch chan struct{}, waiters *atomic.Int64, held *bool) {
 	select {
-	case gate <- struct{}{}:
+	case ch <- struct{}{}:
+		*held = true
 		return
 	default:
 	}
-	t := time.NewTimer(max(0, k.deadline.Add(k.slack).Sub(time.Now())))
+	if waiters != nil {
+		waiters.Add(1)
+		defer waiters.Add(-1)
+	}
+	start := time.Now()
+	t := time.NewTimer(max(0, k.deadline.Add(k.slack).Sub(start)))
 	defer t.Stop()
 	select {
-	case gate <- struct{}{}:
+	case ch <- struct{}{}:
+		*held = true // before waited, which may end the call
 	case <-t.C:
 		panic(errDeadline)
 	case <-k.load.Stopping():
 		panic(ErrStopping)
 	}
+	k.waited(time.Since(start))
+}
+
+// waited moves the deadline by d, the time the call waited or slept, up
+// to the slack left, and ends the call if it is past the deadline even so
+// (its turn came too late: it stops before the host call, or the slice,
+// that the check stands before).
+func (k *clock) waited(d time.Duration) {
+	ext := min(d, k.slack)
+	k.slack -= ext
+	k.deadline = k.deadline.Add(ext)
+	if k.load.stopping.Load() {
+		panic(ErrStopping)
+	}
+	if time.Now().After(k.deadline) {
+		panic(errDeadline)
+	}
+	k.rebase()
 }
 
 // tick is called at every fuel slice and around every host call. It ends
-// the call if it is past its deadline, and throttles it while others wait
-// if it has been running for long, or if its account owes time:
+// the call if it is past its deadline, and schedules it if it has been
+// running for long, or if its account owes time:
 //
-//   - a call that has run past throttleAfter but not past hotAfter (a slow
-//     request) is slowed alone, to a twentieth of the time;
-//   - a call that has run past hotAfter (a runaway), and any call of an
-//     account whose runaways have used their share, run on the account's
-//     schedule (quota.CPU): together, a twentieth of a core, one call of
-//     the account at a time while it owes time.
+//   - a call that has run past throttleAfter (a long call) runs only with
+//     one of the load's long slots, all cores but one, taking turns of
+//     longTurn with the other long calls that wait for one;
+//   - while other accounts' requests are in flight, a long call that has not run
+//     past hotAfter (a slow request) is slowed alone, to a twentieth of
+//     the time;
+//   - the calls of an account that have run past hotAfter (its runaways)
+//     run on the account's schedule (quota.CPU) while other accounts' are in
+//     flight: together, a twentieth of a core, one at a time while the
+//     account owes time. Its short calls are not held back for them.
+//
+// A call waits holding nothing: it gives its slot and its account's gate
+// back before it sleeps or waits for the gate.
 func (k *clock) tick() {
 	now := time.Now()
 	if now.After(k.deadline) {
@@ -199,28 +336,37 @@ func (k *clock) tick() {
 	if k.load.stopping.Load() {
 		panic(ErrStopping)
 	}
-	ran, run := now.Sub(k.started), now.Sub(k.lastSlice)
-	debt := k.cpu.InDebt(now)
-	waiting := k.load.inflight.Load() > k.load.throttled.Load()
+	if now.Sub(k.measured) >= measureEvery {
+		k.measure(now)
+	}
+	ran, run := k.ran, k.slice
+	if ran > throttleAfter && !k.locked {
+		// A long call stays on its thread from now on, so that the
+		// thread's CPU clock is the call's (a goroutine moved to another
+		// thread leaves its running time unknown). Short calls are not
+		// held to a thread: that would cost each a thread switch at every
+		// wait.
+		runtime.LockOSThread()
+		k.locked = true
+		k.rebase()
+	}
+	hot := ran > hotAfter
+	debt := hot && k.cpu.InDebt(now)
+	waiting := k.load.othersWaiting(k.cpu)
 	switch {
 	case debt && waiting && !k.gated:
-		// The account owes time: its calls run one at a time.
-		k.wait(k.cpu.Gate())
-		k.gated = true
-		now = time.Now()
-		k.lastSlice = now // waiting is not running
-		return
+		// The account's runaways owe time: they run one at a time.
+		k.release()
+		k.throttle()
+		k.await(k.cpu.Gate(), nil, &k.gated)
 	case !debt && k.gated:
 		k.gated = false
 		<-k.cpu.Gate()
 	}
-	if (ran > throttleAfter || debt) && waiting {
-		if !k.throttled {
-			k.throttled = true
-			k.load.throttled.Add(1)
-		}
+	if ran > throttleAfter && waiting {
+		k.throttle()
 		var wait time.Duration
-		if ran > hotAfter || debt {
+		if hot {
 			wait = k.cpu.Charge(now, run, throttleShare).Sub(now)
 		} else {
 			k.owed += (throttleShare - 1) * run
@@ -229,36 +375,45 @@ func (k *clock) tick() {
 		// Not past the end of the call's time; sleeps shorter than the
 		// timer's granularity (about a millisecond) wait for the next
 		// check.
-		if wait = min(wait, k.deadline.Add(k.slack).Sub(now)); wait >= time.Millisecond {
-			k.sleep(wait)
-			slept := time.Since(now)
+		if wait = min(wait, maxNap, k.deadline.Add(k.slack).Sub(now)); wait >= time.Millisecond {
+			if k.slotted {
+				k.slotted = false
+				<-k.load.long
+			}
+			slept := k.sleep(wait)
 			k.owed = max(0, k.owed-slept)
-			ext := min(slept, k.slack)
-			k.slack -= ext
-			k.deadline = k.deadline.Add(ext)
-			now = now.Add(slept)
-			if k.load.stopping.Load() {
-				panic(ErrStopping)
-			}
-			if now.After(k.deadline) {
-				// Its turn came too late: stop here, before the host
-				// call (or the slice) this check stands before.
-				panic(errDeadline)
-			}
+			k.waited(slept)
 		}
 	}
-	k.lastSlice = now
+	if ran > throttleAfter {
+		switch {
+		case !k.slotted:
+			k.throttle()
+			k.await(k.load.long, &k.load.longWaiting, &k.slotted)
+			k.slotAt = time.Now()
+		case k.load.longWaiting.Load() > 0 && now.Sub(k.slotAt) >= longTurn:
+			// Others wait for a slot: to the back of the line.
+			k.slotted = false
+			<-k.load.long
+			k.await(k.load.long, &k.load.longWaiting, &k.slotted)
+			k.slotAt = time.Now()
+		}
+	}
+	k.lastSlice = time.Now()
+	k.slice = 0
 }
 
 // sleep waits for d, or until the host stops (the next check then ends
-// the call).
-func (k *clock) sleep(d time.Duration) {
+// the call), and returns how long it slept.
+func (k *clock) sleep(d time.Duration) time.Duration {
+	start := time.Now()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 	case <-k.load.Stopping():
 	}
+	return time.Since(start)
 }
 
 // fuel is called by metered guest code when a slice of fuel is used up. It

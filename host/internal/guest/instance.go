@@ -133,7 +133,10 @@ func (i *Instance) Close(ctx context.Context) {
 // tableGrow is called by metered code before every table.grow with the
 // number of elements asked for: it charges them to the instance's memory
 // budget and lets the grow go on, or makes it fail (as past the table's
-// maximum) when the budget is spent.
+// maximum) when the budget is spent or the instance's tables would hold
+// more than maxTableElements together. Tables live on the Go heap, where
+// a grow copies the table: the cap keeps that work, which the garbage
+// collector shares among all tenants, small.
 func tableGrow(ctx context.Context, _ api.Module, s []uint64) {
 	n := uint32(s[0])
 	c := callFrom(ctx)
@@ -143,6 +146,10 @@ func tableGrow(ctx context.Context, _ api.Module, s []uint64) {
 	}
 	inst := c.inst
 	cost := int64(n) * tableElementBytes
+	if (inst.tables+cost)/tableElementBytes > maxTableElements {
+		s[0] = 0xFFFFFFFF
+		return
+	}
 	if inst.m.tenant != nil {
 		if err := inst.m.tenant.Memory.Take(cost); err != nil {
 			s[0] = 0xFFFFFFFF

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/dohost/dohost/host/internal/quota"
@@ -33,8 +34,9 @@ const (
 	importCallWeight = 1 << 10
 )
 
-// maxTableElements is the most elements a table may start with (8 MiB of
-// host memory per instance); growing one is charged to the memory budget.
+// maxTableElements is the most elements an instance's tables may hold
+// together, at the start or grown (8 MiB of host memory); growing one is
+// charged to the memory budget as well.
 const maxTableElements = 1 << 20
 
 // tableElementBytes is what one table element is charged: wazero keeps a
@@ -101,6 +103,7 @@ type Options struct {
 type Module struct {
 	path     string
 	rt       wazero.Runtime // the worker's own: limits are per runtime
+	cache    *Cache         // the compilation cache rt shares, or nil
 	cm       wazero.CompiledModule
 	prep     *wasmbin.Prepared
 	snap     *snapshot // nil: instances run their initializer
@@ -135,6 +138,7 @@ func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error)
 			m.Close(ctx)
 		}
 	}()
+	m.cache = o.Cache
 	if m.rt, err = newRuntime(ctx, o.Cache, o.MemoryPages); err != nil {
 		return nil, err
 	}
@@ -239,17 +243,17 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 	case errors.Is(err, wasmbin.ErrUnsupported):
 		// Let wazero say what is wrong, if it can; otherwise the module
 		// uses something it supports but the meter does not.
-		if _, cerr := m.rt.CompileModule(ctx, wasm); cerr != nil {
+		if _, cerr := m.compileModule(ctx, wasm); cerr != nil {
 			return fmt.Errorf("compile %s: %w", path, cerr)
 		}
 		return fmt.Errorf("%s uses an instruction dohost cannot meter: %w", path, err)
 	case err != nil:
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	cm, err := m.rt.CompileModule(ctx, p.Wasm)
+	cm, err := m.compileModule(ctx, p.Wasm)
 	if err != nil {
 		// Report the error in terms of the module as it was given.
-		if _, cerr := m.rt.CompileModule(ctx, wasm); cerr != nil {
+		if _, cerr := m.compileModule(ctx, wasm); cerr != nil {
 			return fmt.Errorf("compile %s: %w", path, cerr)
 		}
 		return fmt.Errorf("compile %s after metering it (a dohost bug): %w", path, err)
@@ -289,7 +293,24 @@ func moduleConfig(stdout, stderr *logWriter) wazero.ModuleConfig {
 // Cache is a compilation cache on disk: compiled code that makes the next
 // start of the same module fast. It is safe for concurrent use and may be
 // shared by the modules of a server.
-type Cache struct{ c wazero.CompilationCache }
+type Cache struct {
+	c wazero.CompilationCache
+	// mu serializes compiling: the runtimes that share a cache share its
+	// compiled modules, and wazero publishes a module it loads from the
+	// directory before it has finished preparing it, so that a second
+	// compile of the same bytes could use it half-made.
+	mu sync.Mutex
+}
+
+// compileModule compiles wasm in the module's runtime, one compile at a
+// time among the runtimes that share its cache.
+func (m *Module) compileModule(ctx context.Context, wasm []byte) (wazero.CompiledModule, error) {
+	if m.cache != nil {
+		m.cache.mu.Lock()
+		defer m.cache.mu.Unlock()
+	}
+	return m.rt.CompileModule(ctx, wasm)
+}
 
 // NewCache opens (creating it if needed) the compilation cache in dir.
 func NewCache(dir string) (*Cache, error) {
@@ -297,7 +318,7 @@ func NewCache(dir string) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open compilation cache %s: %w", dir, err)
 	}
-	return &Cache{c}, nil
+	return &Cache{c: c}, nil
 }
 
 // Close closes the cache. It is safe on nil.
@@ -306,3 +327,7 @@ func (c *Cache) Close(ctx context.Context) {
 		_ = c.c.Close(ctx)
 	}
 }
+
+// CPU returns the schedule of the module's account's runaway work, which
+// also counts the account's work in flight (Load.Begin).
+func (m *Module) CPU() *quota.CPU { return m.cpu }

@@ -342,8 +342,8 @@ func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 		return
 	}
 	info := abi.AppendAlarmInfo(nil, &abi.AlarmInfo{RetryCount: a.Retries})
-	r.o.Load.Begin()
-	defer r.o.Load.End()
+	r.o.Load.Begin(ns.cfg.Module.CPU())
+	defer r.o.Load.End(ns.cfg.Module.CPU())
 	_, _, err = o.run(ctx, guest.Alarm, 1, info, func(c *guest.Call) error {
 		// Done: delete the alarm, unless the handler set (or deleted) it
 		// itself: then what it left stands, even the same time again.

@@ -2,14 +2,21 @@ package quota
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // CPU schedules one account's runaway guest work (calls that have run
 // long while others wait): together it gets 1/share of a core, however
-// many calls it is, and while the account owes time its calls run one at
-// a time (Gate): an account cannot gain by starting many. It is safe for concurrent use; its zero value owes nothing.
+// many calls it is, and while the account owes time those calls run one at
+// a time (Gate): an account cannot gain by starting many. It is safe for
+// concurrent use; its zero value owes nothing.
 type CPU struct {
+	// Inflight and Throttled count the account's requests and alarm runs
+	// in flight, and its guest calls throttled among them: another
+	// account's long calls slow down for its waiting work, its own do not.
+	Inflight, Throttled atomic.Int64
+
 	mu   sync.Mutex
 	next time.Time // guarded by mu: when the account's runaway work may run on
 

@@ -1,0 +1,62 @@
+package quota
+
+import (
+	"testing"
+	"time"
+)
+
+// TestCPU_Charge: runaway work of d owes d times share from the later of
+// now and the account's previous turn, so that many calls of one account
+// queue behind each other; an account that owes nothing is not in debt,
+// and the debt ends on time.
+func TestCPU_Charge(t *testing.T) {
+	var c CPU
+	now := time.Unix(1000, 0)
+	if c.InDebt(now) {
+		t.Fatal("a new account owes time")
+	}
+	if next := c.Charge(now, time.Millisecond, 20); !next.Equal(now.Add(20 * time.Millisecond)) {
+		t.Errorf("1 ms at a share of 20: due again at +%v, want +20ms", next.Sub(now))
+	}
+	// A second call of the account, charged at the same moment, queues
+	// behind the first.
+	if next := c.Charge(now, time.Millisecond, 20); !next.Equal(now.Add(40 * time.Millisecond)) {
+		t.Errorf("two calls: due again at +%v, want +40ms", next.Sub(now))
+	}
+	if !c.InDebt(now.Add(39 * time.Millisecond)) {
+		t.Error("not in debt before its turn")
+	}
+	if c.InDebt(now.Add(40 * time.Millisecond)) {
+		t.Error("still in debt at its turn")
+	}
+	// Time not used is not saved up: a charge long after starts from now.
+	later := now.Add(time.Hour)
+	if next := c.Charge(later, time.Millisecond, 20); !next.Equal(later.Add(20 * time.Millisecond)) {
+		t.Errorf("after an idle hour: due again at +%v, want +20ms", next.Sub(later))
+	}
+	var nilCPU *CPU
+	if nilCPU.InDebt(now) {
+		t.Error("a nil schedule owes time")
+	}
+}
+
+// TestCPU_Gate: the gate lets one holder through at a time.
+func TestCPU_Gate(t *testing.T) {
+	var c CPU
+	g := c.Gate()
+	if g != c.Gate() {
+		t.Fatal("the gate changes")
+	}
+	g <- struct{}{}
+	select {
+	case g <- struct{}{}:
+		t.Fatal("two holders at once")
+	default:
+	}
+	<-g
+	select {
+	case g <- struct{}{}:
+	default:
+		t.Fatal("a free gate refused")
+	}
+}
