@@ -45,9 +45,10 @@ type Limits struct {
 	// on) and the HTTP answer is 507. Zero means a quarter of the data
 	// directory's disk; -1 no quota.
 	AccountDisk int64
-	// AccountWriteRate caps the bytes one account commits a second, in
-	// bursts of four times as many: a writer past it is slowed, so that
-	// the disk's bandwidth is shared. Zero means 8 MiB/s; -1 no cap.
+	// AccountWriteRate caps the bytes one account writes a second, in
+	// bursts of four times as many: a write past it waits where it is
+	// made, so that the disk's bandwidth, and the copying and collecting
+	// of write buffers, are shared. Zero means 8 MiB/s; -1 no cap.
 	AccountWriteRate int64
 	// DiskReserve is the free disk space under which every write is
 	// refused (507), so that the engine never meets a full disk. Zero

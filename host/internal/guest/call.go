@@ -62,6 +62,7 @@ type Call struct {
 	inst      *Instance
 	kind      Kind
 	pending   []byte // the output of the last host call (or the handler's input)
+	getBuf    []byte // kv_get reads into it, so that a loop of large gets allocates once
 	responded bool
 	failure   string // set by fail
 	clock     clock
@@ -207,7 +208,7 @@ func (i *Instance) Run(ctx context.Context, c *Call, input []byte, before func(*
 			return berr
 		}
 	}
-	c.Writes.beforeCommit(ctx, i.m.load.Stopping())
+	c.Writes.beforeCommit()
 	if cerr := c.Txn.Commit(); cerr != nil {
 		return fmt.Errorf("%w: %w", ErrCommit, cerr)
 	}

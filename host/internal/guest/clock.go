@@ -157,7 +157,6 @@ type clock struct {
 	throttled bool          // counted in load.throttled
 	gated     bool          // holds its account's gate (quota.CPU.Gate)
 	slotted   bool          // holds one of the load's long slots
-	locked    bool          // the goroutine is locked to its thread (start)
 	slotAt    time.Time     // when it took it
 
 	// The call's running time, read from its thread's CPU clock (every
@@ -174,6 +173,11 @@ type clock struct {
 // measureEvery is how often, at most, a check reads the thread's CPU
 // clock.
 const measureEvery = 100 * time.Microsecond
+
+// copyCost is what a host call is expected to spend on each byte the
+// guest passes it (a 25 MiB value took 10 ms to put in a batch): the time
+// it is counted as long for before it runs (tickAhead).
+const copyCost = time.Nanosecond
 
 // measure adds the call's running time since the last reading. If the
 // goroutine moved to another thread meanwhile (it was descheduled, so it
@@ -222,10 +226,6 @@ func (k *clock) blocked(d time.Duration) {
 
 // stop ends the clock.
 func (k *clock) stop() {
-	if k.locked {
-		k.locked = false
-		runtime.UnlockOSThread()
-	}
 	k.release()
 	if k.throttled {
 		k.throttled = false
@@ -324,7 +324,12 @@ func (k *clock) waited(d time.Duration) {
 //
 // A call waits holding nothing: it gives its slot and its account's gate
 // back before it sleeps or waits for the gate.
-func (k *clock) tick() {
+func (k *clock) tick() { k.tickAhead(0) }
+
+// tickAhead is tick before a host call that will copy about ahead's worth
+// of bytes: the call counts as long if it will be, so that it waits for a
+// long slot before the work, not after it.
+func (k *clock) tickAhead(ahead time.Duration) {
 	now := time.Now()
 	if now.After(k.deadline) {
 		panic(errDeadline)
@@ -339,17 +344,7 @@ func (k *clock) tick() {
 	if now.Sub(k.measured) >= measureEvery {
 		k.measure(now)
 	}
-	ran, run := k.ran, k.slice
-	if ran > throttleAfter && !k.locked {
-		// A long call stays on its thread from now on, so that the
-		// thread's CPU clock is the call's (a goroutine moved to another
-		// thread leaves its running time unknown). Short calls are not
-		// held to a thread: that would cost each a thread switch at every
-		// wait.
-		runtime.LockOSThread()
-		k.locked = true
-		k.rebase()
-	}
+	ran, run := k.ran+ahead, k.slice
 	hot := ran > hotAfter
 	debt := hot && k.cpu.InDebt(now)
 	waiting := k.load.othersWaiting(k.cpu)

@@ -3,6 +3,7 @@ package guest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/bigcopy"
@@ -198,6 +199,12 @@ func (a *args) finish(c *Call) {
 // runs h and writes the out buffer.
 func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 	hasOut := f.HasOut()
+	var lens []int // the Len parameters: the bytes the guest passes in
+	for i, p := range f.Params {
+		if p.Type == abi.Len {
+			lens = append(lens, i)
+		}
+	}
 	return func(ctx context.Context, mod api.Module, s []uint64) {
 		c := callFrom(ctx)
 		if c == nil || c.kind == kindInit {
@@ -206,8 +213,13 @@ func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 			return
 		}
 		// The time since the last check is the call's: a throttled call
-		// waits its turn here, before the host call does its work.
-		c.clock.tick()
+		// waits its turn here, before the host call does its work, and
+		// a call about to copy megabytes counts as long already.
+		var in uint64
+		for _, i := range lens {
+			in += uint64(uint32(s[i]))
+		}
+		c.clock.tickAhead(time.Duration(in) * copyCost)
 		c.pending = nil
 		a := &c.args
 		code := a.load(c, f, mod.Memory(), s)

@@ -42,7 +42,10 @@ func kvGet(_ context.Context, c *Call, a *args) abi.Code {
 	if code != abi.OK {
 		return code
 	}
-	v, found, err := kv.Get(c.Txn, a.in(), now())
+	// The value is read into the call's buffer of the last kv_get: its
+	// result, which the buffer held, is replaced by this one anyway.
+	v, buf, found, err := kv.GetInto(c.getBuf, c.Txn, a.in(), now())
+	c.getBuf = buf
 	switch {
 	case err != nil:
 		return c.storeError(err)

@@ -1,8 +1,8 @@
 package guest
 
 import (
-	"context"
 	"errors"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/quota"
@@ -38,14 +38,33 @@ func (w *Writes) Release() {
 	}
 }
 
-// beforeCommit waits while the account is past its write rate, then
-// counts the bytes about to be committed toward its stored data.
-func (w *Writes) beforeCommit(ctx context.Context, stop <-chan struct{}) {
+// beforeCommit counts the bytes about to be committed toward the
+// account's stored data.
+func (w *Writes) beforeCommit() {
 	if w == nil || w.tenant == nil || w.n == 0 {
 		return
 	}
-	w.tenant.WriteRate.Wait(ctx, stop, w.n)
 	w.tenant.Disk.Committed(w.n)
+}
+
+// rateWait makes a write wait d, the time its account's write rate asks
+// for, before it is made: a writer past the rate is slowed where it
+// writes, so that what it makes the host copy and collect is bounded too,
+// not only what it commits (a write that is never committed costs as much
+// until then). The call waits holding no long slot; the wait is not
+// running time, and moves its deadline as a throttle's sleep does (and
+// the call ends there if it is past it).
+func (c *Call) rateWait(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	k := &c.clock
+	if k.load == nil {
+		time.Sleep(d)
+		return
+	}
+	k.release()
+	k.waited(k.sleep(min(d, max(0, k.deadline.Add(k.slack).Sub(time.Now())))))
 }
 
 // writeOverhead is what a batch holds for each write besides its key and
@@ -73,6 +92,9 @@ func (c *Call) charge(key, value int) abi.Code {
 	n := int64(2*key + value + writeOverhead)
 	if w.limit > 0 && w.n+n > w.limit {
 		return c.errorf(abi.TooLarge, "this handler call's writes would be %d bytes; max_write_bytes is %d: commit in smaller requests", w.n+n, w.limit)
+	}
+	if w.tenant != nil {
+		c.rateWait(w.tenant.WriteRate.Reserve(n))
 	}
 	if err := w.pair.Take(n); err != nil {
 		if errors.Is(err, quota.ErrExhausted) {

@@ -60,3 +60,20 @@ func TestCPU_Gate(t *testing.T) {
 		t.Fatal("a free gate refused")
 	}
 }
+
+// TestRate_Reserve: a bucket gives its burst at once, then makes the next
+// taker wait until the debt is paid at its rate.
+func TestRate_Reserve(t *testing.T) {
+	r := NewRate(1<<20, 4<<20)
+	if d := r.Reserve(4 << 20); d != 0 {
+		t.Errorf("the burst waited %v", d)
+	}
+	// 1 MiB more at 1 MiB/s: a second, less what came in since.
+	if d := r.Reserve(1 << 20); d <= 0 || d > time.Second {
+		t.Errorf("1 MiB past the burst: wait %v, want up to 1s", d)
+	}
+	var none *Rate
+	if d := none.Reserve(1 << 30); d != 0 {
+		t.Errorf("no rate: wait %v", d)
+	}
+}

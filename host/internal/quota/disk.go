@@ -1,7 +1,6 @@
 package quota
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -70,30 +69,21 @@ func NewRate(rate, burst int64) *Rate {
 	return &Rate{rate: float64(rate), burst: float64(burst), tokens: float64(burst), last: time.Now()}
 }
 
-// Wait takes n bytes, waiting (until ctx is done or stop is closed, at
-// most) while the bucket is in debt: a writer past its rate is slowed,
-// never refused.
-func (r *Rate) Wait(ctx context.Context, stop <-chan struct{}, n int64) {
+// Reserve takes n bytes and returns how long their taker should wait
+// before it uses them: zero while the bucket has them, else until the
+// debt they make is paid.
+func (r *Rate) Reserve(n int64) time.Duration {
 	if r == nil || r.rate <= 0 || n <= 0 {
-		return
+		return 0
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	now := time.Now()
 	r.tokens = min(r.burst, r.tokens+now.Sub(r.last).Seconds()*r.rate)
 	r.last = now
 	r.tokens -= float64(n)
-	var wait time.Duration
-	if r.tokens < 0 {
-		wait = time.Duration(-r.tokens / r.rate * float64(time.Second))
+	if r.tokens >= 0 {
+		return 0
 	}
-	r.mu.Unlock()
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		case <-stop:
-		}
-	}
+	return time.Duration(-r.tokens / r.rate * float64(time.Second))
 }

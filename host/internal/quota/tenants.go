@@ -18,7 +18,7 @@ type Limits struct {
 	Bodies, AccountBodies int64
 	// AccountDisk: bytes one account may store (0: no quota).
 	AccountDisk int64
-	// AccountWriteRate: bytes a second one account may commit, in bursts
+	// AccountWriteRate: bytes a second one account may write, in bursts
 	// of AccountWriteBurst (0: no limit).
 	AccountWriteRate, AccountWriteBurst int64
 }

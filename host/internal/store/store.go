@@ -180,6 +180,13 @@ func setLarge(b *pebble.Batch, key []byte, parts ...[]byte) error {
 
 // getCopy reads key from r and returns a copy of its value.
 func getCopy(r pebble.Reader, key []byte) ([]byte, bool, error) {
+	return getAppend(nil, r, key)
+}
+
+// getAppend reads key from r and returns its value copied into dst's
+// array when it has room (so that a caller reading large values over and
+// over allocates once), or into a new one.
+func getAppend(dst []byte, r pebble.Reader, key []byte) ([]byte, bool, error) {
 	v, c, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
@@ -187,7 +194,13 @@ func getCopy(r pebble.Reader, key []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	out := bigcopy.Clone(v)
+	var out []byte
+	if cap(dst) >= len(v) {
+		out = dst[:len(v)]
+		bigcopy.Copy(out, v)
+	} else {
+		out = bigcopy.Clone(v)
+	}
 	if out == nil {
 		out = []byte{}
 	}
