@@ -28,6 +28,9 @@ import (
 const (
 	throttleAfter = 5 * time.Millisecond
 	hotAfter      = 50 * time.Millisecond
+	// debtLongAfter is throttleAfter for the calls of an account whose
+	// runaways owe time.
+	debtLongAfter = time.Millisecond
 	throttleShare = 20
 	// maxNap is the longest a throttled call sleeps at once: it owes the
 	// rest at its next checks, so that a call that owes much holds its
@@ -345,8 +348,15 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		k.measure(now)
 	}
 	ran, run := k.ran+ahead, k.slice
+	indebted := k.cpu.InDebt(now)
+	// An account whose runaways owe time has shown what its calls do:
+	// they count as long sooner.
+	longAfter := throttleAfter
+	if indebted {
+		longAfter = debtLongAfter
+	}
 	hot := ran > hotAfter
-	debt := hot && k.cpu.InDebt(now)
+	debt := hot && indebted
 	waiting := k.load.othersWaiting(k.cpu)
 	switch {
 	case debt && waiting && !k.gated:
@@ -358,7 +368,7 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		k.gated = false
 		<-k.cpu.Gate()
 	}
-	if ran > throttleAfter && waiting {
+	if ran > longAfter && waiting {
 		k.throttle()
 		var wait time.Duration
 		if hot {
@@ -380,7 +390,7 @@ func (k *clock) tickAhead(ahead time.Duration) {
 			k.waited(slept)
 		}
 	}
-	if ran > throttleAfter {
+	if ran > longAfter {
 		switch {
 		case !k.slotted:
 			k.throttle()
@@ -393,6 +403,13 @@ func (k *clock) tickAhead(ahead time.Duration) {
 			k.await(k.load.long, &k.load.longWaiting, &k.slotted)
 			k.slotAt = time.Now()
 		}
+	}
+	if k.slotted {
+		// A long call lets the goroutines that wait for its core run at
+		// every check (the scheduler cannot stop guest code between
+		// them): a request, or the database's log writer, waits at most
+		// a slice for it, not the scheduler's 10 ms.
+		runtime.Gosched()
 	}
 	k.lastSlice = time.Now()
 	k.slice = 0

@@ -18,7 +18,7 @@ type CPU struct {
 	Inflight, Throttled atomic.Int64
 
 	mu   sync.Mutex
-	next time.Time // guarded by mu: when the account's runaway work may run on
+	next atomic.Int64 // unix nanoseconds when the account's runaway work may run on; written under mu
 
 	gateOnce sync.Once
 	gate     chan struct{} // capacity 1: held by the one call of an indebted account that runs
@@ -37,11 +37,9 @@ func (c *CPU) Gate() chan struct{} {
 func (c *CPU) Charge(now time.Time, d time.Duration, share int64) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.next.Before(now) {
-		c.next = now
-	}
-	c.next = c.next.Add(d * time.Duration(share))
-	return c.next
+	next := max(c.next.Load(), now.UnixNano()) + int64(d)*share
+	c.next.Store(next)
+	return time.Unix(0, next)
 }
 
 // InDebt reports whether the account's runaway work is not due to run
@@ -50,7 +48,5 @@ func (c *CPU) InDebt(now time.Time) bool {
 	if c == nil {
 		return false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.next.After(now)
+	return c.next.Load() > now.UnixNano()
 }
