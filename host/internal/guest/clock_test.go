@@ -81,3 +81,27 @@ func TestClock_LongSlots(t *testing.T) {
 		t.Errorf("%d slots still taken after both calls ended", n)
 	}
 }
+
+// TestClock_DebtHoldsOnlyRunaways: an account whose runaways owe time
+// (here an hour) has its short calls run as usual: not gated, not
+// throttled, not charged, even while another account's requests wait. A
+// tenant under steady load whose one call once ran long must not starve
+// itself.
+func TestClock_DebtHoldsOnlyRunaways(t *testing.T) {
+	l := newLoad(1)
+	var a, b quota.CPU
+	now := time.Now()
+	a.Charge(now, time.Hour, 1)
+	l.Begin(&b)
+	defer l.End(&b)
+	k := &clock{load: l, cpu: &a}
+	k.start(time.Minute)
+	k.tick()
+	if k.gated || k.throttled || k.slotted {
+		t.Errorf("a short call of an indebted account: gated %v, throttled %v, slotted %v", k.gated, k.throttled, k.slotted)
+	}
+	k.stop()
+	if !a.InDebt(time.Now()) || a.Charge(now, 0, 1).After(now.Add(time.Hour)) {
+		t.Error("the short call changed the account's debt")
+	}
+}
