@@ -112,6 +112,28 @@ func TestStorage_ListPages(t *testing.T) {
 	}
 }
 
+// TestStorage_MaxWriteBytes: through the Go SDK, a handler call's writes
+// past its worker's max_write_bytes fail with TOO_LARGE (errors.Is
+// dohost.ErrTooLarge in the guest) and write nothing; under it they stand.
+func TestStorage_MaxWriteBytes(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir+"/data", writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"),
+		probeConfig+"\n[limits]\nmax_write_bytes = 1048576\n"))
+	ts.st(t, "mw", "st/putmulti?prefix=a&n=4&size=131072", 200, nil) // 512 KiB
+	var e abiError
+	ts.st(t, "mw", "st/putmulti?prefix=b&n=16&size=131072", 502, &e) // 2 MiB
+	if e.Code != 5 || !strings.Contains(e.Message, "max_write_bytes is 1048576") {
+		t.Errorf("2 MiB in one call under max_write_bytes = 1 MiB: code %d %q, want 5 (TOO_LARGE)", e.Code, e.Message)
+	}
+	var n int
+	if ts.st(t, "mw", "st/count?prefix=b", 200, &n); n != 0 {
+		t.Errorf("the refused writes left %d keys", n)
+	}
+	if ts.st(t, "mw", "st/count?prefix=a", 200, &n); n != 4 {
+		t.Errorf("%d keys of the writes under the limit, want 4", n)
+	}
+}
+
 func TestStorage_Limits(t *testing.T) {
 	ts := startProbe(t)
 	cases := []struct {

@@ -46,7 +46,8 @@ type PutOptions struct {
 	Metadata      []byte        // up to 1024 bytes, returned by List
 }
 
-// Put sets key to value.
+// Put sets key to value. It fails as Storage.Put does past the limits on
+// writes (ErrTooLarge, ErrOverloaded).
 func (kv *KVNamespace) Put(key string, value []byte) error {
 	return kv.PutWithOptions(key, value, PutOptions{})
 }

@@ -54,7 +54,11 @@ func (*Storage) GetMulti(keys []string) (map[string][]byte, error) {
 	return out, nil
 }
 
-// Put sets key to value.
+// Put sets key to value. Like every write (ABI.md §7), it fails with
+// ErrTooLarge past the worker's max_write_bytes or the account's storage
+// quota, and with ErrOverloaded while the host's write buffers are full
+// (try again later); it may wait while the account writes faster than
+// its rate.
 func (*Storage) Put(key string, value []byte) error {
 	code := hostStoragePut(sptr(key), uint32(len(key)), bptr(value), uint32(len(value)))
 	return check("Storage.Put", code, pending)
