@@ -19,9 +19,10 @@ import (
 // are nearly all requests: the host sees a request only once a core has
 // read it. While other accounts' requests are in flight, a long call is
 // slowed to a twentieth of the time, and the runaways of one account
-// together to a twentieth of a core. A guest that computes for long (or forever), or
-// many of them at once, thus leave the cores to the short requests of
-// every other account, and run at full speed when they are alone. The
+// together to a twentieth of a core. A guest that computes for long (or
+// forever), or many of them at once, thus leave the cores to the short
+// requests of every other account, and run at full speed when they are
+// alone. The
 // time a call waits or sleeps moves its deadline later, by up to its CPU
 // limit in all, so that the limit still measures time spent running and
 // the call ends within twice the limit of wall time.
@@ -147,14 +148,12 @@ func (l *Load) othersWaiting(cpu *quota.CPU) bool {
 	return in > th
 }
 
-// clock is the time of one guest call: when it started, its deadline and
+// clock is the time of one guest call: its deadline, its running time and
 // its throttling. The call's goroutine alone uses it.
 type clock struct {
 	load      *Load
 	cpu       *quota.CPU    // the account's schedule of throttled work
-	started   time.Time     // when the guest call began
 	deadline  time.Time     // when the fuel function ends it
-	lastSlice time.Time     // when the fuel function last ran
 	owed      time.Duration // a slow request's throttling: sleep not yet taken
 	slack     time.Duration // how much later throttling may still move the deadline
 	throttled bool          // counted in load.throttled
@@ -212,20 +211,16 @@ func (k *clock) rebase() {
 // wall time (plus the time it waits for other objects), however busy the
 // host is.
 func (k *clock) start(limit time.Duration) {
-	k.started = time.Now()
-	k.lastSlice = k.started
-	k.deadline = k.started.Add(limit)
 	k.slack = limit
 	k.ran, k.slice = 0, 0
 	k.rebase()
+	k.deadline = k.measured.Add(limit)
 }
 
 // blocked stops the clock for d, the time the call waited in a host call
 // for another object: that is neither running time against the limit nor
 // a reason to throttle the call.
 func (k *clock) blocked(d time.Duration) {
-	k.started = k.started.Add(d)
-	k.lastSlice = k.lastSlice.Add(d)
 	k.deadline = k.deadline.Add(d)
 	k.rebase()
 }
@@ -246,13 +241,18 @@ func (k *clock) stop() {
 // holds them: before it waits for another object (which may be its
 // account's too, and need them), before it sleeps, and at its end.
 func (k *clock) release() {
-	if k.slotted {
-		k.slotted = false
-		<-k.load.long
-	}
+	k.dropSlot()
 	if k.gated {
 		k.gated = false
 		<-k.cpu.Gate()
+	}
+}
+
+// dropSlot gives back the long slot, if the call holds one.
+func (k *clock) dropSlot() {
+	if k.slotted {
+		k.slotted = false
+		<-k.load.long
 	}
 }
 
@@ -283,7 +283,7 @@ func (k *clock) await(ch chan struct{}, waiters *atomic.Int64, held *bool) {
 		defer waiters.Add(-1)
 	}
 	start := time.Now()
-	t := time.NewTimer(max(0, k.deadline.Add(k.slack).Sub(start)))
+	t := time.NewTimer(max(0, k.end().Sub(start)))
 	defer t.Stop()
 	select {
 	case ch <- struct{}{}:
@@ -294,6 +294,17 @@ func (k *clock) await(ch chan struct{}, waiters *atomic.Int64, held *bool) {
 		panic(ErrStopping)
 	}
 	k.waited(time.Since(start))
+}
+
+// end is the end of the call's time: its deadline, moved as far as the
+// slack left allows. A wait or sleep goes no further.
+func (k *clock) end() time.Time { return k.deadline.Add(k.slack) }
+
+// pause waits d, or to the end of the call's time, holding nothing (no
+// slot, no gate), as time that is not running (waited).
+func (k *clock) pause(d time.Duration) {
+	k.release()
+	k.waited(k.sleep(min(d, max(0, time.Until(k.end())))))
 }
 
 // waited moves the deadline by d, the time the call waited or slept, up
@@ -320,12 +331,12 @@ func (k *clock) waited(d time.Duration) {
 //   - a call that has run past throttleAfter (a long call) runs only with
 //     one of the load's long slots, all cores but one, taking turns of
 //     longTurn with the other long calls that wait for one;
-//   - while other accounts' requests are in flight, a long call that has not run
-//     past hotAfter (a slow request) is slowed alone, to a twentieth of
-//     the time;
+//   - while other accounts' requests are in flight, a long call that has
+//     not run past hotAfter (a slow request) is slowed alone, to a
+//     twentieth of the time;
 //   - the calls of an account that have run past hotAfter (its runaways)
-//     run on the account's schedule (quota.CPU) while other accounts' are in
-//     flight: together, a twentieth of a core, one at a time while the
+//     run on the account's schedule (quota.CPU) while other accounts'
+//     requests are in flight: together, a twentieth of a core, one at a time while the
 //     account owes time. Its short calls are not held back for them.
 //
 // A call waits holding nothing: it gives its slot and its account's gate
@@ -341,7 +352,6 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		panic(errDeadline)
 	}
 	if k.load == nil {
-		k.lastSlice = now
 		return
 	}
 	if k.load.stopping.Load() {
@@ -383,11 +393,8 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		// Not past the end of the call's time; sleeps shorter than the
 		// timer's granularity (about a millisecond) wait for the next
 		// check.
-		if wait = min(wait, maxNap, k.deadline.Add(k.slack).Sub(now)); wait >= time.Millisecond {
-			if k.slotted {
-				k.slotted = false
-				<-k.load.long
-			}
+		if wait = min(wait, maxNap, k.end().Sub(now)); wait >= time.Millisecond {
+			k.dropSlot()
 			slept := k.sleep(wait)
 			k.owed = max(0, k.owed-slept)
 			k.waited(slept)
@@ -401,8 +408,7 @@ func (k *clock) tickAhead(ahead time.Duration) {
 			k.slotAt = time.Now()
 		case k.load.longWaiting.Load() > 0 && now.Sub(k.slotAt) >= longTurn:
 			// Others wait for a slot: to the back of the line.
-			k.slotted = false
-			<-k.load.long
+			k.dropSlot()
 			k.await(k.load.long, &k.load.longWaiting, &k.slotted)
 			k.slotAt = time.Now()
 		}
@@ -414,7 +420,6 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		// a slice for it, not the scheduler's 10 ms.
 		runtime.Gosched()
 	}
-	k.lastSlice = time.Now()
 	k.slice = 0
 }
 

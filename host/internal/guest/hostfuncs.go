@@ -187,9 +187,15 @@ func (a *args) finish(c *Call) {
 		a.mem.WriteUint32Le(a.outLenAt, uint32(n))
 	}
 	if n > 0 && n <= uint64(a.outCap) && uint64(a.outPtr)+n <= size {
-		if dst, ok := a.mem.Read(a.outPtr, uint32(n)); ok {
-			bigcopy.Copy(dst, c.pending)
-		}
+		copyOut(a.mem, a.outPtr, c.pending)
+	}
+}
+
+// copyOut writes data to the guest's memory at ptr, a piece at a time
+// (bigcopy), if it fits there.
+func copyOut(mem api.Memory, ptr uint32, data []byte) {
+	if dst, ok := mem.Read(ptr, uint32(len(data))); ok {
+		bigcopy.Copy(dst, data)
 	}
 }
 

@@ -129,7 +129,7 @@ func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error)
 	if o.Load == nil {
 		o.Load = NewLoad()
 	}
-	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load, tenant: o.Tenant, cpu: &quota.CPU{}}
+	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load, tenant: o.Tenant, cache: o.Cache, cpu: &quota.CPU{}}
 	if o.Tenant != nil {
 		m.cpu = &o.Tenant.CPU
 	}
@@ -138,7 +138,6 @@ func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error)
 			m.Close(ctx)
 		}
 	}()
-	m.cache = o.Cache
 	if m.rt, err = newRuntime(ctx, o.Cache, o.MemoryPages); err != nil {
 		return nil, err
 	}

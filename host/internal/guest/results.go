@@ -31,9 +31,7 @@ func resultRead(ctx context.Context, mod api.Module, s []uint64) {
 	data := c.pending
 	n := min(uint64(capacity), uint64(len(data)))
 	if n > 0 {
-		if dst, ok := mem.Read(ptr, uint32(n)); ok {
-			bigcopy.Copy(dst, data)
-		}
+		copyOut(mem, ptr, data[:n])
 	}
 	s[0] = uint64(uint32(len(data)))
 }

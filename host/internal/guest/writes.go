@@ -2,7 +2,6 @@ package guest
 
 import (
 	"errors"
-	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/quota"
@@ -47,26 +46,6 @@ func (w *Writes) beforeCommit() {
 	w.tenant.Disk.Committed(w.n)
 }
 
-// rateWait makes a write wait d, the time its account's write rate asks
-// for, before it is made: a writer past the rate is slowed where it
-// writes, so that what it makes the host copy and collect is bounded too,
-// not only what it commits (a write that is never committed costs as much
-// until then). The call waits holding no long slot; the wait is not
-// running time, and moves its deadline as a throttle's sleep does (and
-// the call ends there if it is past it).
-func (c *Call) rateWait(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	k := &c.clock
-	if k.load == nil {
-		time.Sleep(d)
-		return
-	}
-	k.release()
-	k.waited(k.sleep(min(d, max(0, k.deadline.Add(k.slack).Sub(time.Now())))))
-}
-
 // writeOverhead is what a batch holds for each write besides its key and
 // value: the record's header and the index entry.
 const writeOverhead = 64
@@ -94,7 +73,13 @@ func (c *Call) charge(key, value int) abi.Code {
 		return c.errorf(abi.TooLarge, "this handler call's writes would be %d bytes; max_write_bytes is %d: commit in smaller requests", w.n+n, w.limit)
 	}
 	if w.tenant != nil {
-		c.rateWait(w.tenant.WriteRate.Reserve(n))
+		// A writer past its account's rate is slowed where it writes, so
+		// that what it makes the host copy and collect is bounded too,
+		// not only what it commits (a write never committed costs as
+		// much until then). The wait is not running time (clock.pause).
+		if d := w.tenant.WriteRate.Reserve(n); d > 0 {
+			c.clock.pause(d)
+		}
 	}
 	if err := w.pair.Take(n); err != nil {
 		if errors.Is(err, quota.ErrExhausted) {
