@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/dohost/dohost/host/internal/quota"
-	"golang.org/x/sys/unix"
+	"github.com/dohost/dohost/host/internal/store"
 )
 
 // Limits bound what all tenants together, and each account, may make the
@@ -80,11 +80,11 @@ func DefaultLimits(memTotal int64, maxObjects int) Limits {
 // defaultAccountDisk is a quarter of the disk that holds dir (or of 64 GiB
 // when it cannot be read).
 func defaultAccountDisk(dir string) int64 {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
+	_, total, err := store.DiskSpace(dir)
+	if err != nil || total == 0 {
 		return 16 << 30
 	}
-	return int64(st.Blocks) * int64(st.Bsize) / 4
+	return int64(total / 4)
 }
 
 // withDefaults fills l's zero fields from d.

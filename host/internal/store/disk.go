@@ -32,6 +32,19 @@ const (
 // path.
 type FreeSpaceFunc func(path string) (free, total uint64, err error)
 
+// DiskSpace reports the bytes free and in all of the disk that holds
+// path, as a store reads them unless Options.FreeSpace says otherwise.
+func DiskSpace(path string) (free, total uint64, err error) {
+	return diskSpaceOf(vfs.Default)(path)
+}
+
+func diskSpaceOf(fs vfs.FS) FreeSpaceFunc {
+	return func(path string) (uint64, uint64, error) {
+		u, err := fs.GetDiskUsage(path)
+		return u.AvailBytes, u.TotalBytes, err
+	}
+}
+
 // diskGuard watches the free space of the database's disk.
 type diskGuard struct {
 	dir     string
@@ -50,10 +63,7 @@ type diskGuard struct {
 
 func newDiskGuard(dir string, reserve uint64, free FreeSpaceFunc, fs vfs.FS, log *slog.Logger) *diskGuard {
 	if free == nil {
-		free = func(path string) (uint64, uint64, error) {
-			u, err := fs.GetDiskUsage(path)
-			return u.AvailBytes, u.TotalBytes, err
-		}
+		free = diskSpaceOf(fs)
 	}
 	g := &diskGuard{dir: dir, reserve: reserve, free: free, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 	g.check()
