@@ -64,7 +64,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 			RequestBody: cfg.Limits.RequestBody, ResponseBody: cfg.Limits.ResponseBody,
 			Writes: cfg.Limits.Writes, Startup: s.opts.StartupTimeout,
 		},
-		Tenant: s.quota.Tenant(cfg.AccountID),
+		Tenant: w.tenant,
 	})
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 			}
 			ns = s.objects.NewNamespace(objects.NamespaceConfig{
 				Account: cfg.AccountID, Class: b.ClassName, Binding: b.Name, Key: key,
-				Module: w.module, Env: w.env, Log: w.log, Tenant: s.quota.Tenant(cfg.AccountID),
+				Module: w.module, Env: w.env, Log: w.log, Tenant: w.tenant,
 				Limits: objects.Limits{
 					Queue:   cfg.Limits.Queue,
 					Storage: store.ObjectLimits{MaxKey: cfg.Limits.StorageKey, MaxValue: cfg.Limits.StorageValue},
