@@ -174,32 +174,26 @@ func main() {
 	fmt.Printf("the host ran every phase in one process (pid %d); its peak RSS over the run: see the phases above\n", pid)
 }
 
+// posts is the attack of n clients POSTing to the hostile guest name,
+// each a request after the other.
+func posts(name string, n int) func(ctx context.Context, base string) {
+	return func(ctx context.Context, base string) {
+		hammer(ctx, base+"/evil/"+name+"/", "POST", n, nil)
+	}
+}
+
 var attacks = []attack{
-	{"kvflood", "KV puts of 25 MiB in a loop (4 at once)", "memory", func(ctx context.Context, base string) {
-		hammer(ctx, base+"/evil/kvflood/", "POST", 4, nil)
-	}},
-	{"storageflood", "storage puts of 128 KiB in a loop (4 at once)", "memory", func(ctx context.Context, base string) {
-		hammer(ctx, base+"/evil/storageflood/", "POST", 4, nil)
-	}},
-	{"logflood", "64 MiB to stdout without a newline, x8 (4 at once)", "memory", func(ctx context.Context, base string) {
-		hammer(ctx, base+"/evil/logflood/", "POST", 4, nil)
-	}},
-	{"chain", "stub calls to new objects without end (4 at once)", "memory", func(ctx context.Context, base string) {
-		hammer(ctx, base+"/evil/chain/", "POST", 4, nil)
-	}},
+	{"kvflood", "KV puts of 25 MiB in a loop (4 at once)", "memory", posts("kvflood", 4)},
+	{"storageflood", "storage puts of 128 KiB in a loop (4 at once)", "memory", posts("storageflood", 4)},
+	{"logflood", "64 MiB to stdout without a newline, x8 (4 at once)", "memory", posts("logflood", 4)},
+	{"chain", "stub calls to new objects without end (4 at once)", "memory", posts("chain", 4)},
 	{"bodies", "200 clients POSTing 32 MiB bodies, each once a second", "memory", func(ctx context.Context, base string) {
 		body := bytes.Repeat([]byte("x"), 32<<20)
 		hammerPaced(ctx, base+"/evil/loop/", 200, body, time.Second)
 	}},
-	{"loop", "endless loops in 16 objects (cpu_ms 200)", "cpu", func(ctx context.Context, base string) {
-		hammer(ctx, base+"/evil/loop/", "POST", 16, nil)
-	}},
-	{"kvgetloop", "reading a 25 MiB value in a loop (16 at once)", "cpu", func(ctx context.Context, base string) {
-		hammer(ctx, base+"/evil/kvgetloop/", "POST", 16, nil)
-	}},
-	{"workerloop", "every Worker instance in a loop", "cpu", func(ctx context.Context, base string) {
-		hammer(ctx, base+"/evil/workerloop/", "POST", 8, nil)
-	}},
+	{"loop", "endless loops in 16 objects (cpu_ms 200)", "cpu", posts("loop", 16)},
+	{"kvgetloop", "reading a 25 MiB value in a loop (16 at once)", "cpu", posts("kvgetloop", 16)},
+	{"workerloop", "every Worker instance in a loop", "cpu", posts("workerloop", 8)},
 	{"memhog", "100 objects growing to 64 MiB each and keeping it", "memory", func(ctx context.Context, base string) {
 		objects(ctx, base+"/evil/memhog/", 100)
 	}},
