@@ -338,11 +338,41 @@ func (d *Decoder) headers() []Header {
 	if n == 0 {
 		return nil
 	}
-	h := make([]Header, n)
-	for i := range h {
-		h[i].Name = d.Str()
-		h[i].Value = d.Str()
+	// One string holds every name and value, which are its substrings:
+	// one allocation for the record's headers, not two for each. A first
+	// walk checks the lengths and sizes it.
+	b, size := d.B, 0
+	for range 2 * n {
+		if len(b) < 4 {
+			d.Err = ErrTruncated
+			return nil
+		}
+		l := binary.LittleEndian.Uint32(b)
+		if uint64(l) > uint64(len(b)-4) {
+			d.Err = ErrTruncated
+			return nil
+		}
+		size += int(l)
+		b = b[4+l:]
 	}
+	var sb strings.Builder
+	sb.Grow(size)
+	b = d.B
+	for range 2 * n {
+		l := binary.LittleEndian.Uint32(b)
+		sb.Write(b[4 : 4+l])
+		b = b[4+l:]
+	}
+	all := sb.String()
+	h := make([]Header, n)
+	b = d.B
+	for i := range h {
+		l := binary.LittleEndian.Uint32(b)
+		h[i].Name, all, b = all[:l], all[l:], b[4+l:]
+		l = binary.LittleEndian.Uint32(b)
+		h[i].Value, all, b = all[:l], all[l:], b[4+l:]
+	}
+	d.B = b
 	return h
 }
 

@@ -42,6 +42,9 @@ func (h Header) Del(key string) { delete(h, CanonicalHeaderKey(key)) }
 // Names with characters other than letters, digits and "-!#$%&'*+.^_`|~"
 // are returned unchanged, as net/textproto does.
 func CanonicalHeaderKey(s string) string {
+	if c, ok := commonHeader(s); ok {
+		return c
+	}
 	upper := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -54,6 +57,48 @@ func CanonicalHeaderKey(s string) string {
 		upper = c == '-'
 	}
 	return s
+}
+
+// commonHeader returns the canonical form of a common header name in
+// lower case, as the host passes names, without allocating.
+func commonHeader(s string) (string, bool) {
+	switch s {
+	case "accept":
+		return "Accept", true
+	case "accept-encoding":
+		return "Accept-Encoding", true
+	case "accept-language":
+		return "Accept-Language", true
+	case "authorization":
+		return "Authorization", true
+	case "cache-control":
+		return "Cache-Control", true
+	case "cf-connecting-ip":
+		return "Cf-Connecting-Ip", true
+	case "connection":
+		return "Connection", true
+	case "content-length":
+		return "Content-Length", true
+	case "content-type":
+		return "Content-Type", true
+	case "cookie":
+		return "Cookie", true
+	case "host":
+		return "Host", true
+	case "if-none-match":
+		return "If-None-Match", true
+	case "origin":
+		return "Origin", true
+	case "referer":
+		return "Referer", true
+	case "user-agent":
+		return "User-Agent", true
+	case "x-forwarded-for":
+		return "X-Forwarded-For", true
+	case "x-forwarded-proto":
+		return "X-Forwarded-Proto", true
+	}
+	return "", false
 }
 
 func canonicalize(s string) string {
@@ -96,6 +141,7 @@ type received struct {
 	urlVal  url.URL
 	status  int
 	headers []abi.Header // canonical names, in order
+	names   int          // distinct names among them
 	body    []byte
 }
 
@@ -105,21 +151,23 @@ func (r *received) unchanged(method string, u *url.URL, status int, h Header, bo
 		len(body) != len(r.body) || (len(body) > 0 && &body[0] != &r.body[0]) {
 		return false
 	}
-	n := 0
-	for _, vs := range h {
-		n += len(vs)
-	}
-	if n != len(r.headers) {
+	// h holds what arrived if it has as many names, and each run of a
+	// name in the record (the host sorts names, so a name's values are
+	// one run) is that name's values, in order. A name in two runs fails
+	// the length check: the record is then made anew, which is correct.
+	if len(h) != r.names {
 		return false
 	}
-	for i, f := range r.headers {
-		j := 0 // f is the j-th value of its name
-		for _, g := range r.headers[:i] {
-			if g.Name == f.Name {
-				j++
+	for i := 0; i < len(r.headers); {
+		name := r.headers[i].Name
+		vs := h[name]
+		j := 0
+		for ; i < len(r.headers) && r.headers[i].Name == name; i, j = i+1, j+1 {
+			if j >= len(vs) || vs[j] != r.headers[i].Value {
+				return false
 			}
 		}
-		if vs := h[f.Name]; j >= len(vs) || vs[j] != f.Value {
+		if j != len(vs) {
 			return false
 		}
 	}
@@ -194,7 +242,7 @@ func decodeRequest(b []byte) (*Request, error) {
 		return nil, fmt.Errorf("request URL: %w", err)
 	}
 	h := unflatten(ar.Headers)
-	orig := &received{raw: b, method: ar.Method, url: u, urlVal: *u, headers: ar.Headers, body: ar.Body}
+	orig := &received{raw: b, method: ar.Method, url: u, urlVal: *u, headers: ar.Headers, names: len(h), body: ar.Body}
 	return &Request{Method: ar.Method, URL: u, Header: h, Body: ar.Body, orig: orig}, nil
 }
 
@@ -211,7 +259,7 @@ func decodeResponse(b []byte) (*Response, error) {
 		return nil, err
 	}
 	h := unflatten(ar.Headers)
-	orig := &received{raw: b, status: ar.Status, headers: ar.Headers, body: ar.Body}
+	orig := &received{raw: b, status: ar.Status, headers: ar.Headers, names: len(h), body: ar.Body}
 	return &Response{StatusCode: ar.Status, Header: h, Body: ar.Body, orig: orig}, nil
 }
 
@@ -236,6 +284,32 @@ func flatten(h Header) []abi.Header {
 // unflatten makes a Header of hs, and turns hs's names into their
 // canonical form (as the Header keys them).
 func unflatten(hs []abi.Header) Header {
+	h := make(Header, len(hs))
+	// Each name's values are a slice of vals, one allocation for them all,
+	// and each field costs one map operation, while a name's fields are
+	// adjacent (the host sorts them by name).
+	vals := make([]string, len(hs))
+	start := 0 // where the current name's run began
+	for i, f := range hs {
+		name := CanonicalHeaderKey(f.Name)
+		hs[i].Name = name
+		vals[i] = f.Value
+		if i == 0 || hs[i-1].Name != name {
+			start = i
+			n := len(h)
+			h[name] = vals[i : i+1 : i+1]
+			if len(h) == n { // the name came before, apart
+				return unflattenScattered(hs)
+			}
+			continue
+		}
+		h[name] = vals[start : i+1 : i+1]
+	}
+	return h
+}
+
+// unflattenScattered is unflatten for fields whose names repeat apart.
+func unflattenScattered(hs []abi.Header) Header {
 	h := make(Header, len(hs))
 	for i, f := range hs {
 		hs[i].Name = CanonicalHeaderKey(f.Name)

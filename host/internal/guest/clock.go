@@ -161,8 +161,9 @@ type clock struct {
 	slotted   bool          // holds one of the load's long slots
 	slotAt    time.Time     // when it took it
 
-	// The call's running time, read from its thread's CPU clock (every
-	// measureEvery at most: a reading costs two system calls). Time spent
+	// The call's running time, read from its thread's CPU clock (once the
+	// call may have run measureAfter, then every measureEvery at most: a
+	// reading costs two system calls). Time spent
 	// waiting for a core is not running time, so that a short request on
 	// a busy host is not taken for a long one.
 	ran      time.Duration // CPU time of the call so far
@@ -173,8 +174,13 @@ type clock struct {
 }
 
 // measureEvery is how often, at most, a check reads the thread's CPU
-// clock.
-const measureEvery = 100 * time.Microsecond
+// clock; measureAfter how long a call may have run (by the wall clock)
+// before one does, no longer than the shortest time after which a call
+// counts as long (debtLongAfter).
+const (
+	measureEvery = 100 * time.Microsecond
+	measureAfter = debtLongAfter
+)
 
 // copyCost is what a host call is expected to spend on each byte the
 // guest passes it (a 25 MiB value took 10 ms to put in a batch): the time
@@ -199,7 +205,7 @@ func (k *clock) measure(now time.Time) {
 // rebase starts the next reading from now: after the call waited, which
 // is not running time. It reads no clock: the interval until the next
 // reading counts as wall time up to a millisecond, so that the calls that
-// end within measureEvery, nearly all, never pay for a reading.
+// end within measureAfter, nearly all, never pay for a reading.
 func (k *clock) rebase() {
 	k.tid = -1
 	k.measured = time.Now()
@@ -357,10 +363,6 @@ func (k *clock) tickAhead(ahead time.Duration) {
 	if k.load.stopping.Load() {
 		panic(ErrStopping)
 	}
-	if now.Sub(k.measured) >= measureEvery {
-		k.measure(now)
-	}
-	ran, run := k.ran+ahead, k.slice
 	indebted := k.cpu.InDebt(now)
 	// An account whose runaways owe time has shown what its calls do:
 	// they count as long sooner.
@@ -368,6 +370,17 @@ func (k *clock) tickAhead(ahead time.Duration) {
 	if indebted {
 		longAfter = debtLongAfter
 	}
+	// The wall time since the last reading bounds the running time in it:
+	// while that bound is under measureAfter, nothing below applies and
+	// the thread's clock is not read (nearly all calls end so, never
+	// paying for a reading).
+	if k.ran+now.Sub(k.measured)+ahead <= measureAfter && !k.slotted && !k.gated {
+		return
+	}
+	if now.Sub(k.measured) >= measureEvery {
+		k.measure(now)
+	}
+	ran, run := k.ran+ahead, k.slice
 	hot := ran > hotAfter
 	debt := hot && indebted
 	waiting := k.load.othersWaiting(k.cpu)
