@@ -120,3 +120,28 @@ func BenchmarkEviction(b *testing.B) {
 		ts.stop(b)
 	}
 }
+
+// TestEviction_MemoryBudget: an account whose guest memory budget is spent
+// by idle objects goes on serving new ones: a new object's instance (here
+// from a snapshot, whose memory is grown to the snapshot's size) and a
+// grow in a running instance (here the Worker's) first take the memory of
+// the account's least recently used idle objects, rather than failing.
+func TestEviction_MemoryBudget(t *testing.T) {
+	dir := t.TempDir()
+	const budget = 24 << 20
+	ts := startServerOpts(t, Options{DataDir: dir + "/data", Limits: Limits{AccountGuestMemory: budget}},
+		writeConfig(t, dir, guestWasm(t, "guests/examples/room"), roomConfig))
+	for i := 0; i < 60; i++ {
+		ts.expect(t, "GET", fmt.Sprintf("/?roomId=r%d", i), 200, fmt.Sprintf(`"room":"r%d"`, i))
+	}
+	used := ts.quota.Tenant("default").Memory.Tenant.Used()
+	s := ts.Stats()
+	t.Logf("%d objects started, %d live, %d evicted; %d MiB of the account's %d MiB in use",
+		s.ObjectsStarted, s.ObjectsLive, s.ObjectsEvicted, used>>20, budget>>20)
+	if used > budget {
+		t.Errorf("the account holds %d bytes of guest memory; its budget is %d", used, budget)
+	}
+	if s.ObjectsEvicted == 0 {
+		t.Error("no object was evicted: the budget did not bind (make it smaller)")
+	}
+}

@@ -184,6 +184,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
 		AlarmRetryDelay: o.AlarmRetryDelay, AlarmRate: o.Limits.AccountAlarmRate,
 	})
+	s.quota.SetMemoryReclaimer(s.objects.ReclaimMemory)
 	if err := s.loadWorkers(ctx, cfgs); err != nil {
 		return nil, err
 	}

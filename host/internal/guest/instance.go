@@ -32,8 +32,12 @@ type namedFunc struct {
 // running the module's initializer, under the module's time limit.
 func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Instance, err error) {
 	var img *image
+	size := m.memMin
 	if m.snap != nil {
-		img = m.snap.img
+		// The memory is charged at the size the snapshot grows it to,
+		// here, where a spent budget is an error the caller can act on
+		// (evict idle objects), not a failed grow after instantiation.
+		img, size = m.snap.img, max(size, uint64(m.snap.pages)*65536)
 	}
 	var budget quota.Pair
 	if m.tenant != nil {
@@ -43,7 +47,7 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 	if err := budget.Take(tables); err != nil {
 		return nil, fmt.Errorf("instantiate: tables: %w", err)
 	}
-	actx, mem, err := prepareMemory(ctx, img, m.memMin, m.memMax, budget)
+	actx, mem, err := prepareMemory(ctx, img, size, m.memMax, budget)
 	if err != nil {
 		budget.Give(tables)
 		return nil, fmt.Errorf("instantiate: %w", err)

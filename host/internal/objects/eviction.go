@@ -48,10 +48,25 @@ func (r *Registry) evictIdle(o *object, tenant *quota.Budget) bool {
 	if tenant.Limit() > 0 && tenant.Used() >= tenant.Limit() {
 		account = o.ns.cfg.Account
 	}
+	return r.evictLRU(o, account, "to make room for a new object")
+}
+
+// ReclaimMemory evicts the least recently used idle object of account
+// (of any account if it is "") to give its memory back: the guest memory
+// budgets' reclaimer (quota.Host.SetMemoryReclaimer), so that a spent
+// budget costs idle objects their instances before it fails a grow or a
+// new instance. It reports whether there was one.
+func (r *Registry) ReclaimMemory(account string) bool {
+	return r.evictLRU(nil, account, "to free memory")
+}
+
+// evictLRU evicts the least recently used idle object other than except,
+// of account (any if ""), and reports whether there was one.
+func (r *Registry) evictLRU(except *object, account, why string) bool {
 	r.mu.Lock()
 	var v *object
 	for c := r.lru.back; c != nil; c = c.lruPrev {
-		if c.refs == 0 && c != o && (account == "" || c.ns.cfg.Account == account) {
+		if c.refs == 0 && c != except && (account == "" || c.ns.cfg.Account == account) {
 			v = c
 			break
 		}
@@ -63,13 +78,9 @@ func (r *Registry) evictIdle(o *object, tenant *quota.Budget) bool {
 	if v == nil {
 		return false
 	}
-	r.evict([]*object{v}, "to make room for a new object")
+	r.evict([]*object{v}, why)
 	return true
 }
-
-// maxMemoryEvictions bounds the idle objects one new object may evict to
-// find memory for its instance.
-const maxMemoryEvictions = 16
 
 // started records that o (whose turn the caller holds) has a new instance.
 func (r *Registry) started(o *object) {

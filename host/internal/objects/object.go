@@ -129,12 +129,9 @@ func (o *object) start(ctx context.Context, depth int, txn *store.Txn, writes *g
 	if err := o.r.admit(o); err != nil {
 		return false, fmt.Errorf("object %s (%s) cannot start: %w", o.id, o.ns.cfg.Class, err)
 	}
+	// A spent memory budget has idle objects give theirs back first (the
+	// budget's reclaimer, ReclaimMemory).
 	inst, err := o.ns.cfg.Module.Instantiate(ctx, o.log)
-	for i := 0; i < maxMemoryEvictions && errors.Is(err, quota.ErrExhausted) && o.ns.cfg.Tenant != nil &&
-		o.r.evictIdle(o, o.ns.cfg.Tenant.Memory.Tenant); i++ {
-		// The memory budget is spent: idle objects give theirs back.
-		inst, err = o.ns.cfg.Module.Instantiate(ctx, o.log)
-	}
 	if err != nil {
 		o.r.liveBudget(o).Give(1)
 		return false, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)

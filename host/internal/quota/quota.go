@@ -26,7 +26,14 @@ type Budget struct {
 	unit  string // "bytes", "objects"
 	limit int64
 	used  atomic.Int64
+	// reclaim, if set, is asked to free some of the budget when a Take
+	// would go past the limit (see Reclaimer).
+	reclaim func() bool
 }
+
+// maxReclaims bounds how often one Take asks its budget's reclaimer to
+// free room before it fails.
+const maxReclaims = 64
 
 // New returns a budget of limit units; a limit of 0 or less is no limit.
 func New(name, unit string, limit int64) *Budget {
@@ -39,6 +46,16 @@ func (b *Budget) Take(n int64) error {
 	if b == nil || n <= 0 {
 		return nil
 	}
+	for range maxReclaims {
+		err := b.take(n)
+		if err == nil || b.reclaim == nil || !b.reclaim() {
+			return err
+		}
+	}
+	return b.take(n)
+}
+
+func (b *Budget) take(n int64) error {
 	used := b.used.Add(n)
 	if b.limit > 0 && used > b.limit {
 		b.used.Add(-n)

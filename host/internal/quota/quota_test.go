@@ -2,6 +2,7 @@ package quota
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -68,5 +69,41 @@ func TestBudget_hammer(t *testing.T) {
 	wg.Wait()
 	if b.Used() != 0 {
 		t.Errorf("used %d after all gave back", b.Used())
+	}
+}
+
+// TestReclaim: a guest memory budget that would go past its limit first
+// has the reclaimer free room (of the account, or of any for the host's
+// budget), and fails only when the reclaimer has nothing left to free.
+func TestReclaim(t *testing.T) {
+	h := NewHost(Limits{Memory: 100, AccountMemory: 60})
+	a := h.Tenant("a")
+	var asked []string
+	h.SetMemoryReclaimer(func(account string) bool {
+		asked = append(asked, account)
+		if account == "a" && a.Memory.Tenant.Used() >= 20 {
+			a.Memory.Give(20) // an idle object of a's gives its memory back
+			return true
+		}
+		return false
+	})
+	if err := a.Memory.Take(50); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Memory.Take(30); err != nil {
+		t.Fatalf("a take that reclaiming makes room for: %v", err)
+	}
+	if used := a.Memory.Tenant.Used(); used != 60 {
+		t.Errorf("a uses %d, want 60 (50 - 20 reclaimed + 30)", used)
+	}
+	if fmt.Sprint(asked) != "[a]" {
+		t.Errorf("reclaimer asked for %v, want [a]", asked)
+	}
+	asked = nil
+	if err := h.Tenant("b").Memory.Take(50); !errors.Is(err, ErrExhausted) {
+		t.Errorf("b's take past the host's limit: %v, want ErrExhausted", err)
+	}
+	if len(asked) != 1 || asked[0] != "" {
+		t.Errorf("reclaimer asked for %q, want [\"\"] (the host's budget asks for any account)", asked)
 	}
 }

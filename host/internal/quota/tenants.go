@@ -1,6 +1,9 @@
 package quota
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Limits size the budgets: for the whole host and for each account.
 type Limits struct {
@@ -32,6 +35,25 @@ type Host struct {
 
 	mu       sync.Mutex
 	accounts map[string]*Tenant // guarded by mu
+
+	reclaimer atomic.Pointer[Reclaimer]
+}
+
+// Reclaimer frees guest memory when a budget of it is spent: given an
+// account, it frees some of that account's (evicts one of its idle
+// objects); given "", some of any account's. It reports whether it freed
+// any. It is called from Take, by code that holds no lock a reclaimer
+// takes.
+type Reclaimer func(account string) bool
+
+// SetMemoryReclaimer makes f the reclaimer of the guest memory budgets:
+// a grow or a new instance that would pass a limit first has f free room.
+func (h *Host) SetMemoryReclaimer(f Reclaimer) { h.reclaimer.Store(&f) }
+
+// reclaim has the reclaimer, if one is set, free memory of account.
+func (h *Host) reclaim(account string) bool {
+	f := h.reclaimer.Load()
+	return f != nil && (*f)(account)
 }
 
 // Tenant is one account's budgets, each paired with the host's, its disk
@@ -46,7 +68,7 @@ type Tenant struct {
 
 // NewHost returns the budgets of a host with limits l.
 func NewHost(l Limits) *Host {
-	return &Host{
+	h := &Host{
 		limits:   l,
 		Memory:   New("the host's guest memory", "bytes", l.Memory),
 		Writes:   New("the host's write buffers", "bytes", l.Writes),
@@ -55,6 +77,8 @@ func NewHost(l Limits) *Host {
 		Bodies:   New("the host's request bodies in memory", "bytes", l.Bodies),
 		accounts: map[string]*Tenant{},
 	}
+	h.Memory.reclaim = func() bool { return h.reclaim("") }
+	return h
 }
 
 // Tenants returns every account's budgets made so far.
@@ -88,6 +112,7 @@ func (h *Host) Tenant(account string) *Tenant {
 			Bodies:  Pair{New("request bodies in memory"+of, "bytes", l.AccountBodies), h.Bodies},
 			Disk:    &Disk{account: account, limit: l.AccountDisk},
 		}
+		t.Memory.Tenant.reclaim = func() bool { return h.reclaim(account) }
 		if l.AccountWriteRate > 0 {
 			t.WriteRate = NewRate(l.AccountWriteRate, max(l.AccountWriteBurst, l.AccountWriteRate))
 		}
