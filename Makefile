@@ -9,17 +9,25 @@ FUZZTIME      ?= 5s
 FUZZTIME_LONG ?= 5m
 
 BIN      := bin/dohost
-# Examples: Go ones (main.go, built here) and WAT ones (<name>.wat, whose
-# .wasm is committed and rebuilt when wat2wasm is installed).
+# Examples: Go ones (main.go, built here), C ones (<name>-c/*.c, built here
+# with clang and wasi-libc: apt-get install clang lld wasi-libc) and WAT ones
+# (<name>.wat, whose .wasm is committed and rebuilt when wat2wasm is
+# installed).
 GO_EXAMPLES  := $(patsubst guests/examples/%/main.go,%,$(wildcard guests/examples/*/main.go))
+C_EXAMPLES   := $(patsubst guests/examples/%/,%,$(sort $(dir $(wildcard guests/examples/*-c/*.c))))
 WAT_EXAMPLES := $(patsubst guests/examples/%/,%,$(dir $(wildcard guests/examples/*/*.wat)))
-EXAMPLES     := $(GO_EXAMPLES) $(WAT_EXAMPLES)
+EXAMPLES     := $(GO_EXAMPLES) $(C_EXAMPLES) $(WAT_EXAMPLES)
 GO_EXAMPLE_WASM  := $(foreach e,$(GO_EXAMPLES),guests/examples/$(e)/$(e).wasm)
+C_EXAMPLE_WASM   := $(foreach e,$(C_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 WAT_EXAMPLE_WASM := $(foreach e,$(WAT_EXAMPLES),guests/examples/$(e)/$(e).wasm)
+# How the C SDK's guests are built (guests/c/README.md).
+CLANG    ?= clang
+C_FLAGS  := --target=wasm32-wasi -mexec-model=reactor -Oz -Wall -Wextra -Werror -Wl,--strip-all -I guests/c
 WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 # Fuzz targets, package:target: every func Fuzz… in a _test.go file.
 FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
+.SECONDEXPANSION:
 .PHONY: help build guests run test test-short fuzz bench bench-peer soak check clean
 help: ## list the targets
 	@echo "dohost make targets:"
@@ -34,11 +42,14 @@ $(BIN): $(shell find cmd host abi -name '*.go') go.mod go.sum
 $(GO_EXAMPLE_WASM): %.wasm: FORCE
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./$(dir $@)
 
+$(C_EXAMPLE_WASM): guests/examples/%.wasm: $$(wildcard guests/examples/$$(*D)/*.c) guests/c/dohost.c guests/c/dohost.h guests/c/dohost_abi.h
+	$(CLANG) $(C_FLAGS) -o $@ $(wildcard guests/examples/$(*D)/*.c) guests/c/dohost.c
+
 $(WAT_EXAMPLE_WASM): %.wasm: %.wat
 	@if command -v wat2wasm >/dev/null; then echo "wat2wasm $< -o $@"; wat2wasm $< -o $@; \
 	else echo "wat2wasm not found (apt-get install wabt): kept the committed $@"; fi
 
-guests: $(GO_EXAMPLE_WASM) $(WAT_EXAMPLE_WASM) ## build the example guests (and, with wat2wasm installed, the WAT fixtures)
+guests: $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(WAT_EXAMPLE_WASM) ## build the example guests (and, with wat2wasm installed, the WAT fixtures)
 	@if command -v wat2wasm >/dev/null; then \
 		for f in $(WAT); do wat2wasm --debug-names $$f -o $${f%.wat}.wasm || exit 1; done; \
 	else echo "wat2wasm not found (apt-get install wabt): kept the committed testdata .wasm files"; fi
@@ -78,6 +89,6 @@ check: ## gofmt, go vet, go mod tidy clean
 	$(GO) mod tidy -diff
 
 clean: ## remove built binaries and example guests
-	rm -rf bin $(GO_EXAMPLE_WASM)
+	rm -rf bin $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM)
 
 FORCE:

@@ -55,6 +55,7 @@ func BenchmarkDensity(b *testing.B) {
 	type guest struct{ name, wasm string }
 	for _, g := range []guest{
 		{"go", guestWasm(b, "guests/examples/room")},
+		{"c", exampleWasm(b, "room-c")},
 		{"wat", roomWAT()},
 	} {
 		for _, trim := range []bool{false, true} {

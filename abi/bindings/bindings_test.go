@@ -1,0 +1,46 @@
+package bindings
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dohost/dohost/abi"
+)
+
+// TestGenerated: the committed bindings are what the table makes now.
+func TestGenerated(t *testing.T) {
+	for _, f := range Files() {
+		got, err := os.ReadFile(filepath.Join("..", "..", f.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != f.Data {
+			t.Errorf("%s is not what abi's table makes: run go generate ./abi/bindings", f.Path)
+		}
+	}
+}
+
+// TestSDKsCallEveryHostFunction: each SDK uses every host function of the
+// table, so that one added to the ABI fails this test until every SDK
+// gives it to its guests.
+func TestSDKsCallEveryHostFunction(t *testing.T) {
+	for _, sdk := range []struct {
+		path string
+		uses func(name string) string // what shows the SDK uses the function
+	}{
+		{"guests/c/dohost.c", func(name string) string { return "dohost_abi_" + name + "(" }},
+		{"guests/go/dohost/imports_wasip1.go", func(name string) string { return "//go:wasmimport dohost " + name + "\n" }},
+	} {
+		src, err := os.ReadFile(filepath.Join("..", "..", sdk.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range abi.HostFuncs {
+			if !strings.Contains(string(src), sdk.uses(f.Name)) {
+				t.Errorf("%s does not call the host function %s (no %q)", sdk.path, f.Name, sdk.uses(f.Name))
+			}
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package host
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// exampleWasm builds the example guests/examples/<name> and returns its
+// .wasm: a Go example with go build (guestWasm), any other with its
+// Makefile rule (C: clang and wasi-libc), once per test binary.
+func exampleWasm(t testing.TB, name string) string {
+	t.Helper()
+	dir := filepath.Join(repoRoot(), "guests", "examples", name)
+	if _, err := os.Stat(filepath.Join(dir, "main.go")); err == nil {
+		return guestWasm(t, "guests/examples/"+name)
+	}
+	out := filepath.Join(dir, name+".wasm")
+	o, _ := guests.once.LoadOrStore(out, new(sync.Once))
+	o.(*sync.Once).Do(func() {
+		rel, _ := filepath.Rel(repoRoot(), out)
+		cmd := exec.Command("make", "-s", "--no-print-directory", rel)
+		cmd.Dir = repoRoot()
+		if b, err := cmd.CombinedOutput(); err != nil {
+			guests.errs.Store(out, fmt.Errorf("build example %s (make %s; C guests need apt-get install clang lld wasi-libc): %v\n%s", name, rel, err, b))
+		}
+	})
+	if err, ok := guests.errs.Load(out); ok {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// exampleServer serves the example name with its own wrangler.toml, its
+// main pointed at the built module.
+func exampleServer(t *testing.T, name string) *testServer {
+	t.Helper()
+	wasm := exampleWasm(t, name)
+	cfg, err := os.ReadFile(filepath.Join(repoRoot(), "guests", "examples", name, "wrangler.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = regexp.MustCompile(`(?m)^main = .*$`).ReplaceAll(cfg, []byte(fmt.Sprintf("main = %q", wasm)))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wrangler.toml")
+	if err := os.WriteFile(path, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, filepath.Join(dir, "data"), path)
+}
+
+// answer is what a client sees of a response, less what differs between
+// any two (the date, the request id).
+func answer(t *testing.T, ts *testServer, method, path, body string) string {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hs []string
+	for k, vs := range resp.Header {
+		if k != "Date" && k != "X-Request-Id" {
+			hs = append(hs, k+": "+strings.Join(vs, ", "))
+		}
+	}
+	sort.Strings(hs)
+	return fmt.Sprintf("%d\n%s\n%q", resp.StatusCode, strings.Join(hs, "\n"), b)
+}
+
+// exampleStep is one request of an agreement script; until, if set, has
+// the step repeated (on both servers alike) until the answer contains it.
+type exampleStep struct {
+	method, path, body, until string
+}
+
+var roomSteps = []exampleStep{
+	{method: "GET", path: "/?roomId=lobby"},
+	{method: "GET", path: "/?roomId=kitchen"},
+	{method: "GET", path: "/?roomId=lobby"},
+	{method: "POST", path: "/?roomId=lobby", body: "ignored"},
+	{method: "GET", path: "/"},
+	{method: "GET", path: "/?roomId="},
+	{method: "GET", path: "/?roomId=%3Cb%3E%26%E2%80%A8%ff%22%5C%0A%01"},
+	{method: "GET", path: "/?roomId=a%zz&roomId=second"},
+	{method: "GET", path: "/?x;y=1&roomId=after+semicolon"},
+	{method: "GET", path: "/?a=1&roomId=caf%C3%A9#frag"},
+	{method: "GET", path: "/path/ignored?roomId=%E6%97%A5%E6%9C%AC"},
+}
+
+var counterSteps = []exampleStep{
+	{method: "POST", path: "/?name=visits"},
+	{method: "POST", path: "/?name=visits"},
+	{method: "GET", path: "/?name=visits"},
+	{method: "HEAD", path: "/?name=visits"},
+	{method: "PUT", path: "/?name=visits"},
+	{method: "DELETE", path: "/?name=visits"},
+	{method: "GET", path: "/"},
+	{method: "GET", path: "/?name=other"},
+	{method: "POST", path: "/?name=visits&resetAfter=soon"},
+	{method: "POST", path: "/?name=visits&resetAfter=-1"},
+	{method: "POST", path: "/?name=visits&resetAfter=%201"},
+	{method: "GET", path: "/?name=%C3%A9t%C3%A9%3C"},
+	{method: "POST", path: "/?name=alarmed"},
+	{method: "POST", path: "/?name=alarmed&resetAfter=0.05"},
+	{method: "GET", path: "/?name=alarmed", until: `\"value\":0`}, // as answer quotes the body
+}
+
+// TestExamples_Agree: each example in another language answers every
+// request of its script exactly as the Go example does: status, headers
+// (but the date and request id) and body, byte for byte.
+func TestExamples_Agree(t *testing.T) {
+	for _, c := range []struct {
+		golden string
+		others []string
+		steps  []exampleStep
+	}{
+		{"room", []string{"room-c"}, roomSteps},
+		{"counter", []string{"counter-c"}, counterSteps},
+	} {
+		for _, other := range c.others {
+			t.Run(other, func(t *testing.T) {
+				want, got := exampleServer(t, c.golden), exampleServer(t, other)
+				for _, s := range c.steps {
+					w, g := answer(t, want, s.method, s.path, s.body), answer(t, got, s.method, s.path, s.body)
+					for start := time.Now(); s.until != "" && !(strings.Contains(w, s.until) && strings.Contains(g, s.until)); {
+						if time.Since(start) > time.Minute {
+							t.Fatalf("%s %s: no answer with %s in a minute: %s: %s; %s: %s", s.method, s.path, s.until, c.golden, w, other, g)
+						}
+						time.Sleep(10 * time.Millisecond)
+						w, g = answer(t, want, s.method, s.path, s.body), answer(t, got, s.method, s.path, s.body)
+					}
+					if w != g {
+						t.Errorf("%s %s:\n%s answers\n%s\n%s answers\n%s", s.method, s.path, c.golden, w, other, g)
+					}
+				}
+			})
+		}
+	}
+}
