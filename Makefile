@@ -28,7 +28,7 @@ WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
 .SECONDEXPANSION:
-.PHONY: help build guests run test test-short fuzz bench bench-peer soak check clean
+.PHONY: c-guest help build guests run test test-short fuzz bench bench-peer soak check clean
 help: ## list the targets
 	@echo "dohost make targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,11 @@ $(GO_EXAMPLE_WASM): %.wasm: FORCE
 
 $(C_EXAMPLE_WASM): guests/examples/%.wasm: $$(wildcard guests/examples/$$(*D)/*.c) guests/c/dohost.c guests/c/dohost.h guests/c/dohost_abi.h
 	$(CLANG) $(C_FLAGS) -o $@ $(wildcard guests/examples/$(*D)/*.c) guests/c/dohost.c
+
+# c-guest builds the C guest in DIR (every .c there, with the SDK) into
+# OUT, as the examples are built: the tests build testdata's C guests so.
+c-guest:
+	$(CLANG) $(C_FLAGS) -o $(OUT) $(wildcard $(DIR)/*.c) guests/c/dohost.c
 
 $(WAT_EXAMPLE_WASM): %.wasm: %.wat
 	@if command -v wat2wasm >/dev/null; then echo "wat2wasm $< -o $@"; wat2wasm $< -o $@; \

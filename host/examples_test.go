@@ -31,7 +31,26 @@ func exampleWasm(t testing.TB, name string) string {
 		cmd := exec.Command("make", "-s", "--no-print-directory", rel)
 		cmd.Dir = repoRoot()
 		if b, err := cmd.CombinedOutput(); err != nil {
-			guests.errs.Store(out, fmt.Errorf("build example %s (make %s; C guests need apt-get install clang lld wasi-libc): %v\n%s", name, rel, err, b))
+			guests.errs.Store(out, fmt.Errorf("build example %s (make %s; C guests need apt-get install clang lld wasi-libc libclang-rt-dev-wasm32): %v\n%s", name, rel, err, b))
+		}
+	})
+	if err, ok := guests.errs.Load(out); ok {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// cGuestWasm builds the C guest in dir (relative to the repository root)
+// with the Makefile's c-guest rule, once per test binary.
+func cGuestWasm(t testing.TB, dir string) string {
+	t.Helper()
+	out := filepath.Join(guests.dir, strings.ReplaceAll(dir, "/", "_")+".wasm")
+	o, _ := guests.once.LoadOrStore(out, new(sync.Once))
+	o.(*sync.Once).Do(func() {
+		cmd := exec.Command("make", "-s", "--no-print-directory", "c-guest", "DIR="+dir, "OUT="+out)
+		cmd.Dir = repoRoot()
+		if b, err := cmd.CombinedOutput(); err != nil {
+			guests.errs.Store(out, fmt.Errorf("build the C guest %s (C guests need apt-get install clang lld wasi-libc libclang-rt-dev-wasm32): %v\n%s", dir, err, b))
 		}
 	})
 	if err, ok := guests.errs.Load(out); ok {

@@ -7,10 +7,39 @@ import (
 	"testing"
 )
 
-func startProbe(t *testing.T) *testServer {
+// The probe in every language with an SDK: the same paths and answers
+// (testdata/guests/probe, probe-c), so that one table of checks holds
+// each language's build to the same behaviour.
+var probeLangs = []string{"go", "c"}
+
+// probeWasm builds the probe of lang.
+func probeWasm(t testing.TB, lang string) string {
+	t.Helper()
+	switch lang {
+	case "go":
+		return guestWasm(t, "testdata/guests/probe")
+	case "c":
+		return cGuestWasm(t, "testdata/guests/probe-c")
+	}
+	t.Fatalf("no probe in %s", lang)
+	return ""
+}
+
+// startProbe serves the Go probe.
+func startProbe(t *testing.T) *testServer { return startProbeIn(t, "go") }
+
+// startProbeIn serves the probe of lang.
+func startProbeIn(t *testing.T, lang string) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	return startServer(t, dir+"/data", writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	return startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang), probeConfig))
+}
+
+// eachProbe runs f on a server of each language's probe, as subtests.
+func eachProbe(t *testing.T, f func(t *testing.T, ts *testServer)) {
+	for _, lang := range probeLangs {
+		t.Run(lang, func(t *testing.T) { f(t, startProbeIn(t, lang)) })
+	}
 }
 
 type abiError struct {
@@ -20,189 +49,193 @@ type abiError struct {
 }
 
 func TestProbe_KV(t *testing.T) {
-	ts := startProbe(t)
-	ts.getJSON(t, "/kv/get?key=a", 404, nil)
-	ts.getJSON(t, "/kv/put?key=a&value=1", 200, nil)
-	var v string
-	ts.getJSON(t, "/kv/get?key=a", 200, &v)
-	if v != "1" {
-		t.Fatalf("get a = %q, want 1", v)
-	}
-	ts.getJSON(t, "/kv/delete?key=a", 200, nil)
-	ts.getJSON(t, "/kv/get?key=a", 404, nil)
-	ts.getJSON(t, "/kv/delete?key=never-there", 200, nil)
+	eachProbe(t, func(t *testing.T, ts *testServer) {
+		ts.getJSON(t, "/kv/get?key=a", 404, nil)
+		ts.getJSON(t, "/kv/put?key=a&value=1", 200, nil)
+		var v string
+		ts.getJSON(t, "/kv/get?key=a", 200, &v)
+		if v != "1" {
+			t.Fatalf("get a = %q, want 1", v)
+		}
+		ts.getJSON(t, "/kv/delete?key=a", 200, nil)
+		ts.getJSON(t, "/kv/get?key=a", 404, nil)
+		ts.getJSON(t, "/kv/delete?key=never-there", 200, nil)
 
-	t.Run("limits", func(t *testing.T) {
-		cases := []struct {
-			path string
-			code int
-			msg  string
-		}{
-			{"/kv/put?key=&value=x", 6, "key is empty"},
-			{"/kv/put?key=" + strings.Repeat("k", 513) + "&value=x", 5, "513 bytes; the limit is 512"},
-			{"/kv/put?key=m&value=x&meta=" + strings.Repeat("m", 1025), 5, "metadata is 1025 bytes"},
-			{"/kv/put?key=t&value=x&ttl=59", 6, "under the minimum of 60"},
-			{"/kv/list?limit=1001", 6, "limit 1001"},
-			{"/kv/list?cursor=zzz", 6, "cursor"},
-			{"/kv/nobinding", 4, `no KV namespace binding "NOPE"; this worker's are: KV`},
-		}
-		for _, c := range cases {
-			var e abiError
-			ts.getJSON(t, c.path, 502, &e)
-			if e.Code != c.code || !strings.Contains(e.Message, c.msg) {
-				t.Errorf("%s: got code %d %q, want code %d containing %q", c.path[:min(len(c.path), 40)], e.Code, e.Message, c.code, c.msg)
+		t.Run("limits", func(t *testing.T) {
+			cases := []struct {
+				path string
+				code int
+				msg  string
+			}{
+				{"/kv/put?key=&value=x", 6, "key is empty"},
+				{"/kv/put?key=" + strings.Repeat("k", 513) + "&value=x", 5, "513 bytes; the limit is 512"},
+				{"/kv/put?key=m&value=x&meta=" + strings.Repeat("m", 1025), 5, "metadata is 1025 bytes"},
+				{"/kv/put?key=t&value=x&ttl=59", 6, "under the minimum of 60"},
+				{"/kv/list?limit=1001", 6, "limit 1001"},
+				{"/kv/list?cursor=zzz", 6, "cursor"},
+				{"/kv/nobinding", 4, `no KV namespace binding "NOPE"; this worker's are: KV`},
 			}
-		}
-	})
+			for _, c := range cases {
+				var e abiError
+				ts.getJSON(t, c.path, 502, &e)
+				if e.Code != c.code || !strings.Contains(e.Message, c.msg) {
+					t.Errorf("%s: got code %d %q, want code %d containing %q", c.path[:min(len(c.path), 40)], e.Code, e.Message, c.code, c.msg)
+				}
+			}
+		})
 
-	t.Run("list", func(t *testing.T) {
-		for i := 0; i < 25; i++ {
-			ts.getJSON(t, fmt.Sprintf("/kv/put?key=p/%02d&value=%d&meta=m%d", i, i, i), 200, nil)
-		}
-		ts.getJSON(t, "/kv/put?key=q/other&value=x", 200, nil)
-		ts.getJSON(t, "/kv/put?key=p/ttl&value=x&ttl=3600", 200, nil)
-		type page struct {
-			Keys []struct {
-				Name       string
-				Expiration string
-				Metadata   []byte
+		t.Run("list", func(t *testing.T) {
+			for i := 0; i < 25; i++ {
+				ts.getJSON(t, fmt.Sprintf("/kv/put?key=p/%02d&value=%d&meta=m%d", i, i, i), 200, nil)
 			}
-			ListComplete bool
-			Cursor       string
-		}
-		var names []string
-		cursor := ""
-		pages := 0
-		for {
-			var p page
-			ts.getJSON(t, "/kv/list?prefix=p/&limit=10&cursor="+url.QueryEscape(cursor), 200, &p)
-			pages++
-			for _, k := range p.Keys {
-				names = append(names, k.Name)
-				if k.Name == "p/03" && string(k.Metadata) != "m3" {
-					t.Errorf("p/03 metadata %q, want m3", k.Metadata)
+			ts.getJSON(t, "/kv/put?key=q/other&value=x", 200, nil)
+			ts.getJSON(t, "/kv/put?key=p/ttl&value=x&ttl=3600", 200, nil)
+			type page struct {
+				Keys []struct {
+					Name       string
+					Expiration string
+					Metadata   []byte
 				}
-				if k.Name == "p/ttl" && strings.HasPrefix(k.Expiration, "0001") {
-					t.Errorf("p/ttl has no expiration")
+				ListComplete bool
+				Cursor       string
+			}
+			var names []string
+			cursor := ""
+			pages := 0
+			for {
+				var p page
+				ts.getJSON(t, "/kv/list?prefix=p/&limit=10&cursor="+url.QueryEscape(cursor), 200, &p)
+				pages++
+				for _, k := range p.Keys {
+					names = append(names, k.Name)
+					if k.Name == "p/03" && string(k.Metadata) != "m3" {
+						t.Errorf("p/03 metadata %q, want m3", k.Metadata)
+					}
+					if k.Name == "p/ttl" && strings.HasPrefix(k.Expiration, "0001") {
+						t.Errorf("p/ttl has no expiration")
+					}
 				}
-			}
-			if p.ListComplete {
-				if p.Cursor != "" {
-					t.Errorf("complete page has cursor %q", p.Cursor)
+				if p.ListComplete {
+					if p.Cursor != "" {
+						t.Errorf("complete page has cursor %q", p.Cursor)
+					}
+					break
 				}
-				break
+				if len(p.Keys) != 10 {
+					t.Fatalf("incomplete page has %d keys, want 10", len(p.Keys))
+				}
+				cursor = p.Cursor
 			}
-			if len(p.Keys) != 10 {
-				t.Fatalf("incomplete page has %d keys, want 10", len(p.Keys))
+			if len(names) != 26 || pages != 3 || names[0] != "p/00" || names[24] != "p/24" || names[25] != "p/ttl" {
+				t.Errorf("listing p/ in pages of 10: %d pages, keys %v", pages, names)
 			}
-			cursor = p.Cursor
-		}
-		if len(names) != 26 || pages != 3 || names[0] != "p/00" || names[24] != "p/24" || names[25] != "p/ttl" {
-			t.Errorf("listing p/ in pages of 10: %d pages, keys %v", pages, names)
-		}
+		})
 	})
 }
 
 func TestProbe_IDs(t *testing.T) {
-	ts := startProbe(t)
-	var a, b, u, parsed string
-	ts.getJSON(t, "/id/name?name=alice", 200, &a)
-	ts.getJSON(t, "/id/name?name=alice", 200, &b)
-	if a != b || len(a) != 64 {
-		t.Fatalf("idFromName not stable: %s vs %s", a, b)
-	}
-	ts.getJSON(t, "/id/unique", 200, &u)
-	if len(u) != 64 || u == a {
-		t.Fatalf("unique id %q", u)
-	}
-	ts.getJSON(t, "/id/parse?id="+strings.ToUpper(u), 200, &parsed)
-	if parsed != u {
-		t.Errorf("idFromString(upper(%s)) = %s", u, parsed)
-	}
-	// A changed digit breaks the MAC; so does an ID of another namespace.
-	bad := []byte(a)
-	bad[3] ^= 1
-	var e abiError
-	ts.getJSON(t, "/id/parse?id="+string(bad), 502, &e)
-	if e.Code != 6 {
-		t.Errorf("tampered id: code %d (%s), want 6", e.Code, e.Message)
-	}
-	ts.getJSON(t, "/id/parse?id=xyz", 502, &e)
-	if e.Code != 6 || !strings.Contains(e.Message, "64 hex digits") {
-		t.Errorf("short id: %+v", e)
-	}
+	eachProbe(t, func(t *testing.T, ts *testServer) {
+		var a, b, u, parsed string
+		ts.getJSON(t, "/id/name?name=alice", 200, &a)
+		ts.getJSON(t, "/id/name?name=alice", 200, &b)
+		if a != b || len(a) != 64 {
+			t.Fatalf("idFromName not stable: %s vs %s", a, b)
+		}
+		ts.getJSON(t, "/id/unique", 200, &u)
+		if len(u) != 64 || u == a {
+			t.Fatalf("unique id %q", u)
+		}
+		ts.getJSON(t, "/id/parse?id="+strings.ToUpper(u), 200, &parsed)
+		if parsed != u {
+			t.Errorf("idFromString(upper(%s)) = %s", u, parsed)
+		}
+		// A changed digit breaks the MAC; so does an ID of another namespace.
+		bad := []byte(a)
+		bad[3] ^= 1
+		var e abiError
+		ts.getJSON(t, "/id/parse?id="+string(bad), 502, &e)
+		if e.Code != 6 {
+			t.Errorf("tampered id: code %d (%s), want 6", e.Code, e.Message)
+		}
+		ts.getJSON(t, "/id/parse?id=xyz", 502, &e)
+		if e.Code != 6 || !strings.Contains(e.Message, "64 hex digits") {
+			t.Errorf("short id: %+v", e)
+		}
 
-	// An object reached through idFromName knows its name.
-	var info struct {
-		ID      string
-		Name    string
-		HasName bool
-	}
-	ts.getJSON(t, "/obj/info?name=alice", 200, &info)
-	if info.ID != a || info.Name != "alice" || !info.HasName {
-		t.Errorf("object info %+v, want id %s name alice", info, a)
-	}
+		// An object reached through idFromName knows its name.
+		var info struct {
+			ID      string
+			Name    string
+			HasName bool
+		}
+		ts.getJSON(t, "/obj/info?name=alice", 200, &info)
+		if info.ID != a || info.Name != "alice" || !info.HasName {
+			t.Errorf("object info %+v, want id %s name alice", info, a)
+		}
+	})
 }
 
 func TestProbe_Cycle(t *testing.T) {
-	ts := startProbe(t)
-	var chain []string
-	ts.getJSON(t, "/obj/call?name=a&chain=b,c", 200, &chain)
-	if strings.Join(chain, ",") != "c" {
-		t.Errorf("a→b→c answered %v, want [c]", chain)
-	}
-	for _, c := range []string{"b,a", "a", "b,c,b"} {
-		var e abiError
-		ts.getJSON(t, "/obj/call?name=a&chain="+c, 502, &e)
-		if e.Code != 7 || !strings.Contains(e.Message, "would wait on itself") {
-			t.Errorf("chain a,%s: got %+v, want a call cycle error (code 7)", c, e)
+	eachProbe(t, func(t *testing.T, ts *testServer) {
+		var chain []string
+		ts.getJSON(t, "/obj/call?name=a&chain=b,c", 200, &chain)
+		if strings.Join(chain, ",") != "c" {
+			t.Errorf("a→b→c answered %v, want [c]", chain)
 		}
-	}
-	// The objects still answer afterwards.
-	ts.getJSON(t, "/obj/call?name=a&chain=b", 200, &chain)
+		for _, c := range []string{"b,a", "a", "b,c,b"} {
+			var e abiError
+			ts.getJSON(t, "/obj/call?name=a&chain="+c, 502, &e)
+			if e.Code != 7 || !strings.Contains(e.Message, "would wait on itself") {
+				t.Errorf("chain a,%s: got %+v, want a call cycle error (code 7)", c, e)
+			}
+		}
+		// The objects still answer afterwards.
+		ts.getJSON(t, "/obj/call?name=a&chain=b", 200, &chain)
+	})
 }
 
 func TestProbe_Failures(t *testing.T) {
-	ts := startProbe(t)
-	var n int
-	ts.getJSON(t, "/obj/count?name=f", 200, &n)
-	// A panic or an error is like a throw: 500, but the instance and its
-	// in-memory state live on.
-	for _, op := range []string{"panic", "fail"} {
-		var e abiError
-		ts.getJSON(t, "/obj/"+op+"?name=f", 502, &e)
-		if e.Code != 8 || !strings.Contains(e.Message, "probe "+op+"s on request") {
-			t.Errorf("%s: %+v, want an object error with the guest's message", op, e)
+	eachProbe(t, func(t *testing.T, ts *testServer) {
+		var n int
+		ts.getJSON(t, "/obj/count?name=f", 200, &n)
+		// A panic or an error is like a throw: 500, but the instance and its
+		// in-memory state live on.
+		for _, op := range []string{"panic", "fail"} {
+			var e abiError
+			ts.getJSON(t, "/obj/"+op+"?name=f", 502, &e)
+			if e.Code != 8 || !strings.Contains(e.Message, "probe "+op+"s on request") {
+				t.Errorf("%s: %+v, want an object error with the guest's message", op, e)
+			}
 		}
-	}
-	ts.getJSON(t, "/obj/count?name=f", 200, &n)
-	if n != 4 {
-		t.Errorf("count after panic and error: %d, want 4 (state kept)", n)
-	}
-	// A guest that exits (a trap) loses its instance; the next request
-	// gets a fresh one.
-	var e abiError
-	ts.getJSON(t, "/obj/exit?name=f", 502, &e)
-	if e.Code != 8 || !strings.Contains(e.Message, "exited with code 3") || !strings.Contains(e.Message, "instance replaced") {
-		t.Errorf("exit: %+v", e)
-	}
-	ts.getJSON(t, "/obj/count?name=f", 200, &n)
-	if n != 1 {
-		t.Errorf("count after a trap: %d, want 1 (fresh instance)", n)
-	}
-	if st := ts.Stats(); st.ObjectsFailed != 1 {
-		t.Errorf("stats: %+v, want 1 failed object", st)
-	}
-	// Writes made before a trap are discarded.
-	ts.getJSON(t, "/obj/writeexit?name=g&key=w", 502, &e)
-	ts.getJSON(t, "/kv/get?key=w", 404, nil)
-	// A write that completes is visible to the Worker and other objects.
-	ts.getJSON(t, "/obj/kvput?name=g&key=w&value=v", 200, nil)
-	var v string
-	ts.getJSON(t, "/kv/get?key=w", 200, &v)
-	if v != "v" {
-		t.Errorf("kv w = %q, want v", v)
-	}
+		ts.getJSON(t, "/obj/count?name=f", 200, &n)
+		if n != 4 {
+			t.Errorf("count after panic and error: %d, want 4 (state kept)", n)
+		}
+		// A guest that exits (a trap) loses its instance; the next request
+		// gets a fresh one.
+		var e abiError
+		ts.getJSON(t, "/obj/exit?name=f", 502, &e)
+		if e.Code != 8 || !strings.Contains(e.Message, "exited with code 3") || !strings.Contains(e.Message, "instance replaced") {
+			t.Errorf("exit: %+v", e)
+		}
+		ts.getJSON(t, "/obj/count?name=f", 200, &n)
+		if n != 1 {
+			t.Errorf("count after a trap: %d, want 1 (fresh instance)", n)
+		}
+		if st := ts.Stats(); st.ObjectsFailed != 1 {
+			t.Errorf("stats: %+v, want 1 failed object", st)
+		}
+		// Writes made before a trap are discarded.
+		ts.getJSON(t, "/obj/writeexit?name=g&key=w", 502, &e)
+		ts.getJSON(t, "/kv/get?key=w", 404, nil)
+		// A write that completes is visible to the Worker and other objects.
+		ts.getJSON(t, "/obj/kvput?name=g&key=w&value=v", 200, nil)
+		var v string
+		ts.getJSON(t, "/kv/get?key=w", 200, &v)
+		if v != "v" {
+			t.Errorf("kv w = %q, want v", v)
+		}
+	})
 }
 
 func TestProbe_GuestLogs(t *testing.T) {
