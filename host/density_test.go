@@ -56,6 +56,7 @@ func BenchmarkDensity(b *testing.B) {
 	for _, g := range []guest{
 		{"go", guestWasm(b, "guests/examples/room")},
 		{"c", exampleWasm(b, "room-c")},
+		{"rust", exampleWasm(b, "room-rust")},
 		{"wat", roomWAT()},
 	} {
 		for _, trim := range []bool{false, true} {

@@ -17,7 +17,8 @@ import (
 
 // exampleWasm builds the example guests/examples/<name> and returns its
 // .wasm: a Go example with go build (guestWasm), any other with its
-// Makefile rule (C: clang and wasi-libc), once per test binary.
+// Makefile rule (C: clang and wasi-libc; Rust: rustc), once per test
+// binary.
 func exampleWasm(t testing.TB, name string) string {
 	t.Helper()
 	dir := filepath.Join(repoRoot(), "guests", "examples", name)
@@ -31,7 +32,7 @@ func exampleWasm(t testing.TB, name string) string {
 		cmd := exec.Command("make", "-s", "--no-print-directory", rel)
 		cmd.Dir = repoRoot()
 		if b, err := cmd.CombinedOutput(); err != nil {
-			guests.errs.Store(out, fmt.Errorf("build example %s (make %s; C guests need apt-get install clang lld wasi-libc libclang-rt-dev-wasm32): %v\n%s", name, rel, err, b))
+			guests.errs.Store(out, fmt.Errorf("build example %s (make %s; %s): %v\n%s", name, rel, toolchainHint, err, b))
 		}
 	})
 	if err, ok := guests.errs.Load(out); ok {
@@ -40,17 +41,18 @@ func exampleWasm(t testing.TB, name string) string {
 	return out
 }
 
-// cGuestWasm builds the C guest in dir (relative to the repository root)
-// with the Makefile's c-guest rule, once per test binary.
-func cGuestWasm(t testing.TB, dir string) string {
+// sdkGuestWasm builds the guest in dir (relative to the repository root)
+// written with the SDK of lang ("c", "rust") with the Makefile's rule for
+// it (c-guest, rust-guest), once per test binary.
+func sdkGuestWasm(t testing.TB, lang, dir string) string {
 	t.Helper()
 	out := filepath.Join(guests.dir, strings.ReplaceAll(dir, "/", "_")+".wasm")
 	o, _ := guests.once.LoadOrStore(out, new(sync.Once))
 	o.(*sync.Once).Do(func() {
-		cmd := exec.Command("make", "-s", "--no-print-directory", "c-guest", "DIR="+dir, "OUT="+out)
+		cmd := exec.Command("make", "-s", "--no-print-directory", lang+"-guest", "DIR="+dir, "OUT="+out)
 		cmd.Dir = repoRoot()
 		if b, err := cmd.CombinedOutput(); err != nil {
-			guests.errs.Store(out, fmt.Errorf("build the C guest %s (C guests need apt-get install clang lld wasi-libc libclang-rt-dev-wasm32): %v\n%s", dir, err, b))
+			guests.errs.Store(out, fmt.Errorf("build the %s guest %s (%s): %v\n%s", lang, dir, toolchainHint, err, b))
 		}
 	})
 	if err, ok := guests.errs.Load(out); ok {
@@ -58,6 +60,9 @@ func cGuestWasm(t testing.TB, dir string) string {
 	}
 	return out
 }
+
+// toolchainHint says what builds the guests of other languages.
+const toolchainHint = "C guests need apt-get install clang lld wasi-libc libclang-rt-dev-wasm32; Rust guests rustc libstd-rust-dev-wasm32"
 
 // exampleServer serves the example name with its own wrangler.toml, its
 // main pointed at the built module.
@@ -151,8 +156,8 @@ func TestExamples_Agree(t *testing.T) {
 		others []string
 		steps  []exampleStep
 	}{
-		{"room", []string{"room-c"}, roomSteps},
-		{"counter", []string{"counter-c"}, counterSteps},
+		{"room", []string{"room-c", "room-rust"}, roomSteps},
+		{"counter", []string{"counter-c", "counter-rust"}, counterSteps},
 	} {
 		for _, other := range c.others {
 			t.Run(other, func(t *testing.T) {
