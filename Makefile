@@ -16,11 +16,13 @@ BIN      := bin/dohost
 GO_EXAMPLES  := $(patsubst guests/examples/%/main.go,%,$(wildcard guests/examples/*/main.go))
 C_EXAMPLES   := $(patsubst guests/examples/%/,%,$(sort $(dir $(wildcard guests/examples/*-c/*.c))))
 RUST_EXAMPLES := $(patsubst guests/examples/%/,%,$(sort $(dir $(wildcard guests/examples/*-rust/main.rs))))
+AS_EXAMPLES  := $(patsubst guests/examples/%/,%,$(sort $(dir $(wildcard guests/examples/*-as/index.ts))))
 WAT_EXAMPLES := $(patsubst guests/examples/%/,%,$(dir $(wildcard guests/examples/*/*.wat)))
-EXAMPLES     := $(GO_EXAMPLES) $(C_EXAMPLES) $(RUST_EXAMPLES) $(WAT_EXAMPLES)
+EXAMPLES     := $(GO_EXAMPLES) $(C_EXAMPLES) $(RUST_EXAMPLES) $(AS_EXAMPLES) $(WAT_EXAMPLES)
 GO_EXAMPLE_WASM  := $(foreach e,$(GO_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 C_EXAMPLE_WASM   := $(foreach e,$(C_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 RUST_EXAMPLE_WASM := $(foreach e,$(RUST_EXAMPLES),guests/examples/$(e)/$(e).wasm)
+AS_EXAMPLE_WASM  := $(foreach e,$(AS_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 WAT_EXAMPLE_WASM := $(foreach e,$(WAT_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 # How the C SDK's guests are built (guests/c/README.md).
 CLANG    ?= clang
@@ -30,12 +32,16 @@ C_FLAGS  := --target=wasm32-wasi -mexec-model=reactor -Oz -Wall -Wextra -Werror 
 RUSTC    ?= $(firstword $(wildcard /usr/bin/rustc) rustc)
 RUST_FLAGS := --edition 2021 --target wasm32-wasi -C opt-level=s -D warnings
 RUST_SDK := bin/rust/libdohost.rlib
+# How the AssemblyScript SDK's guests are built (guests/assemblyscript/README.md):
+# asc from npm, pinned by guests/assemblyscript/package-lock.json.
+ASC      := guests/assemblyscript/node_modules/.bin/asc
+AS_FLAGS := -O3z --exportStart _initialize --use abort=
 WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 # Fuzz targets, package:target: every func Fuzz… in a _test.go file.
 FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
 .SECONDEXPANSION:
-.PHONY: c-guest rust-guest help build guests run test test-short fuzz bench bench-peer soak check clean
+.PHONY: as-guest c-guest rust-guest help build guests run test test-short fuzz bench bench-peer soak check clean
 help: ## list the targets
 	@echo "dohost make targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -59,6 +65,18 @@ $(RUST_SDK): $(wildcard guests/rust/dohost/src/*.rs)
 $(RUST_EXAMPLE_WASM): guests/examples/%.wasm: guests/examples/$$(*D)/main.rs $(RUST_SDK)
 	$(RUSTC) $(RUST_FLAGS) --crate-type cdylib -C lto -C strip=symbols --extern dohost=$(RUST_SDK) -o $@ $<
 
+$(ASC): guests/assemblyscript/package.json guests/assemblyscript/package-lock.json
+	cd guests/assemblyscript && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(AS_EXAMPLE_WASM): guests/examples/%.wasm: guests/examples/$$(*D)/index.ts $(wildcard guests/assemblyscript/dohost/*.ts) $(ASC)
+	$(ASC) $< $(AS_FLAGS) -o $@
+
+# as-guest builds the AssemblyScript guest DIR/index.ts into OUT, as the
+# examples are built.
+as-guest: $(ASC)
+	$(ASC) $(DIR)/index.ts $(AS_FLAGS) -o $(OUT)
+
 # rust-guest builds the Rust guest DIR/main.rs into OUT, as the examples
 # are built: the tests build testdata's Rust guests so.
 rust-guest: $(RUST_SDK)
@@ -73,7 +91,7 @@ $(WAT_EXAMPLE_WASM): %.wasm: %.wat
 	@if command -v wat2wasm >/dev/null; then echo "wat2wasm $< -o $@"; wat2wasm $< -o $@; \
 	else echo "wat2wasm not found (apt-get install wabt): kept the committed $@"; fi
 
-guests: $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(RUST_EXAMPLE_WASM) $(WAT_EXAMPLE_WASM) ## build the example guests (and, with wat2wasm installed, the WAT fixtures)
+guests: $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(RUST_EXAMPLE_WASM) $(AS_EXAMPLE_WASM) $(WAT_EXAMPLE_WASM) ## build the example guests (and, with wat2wasm installed, the WAT fixtures)
 	@if command -v wat2wasm >/dev/null; then \
 		for f in $(WAT); do wat2wasm --debug-names $$f -o $${f%.wat}.wasm || exit 1; done; \
 	else echo "wat2wasm not found (apt-get install wabt): kept the committed testdata .wasm files"; fi
@@ -113,6 +131,6 @@ check: ## gofmt, go vet, go mod tidy clean
 	$(GO) mod tidy -diff
 
 clean: ## remove built binaries and example guests
-	rm -rf bin $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(RUST_EXAMPLE_WASM)
+	rm -rf bin $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(RUST_EXAMPLE_WASM) $(AS_EXAMPLE_WASM)
 
 FORCE:

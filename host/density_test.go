@@ -57,6 +57,7 @@ func BenchmarkDensity(b *testing.B) {
 		{"go", guestWasm(b, "guests/examples/room")},
 		{"c", exampleWasm(b, "room-c")},
 		{"rust", exampleWasm(b, "room-rust")},
+		{"as", exampleWasm(b, "room-as")},
 		{"wat", roomWAT()},
 	} {
 		for _, trim := range []bool{false, true} {

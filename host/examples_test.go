@@ -17,8 +17,8 @@ import (
 
 // exampleWasm builds the example guests/examples/<name> and returns its
 // .wasm: a Go example with go build (guestWasm), any other with its
-// Makefile rule (C: clang and wasi-libc; Rust: rustc), once per test
-// binary.
+// Makefile rule (C: clang and wasi-libc; Rust: rustc; AssemblyScript:
+// asc from npm), once per test binary.
 func exampleWasm(t testing.TB, name string) string {
 	t.Helper()
 	dir := filepath.Join(repoRoot(), "guests", "examples", name)
@@ -62,7 +62,7 @@ func sdkGuestWasm(t testing.TB, lang, dir string) string {
 }
 
 // toolchainHint says what builds the guests of other languages.
-const toolchainHint = "C guests need apt-get install clang lld wasi-libc libclang-rt-dev-wasm32; Rust guests rustc libstd-rust-dev-wasm32"
+const toolchainHint = "C guests need apt-get install clang lld wasi-libc libclang-rt-dev-wasm32; Rust guests rustc libstd-rust-dev-wasm32; AssemblyScript guests npm"
 
 // exampleServer serves the example name with its own wrangler.toml, its
 // main pointed at the built module.
@@ -156,8 +156,8 @@ func TestExamples_Agree(t *testing.T) {
 		others []string
 		steps  []exampleStep
 	}{
-		{"room", []string{"room-c", "room-rust"}, roomSteps},
-		{"counter", []string{"counter-c", "counter-rust"}, counterSteps},
+		{"room", []string{"room-c", "room-rust", "room-as"}, roomSteps},
+		{"counter", []string{"counter-c", "counter-rust", "counter-as"}, counterSteps},
 	} {
 		for _, other := range c.others {
 			t.Run(other, func(t *testing.T) {

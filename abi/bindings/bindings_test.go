@@ -33,6 +33,7 @@ func TestSDKsCallEveryHostFunction(t *testing.T) {
 		{"guests/c/dohost.c", func(name string) string { return "dohost_abi_" + name + "(" }},
 		{"guests/go/dohost/imports_wasip1.go", func(name string) string { return "//go:wasmimport dohost " + name + "\n" }},
 		{"guests/rust/dohost/src/lib.rs", func(name string) string { return "abi::" + name + "(" }},
+		{"guests/assemblyscript/dohost/index.ts", func(name string) string { return "abi." + name + "(" }},
 	} {
 		src, err := os.ReadFile(filepath.Join("..", "..", sdk.path))
 		if err != nil {
