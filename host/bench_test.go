@@ -44,8 +44,13 @@ func benchGet(b *testing.B, c *http.Client, url string) {
 // Worker → idFromName → stub fetch → object KV get + put (synced), on 100
 // warm rooms, from parallel clients.
 func BenchmarkWarmRequest(b *testing.B) {
+	warmRequests(b, guestWasm(b, "guests/examples/room"))
+}
+
+// warmRequests sends requests to 100 warm rooms of the room in wasm.
+func warmRequests(b *testing.B, wasm string) {
 	dir := b.TempDir()
-	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "guests/examples/room"), roomConfig))
+	ts := startServer(b, dir+"/data", writeConfig(b, dir, wasm, roomConfig))
 	c := benchClient()
 	for i := 0; i < 100; i++ {
 		benchGet(b, c, fmt.Sprintf("%s/?roomId=room-%d", ts.URL, i))
@@ -63,8 +68,13 @@ func BenchmarkWarmRequest(b *testing.B) {
 // BenchmarkFirstRequest is the seed flow where every request goes to an
 // object never seen before: instantiate, construct, then the request.
 func BenchmarkFirstRequest(b *testing.B) {
+	firstRequests(b, guestWasm(b, "guests/examples/room"))
+}
+
+// firstRequests sends every request to a new object of the room in wasm.
+func firstRequests(b *testing.B, wasm string) {
 	dir := b.TempDir()
-	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "guests/examples/room"), roomConfig))
+	ts := startServer(b, dir+"/data", writeConfig(b, dir, wasm, roomConfig))
 	c := benchClient()
 	benchGet(b, c, ts.URL+"/?roomId=warmup")
 	var n atomic.Int64

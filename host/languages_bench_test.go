@@ -1,0 +1,91 @@
+package host
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/dohost/dohost/host/internal/guest"
+)
+
+// roomGuest is the seed example in one language.
+type roomGuest struct{ lang, wasm string }
+
+// roomLangs builds the seed example in every language, for the
+// per-language benchmarks (README's table of languages).
+func roomLangs(b testing.TB) []roomGuest {
+	return []roomGuest{
+		{"go", guestWasm(b, "guests/examples/room")},
+		{"c", exampleWasm(b, "room-c")},
+		{"rust", exampleWasm(b, "room-rust")},
+		{"as", exampleWasm(b, "room-as")},
+		{"wat", roomWAT()},
+	}
+}
+
+// BenchmarkCompile loads each language's room as a worker does: check
+// against the ABI, meter, compile and snapshot (guest.Compile), with no
+// compilation cache (cold) and from a cache that has it (cached). It
+// reports the module's size.
+func BenchmarkCompile(b *testing.B) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, g := range roomLangs(b) {
+		wasm, err := os.ReadFile(g.wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, cached := range []bool{false, true} {
+			name := g.lang + "/cold"
+			if cached {
+				name = g.lang + "/cached"
+			}
+			b.Run(name, func(b *testing.B) {
+				var cache *guest.Cache
+				if cached {
+					if cache, err = guest.NewCache(b.TempDir()); err != nil {
+						b.Fatal(err)
+					}
+					defer cache.Close(ctx)
+				}
+				o := guest.Options{Path: g.lang, Cache: cache, Log: log,
+					Limits: guest.Limits{MemoryPages: 2048, CPU: 30 * time.Second, Startup: 10 * time.Second}}
+				compile := func() {
+					m, err := guest.Compile(ctx, wasm, o)
+					if err != nil {
+						b.Fatal(err)
+					}
+					m.Close(ctx)
+				}
+				if cached {
+					compile() // fills the cache
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					compile()
+				}
+				b.ReportMetric(float64(len(wasm)), "module-B")
+			})
+		}
+	}
+}
+
+// BenchmarkFirstRequestLang is BenchmarkFirstRequest for each language's
+// room: every request goes to a new object (instance, constructor, KV get
+// and put, over HTTP).
+func BenchmarkFirstRequestLang(b *testing.B) {
+	for _, g := range roomLangs(b) {
+		b.Run(g.lang, func(b *testing.B) { firstRequests(b, g.wasm) })
+	}
+}
+
+// BenchmarkWarmRequestLang is BenchmarkWarmRequest for each language's
+// room: the seed flow on 100 warm rooms from parallel clients.
+func BenchmarkWarmRequestLang(b *testing.B) {
+	for _, g := range roomLangs(b) {
+		b.Run(g.lang, func(b *testing.B) { warmRequests(b, g.wasm) })
+	}
+}
