@@ -42,8 +42,8 @@ func exampleWasm(t testing.TB, name string) string {
 }
 
 // sdkGuestWasm builds the guest in dir (relative to the repository root)
-// written with the SDK of lang ("c", "rust") with the Makefile's rule for
-// it (c-guest, rust-guest), once per test binary.
+// written with the SDK of lang ("c", "rust", "as") with the Makefile's
+// rule for it (c-guest, rust-guest, as-guest), once per test binary.
 func sdkGuestWasm(t testing.TB, lang, dir string) string {
 	t.Helper()
 	out := filepath.Join(guests.dir, strings.ReplaceAll(dir, "/", "_")+".wasm")

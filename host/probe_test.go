@@ -8,9 +8,9 @@ import (
 )
 
 // The probe in every language with an SDK: the same paths and answers
-// (testdata/guests/probe, probe-c, probe-rust), so that one table of checks holds
+// (testdata/guests/probe, probe-c, probe-rust, probe-as), so that one table of checks holds
 // each language's build to the same behaviour.
-var probeLangs = []string{"go", "c", "rust"}
+var probeLangs = []string{"go", "c", "rust", "as"}
 
 // probeWasm builds the probe of lang.
 func probeWasm(t testing.TB, lang string) string {
@@ -18,7 +18,7 @@ func probeWasm(t testing.TB, lang string) string {
 	switch lang {
 	case "go":
 		return guestWasm(t, "testdata/guests/probe")
-	case "c", "rust":
+	case "c", "rust", "as":
 		return sdkGuestWasm(t, lang, "testdata/guests/probe-"+lang)
 	}
 	t.Fatalf("no probe in %s", lang)

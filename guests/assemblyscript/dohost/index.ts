@@ -637,6 +637,7 @@ export namespace storage {
       if (o.reverse) end = last;
       else { start = last; startAfter = true; }
     }
+    return all; // not reached: the loop returns
   }
 
   export function txnBegin(): bool { return status(abi.txn_begin()); }
