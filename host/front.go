@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
@@ -194,7 +195,7 @@ func toABIRequest(r *http.Request, body []byte) *abi.Request {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	req := &abi.Request{Method: r.Method, URL: scheme + "://" + r.Host + r.URL.RequestURI(), Body: body}
+	req := &abi.Request{Method: r.Method, URL: validUTF8(scheme + "://" + r.Host + r.URL.RequestURI()), Body: body}
 	type field struct{ lower, name string }
 	fields := make([]field, 0, len(r.Header))
 	n := 2
@@ -208,7 +209,7 @@ func toABIRequest(r *http.Request, body []byte) *abi.Request {
 	if err != nil {
 		ip = r.RemoteAddr
 	}
-	extra := []abi.Header{{Name: "cf-connecting-ip", Value: ip}, {Name: "host", Value: r.Host}}
+	extra := []abi.Header{{Name: "cf-connecting-ip", Value: ip}, {Name: "host", Value: validUTF8(r.Host)}}
 	for _, f := range fields {
 		for len(extra) > 0 && extra[0].Name < f.lower {
 			req.Headers = append(req.Headers, extra[0])
@@ -218,11 +219,22 @@ func toABIRequest(r *http.Request, body []byte) *abi.Request {
 			continue
 		}
 		for _, v := range r.Header[f.name] {
-			req.Headers = append(req.Headers, abi.Header{Name: f.lower, Value: v})
+			req.Headers = append(req.Headers, abi.Header{Name: f.lower, Value: validUTF8(v)})
 		}
 	}
 	req.Headers = append(req.Headers, extra...)
 	return req
+}
+
+// validUTF8 is s with each run of bytes that are not UTF-8 replaced by
+// U+FFFD: HTTP lets a client send such bytes in a header value (and the
+// query), and the ABI's strings are UTF-8, so that a guest in any language
+// sees the same string (ABI.md §5).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // writeResponse writes a guest's response. Header names go out in HTTP/1.1's

@@ -1,7 +1,10 @@
 package host
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -245,6 +248,89 @@ func TestProbe_GuestLogs(t *testing.T) {
 	for _, want := range []string{"msg=hello-from-guest", `msg="stdout: hello-from-guest"`, "stream=stdout", "class=Probe"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
+// TestConformance_Requests: every language's probe sees the same request
+// as the Go probe does — method, URL, headers and body — in its Worker and
+// in an object the Worker forwards it to, for requests at the edges:
+// empty, binary and large bodies, repeated and many headers, non-ASCII and
+// bytes that are not UTF-8, odd paths and queries, unusual methods.
+func TestConformance_Requests(t *testing.T) {
+	binary := make([]byte, 256)
+	for i := range binary {
+		binary[i] = byte(i)
+	}
+	many := http.Header{}
+	for i := 0; i < 100; i++ {
+		many.Set(fmt.Sprintf("X-Many-%03d", i), strings.Repeat("v", i))
+	}
+	cases := []struct {
+		name, method, path string
+		header             http.Header
+		body               []byte
+	}{
+		{"plain", "GET", "", nil, nil},
+		{"empty post", "POST", "", nil, []byte{}},
+		{"binary body", "POST", "", nil, binary},
+		{"1 MiB body", "PUT", "", nil, bytes.Repeat([]byte("0123456789abcdef"), 1<<16)},
+		{"repeated headers", "GET", "", http.Header{"X-A": {"1", "2"}, "X-B": {"b"}, "x-a": {"3"}}, nil},
+		{"many headers", "GET", "", many, nil},
+		{"non-ASCII header", "GET", "", http.Header{"X-U": {"café ✓"}, "X-Bytes": {"\xff\xfe ok \xc3"}}, nil},
+		{"client's own cf-connecting-ip", "GET", "", http.Header{"Cf-Connecting-Ip": {"6.6.6.6"}}, nil},
+		{"non-ASCII path and query", "GET", "/caf%C3%A9?q=%E2%9C%93&x=y+z", nil, nil},
+		{"odd query", "GET", "?a=1;b=2&%zz=1&=&&c", nil, nil},
+		{"long query", "GET", "?q=" + strings.Repeat("x", 8000), nil, nil},
+		{"methods", "PATCH", "", nil, []byte("p")},
+		{"custom method", "PURGE", "", nil, nil},
+	}
+	servers := map[string]*testServer{}
+	for _, lang := range probeLangs {
+		servers[lang] = startProbeIn(t, lang)
+	}
+	ask := func(t *testing.T, lang, path, method string, h http.Header, body []byte) string {
+		ts := servers[lang]
+		req, err := http.NewRequest(method, ts.URL+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, vs := range h {
+			req.Header[k] = vs
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		// The servers listen on different ports.
+		return fmt.Sprintf("%d %s", resp.StatusCode, strings.ReplaceAll(string(b), strings.TrimPrefix(ts.URL, "http://"), "HOST"))
+	}
+	for _, c := range cases {
+		for _, at := range []string{"/echo", "/obj/echo"} {
+			path := at + c.path
+			if at == "/obj/echo" {
+				sep := "?"
+				if strings.Contains(c.path, "?") {
+					sep = "&"
+				}
+				path += sep + "name=e"
+			}
+			want := ask(t, "go", path, c.method, c.header, c.body)
+			if !strings.HasPrefix(want, "200 ") {
+				t.Errorf("%s at %s: the Go probe answers %.200s", c.name, at, want)
+				continue
+			}
+			// Bytes that are not UTF-8 reach guests as U+FFFD (ABI.md §5).
+			if c.name == "non-ASCII header" && !strings.Contains(want, "[\"x-bytes\",\"\uFFFD ok \uFFFD\"]") {
+				t.Errorf("a header value that is not UTF-8 reached the Go probe as %s", want)
+			}
+			for _, lang := range probeLangs[1:] {
+				if got := ask(t, lang, path, c.method, c.header, c.body); got != want {
+					t.Errorf("%s at %s: %s sees\n%.600s\nthe Go probe\n%.600s", c.name, at, lang, got, want)
+				}
+			}
 		}
 	}
 }

@@ -93,15 +93,15 @@ function rfc3339(secs: u64): string {
 }
 
 function base64(b: Uint8Array): string {
-  const tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  let out = "";
+  const tab = bytes("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+  const out = new Builder();
   for (let i = 0; i < b.length; i += 3) {
     const v = (<u32>b[i] << 16) | (i + 1 < b.length ? <u32>b[i + 1] << 8 : 0) | (i + 2 < b.length ? <u32>b[i + 2] : 0);
-    out += tab.charAt((v >> 18) & 63) + tab.charAt((v >> 12) & 63);
-    out += i + 1 < b.length ? tab.charAt((v >> 6) & 63) : "=";
-    out += i + 2 < b.length ? tab.charAt(v & 63) : "=";
+    out.byte(tab[(v >> 18) & 63]).byte(tab[(v >> 12) & 63]);
+    out.byte(i + 1 < b.length ? tab[(v >> 6) & 63] : 0x3d);
+    out.byte(i + 2 < b.length ? tab[v & 63] : 0x3d);
   }
-  return out;
+  return text(out.bytes());
 }
 
 function repeat(c: u8, n: i64): Uint8Array {
@@ -122,8 +122,18 @@ function kvList(req: Request): Response {
   return json(200, '{"Keys":[' + keys.join(",") + '],"ListComplete":' + (l.listComplete ? "true" : "false") + ',"Cursor":' + jstr(bytes(l.cursor)) + "}");
 }
 
+// echo answers with the request as the handler sees it, as the Go probe
+// does: method, URL, headers (lower-case names, sorted, each name's values
+// in order: as the record has them) and body (base64).
+function echo(req: Request): Response {
+  const hs: string[] = [];
+  for (let i = 0; i < req.headers.length; i++) hs.push("[" + jstr(bytes(req.headers[i].name)) + "," + jstr(bytes(req.headers[i].value)) + "]");
+  return json(200, '{"body":"' + base64(req.body) + '","headers":[' + hs.join(",") + '],"method":' + jstr(bytes(req.method)) + ',"url":' + jstr(bytes(req.url)) + "}");
+}
+
 function fetch(req: Request): Response | null {
   const p = path(req);
+  if (p == "/echo" || p.startsWith("/echo/")) return echo(req);
   if (p == "/worker/fail") return failWith("the probe worker fails with a secret: " + q(req, "secret"));
   if (p == "/worker/panic") return failWith("the probe worker panics with a secret: " + q(req, "secret"));
   if (p == "/kv/get") {
@@ -314,6 +324,7 @@ class Probe extends dohost.DurableObject {
     const op = p.startsWith("/obj/") ? p.substring(5) : p;
     if (op.startsWith("st/") || op.startsWith("alarm/")) return this.storageOp(op, req);
     const name = this.info.hasName ? this.info.name : "";
+    if (op == "echo" || op.startsWith("echo/")) return echo(req);
     if (op == "count") return json(200, this.count.toString());
     if (op == "info") {
       return json(200, '{"hasName":' + (this.info.hasName ? "true" : "false") + ',"id":' + jstr(bytes(this.info.id)) + ',"name":' + jstr(bytes(name)) + "}");

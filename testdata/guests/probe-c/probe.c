@@ -208,6 +208,29 @@ static int forward(dohost_str ns, dohost_str id, dohost_str method, dohost_str u
 	return code == DOHOST_OK ? 0 : error_response(resp, code);
 }
 
+/* echo answers with the request as the handler sees it, as the Go probe
+ * does: method, URL, headers (lower-case names, sorted, each name's values
+ * in order: as the record has them) and body (base64). */
+static int echo(const dohost_request *req, dohost_response *resp) {
+	dohost_buf b = {0};
+	dohost_buf_addc(&b, "{\"body\":\"");
+	base64(&b, req->body);
+	dohost_buf_addc(&b, "\",\"headers\":[");
+	for (uint32_t i = 0; i < req->n_headers; i++) {
+		dohost_buf_addc(&b, i ? ",[" : "[");
+		dohost_buf_json_str(&b, req->headers[i].name);
+		dohost_buf_addc(&b, ",");
+		dohost_buf_json_str(&b, req->headers[i].value);
+		dohost_buf_addc(&b, "]");
+	}
+	dohost_buf_addc(&b, "],\"method\":");
+	dohost_buf_json_str(&b, req->method);
+	dohost_buf_addc(&b, ",\"url\":");
+	dohost_buf_json_str(&b, req->url);
+	dohost_buf_addc(&b, "}");
+	return json(resp, 200, &b);
+}
+
 /* ---- The Worker ---- */
 
 static int kv_list(dohost_str url, dohost_response *resp) {
@@ -247,6 +270,9 @@ static int fetch(const dohost_request *req, dohost_response *resp) {
 		dohost_buf_addc(&b, is(p, "/worker/fail") ? "the probe worker fails with a secret: " : "the probe worker panics with a secret: ");
 		dohost_buf_add(&b, q(url, "secret"));
 		return dohost_fail(dohost_buf_str(&b));
+	}
+	if (is(p, "/echo") || has_prefix(p, "/echo/", NULL)) {
+		return echo(req, resp);
 	}
 	if (is(p, "/kv/get")) {
 		code = dohost_kv_get(KV, q(url, "key"), &v);
@@ -614,6 +640,9 @@ static int probe_fetch(void *self, const dohost_request *req, dohost_response *r
 	has_prefix(path(url), "/obj/", &op);
 	if (has_prefix(op, "st/", NULL) || has_prefix(op, "alarm/", NULL)) {
 		return storage_op(o, op, url, resp);
+	}
+	if (is(op, "echo") || has_prefix(op, "echo/", NULL)) {
+		return echo(req, resp);
 	}
 	if (is(op, "count")) {
 		return json_int(resp, 200, o->count);

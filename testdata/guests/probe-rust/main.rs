@@ -107,8 +107,19 @@ fn kv_list(req: &Request) -> Result<Response> {
     json(200, format!("{{\"Keys\":[{}],\"ListComplete\":{},\"Cursor\":{}}}", keys.join(","), l.list_complete, jstr(l.cursor.as_bytes())))
 }
 
+/// echo answers with the request as the handler sees it, as the Go probe
+/// does: method, URL, headers (lower-case names, sorted, each name's values
+/// in order: as the record has them) and body (base64).
+fn echo(req: &Request) -> Result<Response> {
+    let hs: Vec<String> = req.headers.iter().map(|(k, v)| format!("[{},{}]", jstr(k.as_bytes()), jstr(v.as_bytes()))).collect();
+    json(200, format!("{{\"body\":\"{}\",\"headers\":[{}],\"method\":{},\"url\":{}}}", base64(&req.body), hs.join(","), jstr(req.method.as_bytes()), jstr(req.url.as_bytes())))
+}
+
 fn fetch(req: &Request) -> Result<Response> {
     let p = path(req);
+    if p == "/echo" || p.starts_with("/echo/") {
+        return echo(req);
+    }
     match p.as_str() {
         "/worker/fail" => return Err(Error::new(format!("the probe worker fails with a secret: {}", q(req, "secret")))),
         "/worker/panic" => return Err(Error::new(format!("the probe worker panics with a secret: {}", q(req, "secret")))),
@@ -289,6 +300,7 @@ impl Object for Probe {
         }
         let name = self.name.clone().unwrap_or_default();
         match op.as_str() {
+            _ if op == "echo" || op.starts_with("echo/") => echo(req),
             "count" => json(200, self.count.to_string()),
             "info" => json(200, format!("{{\"hasName\":{},\"id\":{},\"name\":{}}}", self.name.is_some(), jstr(self.id.as_bytes()), jstr(name.as_bytes()))),
             "panic" | "fail" => Err(Error::new(format!("probe {}s on request {}", op, self.count))),

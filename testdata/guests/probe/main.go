@@ -9,6 +9,7 @@
 //	/id/name?name=N          /id/unique        /id/parse?id=S
 //	/obj/<op>?name=N         forward to object N (PROBE namespace), op as below
 //	/byid/<op>?id=HEX        the same, reaching the object by its ID string
+//	/echo                    the request as the Worker sees it (obj/echo: as an object does)
 //	/worker/panic            the Worker's handler panics
 //	/worker/fail             the Worker's handler returns an error
 //
@@ -39,6 +40,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +64,8 @@ func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 		panic("the probe worker panics with a secret: " + q.Get("secret"))
 	case p == "/worker/fail":
 		return nil, errors.New("the probe worker fails with a secret: " + q.Get("secret"))
+	case p == "/echo" || strings.HasPrefix(p, "/echo/"):
+		return echo(req), nil
 	case p == "/kv/get":
 		v, ok, err := kv.Get(q.Get("key"))
 		if err != nil {
@@ -152,6 +156,28 @@ func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 		return resp, nil
 	}
 	return dohost.Text(404, "no route "+req.URL.Path), nil
+}
+
+// echo answers with the request as the handler sees it: its method, URL,
+// headers (lower-case names, sorted, each name's values in order) and
+// body (base64), so that the probes of every language can be held to the
+// same view of the same request.
+func echo(req *dohost.Request) *dohost.Response {
+	names := make([]string, 0, len(req.Header))
+	key := map[string]string{}
+	for k := range req.Header {
+		l := strings.ToLower(k)
+		names = append(names, l)
+		key[l] = k
+	}
+	sort.Strings(names)
+	hs := [][2]string{}
+	for _, n := range names {
+		for _, v := range req.Header[key[n]] {
+			hs = append(hs, [2]string{n, v})
+		}
+	}
+	return dohost.JSON(200, map[string]any{"method": req.Method, "url": req.URL.String(), "headers": hs, "body": req.Body})
 }
 
 // probePath is the request's path without a leading "/p" segment, which
@@ -382,6 +408,9 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 	op := strings.TrimPrefix(probePath(req), "/obj/")
 	if strings.HasPrefix(op, "st/") || strings.HasPrefix(op, "alarm/") {
 		return o.storageOp(op, q)
+	}
+	if op == "echo" || strings.HasPrefix(op, "echo/") {
+		return echo(req), nil
 	}
 	switch op {
 	case "count":
