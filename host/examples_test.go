@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -176,6 +177,51 @@ func TestExamples_Agree(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestCommittedWasm_MatchesSource: every WebAssembly module committed built
+// (the WAT guests and fixtures, so that the tests need no wat2wasm) is what
+// its .wat source makes, built as make guests builds it.
+func TestCommittedWasm_MatchesSource(t *testing.T) {
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Fatal("wat2wasm is not installed (apt-get install wabt; .ci/run does)")
+	}
+	root := repoRoot()
+	var sources []string
+	for _, dir := range []string{"testdata", "host/internal/wasmbin/testdata", "guests/examples"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(path, ".wat") {
+				sources = append(sources, path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sources) < 20 {
+		t.Fatalf("found %d .wat sources", len(sources))
+	}
+	for _, src := range sources {
+		rel, _ := filepath.Rel(root, src)
+		args := []string{src, "-o", filepath.Join(t.TempDir(), "out.wasm")}
+		if !strings.HasPrefix(rel, "guests/") {
+			args = append([]string{"--debug-names"}, args...) // as make guests builds fixtures
+		}
+		if b, err := exec.Command("wat2wasm", args...).CombinedOutput(); err != nil {
+			t.Errorf("wat2wasm %s: %v\n%s", rel, err, b)
+			continue
+		}
+		built, _ := os.ReadFile(args[len(args)-1])
+		committed, err := os.ReadFile(strings.TrimSuffix(src, ".wat") + ".wasm")
+		if err != nil {
+			t.Errorf("%s has no committed .wasm: %v", rel, err)
+			continue
+		}
+		if !bytes.Equal(built, committed) {
+			t.Errorf("%s: the committed .wasm is not what the source makes (run make guests)", rel)
 		}
 	}
 }
