@@ -334,3 +334,31 @@ func TestConformance_Requests(t *testing.T) {
 		}
 	}
 }
+
+// TestConformance_Errors: the errors a guest meets by misusing the ABI
+// reach every language's probe with the same code: storage from the
+// Worker is BAD_STATE, a stub call with a header HTTP cannot carry is
+// BAD_ENCODING (and nothing is sent).
+func TestConformance_Errors(t *testing.T) {
+	eachProbe(t, func(t *testing.T, ts *testServer) {
+		for _, c := range []struct {
+			path string
+			code int
+			msg  string
+		}{
+			{"/worker/storage", 9, "Worker"},
+			{"/stub/badheader", 3, "Bad Name"},
+		} {
+			var e abiError
+			ts.getJSON(t, c.path, 502, &e)
+			if e.Code != c.code || !strings.Contains(e.Message, c.msg) {
+				t.Errorf("%s: code %d %q, want code %d containing %q", c.path, e.Code, e.Message, c.code, c.msg)
+			}
+		}
+		var n int
+		ts.getJSON(t, "/obj/count?name=b", 200, &n)
+		if n != 1 {
+			t.Errorf("object b counted %d requests, want 1: the bad request reached it", n)
+		}
+	})
+}

@@ -136,6 +136,17 @@ function fetch(req: Request): Response | null {
   if (p == "/echo" || p.startsWith("/echo/")) return echo(req);
   if (p == "/worker/fail") return failWith("the probe worker fails with a secret: " + q(req, "secret"));
   if (p == "/worker/panic") return failWith("the probe worker panics with a secret: " + q(req, "secret"));
+  if (p == "/worker/storage") {
+    storage.get(bytes("k"));
+    return dohost.lastError() != null ? errorResponse() : json(200, '"no error"');
+  }
+  if (p == "/stub/badheader") {
+    const id = PROBE.idFromName(bytes("b"));
+    if (id == null) return failCall();
+    const r = new Request("GET", "http://probe/obj/count");
+    r.headers.push(new dohost.Header("Bad Name", "x"));
+    return PROBE.fetch(id, r) == null ? errorResponse() : json(200, '"no error"');
+  }
   if (p == "/kv/get") {
     const v = KV.get(bytes(q(req, "key")));
     if (v != null) return json(200, jstr(v));

@@ -274,6 +274,20 @@ static int fetch(const dohost_request *req, dohost_response *resp) {
 	if (is(p, "/echo") || has_prefix(p, "/echo/", NULL)) {
 		return echo(req, resp);
 	}
+	if (is(p, "/worker/storage")) {
+		code = dohost_storage_get(DOHOST_STR("k"), &v);
+		return code > DOHOST_NOT_FOUND ? error_response(resp, code) : json_lit(resp, 200, "\"no error\"");
+	}
+	if (is(p, "/stub/badheader")) {
+		if (dohost_id_from_name(PROBE, DOHOST_STR("b"), &id) != DOHOST_OK) {
+			return fail_call();
+		}
+		dohost_header h = {DOHOST_STR("Bad Name"), DOHOST_STR("x")};
+		dohost_request r = {DOHOST_STR("GET"), DOHOST_STR("http://probe/obj/count"), 1, &h, EMPTY};
+		dohost_response out;
+		code = dohost_stub_fetch(PROBE, id, &r, &out);
+		return code != DOHOST_OK ? error_response(resp, code) : json_lit(resp, 200, "\"no error\"");
+	}
 	if (is(p, "/kv/get")) {
 		code = dohost_kv_get(KV, q(url, "key"), &v);
 		if (code == DOHOST_NOT_FOUND) {

@@ -123,6 +123,21 @@ fn fetch(req: &Request) -> Result<Response> {
     match p.as_str() {
         "/worker/fail" => return Err(Error::new(format!("the probe worker fails with a secret: {}", q(req, "secret")))),
         "/worker/panic" => return Err(Error::new(format!("the probe worker panics with a secret: {}", q(req, "secret")))),
+        "/worker/storage" => {
+            return match storage::get("k") {
+                Err(e) => error_response(e),
+                Ok(_) => json(200, "\"no error\"".to_string()),
+            }
+        }
+        "/stub/badheader" => {
+            let id = PROBE.id_from_name("b")?;
+            let mut r = Request::new("GET", "http://probe/obj/count");
+            r.headers.push(("Bad Name".to_string(), "x".to_string()));
+            return match PROBE.fetch(&id, &r) {
+                Err(e) => error_response(e),
+                Ok(_) => json(200, "\"no error\"".to_string()),
+            };
+        }
         "/kv/get" => {
             return match KV.get(q(req, "key"))? {
                 Some(v) => json(200, jstr(&v)),

@@ -10,6 +10,8 @@
 //	/obj/<op>?name=N         forward to object N (PROBE namespace), op as below
 //	/byid/<op>?id=HEX        the same, reaching the object by its ID string
 //	/echo                    the request as the Worker sees it (obj/echo: as an object does)
+//	/worker/storage          a storage call from the Worker (BAD_STATE)
+//	/stub/badheader          a stub call with a header HTTP cannot carry (BAD_ENCODING)
 //	/worker/panic            the Worker's handler panics
 //	/worker/fail             the Worker's handler returns an error
 //
@@ -66,6 +68,21 @@ func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 		return nil, errors.New("the probe worker fails with a secret: " + q.Get("secret"))
 	case p == "/echo" || strings.HasPrefix(p, "/echo/"):
 		return echo(req), nil
+	case p == "/worker/storage":
+		// Storage belongs to objects: BAD_STATE from the Worker.
+		_, _, err := new(dohost.Storage).Get("k")
+		return errorResponse(err), nil
+	case p == "/stub/badheader":
+		// A header HTTP cannot carry: BAD_ENCODING, nothing sent.
+		ns := env.DurableObject("PROBE")
+		id, err := ns.IDFromName("b")
+		if err != nil {
+			return nil, err
+		}
+		r, _ := dohost.NewRequest("GET", "http://probe/obj/count", nil)
+		r.Header["Bad Name"] = []string{"x"}
+		_, err = ns.Get(id).Fetch(r)
+		return errorResponse(err), nil
 	case p == "/kv/get":
 		v, ok, err := kv.Get(q.Get("key"))
 		if err != nil {
@@ -192,6 +209,9 @@ func probePath(req *dohost.Request) string {
 // errorResponse reports a host call's error as JSON so tests can check the
 // status code the ABI returned.
 func errorResponse(err error) *dohost.Response {
+	if err == nil {
+		return dohost.JSON(200, "no error")
+	}
 	var e *dohost.Error
 	if errors.As(err, &e) {
 		return dohost.JSON(502, map[string]any{"code": int(e.Code), "codeName": e.Code.String(), "message": e.Message})
