@@ -118,7 +118,7 @@ fuzz: ## run each fuzz target for FUZZTIME_LONG
 bench: ## Go benchmarks of the hot paths, with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
-bench-peer: $(BIN) guests/examples/room/room.wasm guests/examples/room-wat/room-wat.wasm ## dohost (Go and WAT guests) next to workerd under wrk (installs both; ~5 min)
+bench-peer: $(BIN) guests/examples/room/room.wasm guests/examples/room-c/room-c.wasm guests/examples/room-rust/room-rust.wasm guests/examples/room-as/room-as.wasm guests/examples/room-wat/room-wat.wasm ## dohost (the room in each language) next to workerd under wrk (installs both; ~10 min)
 	./scripts/bench-peer.sh
 
 soak: $(BIN) ## a victim tenant under load while an attacker tenant attacks, one attack at a time (~5 min)

@@ -3,20 +3,20 @@
 # app (../shared/peer), under the same wrk load on this machine, alternating the two servers.
 # Prints one line per case and server, then the ratios dohost/workerd.
 #
-# Servers: dohost with the Go guest (guests/examples/room), dohost with the same app written in
-# WebAssembly text (guests/examples/room-wat), and workerd.
+# Servers: dohost with the Go guest (guests/examples/room), dohost-X with the same app in another
+# language (guests/examples/room-X: c, rust, as, wat), and workerd.
 # Cases (every server serves GET /?roomId=R: Worker → idFromName → DO → one KV put + one KV get):
 #   warm  100 rooms picked at random (wrk/rooms.lua)
 #   cold  a never-seen room per request, so every request starts a new object (wrk/cold.lua)
 #
 # Env: DUR=10 (s per measured run) WARM=3 (s warm-up) CONN=50 THREADS=2 ROUNDS=2
-#      SERVERS="dohost dohost-wat workerd"
+#      SERVERS="dohost dohost-c dohost-rust dohost-as dohost-wat workerd"
 #      PEER_HOME (default ~/.cache/dohost-peer; installed by ../shared/peer/setup.sh if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DUR=${DUR:-10}; WARM=${WARM:-3}; CONN=${CONN:-50}; THREADS=${THREADS:-2}; ROUNDS=${ROUNDS:-2}
-SERVERS=${SERVERS:-dohost dohost-wat workerd}
+SERVERS=${SERVERS:-dohost dohost-c dohost-rust dohost-as dohost-wat workerd}
 PEER_HOME=${PEER_HOME:-$HOME/.cache/dohost-peer}
 PEER_SRC=${PEER_SRC:-$ROOT/../shared/peer}
 WORKERD=$PEER_HOME/node_modules/.bin/workerd
@@ -38,10 +38,10 @@ trap cleanup EXIT
 port_free() { ! curl -s -o /dev/null --max-time 1 "http://$1/" || { echo "something already listens on $1; stop it first" >&2; exit 1; }; }
 wait_up() { for _ in $(seq 1 200); do curl -s -o /dev/null --max-time 1 "http://$1/?roomId=up" && return 0; sleep 0.05; done; echo "server on $1 did not come up" >&2; exit 1; }
 
-start() { # start dohost|dohost-wat|workerd: a fresh server with empty state
+start() { # start dohost|dohost-X|workerd: a fresh server with empty state
   case $1 in
-    dohost|dohost-wat)
-      local ex=room; [ "$1" = dohost-wat ] && ex=room-wat
+    dohost|dohost-*)
+      local ex=room; [ "$1" != dohost ] && ex=room-${1#dohost-}
       port_free $DOHOST_ADDR
       rm -rf "$WORK/data"
       "$ROOT/bin/dohost" serve --config "$ROOT/guests/examples/$ex/wrangler.toml" --listen $DOHOST_ADDR --data "$WORK/data" \
