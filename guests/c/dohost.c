@@ -16,6 +16,7 @@ typedef struct chunk {
 } chunk;
 
 static chunk *arena;
+static dohost_str last_error = {"", 0}; /* in the arena: reset with it */
 
 enum { CHUNK_SIZE = 16 << 10 };
 
@@ -46,6 +47,7 @@ static void reset(void) {
 	if (arena) {
 		arena->used = 0;
 	}
+	last_error = (dohost_str){"", 0};
 }
 
 /* ---- Strings ---- */
@@ -310,7 +312,6 @@ static bool decode_response(dohost_str rec, dohost_response *resp) {
 
 static char scratch[16 << 10];
 static uint32_t out_len;
-static dohost_str last_error = {"", 0};
 
 /* pending copies the pending result into the arena (NUL after it). */
 static dohost_str pending(void) {
