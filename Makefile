@@ -41,11 +41,18 @@ WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
 .SECONDEXPANSION:
-.PHONY: as-guest c-guest rust-guest help build guests run test test-short fuzz bench bench-peer soak check clean
+.PHONY: as-guest c-guest rust-guest deps help build guests run test test-short fuzz bench bench-peer soak check clean
 help: ## list the targets
 	@echo "dohost make targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
 	@echo "variables: LISTEN=$(LISTEN) DATA=$(DATA) EXAMPLE=$(EXAMPLE) (examples: $(EXAMPLES))"
+
+# The Debian packages the guests of other languages are built with.
+DEB_TOOLCHAINS := clang lld wasi-libc libclang-rt-dev-wasm32 rustc libstd-rust-dev-wasm32 wabt
+
+deps: ## install the C, Rust and WAT guest toolchains from Debian's packages (as root; once)
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_TOOLCHAINS)
 
 build: $(BIN) ## build bin/dohost
 
