@@ -110,17 +110,13 @@ test: ## vet, then every test with the race detector, then each fuzz target brie
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./guests/... ./testdata/guests/...
 	$(GO) test -race -count=1 ./...
-	@for f in $(FUZZ); do pkg=$${f%%:*}; t=$${f##*:}; \
-		echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+	@GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) $(FUZZ)
 
 test-short: ## the tests without the race detector or fuzzing
 	$(GO) test -count=1 ./...
 
 fuzz: ## run each fuzz target for FUZZTIME_LONG
-	@for f in $(FUZZ); do pkg=$${f%%:*}; t=$${f##*:}; \
-		echo "fuzz $$pkg $$t ($(FUZZTIME_LONG))"; \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_LONG) $$pkg || exit 1; done
+	@GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME_LONG) $(FUZZ)
 
 bench: ## Go benchmarks of the hot paths, with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
