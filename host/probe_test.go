@@ -362,3 +362,25 @@ func TestConformance_Errors(t *testing.T) {
 		}
 	})
 }
+
+// TestConformance_Responses: every language's object answers the same
+// response as the Go probe's, as the client sees it: an empty, a one-byte
+// and a 1 MiB binary body, and 100 headers with a name given twice.
+func TestConformance_Responses(t *testing.T) {
+	servers := map[string]*testServer{}
+	for _, lang := range probeLangs {
+		servers[lang] = startProbeIn(t, lang)
+	}
+	for _, path := range []string{"/obj/big?n=0&name=r", "/obj/big?n=1&name=r", "/obj/big?n=1048576&name=r", "/obj/headers?n=100&name=r"} {
+		want := answer(t, servers["go"], "GET", path, "")
+		if !strings.HasPrefix(want, "200\n") {
+			t.Errorf("%s: the Go probe answers %.200s", path, want)
+			continue
+		}
+		for _, lang := range probeLangs[1:] {
+			if got := answer(t, servers[lang], "GET", path, ""); got != want {
+				t.Errorf("%s: %s answers\n%.400s\nthe Go probe\n%.400s", path, lang, got, want)
+			}
+		}
+	}
+}

@@ -366,6 +366,17 @@ class Probe extends dohost.DurableObject {
       dohost.log(dohost.LOG_INFO, q(req, "msg"));
       return json(200, OK);
     }
+    if (op == "headers") {
+      // n headers of growing values, and one name given twice.
+      const r = new Response(200, bytes("h"));
+      const n = atoi(q(req, "n"));
+      for (let i: i64 = 0; i < n; i++) {
+        let d = i.toString();
+        while (d.length < 3) d = "0" + d;
+        r.withHeader("x-h-" + d, "v".repeat(<i32>(i % 50)));
+      }
+      return r.withHeader("x-rep", "1").withHeader("x-rep", "2");
+    }
     if (op == "big") return new Response(200, repeat(0, atoi(q(req, "n"))));
     return Response.text(404, "no object op " + req.path);
   }

@@ -720,6 +720,18 @@ static int probe_fetch(void *self, const dohost_request *req, dohost_response *r
 		fflush(stdout);
 		return json_lit(resp, 200, "\"ok\"");
 	}
+	if (is(op, "headers")) {
+		/* n headers of growing values, and one name given twice. */
+		int64_t n = atoi_str(q(url, "n"));
+		for (int64_t i = 0; i < n; i++) {
+			char name[8] = {'x', '-', 'h', '-', (char)('0' + i / 100 % 10), (char)('0' + i / 10 % 10), (char)('0' + i % 10), 0};
+			dohost_response_header(resp, dohost_copy((dohost_str){name, 7}), repeat('v', i % 50));
+		}
+		dohost_response_header(resp, DOHOST_STR("x-rep"), DOHOST_STR("1"));
+		dohost_response_header(resp, DOHOST_STR("x-rep"), DOHOST_STR("2"));
+		resp->body = DOHOST_STR("h");
+		return 0;
+	}
 	if (is(op, "big")) {
 		resp->body = repeat(0, atoi_str(q(url, "n")));
 		return 0;

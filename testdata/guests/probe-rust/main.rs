@@ -346,6 +346,14 @@ impl Object for Probe {
                 println!("stdout: {}", msg);
                 json(200, OK.to_string())
             }
+            "headers" => {
+                // n headers of growing values, and one name given twice.
+                let mut r = Response::new(200, "h");
+                for i in 0..atoi(&q(req, "n")) {
+                    r = r.with_header(&format!("x-h-{:03}", i), &"v".repeat((i % 50) as usize));
+                }
+                Ok(r.with_header("x-rep", "1").with_header("x-rep", "2"))
+            }
             "big" => Ok(Response::new(200, repeat(0, atoi(&q(req, "n"))))),
             _ => Ok(Response::text(404, format!("no object op {}", req.path()))),
         }

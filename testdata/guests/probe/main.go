@@ -501,6 +501,16 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 		ms, _ := strconv.Atoi(q.Get("ms"))
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 		return dohost.JSON(200, "slept"), nil
+	case "headers":
+		// n headers of growing values, and one name given twice.
+		n, _ := strconv.Atoi(q.Get("n"))
+		r := dohost.NewResponse(200, []byte("h"))
+		for i := 0; i < n; i++ {
+			r.Header.Add(fmt.Sprintf("X-H-%03d", i), strings.Repeat("v", i%50))
+		}
+		r.Header.Add("X-Rep", "1")
+		r.Header.Add("X-Rep", "2")
+		return r, nil
 	case "big":
 		n, _ := strconv.Atoi(q.Get("n"))
 		return dohost.NewResponse(200, make([]byte, n)), nil
