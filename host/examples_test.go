@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -27,19 +26,10 @@ func exampleWasm(t testing.TB, name string) string {
 		return guestWasm(t, "guests/examples/"+name)
 	}
 	out := filepath.Join(dir, name+".wasm")
-	o, _ := guests.once.LoadOrStore(out, new(sync.Once))
-	o.(*sync.Once).Do(func() {
-		rel, _ := filepath.Rel(repoRoot(), out)
-		cmd := exec.Command("make", "-s", "--no-print-directory", rel)
-		cmd.Dir = repoRoot()
-		if b, err := cmd.CombinedOutput(); err != nil {
-			guests.errs.Store(out, fmt.Errorf("build example %s (make %s; %s): %v\n%s", name, rel, toolchainHint, err, b))
-		}
+	rel, _ := filepath.Rel(repoRoot(), out)
+	return buildOnce(t, out, fmt.Sprintf("build example %s (make %s; %s)", name, rel, toolchainHint), func() *exec.Cmd {
+		return exec.Command("make", "-s", "--no-print-directory", rel)
 	})
-	if err, ok := guests.errs.Load(out); ok {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // sdkGuestWasm builds the guest in dir (relative to the repository root)
@@ -48,22 +38,13 @@ func exampleWasm(t testing.TB, name string) string {
 func sdkGuestWasm(t testing.TB, lang, dir string) string {
 	t.Helper()
 	out := filepath.Join(guests.dir, strings.ReplaceAll(dir, "/", "_")+".wasm")
-	o, _ := guests.once.LoadOrStore(out, new(sync.Once))
-	o.(*sync.Once).Do(func() {
-		cmd := exec.Command("make", "-s", "--no-print-directory", lang+"-guest", "DIR="+dir, "OUT="+out)
-		cmd.Dir = repoRoot()
-		if b, err := cmd.CombinedOutput(); err != nil {
-			guests.errs.Store(out, fmt.Errorf("build the %s guest %s (%s): %v\n%s", lang, dir, toolchainHint, err, b))
-		}
+	return buildOnce(t, out, fmt.Sprintf("build the %s guest %s (%s)", lang, dir, toolchainHint), func() *exec.Cmd {
+		return exec.Command("make", "-s", "--no-print-directory", lang+"-guest", "DIR="+dir, "OUT="+out)
 	})
-	if err, ok := guests.errs.Load(out); ok {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // toolchainHint says what builds the guests of other languages.
-const toolchainHint = "C guests need apt-get install clang lld wasi-libc libclang-rt-dev-wasm32; Rust guests rustc libstd-rust-dev-wasm32; AssemblyScript guests npm"
+const toolchainHint = "C, Rust and WAT guests need the toolchains make deps installs; AssemblyScript guests npm"
 
 // exampleServer serves the example name with its own wrangler.toml, its
 // main pointed at the built module.

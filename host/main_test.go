@@ -49,18 +49,28 @@ func repoRoot() string {
 // for wasip1 and returns the path of its .wasm.
 func guestWasm(t testing.TB, pkg string) string {
 	t.Helper()
-	name := strings.ReplaceAll(pkg, "/", "_") + ".wasm"
-	out := filepath.Join(guests.dir, name)
-	o, _ := guests.once.LoadOrStore(name, new(sync.Once))
-	o.(*sync.Once).Do(func() {
+	out := filepath.Join(guests.dir, strings.ReplaceAll(pkg, "/", "_")+".wasm")
+	return buildOnce(t, out, "build "+pkg, func() *exec.Cmd {
 		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./"+pkg)
-		cmd.Dir = repoRoot()
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			guests.errs.Store(name, fmt.Errorf("build %s: %v\n%s", pkg, err, b))
+		return cmd
+	})
+}
+
+// buildOnce runs the command cmd makes, in the repository's root, the
+// first time a test of this binary asks for out, and returns out; each
+// later test that asks fails as the first did, with what.
+func buildOnce(t testing.TB, out, what string, cmd func() *exec.Cmd) string {
+	t.Helper()
+	o, _ := guests.once.LoadOrStore(out, new(sync.Once))
+	o.(*sync.Once).Do(func() {
+		c := cmd()
+		c.Dir = repoRoot()
+		if b, err := c.CombinedOutput(); err != nil {
+			guests.errs.Store(out, fmt.Errorf("%s: %v\n%s", what, err, b))
 		}
 	})
-	if err, ok := guests.errs.Load(name); ok {
+	if err, ok := guests.errs.Load(out); ok {
 		t.Fatal(err)
 	}
 	return out

@@ -38,11 +38,25 @@ func startProbeIn(t *testing.T, lang string) *testServer {
 	return startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang), probeConfig))
 }
 
+// eachLang runs f for each language that has a probe, as subtests.
+func eachLang(t *testing.T, f func(t *testing.T, lang string)) {
+	for _, lang := range probeLangs {
+		t.Run(lang, func(t *testing.T) { f(t, lang) })
+	}
+}
+
 // eachProbe runs f on a server of each language's probe, as subtests.
 func eachProbe(t *testing.T, f func(t *testing.T, ts *testServer)) {
+	eachLang(t, func(t *testing.T, lang string) { f(t, startProbeIn(t, lang)) })
+}
+
+// probeServers starts a server of each language's probe.
+func probeServers(t *testing.T) map[string]*testServer {
+	servers := map[string]*testServer{}
 	for _, lang := range probeLangs {
-		t.Run(lang, func(t *testing.T) { f(t, startProbeIn(t, lang)) })
+		servers[lang] = startProbeIn(t, lang)
 	}
+	return servers
 }
 
 type abiError struct {
@@ -285,10 +299,7 @@ func TestConformance_Requests(t *testing.T) {
 		{"methods", "PATCH", "", nil, []byte("p")},
 		{"custom method", "PURGE", "", nil, nil},
 	}
-	servers := map[string]*testServer{}
-	for _, lang := range probeLangs {
-		servers[lang] = startProbeIn(t, lang)
-	}
+	servers := probeServers(t)
 	ask := func(t *testing.T, lang, path, method string, h http.Header, body []byte) string {
 		ts := servers[lang]
 		req, err := http.NewRequest(method, ts.URL+path, bytes.NewReader(body))
@@ -367,10 +378,7 @@ func TestConformance_Errors(t *testing.T) {
 // response as the Go probe's, as the client sees it: an empty, a one-byte
 // and a 1 MiB binary body, and 100 headers with a name given twice.
 func TestConformance_Responses(t *testing.T) {
-	servers := map[string]*testServer{}
-	for _, lang := range probeLangs {
-		servers[lang] = startProbeIn(t, lang)
-	}
+	servers := probeServers(t)
 	for _, path := range []string{"/obj/big?n=0&name=r", "/obj/big?n=1&name=r", "/obj/big?n=1048576&name=r", "/obj/headers?n=100&name=r"} {
 		want := answer(t, servers["go"], "GET", path, "")
 		if !strings.HasPrefix(want, "200\n") {

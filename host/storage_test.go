@@ -118,76 +118,72 @@ func TestStorage_ListPages(t *testing.T) {
 // past its worker's max_write_bytes fail with TOO_LARGE (errors.Is
 // dohost.ErrTooLarge in a Go guest) and write nothing; under it they stand.
 func TestStorage_MaxWriteBytes(t *testing.T) {
-	for _, lang := range probeLangs {
-		t.Run(lang, func(t *testing.T) {
-			dir := t.TempDir()
-			ts := startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang),
-				probeConfig+"\n[limits]\nmax_write_bytes = 1048576\n"))
-			ts.st(t, "mw", "st/putmulti?prefix=a&n=4&size=131072", 200, nil) // 512 KiB
-			var e abiError
-			ts.st(t, "mw", "st/putmulti?prefix=b&n=16&size=131072", 502, &e) // 2 MiB
-			if e.Code != 5 || !strings.Contains(e.Message, "max_write_bytes is 1048576") {
-				t.Errorf("2 MiB in one call under max_write_bytes = 1 MiB: code %d %q, want 5 (TOO_LARGE)", e.Code, e.Message)
-			}
-			var n int
-			if ts.st(t, "mw", "st/count?prefix=b", 200, &n); n != 0 {
-				t.Errorf("the refused writes left %d keys", n)
-			}
-			if ts.st(t, "mw", "st/count?prefix=a", 200, &n); n != 4 {
-				t.Errorf("%d keys of the writes under the limit, want 4", n)
-			}
-		})
-	}
+	eachLang(t, func(t *testing.T, lang string) {
+		dir := t.TempDir()
+		ts := startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang),
+			probeConfig+"\n[limits]\nmax_write_bytes = 1048576\n"))
+		ts.st(t, "mw", "st/putmulti?prefix=a&n=4&size=131072", 200, nil) // 512 KiB
+		var e abiError
+		ts.st(t, "mw", "st/putmulti?prefix=b&n=16&size=131072", 502, &e) // 2 MiB
+		if e.Code != 5 || !strings.Contains(e.Message, "max_write_bytes is 1048576") {
+			t.Errorf("2 MiB in one call under max_write_bytes = 1 MiB: code %d %q, want 5 (TOO_LARGE)", e.Code, e.Message)
+		}
+		var n int
+		if ts.st(t, "mw", "st/count?prefix=b", 200, &n); n != 0 {
+			t.Errorf("the refused writes left %d keys", n)
+		}
+		if ts.st(t, "mw", "st/count?prefix=a", 200, &n); n != 4 {
+			t.Errorf("%d keys of the writes under the limit, want 4", n)
+		}
+	})
 }
 
 func TestStorage_Limits(t *testing.T) {
-	for _, lang := range probeLangs {
-		t.Run(lang, func(t *testing.T) {
-			ts := startProbeIn(t, lang)
-			cases := []struct {
-				op   string
-				code int
-				msg  string
-			}{
-				{"st/put?keysize=2048&value=x", 0, ""},
-				{"st/put?keysize=2049&value=x", 5, "key is 2049 bytes; the limit is 2048"},
-				{"st/put?key=v&size=131072", 0, ""},
-				{"st/put?key=v&size=131073", 5, "value is 131073 bytes; the limit is 131072"},
-				{"st/get?keysize=2049", 5, "key is 2049 bytes"},
-				{"st/putmulti?prefix=p&n=128&value=x", 0, ""},
-				{"st/putmulti?prefix=q&n=129&value=x", 5, "129 entries; one call takes at most 128"},
-				{"st/putmulti?prefix=r&n=2&size=131073", 5, "value is 131073 bytes"},
+	eachLang(t, func(t *testing.T, lang string) {
+		ts := startProbeIn(t, lang)
+		cases := []struct {
+			op   string
+			code int
+			msg  string
+		}{
+			{"st/put?keysize=2048&value=x", 0, ""},
+			{"st/put?keysize=2049&value=x", 5, "key is 2049 bytes; the limit is 2048"},
+			{"st/put?key=v&size=131072", 0, ""},
+			{"st/put?key=v&size=131073", 5, "value is 131073 bytes; the limit is 131072"},
+			{"st/get?keysize=2049", 5, "key is 2049 bytes"},
+			{"st/putmulti?prefix=p&n=128&value=x", 0, ""},
+			{"st/putmulti?prefix=q&n=129&value=x", 5, "129 entries; one call takes at most 128"},
+			{"st/putmulti?prefix=r&n=2&size=131073", 5, "value is 131073 bytes"},
+		}
+		for _, c := range cases {
+			if c.code == 0 {
+				ts.st(t, "lim", c.op, 200, nil)
+				continue
 			}
-			for _, c := range cases {
-				if c.code == 0 {
-					ts.st(t, "lim", c.op, 200, nil)
-					continue
-				}
-				var e abiError
-				ts.st(t, "lim", c.op, 502, &e)
-				if e.Code != c.code || !strings.Contains(e.Message, c.msg) {
-					t.Errorf("%s: got code %d %q, want %d containing %q", c.op, e.Code, e.Message, c.code, c.msg)
-				}
-			}
-			// A multi-key put that fails writes nothing.
-			var n int
-			ts.st(t, "lim", "st/count?prefix=r", 200, &n)
-			if n != 0 {
-				t.Errorf("failed putmulti left %d keys", n)
-			}
-
-			// Limits raised in wrangler.toml.
-			dir := t.TempDir()
-			big := startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang),
-				probeConfig+"\n[limits]\nstorage_key_bytes = 4096\nstorage_value_bytes = 1048576\n"))
-			big.st(t, "lim", "st/put?keysize=4096&size=1048576", 200, nil)
 			var e abiError
-			big.st(t, "lim", "st/put?keysize=4097&value=x", 502, &e)
-			if e.Code != 5 {
-				t.Errorf("key over the raised limit: code %d %q", e.Code, e.Message)
+			ts.st(t, "lim", c.op, 502, &e)
+			if e.Code != c.code || !strings.Contains(e.Message, c.msg) {
+				t.Errorf("%s: got code %d %q, want %d containing %q", c.op, e.Code, e.Message, c.code, c.msg)
 			}
-		})
-	}
+		}
+		// A multi-key put that fails writes nothing.
+		var n int
+		ts.st(t, "lim", "st/count?prefix=r", 200, &n)
+		if n != 0 {
+			t.Errorf("failed putmulti left %d keys", n)
+		}
+
+		// Limits raised in wrangler.toml.
+		dir := t.TempDir()
+		big := startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang),
+			probeConfig+"\n[limits]\nstorage_key_bytes = 4096\nstorage_value_bytes = 1048576\n"))
+		big.st(t, "lim", "st/put?keysize=4096&size=1048576", 200, nil)
+		var e abiError
+		big.st(t, "lim", "st/put?keysize=4097&value=x", 502, &e)
+		if e.Code != 5 {
+			t.Errorf("key over the raised limit: code %d %q", e.Code, e.Message)
+		}
+	})
 }
 
 func TestStorage_Transactions(t *testing.T) {
@@ -238,56 +234,52 @@ func TestStorage_TrapDiscards(t *testing.T) {
 // request; its write counts the object's starts, and survives restarts of
 // the instance and of the host.
 func TestStorage_Constructor(t *testing.T) {
-	for _, lang := range probeLangs {
-		t.Run(lang, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := writeConfig(t, dir, probeWasm(t, lang), probeConfig)
-			ts := startServer(t, dir+"/data", cfg)
-			var c struct {
-				Read  string `json:"read"`
-				Found bool   `json:"found"`
-			}
-			ts.st(t, "c", "st/ctor", 200, &c)
-			if c.Found {
-				t.Fatalf("first start read %+v", c)
-			}
-			ts.get(t, "/obj/exit?name=c") // trap: the instance is replaced
-			ts.st(t, "c", "st/ctor", 200, &c)
-			if c.Read != "1" {
-				t.Errorf("second start read %+v, want 1", c)
-			}
-			ts.stop(t)
-			ts = startServer(t, dir+"/data", cfg)
-			ts.st(t, "c", "st/ctor", 200, &c)
-			if c.Read != "2" {
-				t.Errorf("after restart read %+v, want 2", c)
-			}
-		})
-	}
+	eachLang(t, func(t *testing.T, lang string) {
+		dir := t.TempDir()
+		cfg := writeConfig(t, dir, probeWasm(t, lang), probeConfig)
+		ts := startServer(t, dir+"/data", cfg)
+		var c struct {
+			Read  string `json:"read"`
+			Found bool   `json:"found"`
+		}
+		ts.st(t, "c", "st/ctor", 200, &c)
+		if c.Found {
+			t.Fatalf("first start read %+v", c)
+		}
+		ts.get(t, "/obj/exit?name=c") // trap: the instance is replaced
+		ts.st(t, "c", "st/ctor", 200, &c)
+		if c.Read != "1" {
+			t.Errorf("second start read %+v, want 1", c)
+		}
+		ts.stop(t)
+		ts = startServer(t, dir+"/data", cfg)
+		ts.st(t, "c", "st/ctor", 200, &c)
+		if c.Read != "2" {
+			t.Errorf("after restart read %+v, want 2", c)
+		}
+	})
 }
 
 // TestStorage_ObjectName: an object created from a name knows it even
 // when it is later reached by its ID string, after a restart.
 func TestStorage_ObjectName(t *testing.T) {
-	for _, lang := range probeLangs {
-		t.Run(lang, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := writeConfig(t, dir, probeWasm(t, lang), probeConfig)
-			ts := startServer(t, dir+"/data", cfg)
-			var info struct {
-				ID      string `json:"id"`
-				Name    string `json:"name"`
-				HasName bool   `json:"hasName"`
-			}
-			ts.st(t, "named-one", "info", 200, &info)
-			ts.stop(t)
-			ts = startServer(t, dir+"/data", cfg)
-			ts.getJSON(t, "/byid/info?id="+info.ID, 200, &info)
-			if !info.HasName || info.Name != "named-one" {
-				t.Errorf("by id after restart: %+v", info)
-			}
-		})
-	}
+	eachLang(t, func(t *testing.T, lang string) {
+		dir := t.TempDir()
+		cfg := writeConfig(t, dir, probeWasm(t, lang), probeConfig)
+		ts := startServer(t, dir+"/data", cfg)
+		var info struct {
+			ID      string `json:"id"`
+			Name    string `json:"name"`
+			HasName bool   `json:"hasName"`
+		}
+		ts.st(t, "named-one", "info", 200, &info)
+		ts.stop(t)
+		ts = startServer(t, dir+"/data", cfg)
+		ts.getJSON(t, "/byid/info?id="+info.ID, 200, &info)
+		if !info.HasName || info.Name != "named-one" {
+			t.Errorf("by id after restart: %+v", info)
+		}
+	})
 }
 
 type alarmRuns struct {
@@ -310,56 +302,54 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestAlarms_FireAndRetry(t *testing.T) {
-	for _, lang := range probeLangs {
-		t.Run(lang, func(t *testing.T) {
-			dir := t.TempDir()
-			ts := startServerOpts(t, Options{DataDir: dir + "/data", AlarmRetryDelay: 50 * time.Millisecond},
-				writeConfig(t, dir, probeWasm(t, lang), probeConfig))
-			ts.st(t, "al", "alarm/set?in=100", 200, nil)
-			var at *int64
-			ts.st(t, "al", "alarm/get", 200, &at)
-			if at == nil {
-				t.Fatal("alarm/get after set: none")
-			}
-			var r alarmRuns
-			waitFor(t, "alarm runs", func() bool {
-				ts.st(t, "al", "alarm/runs", 200, &r)
-				return r.Runs == 1
-			})
-			ts.st(t, "al", "alarm/get", 200, &at)
-			if at != nil {
-				t.Errorf("alarm still set after it ran: %d", *at)
-			}
-
-			// Fails twice, then succeeds on the second retry.
-			ts.st(t, "al", "st/put?key=alarmfail&value=2", 200, nil)
-			ts.st(t, "al", "alarm/set?in=0", 200, nil)
-			waitFor(t, "retried alarm succeeds", func() bool {
-				ts.st(t, "al", "alarm/runs", 200, &r)
-				return r.Runs == 4
-			})
-			if r.LastRetry != 2 {
-				t.Errorf("last run's retry count %d, want 2", r.LastRetry)
-			}
-			time.Sleep(300 * time.Millisecond)
+	eachLang(t, func(t *testing.T, lang string) {
+		dir := t.TempDir()
+		ts := startServerOpts(t, Options{DataDir: dir + "/data", AlarmRetryDelay: 50 * time.Millisecond},
+			writeConfig(t, dir, probeWasm(t, lang), probeConfig))
+		ts.st(t, "al", "alarm/set?in=100", 200, nil)
+		var at *int64
+		ts.st(t, "al", "alarm/get", 200, &at)
+		if at == nil {
+			t.Fatal("alarm/get after set: none")
+		}
+		var r alarmRuns
+		waitFor(t, "alarm runs", func() bool {
 			ts.st(t, "al", "alarm/runs", 200, &r)
-			if r.Runs != 4 {
-				t.Errorf("alarm ran %d times, want 4", r.Runs)
-			}
-			if s := ts.Stats(); s.AlarmsFailed != 2 || s.AlarmsPending != 0 {
-				t.Errorf("stats: %+v", s)
-			}
-
-			// A deleted alarm does not run.
-			ts.st(t, "al", "alarm/set?in=200", 200, nil)
-			ts.st(t, "al", "alarm/delete", 200, nil)
-			time.Sleep(400 * time.Millisecond)
-			ts.st(t, "al", "alarm/runs", 200, &r)
-			if r.Runs != 4 {
-				t.Errorf("a deleted alarm ran: runs %d", r.Runs)
-			}
+			return r.Runs == 1
 		})
-	}
+		ts.st(t, "al", "alarm/get", 200, &at)
+		if at != nil {
+			t.Errorf("alarm still set after it ran: %d", *at)
+		}
+
+		// Fails twice, then succeeds on the second retry.
+		ts.st(t, "al", "st/put?key=alarmfail&value=2", 200, nil)
+		ts.st(t, "al", "alarm/set?in=0", 200, nil)
+		waitFor(t, "retried alarm succeeds", func() bool {
+			ts.st(t, "al", "alarm/runs", 200, &r)
+			return r.Runs == 4
+		})
+		if r.LastRetry != 2 {
+			t.Errorf("last run's retry count %d, want 2", r.LastRetry)
+		}
+		time.Sleep(300 * time.Millisecond)
+		ts.st(t, "al", "alarm/runs", 200, &r)
+		if r.Runs != 4 {
+			t.Errorf("alarm ran %d times, want 4", r.Runs)
+		}
+		if s := ts.Stats(); s.AlarmsFailed != 2 || s.AlarmsPending != 0 {
+			t.Errorf("stats: %+v", s)
+		}
+
+		// A deleted alarm does not run.
+		ts.st(t, "al", "alarm/set?in=200", 200, nil)
+		ts.st(t, "al", "alarm/delete", 200, nil)
+		time.Sleep(400 * time.Millisecond)
+		ts.st(t, "al", "alarm/runs", 200, &r)
+		if r.Runs != 4 {
+			t.Errorf("a deleted alarm ran: runs %d", r.Runs)
+		}
+	})
 }
 
 // TestAlarms_RearmSameTime: an alarm handler that re-arms its alarm for
@@ -367,43 +357,39 @@ func TestAlarms_FireAndRetry(t *testing.T) {
 // runs. (The host used to take the alarm it found, the same time, for the
 // one that ran, and delete it.)
 func TestAlarms_RearmSameTime(t *testing.T) {
-	for _, lang := range probeLangs {
-		t.Run(lang, func(t *testing.T) {
-			dir := t.TempDir()
-			ts := startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang), probeConfig))
-			ts.st(t, "rearm", "st/put?key=alarmrearm&value=4", 200, nil)
-			ts.st(t, "rearm", "alarm/set?in=0", 200, nil)
-			var r alarmRuns
-			waitFor(t, "five alarm runs", func() bool {
-				ts.st(t, "rearm", "alarm/runs", 200, &r)
-				return r.Runs >= 5
-			})
-			waitFor(t, "no alarm left", func() bool { return ts.Stats().AlarmsPending == 0 })
+	eachLang(t, func(t *testing.T, lang string) {
+		dir := t.TempDir()
+		ts := startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang), probeConfig))
+		ts.st(t, "rearm", "st/put?key=alarmrearm&value=4", 200, nil)
+		ts.st(t, "rearm", "alarm/set?in=0", 200, nil)
+		var r alarmRuns
+		waitFor(t, "five alarm runs", func() bool {
 			ts.st(t, "rearm", "alarm/runs", 200, &r)
-			if r.Runs != 5 {
-				t.Errorf("%d runs, want 5", r.Runs)
-			}
+			return r.Runs >= 5
 		})
-	}
+		waitFor(t, "no alarm left", func() bool { return ts.Stats().AlarmsPending == 0 })
+		ts.st(t, "rearm", "alarm/runs", 200, &r)
+		if r.Runs != 5 {
+			t.Errorf("%d runs, want 5", r.Runs)
+		}
+	})
 }
 
 // TestAlarms_AcrossRestart: an alarm that came due while the host was down
 // fires when it starts again.
 func TestAlarms_AcrossRestart(t *testing.T) {
-	for _, lang := range probeLangs {
-		t.Run(lang, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := writeConfig(t, dir, probeWasm(t, lang), probeConfig)
-			ts := startServer(t, dir+"/data", cfg)
-			ts.st(t, "restart", "alarm/set?in=300", 200, nil)
-			ts.stop(t)
-			time.Sleep(500 * time.Millisecond)
-			ts = startServer(t, dir+"/data", cfg)
-			var r alarmRuns
-			waitFor(t, "past-due alarm fires at start", func() bool {
-				ts.st(t, "restart", "alarm/runs", 200, &r)
-				return r.Runs == 1
-			})
+	eachLang(t, func(t *testing.T, lang string) {
+		dir := t.TempDir()
+		cfg := writeConfig(t, dir, probeWasm(t, lang), probeConfig)
+		ts := startServer(t, dir+"/data", cfg)
+		ts.st(t, "restart", "alarm/set?in=300", 200, nil)
+		ts.stop(t)
+		time.Sleep(500 * time.Millisecond)
+		ts = startServer(t, dir+"/data", cfg)
+		var r alarmRuns
+		waitFor(t, "past-due alarm fires at start", func() bool {
+			ts.st(t, "restart", "alarm/runs", 200, &r)
+			return r.Runs == 1
 		})
-	}
+	})
 }
