@@ -207,25 +207,33 @@ typedef struct {
 	bool bad;
 } reader;
 
+/* take returns the next n bytes of the record, or NULL (and marks the
+ * reader bad) when fewer remain. */
+static const char *take(reader *r, uint32_t n) {
+	if (r->bad || n > r->n) {
+		r->bad = true;
+		return NULL;
+	}
+	const char *p = r->p;
+	r->p += n, r->n -= n;
+	return p;
+}
+
 static uint32_t get_u32(reader *r) {
 	uint32_t v = 0;
-	if (r->bad || r->n < 4) {
-		r->bad = true;
-		return 0;
+	const char *p = take(r, 4);
+	if (p) {
+		memcpy(&v, p, 4);
 	}
-	memcpy(&v, r->p, 4);
-	r->p += 4, r->n -= 4;
 	return v;
 }
 
 static uint64_t get_u64(reader *r) {
 	uint64_t v = 0;
-	if (r->bad || r->n < 8) {
-		r->bad = true;
-		return 0;
+	const char *p = take(r, 8);
+	if (p) {
+		memcpy(&v, p, 8);
 	}
-	memcpy(&v, r->p, 8);
-	r->p += 8, r->n -= 8;
 	return v;
 }
 
@@ -233,13 +241,8 @@ static uint64_t get_u64(reader *r) {
  * arena with a NUL after it; a view is NUL-terminated only at its end). */
 static dohost_str get_str(reader *r) {
 	uint32_t n = get_u32(r);
-	if (r->bad || n > r->n) {
-		r->bad = true;
-		return (dohost_str){"", 0};
-	}
-	dohost_str s = {r->p, n};
-	r->p += n, r->n -= n;
-	return s;
+	const char *p = take(r, n);
+	return p ? (dohost_str){p, n} : (dohost_str){"", 0};
 }
 
 /* get_count reads a count of elements of at least min bytes each. */
@@ -313,32 +316,27 @@ static bool decode_response(dohost_str rec, dohost_response *resp) {
 static char scratch[16 << 10];
 static uint32_t out_len;
 
-/* pending copies the pending result into the arena (NUL after it). */
-static dohost_str pending(void) {
-	int32_t n = dohost_abi_result_read(scratch, sizeof scratch);
-	if (n < 0) {
-		return (dohost_str){"", 0};
-	}
-	if ((uint32_t)n <= sizeof scratch) {
-		return dohost_copy((dohost_str){scratch, (uint32_t)n});
+/* result returns the pending result, n bytes long, copied into the arena
+ * (NUL after it): from scratch when it fit there, else read again. */
+static dohost_str result(uint32_t n) {
+	if (n <= sizeof scratch) {
+		return dohost_copy((dohost_str){scratch, n});
 	}
 	char *p = dohost_alloc((size_t)n + 1);
-	dohost_abi_result_read(p, (uint32_t)n);
+	dohost_abi_result_read(p, n);
 	p[n] = 0;
-	return (dohost_str){p, (uint32_t)n};
+	return (dohost_str){p, n};
+}
+
+/* pending reads the pending result of a call without an out buffer. */
+static dohost_str pending(void) {
+	int32_t n = dohost_abi_result_read(scratch, sizeof scratch);
+	return n < 0 ? (dohost_str){"", 0} : result((uint32_t)n);
 }
 
 /* output is the output of the last call with an out buffer (scratch): its
  * data, or its error message. */
-static dohost_str output(void) {
-	if (out_len <= sizeof scratch) {
-		return dohost_copy((dohost_str){scratch, out_len});
-	}
-	char *p = dohost_alloc((size_t)out_len + 1);
-	dohost_abi_result_read(p, out_len);
-	p[out_len] = 0;
-	return (dohost_str){p, out_len};
-}
+static dohost_str output(void) { return result(out_len); }
 
 /* done finishes a call: an error's message becomes dohost_error() (read
  * with msg, before any other host call). */

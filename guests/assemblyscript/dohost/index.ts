@@ -217,23 +217,24 @@ const SCRATCH = 16 << 10;
 const scratch = new Uint8Array(SCRATCH);
 const outLen = new Uint32Array(1);
 
-/** pending reads the pending result: a message, or data. */
-function pending(): Uint8Array {
-  const n = abi.result_read(scratch.dataStart, SCRATCH);
-  if (n < 0) return new Uint8Array(0);
+/** result is the pending result, n bytes long: from scratch when it fit
+ * there, else read again. */
+function result(n: i32): Uint8Array {
   if (n <= SCRATCH) return scratch.slice(0, n);
   const b = new Uint8Array(n);
   abi.result_read(b.dataStart, n);
   return b;
 }
 
+/** pending reads the pending result: a message, or data. */
+function pending(): Uint8Array {
+  const n = abi.result_read(scratch.dataStart, SCRATCH);
+  return n < 0 ? new Uint8Array(0) : result(n);
+}
+
 /** output reads the output of the last call with the scratch out buffer. */
 function output(): Uint8Array {
-  const n = <i32>outLen[0];
-  if (n <= SCRATCH) return scratch.slice(0, n);
-  const b = new Uint8Array(n);
-  abi.result_read(b.dataStart, n);
-  return b;
+  return result(<i32>outLen[0]);
 }
 
 /** status records a call without data: true for OK, false for NOT_FOUND

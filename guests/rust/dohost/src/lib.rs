@@ -67,30 +67,30 @@ fn scratch() -> (*mut u8, u32, *mut u32) {
     unsafe { (SCRATCH_BUF.as_mut_ptr(), SCRATCH as u32, &mut OUT_LEN as *mut u32) }
 }
 
-/// pending reads the pending result (a call's message, or data).
-fn pending() -> Vec<u8> {
-    let mut buf = vec![0u8; 256];
-    let n = unsafe { abi::result_read(buf.as_mut_ptr(), buf.len() as u32) };
-    if n < 0 {
-        return Vec::new();
-    }
-    if n as usize > buf.len() {
-        buf = vec![0u8; n as usize];
-        unsafe { abi::result_read(buf.as_mut_ptr(), n as u32) };
-    }
-    buf.truncate(n as usize);
-    buf
-}
-
-/// output reads the output of the last call with the scratch out buffer.
-fn output() -> Vec<u8> {
-    let n = unsafe { OUT_LEN } as usize;
+/// result returns the pending result, n bytes long: from the scratch buffer
+/// when it fit there, else read again.
+fn result(n: usize) -> Vec<u8> {
     if n <= SCRATCH {
         return unsafe { SCRATCH_BUF[..n].to_vec() };
     }
     let mut buf = vec![0u8; n];
     unsafe { abi::result_read(buf.as_mut_ptr(), n as u32) };
     buf
+}
+
+/// pending reads the pending result (a call's message, or data).
+fn pending() -> Vec<u8> {
+    let (p, cap, _) = scratch();
+    let n = unsafe { abi::result_read(p, cap) };
+    if n < 0 {
+        return Vec::new();
+    }
+    result(n as usize)
+}
+
+/// output reads the output of the last call with the scratch out buffer.
+fn output() -> Vec<u8> {
+    result(unsafe { OUT_LEN } as usize)
 }
 
 fn error(code: i32, msg: Vec<u8>) -> Error {
