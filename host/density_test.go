@@ -52,19 +52,12 @@ func settle() {
 // "idle" objects have been idle long enough to be trimmed (the pages they
 // only read from the snapshot unmapped); "untrimmed" ones not.
 func BenchmarkDensity(b *testing.B) {
-	type guest struct{ name, wasm string }
-	for _, g := range []guest{
-		{"go", guestWasm(b, "guests/examples/room")},
-		{"c", exampleWasm(b, "room-c")},
-		{"rust", exampleWasm(b, "room-rust")},
-		{"as", exampleWasm(b, "room-as")},
-		{"wat", roomWAT()},
-	} {
+	for _, g := range roomLangs(b) {
 		for _, trim := range []bool{false, true} {
-			name := g.name + "/untrimmed"
+			name := g.lang + "/untrimmed"
 			trimAfter := time.Hour
 			if trim {
-				name, trimAfter = g.name+"/idle", 50*time.Millisecond
+				name, trimAfter = g.lang+"/idle", 50*time.Millisecond
 			}
 			b.Run(name, func(b *testing.B) { density(b, g.wasm, trimAfter) })
 		}
