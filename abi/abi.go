@@ -51,6 +51,15 @@ const (
 	// ExportObjectAlarm runs the object's alarm handler on an encoded
 	// AlarmInfo.
 	ExportObjectAlarm = "dohost_object_alarm"
+	// ExportObjectWSMessage runs the object's handler of a message from
+	// one of its WebSockets, on an encoded WSMessage.
+	ExportObjectWSMessage = "dohost_object_ws_message"
+	// ExportObjectWSClose runs the object's handler of a WebSocket its
+	// client closed, on an encoded WSClose.
+	ExportObjectWSClose = "dohost_object_ws_close"
+	// ExportObjectWSError runs the object's handler of a WebSocket the
+	// host closed for an error, on an encoded WSError.
+	ExportObjectWSError = "dohost_object_ws_error"
 	// ExportInitialize is the WASI reactor initializer, run once per instance
 	// before anything else when the module exports it.
 	ExportInitialize = "_initialize"
@@ -85,6 +94,16 @@ const (
 	FnAlarmGet           = "alarm_get"
 	FnAlarmSet           = "alarm_set"
 	FnAlarmDelete        = "alarm_delete"
+
+	FnWSAccept           = "ws_accept"
+	FnWSSend             = "ws_send"
+	FnWSBroadcast        = "ws_broadcast"
+	FnWSClose            = "ws_close"
+	FnWSList             = "ws_list"
+	FnWSAttachmentGet    = "ws_attachment_get"
+	FnWSAttachmentSet    = "ws_attachment_set"
+	FnWSAutoResponse     = "ws_auto_response"
+	FnWSAutoResponseTime = "ws_auto_response_time"
 )
 
 // MaxStorageBatch is the most keys one multi-key storage call takes.

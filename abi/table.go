@@ -149,6 +149,17 @@ var HostFuncs = []HostFunc{
 	{Name: FnAlarmGet, Params: one("time_ptr", U64Out), Object: true},
 	{Name: FnAlarmSet, Params: one("time_ptr", U64In), Object: true},
 	{Name: FnAlarmDelete, Object: true},
+
+	// WebSockets.
+	{Name: FnWSAccept, Params: params(in("tags"), one("socket_ptr", U32Out)), Object: true},
+	{Name: FnWSSend, Params: params(val("socket"), val("kind"), in("data")), Object: true},
+	{Name: FnWSBroadcast, Params: params(in("tag"), val("except"), val("kind"), in("data"), one("count_ptr", U32Out)), Object: true},
+	{Name: FnWSClose, Params: params(val("socket"), val("code"), in("reason")), Object: true},
+	{Name: FnWSList, Params: params(in("tag"), out()), Object: true},
+	{Name: FnWSAttachmentGet, Params: params(val("socket"), out()), Object: true},
+	{Name: FnWSAttachmentSet, Params: params(val("socket"), in("data")), Object: true},
+	{Name: FnWSAutoResponse, Params: params(in("request"), in("response")), Object: true},
+	{Name: FnWSAutoResponseTime, Params: params(val("socket"), one("time_ptr", U64Out)), Object: true},
 }
 
 // HostFuncByName returns the row of HostFuncs named name, or nil.
@@ -194,6 +205,9 @@ var Handlers = []Handler{
 	{Name: ExportObjectNew, Params: []string{"len"}, Results: 1, Required: WithClasses},
 	{Name: ExportObjectFetch, Params: []string{"len"}, Results: 1, Required: WithClasses},
 	{Name: ExportObjectAlarm, Params: []string{"len"}, Results: 1},
+	{Name: ExportObjectWSMessage, Params: []string{"len"}, Results: 1},
+	{Name: ExportObjectWSClose, Params: []string{"len"}, Results: 1},
+	{Name: ExportObjectWSError, Params: []string{"len"}, Results: 1},
 }
 
 // CodeDef is one status code: its value, the name ABI.md gives it and

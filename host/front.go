@@ -15,6 +15,7 @@ import (
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/reqid"
+	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -44,6 +45,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The guest's work must not be cut short by a client that goes away:
 	// that would close an object's instance mid-request.
 	ctx := reqid.With(context.WithoutCancel(r.Context()), id)
+	// A WebSocket upgrade travels with the request to the object that
+	// accepts it (ws_accept); a socket accepted for a request whose answer
+	// is not 101 is dropped.
+	var up *sockets.Upgrade
+	if sockets.IsUpgrade(r) {
+		ctx, up = sockets.WithUpgrade(ctx)
+		defer up.Abandon()
+	}
 
 	enc, release, status, msg := s.readRequest(w, r, wk)
 	defer release()
@@ -117,7 +126,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, id, http.StatusInternalServerError, "the worker's response could not be read")
 		return
 	}
+	if resp.Status == http.StatusSwitchingProtocols {
+		s.switchProtocols(w, r, wk, id, up)
+		return
+	}
 	writeResponse(w, resp)
+}
+
+// switchProtocols completes a WebSocket upgrade the Worker answered 101:
+// the socket an object accepted gets the client's connection.
+func (s *Server) switchProtocols(w http.ResponseWriter, r *http.Request, wk *worker, id string, up *sockets.Upgrade) {
+	if up == nil || !up.Claimed() {
+		wk.log.Warn("the worker answered 101 but no object accepted a WebSocket (ws_accept) for the request", "request_id", id)
+		s.fail(w, id, http.StatusInternalServerError, "the worker failed to handle the request")
+		return
+	}
+	if err := s.sockets.Complete(w, r, up); err != nil {
+		wk.log.Info("WebSocket upgrade failed", "request_id", id, "err", err)
+	}
 }
 
 // recordSize is what r's record holds besides its body: the method, the

@@ -54,6 +54,10 @@ type Limits struct {
 	// refused (507), so that the engine never meets a full disk. Zero
 	// means 1 GiB, or 5% of a smaller disk.
 	DiskReserve uint64
+	// WebSockets caps the WebSockets open on the host, all objects
+	// together; a config's [dohost] max_websockets lowers it. Zero means
+	// the open-files limit less 2048 (DefaultMaxConns).
+	WebSockets int
 }
 
 // DefaultLimits returns the limits of a host with memTotal bytes of RAM
@@ -74,6 +78,7 @@ func DefaultLimits(memTotal int64, maxObjects int) Limits {
 		AccountObjects: max(1, maxObjects/2),
 		Alarms:         64, AccountAlarms: 16, AccountAlarmRate: 100,
 		RequestBodies: min(buffers, 256<<20), AccountWriteRate: 8 << 20,
+		WebSockets: DefaultMaxConns(0),
 	}
 }
 
@@ -109,6 +114,7 @@ func (l Limits) withDefaults(d Limits) Limits {
 	seti(&l.AccountAlarmRate, d.AccountAlarmRate)
 	set(&l.RequestBodies, d.RequestBodies)
 	set(&l.AccountWriteRate, d.AccountWriteRate)
+	seti(&l.WebSockets, d.WebSockets)
 	return l
 }
 

@@ -15,6 +15,9 @@ import (
 // each language's build to the same behaviour.
 var probeLangs = []string{"go", "c", "rust", "as"}
 
+// wsProbeLangs are the languages of the WebSocket probe.
+var wsProbeLangs = []string{"go", "c", "rust", "as"}
+
 // probeWasm builds the probe of lang.
 func probeWasm(t testing.TB, lang string) string {
 	t.Helper()

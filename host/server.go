@@ -39,6 +39,7 @@ import (
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/objects"
 	"github.com/dohost/dohost/host/internal/quota"
+	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -104,6 +105,7 @@ type Server struct {
 	load    *guest.Load
 	quota   *quota.Host
 	objects *objects.Registry
+	sockets *sockets.Host
 	workers []*worker
 	routes  routes
 
@@ -179,8 +181,15 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, FreeSpace: o.freeSpace}); err != nil {
 		return nil, err
 	}
+	maxSockets := o.Limits.WebSockets
+	for _, c := range cfgs {
+		if n := c.Host.MaxWebSockets; n > 0 && n < maxSockets {
+			maxSockets = n
+		}
+	}
+	s.sockets = sockets.NewHost(maxSockets, o.Logger)
 	s.objects = objects.New(objects.Options{
-		Store: s.store, Load: s.load, Log: o.Logger,
+		Store: s.store, Load: s.load, Log: o.Logger, Sockets: s.sockets,
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
 		AlarmRetryDelay: o.AlarmRetryDelay, AlarmRate: o.Limits.AccountAlarmRate,
 	})
@@ -211,6 +220,10 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 func (s *Server) Close(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		if s.sockets != nil {
+			// Clients hear the host is restarting (1012) and reconnect.
+			s.sockets.CloseAll(websocketRestart, "service restart", time.Second)
+		}
 		if n := s.load.Stop(ctx); n > 0 {
 			err = fmt.Errorf("close: %d guest calls did not return; their instances and the database were left open", n)
 			return
@@ -238,17 +251,25 @@ func (s *Server) Close(ctx context.Context) error {
 
 // Stats are counters of a Server's activity since it started.
 type Stats struct {
-	ObjectsStarted  int64 // object instances created (constructor run)
-	ObjectsLive     int64 // object instances alive now
-	ObjectsFailed   int64 // object instances replaced after a trap or timeout
-	ObjectsEvicted  int64 // object instances closed because they were idle or over the cap
-	ObjectsTrimmed  int64 // idle object instances trimmed (shared pages and call stacks released)
-	WorkerInstances int64 // Worker instances created
-	AlarmsRun       int64 // alarm handler runs
-	AlarmsFailed    int64 // alarm handler runs that failed (and were retried or dropped)
-	AlarmsPending   int64 // alarms scheduled now
-	WorkersFailed   int64 // workers that did not load (their routes answer 503)
+	ObjectsStarted     int64 // object instances created (constructor run)
+	ObjectsLive        int64 // object instances alive now
+	ObjectsFailed      int64 // object instances replaced after a trap or timeout
+	ObjectsEvicted     int64 // object instances closed because they were idle or over the cap
+	ObjectsTrimmed     int64 // idle object instances trimmed (shared pages and call stacks released)
+	WorkerInstances    int64 // Worker instances created
+	AlarmsRun          int64 // alarm handler runs
+	AlarmsFailed       int64 // alarm handler runs that failed (and were retried or dropped)
+	AlarmsPending      int64 // alarms scheduled now
+	WorkersFailed      int64 // workers that did not load (their routes answer 503)
+	ObjectsHibernating int64 // objects with WebSockets open and no instance
+
+	// WebSockets counts the host's WebSockets.
+	WebSockets sockets.Stats
 }
+
+// websocketRestart is the close code of sockets closed by a shutdown:
+// 1012, service restart.
+const websocketRestart = 1012
 
 // Stats returns a snapshot of the server's counters.
 func (s *Server) Stats() Stats {
@@ -257,6 +278,7 @@ func (s *Server) Stats() Stats {
 		ObjectsStarted: o.Started, ObjectsLive: o.Live, ObjectsFailed: o.Failed,
 		ObjectsEvicted: o.Evicted, ObjectsTrimmed: o.Trimmed,
 		AlarmsRun: o.AlarmsRun, AlarmsFailed: o.AlarmsFailed, AlarmsPending: o.AlarmsPending,
+		ObjectsHibernating: o.Hibernating, WebSockets: s.sockets.Stats(),
 	}
 	for _, w := range s.workers {
 		if w.pool != nil {

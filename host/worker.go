@@ -16,6 +16,7 @@ import (
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/objects"
 	"github.com/dohost/dohost/host/internal/quota"
+	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -93,6 +94,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 				Limits: objects.Limits{
 					Queue:   cfg.Limits.Queue,
 					Storage: store.ObjectLimits{MaxKey: cfg.Limits.StorageKey, MaxValue: cfg.Limits.StorageValue},
+					Sockets: sockets.Limits{MessageBytes: cfg.Limits.WebSocketMessage, PerObject: cfg.Limits.WebSocketsPerObject},
 				},
 			})
 			byClass[b.ClassName] = ns

@@ -548,6 +548,97 @@ int dohost_alarm_get(uint64_t *ms) {
 int dohost_alarm_set(uint64_t ms) { return done(dohost_abi_alarm_set(&ms), pending); }
 int dohost_alarm_delete(void) { return done(dohost_abi_alarm_delete(), pending); }
 
+/* WebSockets */
+
+static dohost_str input(uint32_t n);
+static const dohost_class *the_class;
+
+bool dohost_is_websocket_upgrade(const dohost_request *req) {
+	dohost_str v;
+	if (!dohost_header_get(req->n_headers, req->headers, DOHOST_STR("upgrade"), &v) || v.len != 9) {
+		return false;
+	}
+	for (uint32_t i = 0; i < 9; i++) {
+		char c = v.ptr[i];
+		if ((c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c) != "websocket"[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int dohost_ws_accept(uint32_t n_tags, const dohost_str *tags, uint32_t *socket) {
+	if (the_class && !the_class->ws_message) {
+		last_error = DOHOST_STR("dohost_ws_accept: the object's class has no ws_message handler");
+		return DOHOST_BAD_STATE;
+	}
+	dohost_str rec = key_list(n_tags, tags);
+	return done(dohost_abi_ws_accept(S(rec), socket), pending);
+}
+
+int dohost_ws_send(uint32_t socket, uint32_t kind, dohost_str data) {
+	return done(dohost_abi_ws_send(socket, kind, S(data)), pending);
+}
+
+int dohost_ws_broadcast(dohost_str tag, uint32_t except, uint32_t kind, dohost_str data, uint32_t *count) {
+	uint32_t n = 0;
+	int code = done(dohost_abi_ws_broadcast(S(tag), except, kind, S(data), &n), pending);
+	if (count) {
+		*count = n;
+	}
+	return code;
+}
+
+int dohost_ws_close(uint32_t socket, uint32_t code, dohost_str reason) {
+	return done(dohost_abi_ws_close(socket, code, S(reason)), pending);
+}
+
+int dohost_ws_list(dohost_str tag, uint32_t *n, dohost_socket **sockets) {
+	dohost_str rec;
+	int code = with_out(dohost_abi_ws_list(S(tag), scratch, sizeof scratch, &out_len), &rec);
+	if (code != DOHOST_OK) {
+		return code;
+	}
+	reader r = {rec.ptr, rec.len, false};
+	uint32_t count = get_count(&r, 8);
+	dohost_socket *l = dohost_alloc(sizeof *l * (count ? count : 1));
+	for (uint32_t i = 0; i < count && !r.bad; i++) {
+		l[i].socket = get_u32(&r);
+		l[i].n_tags = get_count(&r, 4);
+		l[i].tags = dohost_alloc(sizeof(dohost_str) * (l[i].n_tags ? l[i].n_tags : 1));
+		for (uint32_t j = 0; j < l[i].n_tags; j++) {
+			l[i].tags[j] = get_str(&r);
+		}
+	}
+	if (r.bad || r.n) {
+		last_error = DOHOST_STR("dohost_ws_list: malformed SocketList record");
+		return DOHOST_BAD_ENCODING;
+	}
+	*n = count, *sockets = l;
+	return DOHOST_OK;
+}
+
+int dohost_ws_attachment_get(uint32_t socket, dohost_str *data) {
+	return with_out(dohost_abi_ws_attachment_get(socket, scratch, sizeof scratch, &out_len), data);
+}
+
+int dohost_ws_attachment_set(uint32_t socket, dohost_str data) {
+	return done(dohost_abi_ws_attachment_set(socket, S(data)), pending);
+}
+
+int dohost_ws_auto_response(dohost_str request, dohost_str response) {
+	return done(dohost_abi_ws_auto_response(S(request), S(response)), pending);
+}
+
+int dohost_ws_auto_response_time(uint32_t socket, uint64_t *ms) {
+	uint64_t t = 0;
+	int code = done(dohost_abi_ws_auto_response_time(socket, &t), pending);
+	if (code == DOHOST_OK && ms) {
+		*ms = t;
+	}
+	return code;
+}
+
 /* ---- Requests and responses ---- */
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
@@ -687,6 +778,42 @@ static uint32_t n_classes;
 static const dohost_class *the_class;
 static void *the_object;
 
+/* ws_event runs one WebSocket handler on the input record n long. */
+static int ws_event(uint32_t n, int kind) {
+	dohost_str rec = input(n);
+	reader r = {rec.ptr, rec.len, false};
+	uint32_t socket = get_u32(&r);
+	int code = DOHOST_OK;
+	if (kind == 0) {
+		uint32_t k = get_u32(&r);
+		dohost_ws_message m = {socket, k == DOHOST_WS_BINARY, get_str(&r)};
+		if (r.bad || r.n || (k != DOHOST_WS_TEXT && k != DOHOST_WS_BINARY)) {
+			code = dohost_fail(DOHOST_STR("dohost: malformed WSMessage record"));
+		} else if (!the_class || !the_class->ws_message) {
+			code = dohost_fail(DOHOST_STR("the object's class has no ws_message handler"));
+		} else {
+			code = the_class->ws_message(the_object, &m);
+		}
+	} else if (kind == 1) {
+		dohost_ws_close_info c = {socket, get_u32(&r), get_str(&r), false};
+		c.was_clean = get_u32(&r) != 0;
+		if (r.bad || r.n) {
+			code = dohost_fail(DOHOST_STR("dohost: malformed WSClose record"));
+		} else if (the_class && the_class->ws_close) {
+			code = the_class->ws_close(the_object, &c);
+		}
+	} else {
+		dohost_ws_error_info e = {socket, get_str(&r)};
+		if (r.bad || r.n) {
+			code = dohost_fail(DOHOST_STR("dohost: malformed WSError record"));
+		} else if (the_class && the_class->ws_error) {
+			code = the_class->ws_error(the_object, &e);
+		}
+	}
+	reset();
+	return code;
+}
+
 void dohost_handle(dohost_fetch_fn fetch) { worker_fetch = fetch; }
 
 void dohost_register_class(const dohost_class *c) {
@@ -800,4 +927,16 @@ __attribute__((export_name("dohost_object_alarm"))) int32_t dohost_export_object
 	}
 	reset();
 	return code;
+}
+
+__attribute__((export_name("dohost_object_ws_message"))) int32_t dohost_export_object_ws_message(uint32_t n) {
+	return ws_event(n, 0);
+}
+
+__attribute__((export_name("dohost_object_ws_close"))) int32_t dohost_export_object_ws_close(uint32_t n) {
+	return ws_event(n, 1);
+}
+
+__attribute__((export_name("dohost_object_ws_error"))) int32_t dohost_export_object_ws_error(uint32_t n) {
+	return ws_event(n, 2);
 }

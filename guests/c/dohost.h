@@ -140,6 +140,25 @@ typedef struct {
 	uint32_t retry_count; /* 0 for the first run */
 } dohost_alarm_info;
 
+/* The input of the WebSocket handlers (ABI.md §5). */
+typedef struct dohost_ws_message {
+	uint32_t socket;
+	bool binary;
+	dohost_str data;
+} dohost_ws_message;
+
+typedef struct dohost_ws_close_info {
+	uint32_t socket;
+	uint32_t code; /* the client's, or 1006 for a lost connection */
+	dohost_str reason;
+	bool was_clean;
+} dohost_ws_close_info;
+
+typedef struct dohost_ws_error_info {
+	uint32_t socket;
+	dohost_str message;
+} dohost_ws_error_info;
+
 /* dohost_class is a Durable Object class. construct makes the object's
  * state (the instance serves this one object for its life; info's strings
  * live until the constructor returns) and returns it, or NULL after
@@ -150,6 +169,12 @@ typedef struct {
 	void *(*construct)(const dohost_object_info *info);
 	int (*fetch)(void *self, const dohost_request *req, dohost_response *resp);
 	int (*alarm)(void *self, const dohost_alarm_info *info);
+	/* WebSockets (optional; ws_message is needed to accept one): a message
+	 * from a client, a client that closed or was lost, a socket the host
+	 * closed for an error. */
+	int (*ws_message)(void *self, const struct dohost_ws_message *m);
+	int (*ws_close)(void *self, const struct dohost_ws_close_info *c);
+	int (*ws_error)(void *self, const struct dohost_ws_error_info *e);
 } dohost_class;
 
 /* dohost_register_class adds a class; c must outlive the instance. */
@@ -251,5 +276,41 @@ int dohost_txn_rollback(void);
 int dohost_alarm_get(uint64_t *ms);
 int dohost_alarm_set(uint64_t ms);
 int dohost_alarm_delete(void);
+
+/* ---- WebSockets (in an object's handlers only; ABI.md §4) ----
+ * Accept the socket of an upgrade request in the fetch handler and answer
+ * status 101; the host then holds it, also while the object is evicted.
+ * Frames sent by a handler leave once it returns 0 and its writes are
+ * durable. */
+
+enum { DOHOST_WS_TEXT = 1, DOHOST_WS_BINARY = 2 };
+
+typedef struct {
+	uint32_t socket;
+	uint32_t n_tags;
+	dohost_str *tags;
+} dohost_socket;
+
+/* dohost_is_websocket_upgrade: req asks for a WebSocket. */
+bool dohost_is_websocket_upgrade(const dohost_request *req);
+/* dohost_ws_accept accepts the request's WebSocket with up to 10 tags. */
+int dohost_ws_accept(uint32_t n_tags, const dohost_str *tags, uint32_t *socket);
+int dohost_ws_send(uint32_t socket, uint32_t kind, dohost_str data);
+/* dohost_ws_broadcast sends to every open socket with tag (all: empty tag)
+ * but except (0: none); *count (may be NULL) is how many. */
+int dohost_ws_broadcast(dohost_str tag, uint32_t except, uint32_t kind, dohost_str data, uint32_t *count);
+/* dohost_ws_close: code 1000 or 3000-4999, reason at most 123 bytes. */
+int dohost_ws_close(uint32_t socket, uint32_t code, dohost_str reason);
+/* dohost_ws_list lists the open sockets with tag (all: empty tag). */
+int dohost_ws_list(dohost_str tag, uint32_t *n, dohost_socket **sockets);
+int dohost_ws_attachment_get(uint32_t socket, dohost_str *data);
+/* dohost_ws_attachment_set keeps up to 2048 bytes with the socket. */
+int dohost_ws_attachment_set(uint32_t socket, dohost_str data);
+/* dohost_ws_auto_response: the host answers a text message request with
+ * response without running the object (empty request: none). */
+int dohost_ws_auto_response(dohost_str request, dohost_str response);
+/* dohost_ws_auto_response_time: DOHOST_OK with the time, in unix ms, of the
+ * socket's last auto-response, or DOHOST_NOT_FOUND. */
+int dohost_ws_auto_response_time(uint32_t socket, uint64_t *ms);
 
 #endif

@@ -37,6 +37,9 @@ enum dohost_status {
 #define DOHOST_HANDLER_OBJECT_NEW "dohost_object_new"
 #define DOHOST_HANDLER_OBJECT_FETCH "dohost_object_fetch"
 #define DOHOST_HANDLER_OBJECT_ALARM "dohost_object_alarm"
+#define DOHOST_HANDLER_OBJECT_WS_MESSAGE "dohost_object_ws_message"
+#define DOHOST_HANDLER_OBJECT_WS_CLOSE "dohost_object_ws_close"
+#define DOHOST_HANDLER_OBJECT_WS_ERROR "dohost_object_ws_error"
 
 /* Host functions (ABI.md §4), imported from the module "dohost". Each returns a
  * status code (result_read: a length, or a negative status). */
@@ -92,5 +95,23 @@ __attribute__((import_module("dohost"), import_name("alarm_set")))
 int32_t dohost_abi_alarm_set(const uint64_t *time_ptr);
 __attribute__((import_module("dohost"), import_name("alarm_delete")))
 int32_t dohost_abi_alarm_delete(void);
+__attribute__((import_module("dohost"), import_name("ws_accept")))
+int32_t dohost_abi_ws_accept(const void *tags_ptr, uint32_t tags_len, uint32_t *socket_ptr);
+__attribute__((import_module("dohost"), import_name("ws_send")))
+int32_t dohost_abi_ws_send(uint32_t socket, uint32_t kind, const void *data_ptr, uint32_t data_len);
+__attribute__((import_module("dohost"), import_name("ws_broadcast")))
+int32_t dohost_abi_ws_broadcast(const void *tag_ptr, uint32_t tag_len, uint32_t except, uint32_t kind, const void *data_ptr, uint32_t data_len, uint32_t *count_ptr);
+__attribute__((import_module("dohost"), import_name("ws_close")))
+int32_t dohost_abi_ws_close(uint32_t socket, uint32_t code, const void *reason_ptr, uint32_t reason_len);
+__attribute__((import_module("dohost"), import_name("ws_list")))
+int32_t dohost_abi_ws_list(const void *tag_ptr, uint32_t tag_len, void *out_ptr, uint32_t out_cap, uint32_t *out_len_ptr);
+__attribute__((import_module("dohost"), import_name("ws_attachment_get")))
+int32_t dohost_abi_ws_attachment_get(uint32_t socket, void *out_ptr, uint32_t out_cap, uint32_t *out_len_ptr);
+__attribute__((import_module("dohost"), import_name("ws_attachment_set")))
+int32_t dohost_abi_ws_attachment_set(uint32_t socket, const void *data_ptr, uint32_t data_len);
+__attribute__((import_module("dohost"), import_name("ws_auto_response")))
+int32_t dohost_abi_ws_auto_response(const void *request_ptr, uint32_t request_len, const void *response_ptr, uint32_t response_len);
+__attribute__((import_module("dohost"), import_name("ws_auto_response_time")))
+int32_t dohost_abi_ws_auto_response_time(uint32_t socket, uint64_t *time_ptr);
 
 #endif

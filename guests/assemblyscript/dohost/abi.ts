@@ -96,3 +96,21 @@ export declare function alarm_get(time_ptr: usize): i32;
 export declare function alarm_set(time_ptr: usize): i32;
 @external("dohost", "alarm_delete")
 export declare function alarm_delete(): i32;
+@external("dohost", "ws_accept")
+export declare function ws_accept(tags_ptr: usize, tags_len: u32, socket_ptr: usize): i32;
+@external("dohost", "ws_send")
+export declare function ws_send(socket: u32, kind: u32, data_ptr: usize, data_len: u32): i32;
+@external("dohost", "ws_broadcast")
+export declare function ws_broadcast(tag_ptr: usize, tag_len: u32, except: u32, kind: u32, data_ptr: usize, data_len: u32, count_ptr: usize): i32;
+@external("dohost", "ws_close")
+export declare function ws_close(socket: u32, code: u32, reason_ptr: usize, reason_len: u32): i32;
+@external("dohost", "ws_list")
+export declare function ws_list(tag_ptr: usize, tag_len: u32, out_ptr: usize, out_cap: u32, out_len_ptr: usize): i32;
+@external("dohost", "ws_attachment_get")
+export declare function ws_attachment_get(socket: u32, out_ptr: usize, out_cap: u32, out_len_ptr: usize): i32;
+@external("dohost", "ws_attachment_set")
+export declare function ws_attachment_set(socket: u32, data_ptr: usize, data_len: u32): i32;
+@external("dohost", "ws_auto_response")
+export declare function ws_auto_response(request_ptr: usize, request_len: u32, response_ptr: usize, response_len: u32): i32;
+@external("dohost", "ws_auto_response_time")
+export declare function ws_auto_response_time(socket: u32, time_ptr: usize): i32;

@@ -391,6 +391,11 @@ export class Response {
   static json(status: i32, body: Uint8Array): Response {
     return new Response(status, body).withHeader("Content-Type", "application/json");
   }
+  /** upgrade answers an upgrade request whose WebSocket the object
+   * accepted: 101 Switching Protocols. */
+  static upgrade(): Response {
+    return new Response(101);
+  }
   /** text is a text/plain response. */
   static text(status: i32, body: string): Response {
     return new Response(status, bytes(body)).withHeader("Content-Type", "text/plain; charset=utf-8");
@@ -661,6 +666,113 @@ export namespace storage {
   export function deleteAlarm(): bool { return status(abi.alarm_delete()); }
 }
 
+// ---- WebSockets (in an object's handlers only; ABI.md §4) ----
+
+/** One of the object's sockets: its id and (from ws.list and ws.accept)
+ * its tags. */
+export class WebSocket {
+  constructor(public id: u32, public tags: string[] = []) {}
+}
+
+/** A message from a client. */
+export class WebSocketMessage {
+  constructor(public socket: u32, public binary: bool, public data: Uint8Array) {}
+  text(): string { return text(this.data); }
+}
+
+/** The WebSockets of the object whose handler runs. Accept the socket of an
+ * upgrade request in fetch and answer Response.upgrade(); the host then
+ * holds it, also while the object is evicted, and calls the object's
+ * webSocketMessage (and webSocketClose, webSocketError); re-export
+ * dohost_object_ws_message (and _close, _error) from the entry file.
+ * Frames a handler sends leave once it succeeds and its writes are
+ * durable. */
+export namespace ws {
+  export const TEXT: u32 = 1, BINARY: u32 = 2;
+
+  /** isUpgrade: req asks for a WebSocket. */
+  export function isUpgrade(req: Request): bool {
+    const v = req.header("upgrade");
+    return v != null && v.toLowerCase() == "websocket";
+  }
+
+  /** accept accepts the request's WebSocket with up to 10 tags; null on
+   * error (lastError). */
+  export function accept(tags: string[]): WebSocket | null {
+    const b = new Builder();
+    b.u32(tags.length);
+    for (let i = 0; i < tags.length; i++) b.field(bytes(tags[i]));
+    const id = new Uint32Array(1);
+    return status(abi.ws_accept(b.buf.dataStart, b.len, id.dataStart)) ? new WebSocket(id[0], tags) : null;
+  }
+
+  /** send sends a message of kind TEXT or BINARY. */
+  export function send(socket: u32, kind: u32, data: Uint8Array): bool {
+    return status(abi.ws_send(socket, kind, data.dataStart, data.length));
+  }
+
+  /** sendText sends a text message. */
+  export function sendText(socket: u32, message: string): bool {
+    return send(socket, TEXT, bytes(message));
+  }
+
+  /** broadcast sends one message to every open socket with tag (every one
+   * if tag is empty) but except (0: none), in one host call: how many, or
+   * -1 on error. */
+  export function broadcast(tag: string, except: u32, kind: u32, data: Uint8Array): i64 {
+    const t = bytes(tag);
+    const n = new Uint32Array(1);
+    return status(abi.ws_broadcast(t.dataStart, t.length, except, kind, data.dataStart, data.length, n.dataStart)) ? <i64>n[0] : -1;
+  }
+
+  /** close closes the socket with code (1000, or 3000-4999) and reason. */
+  export function close(socket: u32, code: u32, reason: string): bool {
+    const r = bytes(reason);
+    return status(abi.ws_close(socket, code, r.dataStart, r.length));
+  }
+
+  /** list is the open sockets with tag (all if tag is empty); null on error. */
+  export function list(tag: string): WebSocket[] | null {
+    const t = bytes(tag);
+    const out = withOut(abi.ws_list(t.dataStart, t.length, scratch.dataStart, SCRATCH, outLen.dataStart));
+    if (out == null) return null;
+    const r = new Reader(out);
+    const n = r.count(8);
+    const l: WebSocket[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = new WebSocket(r.u32());
+      const nt = r.count(4);
+      for (let j = 0; j < nt; j++) s.tags.push(r.string());
+      l.push(s);
+    }
+    return r.done("SocketList") ? l : null;
+  }
+
+  /** attachment is the socket's attachment (empty until set); null on error. */
+  export function attachment(socket: u32): Uint8Array | null {
+    return withOut(abi.ws_attachment_get(socket, scratch.dataStart, SCRATCH, outLen.dataStart));
+  }
+
+  /** setAttachment keeps up to 2048 bytes with the socket. */
+  export function setAttachment(socket: u32, data: Uint8Array): bool {
+    return status(abi.ws_attachment_set(socket, data.dataStart, data.length));
+  }
+
+  /** setAutoResponse makes the host answer the text message request with
+   * response without running the object (empty request: none). */
+  export function setAutoResponse(request: string, response: string): bool {
+    const q = bytes(request), p = bytes(response);
+    return status(abi.ws_auto_response(q.dataStart, q.length, p.dataStart, p.length));
+  }
+
+  /** autoResponseTime is when the host last auto-responded on the socket,
+   * in unix milliseconds; -1 if never (or on error: lastError). */
+  export function autoResponseTime(socket: u32): i64 {
+    const t = new Uint64Array(1);
+    return status(abi.ws_auto_response_time(socket, t.dataStart)) ? <i64>t[0] : -1;
+  }
+}
+
 // ---- Objects and handlers ----
 
 /** What an object's constructor is told. */
@@ -681,6 +793,20 @@ export abstract class DurableObject {
   alarm(info: AlarmInfo): bool {
     fail("the object's class has no alarm method");
     return false;
+  }
+  /** webSocketMessage runs for each message a client sends; false (after
+   * fail()) is logged and the socket stays open. */
+  webSocketMessage(msg: WebSocketMessage): bool {
+    fail("the object's class has no webSocketMessage method");
+    return false;
+  }
+  /** webSocketClose runs when a client closed its socket (or was lost: 1006). */
+  webSocketClose(socket: u32, code: u32, reason: string, wasClean: bool): bool {
+    return true;
+  }
+  /** webSocketError runs when the host closed a socket for an error. */
+  webSocketError(socket: u32, message: string): bool {
+    return true;
   }
 }
 
@@ -756,4 +882,32 @@ export function dohost_object_alarm(n: u32): i32 {
   if (!r.done("AlarmInfo")) { fail("malformed AlarmInfo record"); return abi.GUEST_ERROR; }
   if (theObject == null) { fail("object_alarm before object_new"); return abi.GUEST_ERROR; }
   return theObject!.alarm(info) ? 0 : abi.GUEST_ERROR;
+}
+
+export function dohost_object_ws_message(n: u32): i32 {
+  const r = new Reader(input(n));
+  const socket = r.u32(), kind = r.u32();
+  const data = r.field();
+  if (!r.done("WSMessage")) { fail("malformed WSMessage record"); return abi.GUEST_ERROR; }
+  if (theObject == null) { fail("object_ws_message before object_new"); return abi.GUEST_ERROR; }
+  return theObject!.webSocketMessage(new WebSocketMessage(socket, kind == ws.BINARY, data)) ? 0 : abi.GUEST_ERROR;
+}
+
+export function dohost_object_ws_close(n: u32): i32 {
+  const r = new Reader(input(n));
+  const socket = r.u32(), code = r.u32();
+  const reason = r.string();
+  const clean = r.u32() != 0;
+  if (!r.done("WSClose")) { fail("malformed WSClose record"); return abi.GUEST_ERROR; }
+  if (theObject == null) { fail("object_ws_close before object_new"); return abi.GUEST_ERROR; }
+  return theObject!.webSocketClose(socket, code, reason, clean) ? 0 : abi.GUEST_ERROR;
+}
+
+export function dohost_object_ws_error(n: u32): i32 {
+  const r = new Reader(input(n));
+  const socket = r.u32();
+  const message = r.string();
+  if (!r.done("WSError")) { fail("malformed WSError record"); return abi.GUEST_ERROR; }
+  if (theObject == null) { fail("object_ws_error before object_new"); return abi.GUEST_ERROR; }
+  return theObject!.webSocketError(socket, message) ? 0 : abi.GUEST_ERROR;
 }

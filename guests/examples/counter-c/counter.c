@@ -146,7 +146,7 @@ static int counter_alarm(void *self, const dohost_alarm_info *info) {
 	return dohost_storage_put(value_key, DOHOST_STR("0")) == DOHOST_OK ? 0 : fail_call();
 }
 
-static const dohost_class counter_class = {"Counter", counter_new, counter_fetch, counter_alarm};
+static const dohost_class counter_class = {.name = "Counter", .construct = counter_new, .fetch = counter_fetch, .alarm = counter_alarm};
 
 __attribute__((constructor)) static void setup(void) {
 	dohost_handle(fetch);

@@ -67,7 +67,7 @@ static int room_fetch(void *self, const dohost_request *req, dohost_response *re
 	return 0;
 }
 
-static const dohost_class room_class = {"YourDurableObject", room_new, room_fetch, NULL};
+static const dohost_class room_class = {.name = "YourDurableObject", .construct = room_new, .fetch = room_fetch};
 
 __attribute__((constructor)) static void setup(void) {
 	dohost_handle(fetch);

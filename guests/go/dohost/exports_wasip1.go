@@ -4,6 +4,7 @@ package dohost
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime/debug"
 
@@ -128,4 +129,51 @@ func failf(format string, args ...any) int32 {
 	msg := fmt.Sprintf(format, args...)
 	hostFail(sptr(msg), uint32(len(msg)))
 	return int32(abi.GuestError)
+}
+
+//go:wasmexport dohost_object_ws_message
+func exportObjectWSMessage(n uint32) (code int32) {
+	defer recoverTo(&code)
+	m, err := abi.DecodeWSMessage(input(n))
+	if err != nil {
+		return failf("ws message: %v", err)
+	}
+	h, ok := theObject.(WebSocketHandler)
+	if !ok {
+		return failf("the object's class has no WebSocketMessage method")
+	}
+	if err := h.WebSocketMessage(WebSocket{id: m.Socket}, Message{Binary: m.Binary, Data: m.Data}); err != nil {
+		return failf("%v", err)
+	}
+	return 0
+}
+
+//go:wasmexport dohost_object_ws_close
+func exportObjectWSClose(n uint32) (code int32) {
+	defer recoverTo(&code)
+	c, err := abi.DecodeWSClose(input(n))
+	if err != nil {
+		return failf("ws close: %v", err)
+	}
+	if h, ok := theObject.(WebSocketCloseHandler); ok {
+		if err := h.WebSocketClose(WebSocket{id: c.Socket}, int(c.Code), c.Reason, c.WasClean); err != nil {
+			return failf("%v", err)
+		}
+	}
+	return 0
+}
+
+//go:wasmexport dohost_object_ws_error
+func exportObjectWSError(n uint32) (code int32) {
+	defer recoverTo(&code)
+	e, err := abi.DecodeWSError(input(n))
+	if err != nil {
+		return failf("ws error: %v", err)
+	}
+	if h, ok := theObject.(WebSocketErrorHandler); ok {
+		if err := h.WebSocketError(WebSocket{id: e.Socket}, errors.New(e.Message)); err != nil {
+			return failf("%v", err)
+		}
+	}
+	return 0
 }

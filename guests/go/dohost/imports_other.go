@@ -39,17 +39,26 @@ func hostNSIDFromString(_, _, _, _, _, _, _ any) int32 { return noHost() }
 func hostStubFetch(_, _, _, _, _, _, _, _, _ any) int32 {
 	return noHost()
 }
-func hostStorageGet(_, _, _, _, _ any) int32      { return noHost() }
-func hostStorageGetMulti(_, _, _, _, _ any) int32 { return noHost() }
-func hostStoragePut(_, _, _, _ any) int32         { return noHost() }
-func hostStoragePutMulti(_, _ any) int32          { return noHost() }
-func hostStorageDelete(_, _ any) int32            { return noHost() }
-func hostStorageDeleteMulti(_, _, _ any) int32    { return noHost() }
-func hostStorageList(_, _, _, _, _ any) int32     { return noHost() }
-func hostStorageDeleteAll() int32                 { return noHost() }
-func hostTxnBegin() int32                         { return noHost() }
-func hostTxnCommit() int32                        { return noHost() }
-func hostTxnRollback() int32                      { return noHost() }
-func hostAlarmGet(any) int32                      { return noHost() }
-func hostAlarmSet(any) int32                      { return noHost() }
-func hostAlarmDelete() int32                      { return noHost() }
+func hostStorageGet(_, _, _, _, _ any) int32        { return noHost() }
+func hostStorageGetMulti(_, _, _, _, _ any) int32   { return noHost() }
+func hostStoragePut(_, _, _, _ any) int32           { return noHost() }
+func hostStoragePutMulti(_, _ any) int32            { return noHost() }
+func hostStorageDelete(_, _ any) int32              { return noHost() }
+func hostStorageDeleteMulti(_, _, _ any) int32      { return noHost() }
+func hostStorageList(_, _, _, _, _ any) int32       { return noHost() }
+func hostStorageDeleteAll() int32                   { return noHost() }
+func hostTxnBegin() int32                           { return noHost() }
+func hostTxnCommit() int32                          { return noHost() }
+func hostTxnRollback() int32                        { return noHost() }
+func hostAlarmGet(any) int32                        { return noHost() }
+func hostAlarmSet(any) int32                        { return noHost() }
+func hostAlarmDelete() int32                        { return noHost() }
+func hostWSAccept(_, _, _ any) int32                { return noHost() }
+func hostWSSend(_, _, _, _ any) int32               { return noHost() }
+func hostWSBroadcast(_, _, _, _, _, _, _ any) int32 { return noHost() }
+func hostWSClose(_, _, _, _ any) int32              { return noHost() }
+func hostWSList(_, _, _, _, _ any) int32            { return noHost() }
+func hostWSAttachmentGet(_, _, _, _ any) int32      { return noHost() }
+func hostWSAttachmentSet(_, _, _ any) int32         { return noHost() }
+func hostWSAutoResponse(_, _, _, _ any) int32       { return noHost() }
+func hostWSAutoResponseTime(_, _ any) int32         { return noHost() }

@@ -83,3 +83,30 @@ func hostAlarmSet(t unsafe.Pointer) int32
 
 //go:wasmimport dohost alarm_delete
 func hostAlarmDelete() int32
+
+//go:wasmimport dohost ws_accept
+func hostWSAccept(tags unsafe.Pointer, tagsn uint32, id unsafe.Pointer) int32
+
+//go:wasmimport dohost ws_send
+func hostWSSend(id, kind uint32, d unsafe.Pointer, dn uint32) int32
+
+//go:wasmimport dohost ws_broadcast
+func hostWSBroadcast(tag unsafe.Pointer, tagn uint32, except, kind uint32, d unsafe.Pointer, dn uint32, count unsafe.Pointer) int32
+
+//go:wasmimport dohost ws_close
+func hostWSClose(id, code uint32, r unsafe.Pointer, rn uint32) int32
+
+//go:wasmimport dohost ws_list
+func hostWSList(tag unsafe.Pointer, tagn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost ws_attachment_get
+func hostWSAttachmentGet(id uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
+//go:wasmimport dohost ws_attachment_set
+func hostWSAttachmentSet(id uint32, d unsafe.Pointer, dn uint32) int32
+
+//go:wasmimport dohost ws_auto_response
+func hostWSAutoResponse(req unsafe.Pointer, reqn uint32, resp unsafe.Pointer, respn uint32) int32
+
+//go:wasmimport dohost ws_auto_response_time
+func hostWSAutoResponseTime(id uint32, t unsafe.Pointer) int32

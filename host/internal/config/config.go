@@ -169,6 +169,12 @@ type Limits struct {
 	// Writes caps the bytes one handler call may write (max_write_bytes):
 	// its batch is held in memory until the call commits.
 	Writes int64
+	// WebSocketMessage caps a WebSocket message, received or sent
+	// (websocket_message_bytes): 1 MiB, as on Cloudflare.
+	WebSocketMessage int64
+	// WebSocketsPerObject caps the open WebSockets of one object
+	// (websockets_per_object): 32,768, as on Cloudflare.
+	WebSocketsPerObject int
 }
 
 // Cloudflare's limits on Durable Object storage, the least a worker may set.
@@ -181,7 +187,7 @@ const (
 var DefaultLimits = Limits{
 	CPU: 30 * time.Second, StorageKey: MinStorageKey, StorageValue: MinStorageValue,
 	Memory: 128 << 20, RequestBody: 32 << 20, ResponseBody: 32 << 20, Queue: 1000,
-	Writes: 64 << 20,
+	Writes: 64 << 20, WebSocketMessage: 1 << 20, WebSocketsPerObject: 32768,
 }
 
 // Host holds the [dohost] section: settings of this host, not of Workers.
@@ -189,6 +195,10 @@ type Host struct {
 	// WorkerInstances caps the pooled instances that run the Worker's fetch
 	// handler at once.
 	WorkerInstances int
+	// MaxWebSockets caps the WebSockets open on the host, all objects
+	// together (max_websockets); 0: the host's default. Where several
+	// configs set it, the least holds.
+	MaxWebSockets int
 }
 
 // DefaultHost is the [dohost] section of a file that has none.
@@ -620,7 +630,8 @@ func (ch *checker) config(raw map[string]any) *Config {
 
 	if l := ch.table(raw, "limits"); l != nil {
 		ch.only(l, "limits", []string{"cpu_ms", "storage_key_bytes", "storage_value_bytes", "memory_mb",
-			"max_request_bytes", "max_response_bytes", "max_queue", "max_write_bytes"}, map[string]string{"subrequests": ""})
+			"max_request_bytes", "max_response_bytes", "max_queue", "max_write_bytes",
+			"websocket_message_bytes", "websockets_per_object"}, map[string]string{"subrequests": ""})
 		if ms, ok := ch.integer(l, "limits", "cpu_ms", 1, 15*60*1000); ok {
 			c.Limits.CPU = time.Duration(ms) * time.Millisecond
 		}
@@ -645,12 +656,21 @@ func (ch *checker) config(raw map[string]any) *Config {
 		if n, ok := ch.integer(l, "limits", "max_write_bytes", 1<<20, 1<<30); ok {
 			c.Limits.Writes = n
 		}
+		if n, ok := ch.integer(l, "limits", "websocket_message_bytes", 125, 32<<20); ok {
+			c.Limits.WebSocketMessage = n
+		}
+		if n, ok := ch.integer(l, "limits", "websockets_per_object", 1, 1<<20); ok {
+			c.Limits.WebSocketsPerObject = int(n)
+		}
 	}
 
 	if h := ch.table(raw, "dohost"); h != nil {
-		ch.only(h, "dohost", []string{"worker_instances"}, nil)
+		ch.only(h, "dohost", []string{"worker_instances", "max_websockets"}, nil)
 		if n, ok := ch.integer(h, "dohost", "worker_instances", 1, 1<<16); ok {
 			c.Host.WorkerInstances = int(n)
+		}
+		if n, ok := ch.integer(h, "dohost", "max_websockets", 1, 1<<24); ok {
+			c.Host.MaxWebSockets = int(n)
 		}
 	}
 	sort.SliceStable(ch.diags, func(i, j int) bool { return ch.diags[i].Line < ch.diags[j].Line })

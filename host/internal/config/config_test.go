@@ -57,8 +57,11 @@ main = "/abs/w.wasm"
 account_id = "acct-1"
 [limits]
 cpu_ms = 50
+websocket_message_bytes = 4096
+websockets_per_object = 100
 [dohost]
 worker_instances = 8
+max_websockets = 5000
 [[migrations]]
 tag = "v2"
 renamed_classes = [{ from = "A", to = "B" }]
@@ -69,6 +72,9 @@ deleted_classes = ["C"]
 	}
 	if c.Main != "/abs/w.wasm" || c.AccountID != "acct-1" || c.Limits.CPU != 50*time.Millisecond || c.Host.WorkerInstances != 8 {
 		t.Errorf("got %+v", c)
+	}
+	if c.Limits.WebSocketMessage != 4096 || c.Limits.WebSocketsPerObject != 100 || c.Host.MaxWebSockets != 5000 {
+		t.Errorf("WebSocket limits %+v, host %+v", c.Limits, c.Host)
 	}
 	if m := c.Migrations[0]; m.RenamedClasses[0] != (Rename{"A", "B"}) || m.DeletedClasses[0] != "C" {
 		t.Errorf("migration %+v", m)

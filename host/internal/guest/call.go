@@ -23,6 +23,9 @@ const (
 	Construct               // dohost_object_new
 	Classes                 // dohost_classes: respond takes the class list
 	Alarm                   // dohost_object_alarm
+	WSMessage               // dohost_object_ws_message
+	WSClose                 // dohost_object_ws_close
+	WSError                 // dohost_object_ws_error
 )
 
 // Call is one guest handler call: its input and the pending result of its
@@ -72,6 +75,7 @@ type Call struct {
 	alarmSet bool
 	names    []namedID // IDs this call derived from names
 	args     args      // the parameters of the host call under way
+	ws       outbox    // WebSocket frames and sockets this call made
 }
 
 // savepoint is where an explicit transaction began: the batch's mark and
@@ -124,6 +128,12 @@ func (c *Call) handler() string {
 		return abi.ExportWorkerFetch
 	case ObjectFetch:
 		return abi.ExportObjectFetch
+	case WSMessage:
+		return abi.ExportObjectWSMessage
+	case WSClose:
+		return abi.ExportObjectWSClose
+	case WSError:
+		return abi.ExportObjectWSError
 	}
 	return ""
 }

@@ -51,6 +51,16 @@ var hostFns = map[string]hostFn{
 	abi.FnAlarmGet:    alarmGet,
 	abi.FnAlarmSet:    alarmSet,
 	abi.FnAlarmDelete: alarmDelete,
+
+	abi.FnWSAccept:           wsAccept,
+	abi.FnWSSend:             wsSend,
+	abi.FnWSBroadcast:        wsBroadcast,
+	abi.FnWSClose:            wsClose,
+	abi.FnWSList:             wsList,
+	abi.FnWSAttachmentGet:    wsAttachmentGet,
+	abi.FnWSAttachmentSet:    wsAttachmentSet,
+	abi.FnWSAutoResponse:     wsAutoResponse,
+	abi.FnWSAutoResponseTime: wsAutoResponseTime,
 }
 
 // instantiateHostModule registers the import module: one Go function for

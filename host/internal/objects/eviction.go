@@ -109,19 +109,47 @@ func (r *Registry) removeLocked(os []*object) {
 	}
 }
 
-// removeOneLocked drops one unreferenced live object from the registry.
+// removeOneLocked drops one unreferenced live object from the registry;
+// one that holds sockets keeps its record (it hibernates: the caller
+// closes its instance, and its next event starts a new one).
 func (r *Registry) removeOneLocked(o *object) {
 	r.lru.remove(o)
-	delete(r.objects, objectKey{o.ns, o.id})
+	if !o.hasSockets() {
+		delete(r.objects, objectKey{o.ns, o.id})
+	}
 }
 
-// evict closes the instances of objects removed from the registry.
+// evict closes the instances of objects removed from the registry. One
+// that holds sockets kept its record, so an event may reach it meanwhile:
+// its instance is closed under its turn, and if an event holds the turn,
+// the object is busy, not idle, and keeps its instance (run lists it
+// again).
 func (r *Registry) evict(os []*object, why string) {
 	for _, o := range os {
-		o.closeInstance(context.Background())
+		if o.ws.Load() != nil {
+			if !o.tryAcquire() {
+				continue
+			}
+			o.closeInstance(context.Background())
+			o.release()
+		} else {
+			o.closeInstance(context.Background())
+		}
 		r.nEvicted.Add(1)
 		o.log.Debug("object evicted", "why", why)
 	}
+}
+
+// relist puts o, which has an instance, back in the LRU list if an
+// eviction took it out while a socket event or a request ran on it. The
+// caller holds o's turn.
+func (r *Registry) relist(o *object) {
+	r.mu.Lock()
+	if !o.inLRU {
+		o.lastUsed = time.Now()
+		r.lru.pushFront(o)
+	}
+	r.mu.Unlock()
 }
 
 // sweep evicts objects idle for longer than IdleTimeout and trims the

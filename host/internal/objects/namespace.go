@@ -8,6 +8,7 @@ import (
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/quota"
+	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -18,6 +19,8 @@ type Limits struct {
 	Queue int
 	// Storage bounds keys and values of object storage.
 	Storage store.ObjectLimits
+	// Sockets bounds the objects' WebSockets.
+	Sockets sockets.Limits
 }
 
 // NamespaceConfig describes a Durable Object namespace: one class of one

@@ -11,6 +11,7 @@ import (
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/quota"
+	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -34,6 +35,8 @@ type object struct {
 	trimmed    bool            // the instance was trimmed since its last request
 
 	waitingOn *object // guarded by Registry.graphMu
+
+	ws atomic.Pointer[sockets.Set] // its WebSockets; set once, under turn
 
 	// Guarded by Registry.mu.
 	refs             int  // references taken by Registry.get
@@ -86,9 +89,15 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 	o.trimmed = false
 	c := o.call(kind, depth, txn, writes)
 	err := o.inst.Run(ctx, c, input, before)
+	// Frames the handler sent leave now that its writes are durable;
+	// a handler that failed sends none.
+	c.SocketsDone(err == nil)
 	trapped := guest.IsTrap(err)
 	if (alarmChanged || c.AlarmChanged) && !trapped {
 		o.r.alarms.reload(o)
+	}
+	if o.ws.Load() != nil && !trapped {
+		o.r.relist(o)
 	}
 	switch {
 	case err == nil:

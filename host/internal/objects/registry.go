@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -25,6 +26,8 @@ type Options struct {
 	// AlarmRate caps the alarm runs of one account a second (in bursts of
 	// as many); 0 is no cap.
 	AlarmRate int
+	// Sockets holds the host's WebSockets; nil: objects cannot accept any.
+	Sockets *sockets.Host
 }
 
 // Stats are counters of a Registry's objects.
@@ -34,7 +37,9 @@ type Stats struct {
 	Failed  int64 // instances replaced after a trap or timeout
 	Evicted int64 // instances closed because they were idle or over the cap
 	Trimmed int64 // idle instances trimmed
-	Records int64 // objects with a record now: live, or referenced
+	Records int64 // objects with a record now: live, referenced, or holding sockets
+	// Hibernating are objects with WebSockets open and no instance.
+	Hibernating int64
 	// Alarm handler runs, the runs that failed, and the alarms scheduled.
 	AlarmsRun, AlarmsFailed, AlarmsPending int64
 }
@@ -121,11 +126,20 @@ func (r *Registry) Close() {
 func (r *Registry) Stats() Stats {
 	r.mu.Lock()
 	live, records := r.lru.n, len(r.objects)
+	hibernating := 0
+	if records > live {
+		for _, o := range r.objects {
+			if !o.inLRU && o.ws.Load() != nil {
+				hibernating++
+			}
+		}
+	}
 	r.mu.Unlock()
 	return Stats{
 		Started: r.nStarted.Load(), Live: int64(live), Failed: r.nFailed.Load(),
 		Evicted: r.nEvicted.Load(), Trimmed: r.nTrimmed.Load(), Records: int64(records),
-		AlarmsRun: r.alarms.runs.Load(), AlarmsFailed: r.alarms.failures.Load(),
+		Hibernating: int64(hibernating),
+		AlarmsRun:   r.alarms.runs.Load(), AlarmsFailed: r.alarms.failures.Load(),
 		AlarmsPending: int64(r.alarms.pending()),
 	}
 }
@@ -169,7 +183,7 @@ func (r *Registry) put(o *object, used bool) {
 			o.lastUsed = time.Now()
 			r.lru.moveToFront(o)
 		}
-	case o.refs == 0:
+	case o.refs == 0 && !o.hasSockets():
 		delete(r.objects, objectKey{o.ns, o.id})
 	}
 }

@@ -739,8 +739,8 @@ static int probe_fetch(void *self, const dohost_request *req, dohost_response *r
 	return text_404(resp, "no object op ", path(url));
 }
 
-static const dohost_class probe_class = {"Probe", probe_new, probe_fetch, probe_alarm};
-static const dohost_class other_class = {"Other", probe_new, probe_fetch, probe_alarm};
+static const dohost_class probe_class = {.name = "Probe", .construct = probe_new, .fetch = probe_fetch, .alarm = probe_alarm};
+static const dohost_class other_class = {.name = "Other", .construct = probe_new, .fetch = probe_fetch, .alarm = probe_alarm};
 
 __attribute__((constructor)) static void setup(void) {
 	dohost_handle(fetch);

@@ -68,6 +68,9 @@ pub mod handler {
     pub const OBJECT_NEW: &str = "dohost_object_new";
     pub const OBJECT_FETCH: &str = "dohost_object_fetch";
     pub const OBJECT_ALARM: &str = "dohost_object_alarm";
+    pub const OBJECT_WS_MESSAGE: &str = "dohost_object_ws_message";
+    pub const OBJECT_WS_CLOSE: &str = "dohost_object_ws_close";
+    pub const OBJECT_WS_ERROR: &str = "dohost_object_ws_error";
 }
 
 // Host functions (ABI.md §4), imported from the module "dohost". Each returns a
@@ -100,4 +103,13 @@ extern "C" {
     pub fn alarm_get(time_ptr: *mut u64) -> i32;
     pub fn alarm_set(time_ptr: *const u64) -> i32;
     pub fn alarm_delete() -> i32;
+    pub fn ws_accept(tags_ptr: *const u8, tags_len: u32, socket_ptr: *mut u32) -> i32;
+    pub fn ws_send(socket: u32, kind: u32, data_ptr: *const u8, data_len: u32) -> i32;
+    pub fn ws_broadcast(tag_ptr: *const u8, tag_len: u32, except: u32, kind: u32, data_ptr: *const u8, data_len: u32, count_ptr: *mut u32) -> i32;
+    pub fn ws_close(socket: u32, code: u32, reason_ptr: *const u8, reason_len: u32) -> i32;
+    pub fn ws_list(tag_ptr: *const u8, tag_len: u32, out_ptr: *mut u8, out_cap: u32, out_len_ptr: *mut u32) -> i32;
+    pub fn ws_attachment_get(socket: u32, out_ptr: *mut u8, out_cap: u32, out_len_ptr: *mut u32) -> i32;
+    pub fn ws_attachment_set(socket: u32, data_ptr: *const u8, data_len: u32) -> i32;
+    pub fn ws_auto_response(request_ptr: *const u8, request_len: u32, response_ptr: *const u8, response_len: u32) -> i32;
+    pub fn ws_auto_response_time(socket: u32, time_ptr: *mut u64) -> i32;
 }

@@ -727,6 +727,134 @@ pub mod storage {
     }
 }
 
+// ---- WebSockets (in an object's handlers only; ABI.md §4) ----
+
+/// The WebSockets of the object whose handler runs. Accept the socket of
+/// an upgrade request in `fetch` and answer [`Response::upgrade`]; the
+/// host then holds it, also while the object is evicted, and calls the
+/// object's `ws_message` (and `ws_close`, `ws_error`). Frames a handler
+/// sends leave once it returns `Ok` and its writes are durable.
+pub mod ws {
+    use super::*;
+
+    /// One of the object's sockets: its id and, from [`list`] and
+    /// [`accept`], its tags.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Socket {
+        pub id: u32,
+        pub tags: Vec<String>,
+    }
+
+    /// A message from a client.
+    #[derive(Debug, Clone)]
+    pub struct Message {
+        pub socket: u32,
+        pub binary: bool,
+        pub data: Vec<u8>,
+    }
+
+    /// is_upgrade reports whether req asks for a WebSocket.
+    pub fn is_upgrade(req: &Request) -> bool {
+        req.header("upgrade").map_or(false, |v| v.eq_ignore_ascii_case("websocket"))
+    }
+
+    /// accept accepts the request's WebSocket with up to 10 tags.
+    pub fn accept(tags: &[&str]) -> Result<Socket> {
+        let mut rec = Vec::new();
+        put_u32(&mut rec, tags.len() as u32);
+        for t in tags {
+            put_bytes(&mut rec, t.as_bytes());
+        }
+        let (p, l) = ptr(&rec);
+        let mut id = 0u32;
+        status(unsafe { abi::ws_accept(p, l, &mut id) })?;
+        Ok(Socket { id, tags: tags.iter().map(|t| t.to_string()).collect() })
+    }
+
+    fn kind(binary: bool) -> u32 {
+        if binary {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// send sends a message (text, or binary when binary is set).
+    pub fn send(socket: u32, binary: bool, data: &[u8]) -> Result<()> {
+        let (p, l) = ptr(data);
+        status(unsafe { abi::ws_send(socket, kind(binary), p, l) }).map(|_| ())
+    }
+
+    /// broadcast sends one message to every open socket with tag (every
+    /// one if tag is empty) but except (0: none), in one host call; it
+    /// returns how many.
+    pub fn broadcast(tag: &str, except: u32, binary: bool, data: &[u8]) -> Result<u32> {
+        let (t, tl) = ptr(tag.as_bytes());
+        let (p, l) = ptr(data);
+        let mut n = 0u32;
+        status(unsafe { abi::ws_broadcast(t, tl, except, kind(binary), p, l, &mut n) }).map(|_| n)
+    }
+
+    /// close closes the socket with code (1000, or 3000-4999) and reason.
+    pub fn close(socket: u32, code: u32, reason: &str) -> Result<()> {
+        let (p, l) = ptr(reason.as_bytes());
+        status(unsafe { abi::ws_close(socket, code, p, l) }).map(|_| ())
+    }
+
+    /// list returns the open sockets with tag (all if tag is empty).
+    pub fn list(tag: &str) -> Result<Vec<Socket>> {
+        let (t, tl) = ptr(tag.as_bytes());
+        let (o, oc, ol) = scratch();
+        let out = with_out(unsafe { abi::ws_list(t, tl, o, oc, ol) })?.unwrap_or_default();
+        let mut r = Reader::new(&out);
+        let n = r.count(8);
+        let l = (0..n)
+            .map(|_| {
+                let id = r.u32();
+                let nt = r.count(4);
+                Socket { id, tags: (0..nt).map(|_| r.string()).collect() }
+            })
+            .collect();
+        r.end("SocketList")?;
+        Ok(l)
+    }
+
+    /// attachment returns the socket's attachment (empty until set).
+    pub fn attachment(socket: u32) -> Result<Vec<u8>> {
+        let (o, oc, ol) = scratch();
+        with_out(unsafe { abi::ws_attachment_get(socket, o, oc, ol) }).map(|v| v.unwrap_or_default())
+    }
+
+    /// set_attachment keeps up to 2048 bytes with the socket.
+    pub fn set_attachment(socket: u32, data: &[u8]) -> Result<()> {
+        let (p, l) = ptr(data);
+        status(unsafe { abi::ws_attachment_set(socket, p, l) }).map(|_| ())
+    }
+
+    /// set_auto_response makes the host answer the text message request
+    /// with response without running the object (empty request: none).
+    pub fn set_auto_response(request: &str, response: &str) -> Result<()> {
+        let (q, ql) = ptr(request.as_bytes());
+        let (p, pl) = ptr(response.as_bytes());
+        status(unsafe { abi::ws_auto_response(q, ql, p, pl) }).map(|_| ())
+    }
+
+    /// auto_response_time is when the host last auto-responded on the
+    /// socket, in unix milliseconds.
+    pub fn auto_response_time(socket: u32) -> Result<Option<u64>> {
+        let mut t = 0u64;
+        status(unsafe { abi::ws_auto_response_time(socket, &mut t) }).map(|found| if found { Some(t) } else { None })
+    }
+}
+
+impl Response {
+    /// upgrade is the answer to an upgrade request whose WebSocket the
+    /// object accepted: 101 Switching Protocols.
+    pub fn upgrade() -> Response {
+        Response::new(101, Vec::new())
+    }
+}
+
 // ---- Objects and handlers ----
 
 /// What an object's constructor is told.
@@ -752,6 +880,19 @@ pub trait Object {
     /// alarm runs when the object's alarm is due; an error has it retried.
     fn alarm(&mut self, _info: &AlarmInfo) -> Result<()> {
         Err(Error::new("the object's class has no alarm handler"))
+    }
+    /// ws_message runs for each message a client sends on one of the
+    /// object's sockets; an error is logged and the socket stays open.
+    fn ws_message(&mut self, _msg: &ws::Message) -> Result<()> {
+        Err(Error::new("the object's class has no ws_message handler"))
+    }
+    /// ws_close runs when a client closed its socket (or was lost: 1006).
+    fn ws_close(&mut self, _socket: u32, _code: u32, _reason: &str, _was_clean: bool) -> Result<()> {
+        Ok(())
+    }
+    /// ws_error runs when the host closed a socket for an error.
+    fn ws_error(&mut self, _socket: u32, _message: &str) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -856,6 +997,54 @@ pub mod rt {
             None => fail(&Error::new("object_alarm before object_new")),
         }
     }
+
+    fn settle(r: Result<()>) -> i32 {
+        match r {
+            Ok(()) => 0,
+            Err(e) => fail(&e),
+        }
+    }
+
+    pub fn object_ws_message(n: u32) -> i32 {
+        let rec = input(n);
+        let mut r = Reader::new(&rec);
+        let socket = r.u32();
+        let kind = r.u32();
+        let data = r.bytes();
+        if let Err(e) = r.end("WSMessage") {
+            return fail(&e);
+        }
+        match object() {
+            Some(o) => settle(o.ws_message(&ws::Message { socket, binary: kind == 2, data })),
+            None => fail(&Error::new("object_ws_message before object_new")),
+        }
+    }
+
+    pub fn object_ws_close(n: u32) -> i32 {
+        let rec = input(n);
+        let mut r = Reader::new(&rec);
+        let (socket, code, reason, clean) = (r.u32(), r.u32(), r.string(), r.u32() != 0);
+        if let Err(e) = r.end("WSClose") {
+            return fail(&e);
+        }
+        match object() {
+            Some(o) => settle(o.ws_close(socket, code, &reason, clean)),
+            None => fail(&Error::new("object_ws_close before object_new")),
+        }
+    }
+
+    pub fn object_ws_error(n: u32) -> i32 {
+        let rec = input(n);
+        let mut r = Reader::new(&rec);
+        let (socket, message) = (r.u32(), r.string());
+        if let Err(e) = r.end("WSError") {
+            return fail(&e);
+        }
+        match object() {
+            Some(o) => settle(o.ws_error(socket, &message)),
+            None => fail(&Error::new("object_ws_error before object_new")),
+        }
+    }
 }
 
 /// export! names the guest's Worker handler and its classes, and makes
@@ -888,6 +1077,18 @@ macro_rules! export {
         #[no_mangle]
         pub extern "C" fn dohost_object_alarm(n: u32) -> i32 {
             $crate::rt::object_alarm(n)
+        }
+        #[no_mangle]
+        pub extern "C" fn dohost_object_ws_message(n: u32) -> i32 {
+            $crate::rt::object_ws_message(n)
+        }
+        #[no_mangle]
+        pub extern "C" fn dohost_object_ws_close(n: u32) -> i32 {
+            $crate::rt::object_ws_close(n)
+        }
+        #[no_mangle]
+        pub extern "C" fn dohost_object_ws_error(n: u32) -> i32 {
+            $crate::rt::object_ws_error(n)
         }
     };
 }

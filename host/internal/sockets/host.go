@@ -1,0 +1,181 @@
+package sockets
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Limits bound WebSockets. Zero fields take the defaults of DefaultLimits.
+type Limits struct {
+	// MessageBytes caps a message, received or sent: 1 MiB, as on
+	// Cloudflare. A client that sends a larger one is closed with 1009.
+	MessageBytes int64
+	// PerObject caps the open sockets of one object: 32,768, as on
+	// Cloudflare. Past it ws_accept fails with TOO_LARGE.
+	PerObject int
+	// QueueFrames and QueueBytes bound the frames waiting to be written
+	// to one client. A client that falls that far behind is closed with
+	// 1013 (try again later).
+	QueueFrames int
+	QueueBytes  int64
+	// WriteTimeout is how long writing one frame to a client may take
+	// before the client is closed as too slow.
+	WriteTimeout time.Duration
+	// Inbound is how many received messages of one object may wait for
+	// its handler at once; the readers of its other sockets wait (and
+	// their clients' data waits in the kernel) until one is handled.
+	Inbound int
+}
+
+// DefaultLimits are the limits of a worker that sets none.
+var DefaultLimits = Limits{
+	MessageBytes: 1 << 20, PerObject: 32768,
+	QueueFrames: 1024, QueueBytes: 16 << 20, WriteTimeout: 10 * time.Second,
+	Inbound: 64,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MessageBytes <= 0 {
+		l.MessageBytes = d.MessageBytes
+	}
+	if l.PerObject <= 0 {
+		l.PerObject = d.PerObject
+	}
+	if l.QueueFrames <= 0 {
+		l.QueueFrames = d.QueueFrames
+	}
+	if l.QueueBytes <= 0 {
+		l.QueueBytes = d.QueueBytes
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = d.WriteTimeout
+	}
+	if l.Inbound <= 0 {
+		l.Inbound = d.Inbound
+	}
+	return l
+}
+
+// ErrTooMany is returned by Set.Accept when the object or the host has
+// as many sockets open as it may.
+var ErrTooMany = errors.New("too many WebSockets")
+
+// Stats are counters of a Host's sockets.
+type Stats struct {
+	Open          int64 // sockets open now, accepted or connected
+	Accepted      int64 // sockets accepted by objects
+	Refused       int64 // accepts refused for the per-object or per-host cap
+	Closed        int64 // sockets gone, for any reason
+	MessagesIn    int64 // messages received from clients
+	MessagesOut   int64 // frames written to clients
+	AutoResponses int64 // messages answered by the auto-response pair
+	TooBig        int64 // clients closed for a message over MessageBytes (1009)
+	TooSlow       int64 // clients closed for falling behind (1013)
+}
+
+// Host holds every set of a server: the cap of sockets on the host, the
+// upgrader, the counters, and the shutdown that closes every socket.
+type Host struct {
+	max int
+	log *slog.Logger
+	up  websocket.Upgrader
+
+	open atomic.Int64
+
+	mu      sync.Mutex
+	sets    map[*Set]struct{} // guarded by mu: sets with sockets
+	closing bool              // guarded by mu: CloseAll ran
+
+	accepted, refused, closed, in, out, auto, tooBig, tooSlow atomic.Int64
+}
+
+// NewHost returns a Host that holds at most max sockets (0: no cap but
+// each object's) and logs to log.
+func NewHost(max int, log *slog.Logger) *Host {
+	h := &Host{max: max, log: log, sets: map[*Set]struct{}{}}
+	h.up = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		// Small read buffers and pooled write buffers: an idle socket
+		// holds no write buffer and 1 KiB to read into.
+		ReadBufferSize:  1024,
+		WriteBufferPool: &sync.Pool{},
+		// The Worker sees the Origin header and decides, as on Workers.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return h
+}
+
+// Stats returns the counters.
+func (h *Host) Stats() Stats {
+	return Stats{
+		Open: h.open.Load(), Accepted: h.accepted.Load(), Refused: h.refused.Load(),
+		Closed: h.closed.Load(), MessagesIn: h.in.Load(), MessagesOut: h.out.Load(),
+		AutoResponses: h.auto.Load(), TooBig: h.tooBig.Load(), TooSlow: h.tooSlow.Load(),
+	}
+}
+
+// take counts one more open socket, within the host's cap.
+func (h *Host) take() error {
+	if n := h.open.Add(1); h.max > 0 && n > int64(h.max) {
+		h.open.Add(-1)
+		h.refused.Add(1)
+		return fmt.Errorf("%w: the host has %d open (its cap)", ErrTooMany, h.max)
+	}
+	return nil
+}
+
+// give counts one socket gone.
+func (h *Host) give() {
+	h.open.Add(-1)
+	h.closed.Add(1)
+}
+
+// track and untrack keep the sets with sockets, for CloseAll.
+func (h *Host) track(s *Set) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.sets[s] = struct{}{}
+	return true
+}
+
+func (h *Host) untrack(s *Set) {
+	h.mu.Lock()
+	delete(h.sets, s)
+	h.mu.Unlock()
+}
+
+// CloseAll closes every socket with code and reason (1012, "service
+// restart", on shutdown), without telling the objects, and refuses new
+// ones. It waits up to wait for the close frames to be written.
+func (h *Host) CloseAll(code int, reason string, wait time.Duration) {
+	h.mu.Lock()
+	h.closing = true
+	sets := make([]*Set, 0, len(h.sets))
+	for s := range h.sets {
+		sets = append(sets, s)
+	}
+	h.mu.Unlock()
+	deadline := time.Now().Add(wait)
+	var wg sync.WaitGroup
+	for _, s := range sets {
+		for _, sock := range s.all() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sock.shutdown(code, reason, deadline)
+			}()
+		}
+	}
+	wg.Wait()
+}

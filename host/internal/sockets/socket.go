@@ -1,0 +1,397 @@
+package sockets
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// state is where a socket is in its life. Every state from closing on
+// means the socket is no longer open: lists, broadcasts and sends skip it.
+type state uint8
+
+const (
+	pending  state = iota // accepted; its connection not attached yet
+	open                  // connected
+	closing               // the object closed it: no event follows
+	failing               // the host closed it for an error: an error event follows
+	stopping              // the host is shutting down: no event follows
+	gone                  // out of its set
+)
+
+// closeWait is how long a socket waits for the client's answer to a close
+// frame before it drops the connection.
+const closeWait = 5 * time.Second
+
+// Socket is one WebSocket of an object.
+type Socket struct {
+	set  *Set
+	id   uint32
+	tags []string
+
+	state      state  // guarded by set.mu
+	attachment []byte // guarded by set.mu
+	failure    string // guarded by set.mu: why the host closed it (failing)
+
+	autoAt atomic.Int64 // unix ms of the last auto-response, 0: none
+
+	mu      sync.Mutex
+	conn    *websocket.Conn // guarded by mu: nil while pending
+	queue   []frame         // guarded by mu: frames waiting to be written
+	queued  int64           // guarded by mu: their bytes
+	writing bool            // guarded by mu: a drain goroutine runs
+}
+
+// frame is one frame waiting to be written: a data frame, or a close.
+type frame struct {
+	pm     *websocket.PreparedMessage // nil: a close frame
+	size   int64
+	code   int
+	reason string
+}
+
+// ID returns the socket's id, unique in its set while the socket lives.
+func (s *Socket) ID() uint32 { return s.id }
+
+// Limits returns the limits of the socket's set.
+func (s *Socket) Limits() Limits { return s.set.lim }
+
+// Tags returns the socket's tags.
+func (s *Socket) Tags() []string { return s.tags }
+
+// Open reports whether the socket is open: accepted and not closed.
+func (s *Socket) Open() bool {
+	s.set.mu.Lock()
+	defer s.set.mu.Unlock()
+	return s.state < closing
+}
+
+// Attachment returns a copy of the socket's attachment.
+func (s *Socket) Attachment() []byte {
+	s.set.mu.Lock()
+	defer s.set.mu.Unlock()
+	return slices.Clone(s.attachment)
+}
+
+// SetAttachment replaces the socket's attachment with a copy of b.
+func (s *Socket) SetAttachment(b []byte) {
+	b = slices.Clone(b)
+	s.set.mu.Lock()
+	s.attachment = b
+	s.set.mu.Unlock()
+}
+
+// AutoResponseTime returns when the host last answered this socket with
+// the auto-response, in unix milliseconds, or false if never.
+func (s *Socket) AutoResponseTime() (int64, bool) {
+	t := s.autoAt.Load()
+	return t, t != 0
+}
+
+// Send queues a message to the socket. It fails when the socket is not
+// open or data is over the message limit.
+func (s *Socket) Send(binary bool, data []byte) error {
+	if !s.Open() {
+		return fmt.Errorf("socket %d is closed", s.id)
+	}
+	pm, err := prepare(binary, data)
+	if err != nil {
+		return err
+	}
+	s.enqueue(frame{pm: pm, size: int64(len(data))})
+	return nil
+}
+
+// Close closes the socket with code and reason, after the frames queued
+// before it. The object gets no event for it.
+func (s *Socket) Close(code int, reason string) {
+	if s.set.closing(s, closing) {
+		s.push(frame{code: code, reason: reason})
+	}
+}
+
+// Discard drops a socket whose accept did not stand (the handler failed,
+// or did not answer 101): it never connects and no event follows.
+func (s *Socket) Discard() {
+	s.set.closing(s, closing)
+	s.mu.Lock()
+	c := s.conn
+	s.queue, s.queued = nil, 0
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.NetConn().Close()
+	}
+	s.set.remove(s)
+}
+
+// enqueue queues a frame unless the socket is closing; past the queue's
+// bounds it closes the socket as too slow instead.
+func (s *Socket) enqueue(f frame) {
+	if !s.Open() {
+		return
+	}
+	lim := &s.set.lim
+	s.mu.Lock()
+	if len(s.queue) >= lim.QueueFrames || s.queued+f.size > lim.QueueBytes {
+		n, b := len(s.queue), s.queued
+		s.mu.Unlock()
+		s.set.h.tooSlow.Add(1)
+		s.fail(websocket.CloseTryAgainLater, "client too slow", true,
+			fmt.Sprintf("closed with 1013: the client fell %d frames (%d bytes) behind", n, b))
+		return
+	}
+	s.mu.Unlock()
+	s.push(f)
+}
+
+// push appends f to the queue and starts a drain if none runs.
+func (s *Socket) push(f frame) {
+	s.mu.Lock()
+	s.queue = append(s.queue, f)
+	s.queued += f.size
+	start := s.conn != nil && !s.writing
+	if start {
+		s.writing = true
+	}
+	s.mu.Unlock()
+	if start {
+		go s.drain()
+	}
+}
+
+// drain writes the queued frames, then exits.
+func (s *Socket) drain() {
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.writing = false
+			s.queue = nil
+			s.mu.Unlock()
+			return
+		}
+		f := s.queue[0]
+		s.queue[0] = frame{}
+		s.queue = s.queue[1:]
+		s.queued -= f.size
+		c := s.conn
+		s.mu.Unlock()
+		_ = c.SetWriteDeadline(time.Now().Add(s.set.lim.WriteTimeout))
+		var err error
+		if f.pm != nil {
+			err = c.WritePreparedMessage(f.pm)
+			s.set.h.out.Add(1)
+		} else {
+			err = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(f.code, f.reason))
+			// The client answers with its close frame; one that does not
+			// is dropped after closeWait.
+			_ = c.SetReadDeadline(time.Now().Add(closeWait))
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				s.set.h.tooSlow.Add(1)
+				s.fail(websocket.CloseTryAgainLater, "client too slow", true,
+					fmt.Sprintf("closed with 1013: writing a frame took over %s", s.set.lim.WriteTimeout))
+			}
+			_ = c.NetConn().Close()
+			s.mu.Lock()
+			s.writing, s.queue, s.queued = false, nil, 0
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// fail closes the socket for an error: the object gets an error event
+// with msg once the reader has stopped. The client gets a close frame with
+// code and reason when send is set: the frames still queued are dropped
+// and the close is written next, after the frame being written, if any
+// (a slow client that reads again gets it). Otherwise the connection is
+// closed at once (the library has sent its close already).
+func (s *Socket) fail(code int, reason string, send bool, msg string) {
+	st := s.set
+	st.mu.Lock()
+	wasOpen := s.state < closing
+	if wasOpen {
+		s.state = failing
+		s.failure = msg
+		st.nOpen--
+	}
+	st.mu.Unlock()
+	if !wasOpen {
+		return
+	}
+	st.h.log.Warn("WebSocket closed by the host", "socket", s.id, "code", code, "why", msg)
+	if !send {
+		go s.abort(0, "", time.Time{})
+		return
+	}
+	s.mu.Lock()
+	s.queue, s.queued = nil, 0
+	connected := s.conn != nil
+	s.mu.Unlock()
+	if !connected {
+		go s.finish(nil)
+		return
+	}
+	s.push(frame{code: code, reason: reason})
+}
+
+// abort drops the queue, tries to send a close frame with code (0: none)
+// until deadline and closes the connection; a socket not connected yet
+// is finished at once.
+func (s *Socket) abort(code int, reason string, deadline time.Time) {
+	s.mu.Lock()
+	c := s.conn
+	s.queue, s.queued = nil, 0
+	s.mu.Unlock()
+	if c == nil {
+		// Never connected: no reader will end it.
+		s.finish(nil)
+		return
+	}
+	if code != 0 {
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
+	}
+	_ = c.NetConn().Close()
+}
+
+// shutdown closes the socket for the host's shutdown, with no event.
+func (s *Socket) shutdown(code int, reason string, deadline time.Time) {
+	st := s.set
+	st.mu.Lock()
+	if s.state < closing {
+		st.nOpen--
+	}
+	if s.state < gone {
+		s.state = stopping
+	}
+	st.mu.Unlock()
+	s.abort(code, reason, deadline)
+}
+
+// attach connects the socket to its client and starts reading. A socket
+// closed meanwhile (by the object, or the shutdown) still gets its queued
+// frames, its close among them.
+func (s *Socket) attach(c *websocket.Conn) {
+	c.SetReadLimit(s.set.lim.MessageBytes)
+	st := s.set
+	st.mu.Lock()
+	if s.state == pending {
+		s.state = open
+	}
+	stopped := s.state == stopping || s.state == gone
+	st.mu.Unlock()
+	if stopped {
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseServiceRestart, "service restart"), time.Now().Add(time.Second))
+		_ = c.NetConn().Close()
+		s.finish(nil)
+		return
+	}
+	s.mu.Lock()
+	s.conn = c
+	start := len(s.queue) > 0 && !s.writing
+	if start {
+		s.writing = true
+	}
+	s.mu.Unlock()
+	if start {
+		go s.drain()
+	}
+	go s.read(c)
+}
+
+// read hands each message the client sends to the set's events, until
+// the connection ends.
+func (s *Socket) read(c *websocket.Conn) {
+	st := s.set
+	for {
+		typ, r, err := c.NextReader()
+		if err != nil {
+			s.finish(err)
+			return
+		}
+		// The next message waits for a place among the object's pending
+		// ones before it is read: its bytes stay in the kernel meanwhile.
+		st.inbound <- struct{}{}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			<-st.inbound
+			s.finish(err)
+			return
+		}
+		st.h.in.Add(1)
+		if typ == websocket.TextMessage {
+			if resp, ok := st.autoResponse(data); ok {
+				<-st.inbound
+				s.autoAt.Store(now().UnixMilli())
+				st.h.auto.Add(1)
+				if pm, err := prepare(false, []byte(resp)); err == nil {
+					s.enqueue(frame{pm: pm, size: int64(len(resp))})
+				}
+				continue
+			}
+		}
+		if s.Open() {
+			st.ev.Message(s, typ == websocket.BinaryMessage, data)
+		}
+		<-st.inbound
+	}
+}
+
+// finish ends a socket whose connection is over (err is why, nil for one
+// never connected): it leaves its set, and the object hears of it as the
+// way it ended calls for.
+func (s *Socket) finish(err error) {
+	st := s.set
+	var ce *websocket.CloseError
+	if errors.Is(err, websocket.ErrReadLimit) {
+		st.h.tooBig.Add(1)
+		// The library has sent the client its 1009 already.
+		s.fail(websocket.CloseMessageTooBig, "message too big", false,
+			fmt.Sprintf("closed with 1009: a message was over the limit of %d bytes", st.lim.MessageBytes))
+	} else if err != nil && !errors.As(err, &ce) && !isDisconnect(err) {
+		s.fail(websocket.CloseProtocolError, "protocol error", false, "closed with 1002: "+err.Error())
+	}
+	s.mu.Lock()
+	if c := s.conn; c != nil {
+		_ = c.NetConn().Close()
+	}
+	s.mu.Unlock()
+	st.mu.Lock()
+	was, failure := s.state, s.failure
+	if was < closing {
+		st.nOpen--
+		s.state = closing
+	}
+	st.mu.Unlock()
+	switch {
+	case was == failing:
+		st.ev.Error(s, failure)
+	case was < closing && ce != nil && ce.Code != websocket.CloseAbnormalClosure:
+		st.ev.Closed(s, ce.Code, ce.Text, true)
+	case was < closing:
+		st.ev.Closed(s, websocket.CloseAbnormalClosure, "", false)
+	}
+	st.remove(s)
+}
+
+// isDisconnect reports whether err is a connection that ended without a
+// close frame: the client went away.
+func isDisconnect(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.As(err, &ne) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// pendingOrOpen reports whether the socket was accepted and is not
+// closed or discarded.
+func (s *Socket) pendingOrOpen() bool { return s.Open() }

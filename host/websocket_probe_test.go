@@ -1,0 +1,366 @@
+package host
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// The WebSocket probe in every language with an SDK (testdata/guests/
+// wsprobe, wsprobe-c, wsprobe-rust, wsprobe-as): the same commands and
+// answers, so that one conversation holds each SDK to the same behaviour.
+
+// wsProbeWasm builds the WebSocket probe of lang.
+func wsProbeWasm(t testing.TB, lang string) string {
+	t.Helper()
+	if lang == "go" {
+		return guestWasm(t, "testdata/guests/wsprobe")
+	}
+	return sdkGuestWasm(t, lang, "testdata/guests/wsprobe-"+lang)
+}
+
+const wsProbeConfig = `
+name = "wsprobe"
+
+[durable_objects]
+bindings = [{ name = "WSPROBE", class_name = "WSProbe" }]
+`
+
+// startWSProbe serves the WebSocket probe of lang with o, and extra
+// appended to its config.
+func startWSProbe(t *testing.T, lang string, o Options, extra string) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	o.DataDir = dir + "/data"
+	return startServerOpts(t, o, writeConfig(t, dir, wsProbeWasm(t, lang), wsProbeConfig+extra))
+}
+
+// wsClient is one client of a probe: its connection and its socket id.
+type wsClient struct {
+	t  *testing.T
+	c  *websocket.Conn
+	id int
+}
+
+// join connects to path (a room and tags) and reads the welcome.
+func join(t *testing.T, ts *testServer, path string) *wsClient {
+	t.Helper()
+	c := dialWS(t, ts, path)
+	w := readText(t, c)
+	id, err := strconv.Atoi(strings.TrimPrefix(w, "welcome "))
+	if err != nil {
+		t.Fatalf("first message %q, want welcome <id>", w)
+	}
+	return &wsClient{t: t, c: c, id: id}
+}
+
+// say sends a command.
+func (w *wsClient) say(cmd string) {
+	w.t.Helper()
+	sendText(w.t, w.c, cmd)
+}
+
+// hear reads the next message, which must be want.
+func (w *wsClient) hear(want string) {
+	w.t.Helper()
+	if got := readText(w.t, w.c); got != want {
+		w.t.Fatalf("client %d heard %q, want %q", w.id, got, want)
+	}
+}
+
+// ask sends cmd and expects the answer want.
+func (w *wsClient) ask(cmd, want string) {
+	w.t.Helper()
+	w.say(cmd)
+	w.hear(want)
+}
+
+// TestWS_Conformance: one conversation, the same in every language —
+// accept with tags, send, broadcast to a tag and to all but one, list,
+// attachments, the calls' errors, auto-response, a failed and a trapped
+// handler (whose frames never leave), a client's close and the object's.
+func TestWS_Conformance(t *testing.T) {
+	for _, lang := range wsProbeLangs {
+		t.Run(lang, func(t *testing.T) { testWSConformance(t, lang) })
+	}
+}
+
+func testWSConformance(t *testing.T, lang string) {
+	{
+		ts := startWSProbe(t, lang, Options{}, "")
+		a := join(t, ts, "/?tags=x,y")
+		b := join(t, ts, "/?tags=y")
+		c := join(t, ts, "/")
+		if a.id == 0 || a.id == b.id || b.id == c.id {
+			t.Fatalf("socket ids %d %d %d", a.id, b.id, c.id)
+		}
+		a.ask("whoami", fmt.Sprintf("you %d", a.id))
+		a.ask("list -", fmt.Sprintf("list %d:x,y %d:y %d:", a.id, b.id, c.id))
+		a.ask("list y", fmt.Sprintf("list %d:x,y %d:y", a.id, b.id))
+
+		a.say("bcast y hi")
+		a.hear("hi")
+		a.hear("sent 2")
+		b.hear("hi")
+		c.ask("whoami", fmt.Sprintf("you %d", c.id)) // c heard nothing before
+		a.say("bcastx yo")
+		a.hear("sent 2")
+		b.hear("yo")
+		c.hear("yo")
+
+		if err := a.c.WriteMessage(websocket.BinaryMessage, []byte{0, 1, 2, 255}); err != nil {
+			t.Fatal(err)
+		}
+		if typ, got := readWS(t, a.c); typ != websocket.BinaryMessage || got != "\x00\x01\x02\xff" {
+			t.Fatalf("binary echo: type %d %q", typ, got)
+		}
+
+		a.ask("attach alice", "ok")
+		a.ask("getattach", "attach alice")
+		b.ask(fmt.Sprintf("getattach %d", a.id), "attach alice")
+		b.ask("getattach", "attach ")
+		// A send to no socket, close code 1001, a 3000-byte attachment,
+		// ws_accept outside a fetch: INVALID, INVALID, TOO_LARGE, BAD_STATE.
+		a.ask("errors", "errors 6 6 5 9")
+
+		a.ask("autotime", "autotime none")
+		a.ask("auto ping pong", "ok")
+		before := time.Now().UnixMilli()
+		a.ask("ping", "pong")
+		a.say("autotime")
+		got := readText(t, a.c)
+		ms, err := strconv.ParseInt(strings.TrimPrefix(got, "autotime "), 10, 64)
+		if err != nil || ms < before-1000 || ms > time.Now().UnixMilli()+1000 {
+			t.Fatalf("autotime answered %q, want a time near %d", got, before)
+		}
+
+		// A failed handler's frames never leave; the socket stays.
+		a.say("fail")
+		a.ask("whoami", fmt.Sprintf("you %d", a.id))
+		a.ask("store v1", "stored v1")
+
+		// The object's plain requests.
+		if _, body := ts.get(t, "/accept"); body != "err 9" {
+			t.Fatalf("/accept: %q, want BAD_STATE", body)
+		}
+		if _, body := ts.get(t, "/list?tag=y"); body != fmt.Sprintf("list %d:x,y %d:y", a.id, b.id) {
+			t.Fatalf("/list: %q", body)
+		}
+		if _, body := ts.get(t, "/broadcast?tag=x&msg=hey"); body != "sent 1" {
+			t.Fatalf("/broadcast: %q", body)
+		}
+		a.hear("hey")
+
+		// A client closes: the others hear of it, with its attachment.
+		c.ask("attach carol", "ok")
+		if err := c.c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4001, "bye")); err != nil {
+			t.Fatal(err)
+		}
+		a.hear(fmt.Sprintf("closed %d 4001 1 carol", c.id))
+		b.hear(fmt.Sprintf("closed %d 4001 1 carol", c.id))
+
+		// The object closes a socket: its client gets the code and reason;
+		// no close handler runs for it.
+		a.say("close 4002 done")
+		if ce := readClose(t, a.c); ce.Code != 4002 || ce.Text != "done" {
+			t.Fatalf("close: %d %q", ce.Code, ce.Text)
+		}
+		b.ask("list -", fmt.Sprintf("list %d:y", b.id))
+
+		// A trap: its frames never leave, the socket stays open, a new
+		// instance serves the next message.
+		b.say("trap")
+		b.ask("whoami", fmt.Sprintf("you %d", b.id))
+		b.ask("mem", "mem 2")
+		if !strings.Contains(ts.logs.String(), "trapped") {
+			t.Fatalf("the trap is not in the log")
+		}
+	}
+}
+
+// TestWS_Hibernation: an object whose only work is open sockets is
+// evicted; its sockets stay with their tags and attachments; the next
+// message starts a new instance (constructor first) and is delivered; an
+// auto-response is answered without waking it.
+func TestWS_Hibernation(t *testing.T) {
+	ts := startWSProbe(t, "go", Options{IdleTimeout: 50 * time.Millisecond, TrimAfter: 20 * time.Millisecond}, "")
+	a := join(t, ts, "/?tags=x")
+	b := join(t, ts, "/?tags=y")
+	a.ask("attach alice", "ok")
+	a.ask("auto ping pong", "ok")
+	a.ask("mem", "mem 3")
+	waitFor(t, "the object to hibernate", func() bool {
+		st := ts.Stats()
+		return st.ObjectsLive == 0 && st.ObjectsHibernating == 1
+	})
+	started := ts.Stats().ObjectsStarted
+	if st := ts.Stats(); st.WebSockets.Open != 2 {
+		t.Fatalf("%d sockets open while hibernating, want 2", st.WebSockets.Open)
+	}
+
+	a.ask("ping", "pong")
+	if st := ts.Stats(); st.ObjectsStarted != started || st.ObjectsLive != 0 {
+		t.Fatalf("the auto-response woke the object: started %d → %d, live %d", started, st.ObjectsStarted, st.ObjectsLive)
+	}
+
+	a.ask("getattach", "attach alice")
+	if st := ts.Stats(); st.ObjectsStarted != started+1 {
+		t.Fatalf("a message to a hibernating object: started %d → %d, want one more", started, st.ObjectsStarted)
+	}
+	a.ask("mem", "mem 2") // a new instance: its second message
+	b.ask("list -", fmt.Sprintf("list %d:x %d:y", a.id, b.id))
+}
+
+// TestWS_Limits: a message over the limit closes its client with 1009 and
+// tells the object; a send over it fails; the object's and the host's
+// caps of sockets refuse the next accept.
+func TestWS_Limits(t *testing.T) {
+	ts := startWSProbe(t, "go", Options{}, `
+[limits]
+websocket_message_bytes = 1024
+websockets_per_object = 2
+
+[dohost]
+max_websockets = 3
+`)
+	a := join(t, ts, "/?room=one")
+	b := join(t, ts, "/?room=one")
+	b.ask("attach bob", "ok")
+	a.ask("big 1024", strings.Repeat("b", 1024))
+	a.ask("big 1025", "err 5")
+
+	// The object's cap: a third socket in room one is refused.
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/?room=one", nil)
+	if err == nil {
+		c.Close()
+		t.Fatal("a third socket was accepted past websockets_per_object = 2")
+	}
+	if resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("third socket: %v %v, want the probe's 400 (err 5)", err, resp)
+	}
+	// The host's cap: room two takes the third, not a fourth.
+	join(t, ts, "/?room=two")
+	c, resp, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/?room=two", nil)
+	if err == nil {
+		c.Close()
+		t.Fatal("a fourth socket was accepted past max_websockets = 3")
+	}
+	if resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("fourth socket: %v %v", err, resp)
+	}
+
+	// A message over the limit: 1009 for its client, an error event for
+	// the object (announced to the others).
+	if err := b.c.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 1025))); err != nil {
+		t.Fatal(err)
+	}
+	if ce := readClose(t, b.c); ce.Code != websocket.CloseMessageTooBig {
+		t.Fatalf("over-long message: close %d, want 1009", ce.Code)
+	}
+	a.hear(fmt.Sprintf("error %d bob", b.id))
+	st := ts.Stats().WebSockets
+	if st.TooBig != 1 || st.Refused != 2 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+// TestWS_SlowConsumer: a client that does not read is closed with 1013
+// once it falls too far behind; the object and the other clients go on.
+func TestWS_SlowConsumer(t *testing.T) {
+	ts := startWSProbe(t, "go", Options{}, "\n[limits]\nwebsocket_message_bytes = 1048576\n")
+	sender := join(t, ts, "/")
+	fast := join(t, ts, "/")
+	slow := join(t, ts, "/")
+	slow.ask("attach slow", "ok")
+	// Rounds of 4 MiB to each of the others: the fast client reads each
+	// before the next; the slow one falls behind by more than the
+	// kernel's buffers and its queue (16 MiB) hold.
+	const rounds, n = 12, 4
+	for r := 0; r < rounds && ts.Stats().WebSockets.TooSlow == 0; r++ {
+		sender.ask(fmt.Sprintf("flood %d %d", n, 1<<20), fmt.Sprintf("sent %d", n))
+		for i := 0; i < n; i++ {
+			_ = fast.c.SetReadDeadline(time.Now().Add(wsWait))
+			_, b, err := fast.c.ReadMessage()
+			if err != nil || len(b) != 1<<20 {
+				t.Fatalf("fast client, round %d, message %d: %d bytes, %v", r, i, len(b), err)
+			}
+		}
+	}
+	// The slow client reads again: after what reached it, the close.
+	if ce := readClose(t, slow.c); ce.Code != websocket.CloseTryAgainLater {
+		t.Fatalf("slow client: close %d, want 1013", ce.Code)
+	}
+	fast.hear(fmt.Sprintf("error %d slow", slow.id))
+	sender.hear(fmt.Sprintf("error %d slow", slow.id))
+	if st := ts.Stats().WebSockets; st.TooSlow != 1 {
+		t.Fatalf("stats: %+v", st)
+	}
+	sender.ask("whoami", fmt.Sprintf("you %d", sender.id))
+}
+
+// TestWS_DisconnectMidBroadcast: a client that drops its connection while
+// a broadcast is under way costs the others nothing, and the object hears
+// it was lost (1006, not clean).
+func TestWS_DisconnectMidBroadcast(t *testing.T) {
+	ts := startWSProbe(t, "go", Options{}, "")
+	sender := join(t, ts, "/")
+	stay := join(t, ts, "/")
+	gone := join(t, ts, "/")
+	gone.ask("attach gone", "ok")
+	const n = 200
+	sender.say(fmt.Sprintf("flood %d %d", n, 1000))
+	readWS(t, gone.c) // the broadcast is under way
+	_ = gone.c.NetConn().Close()
+	for i := 0; i < n; i++ {
+		_ = stay.c.SetReadDeadline(time.Now().Add(wsWait))
+		_, b, err := stay.c.ReadMessage()
+		if err != nil || len(b) != 1000 {
+			t.Fatalf("message %d: %d bytes, %v", i, len(b), err)
+		}
+	}
+	sender.hear(fmt.Sprintf("sent %d", n))
+	stay.hear(fmt.Sprintf("closed %d 1006 0 gone", gone.id))
+}
+
+// TestWS_AcceptThenFail: a socket accepted by a handler that fails is
+// dropped: the client gets the error, nothing stays open.
+func TestWS_AcceptThenFail(t *testing.T) {
+	ts := startWSProbe(t, "go", Options{}, "")
+	_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/?fail=1", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("dial: %v %v, want 500", err, resp)
+	}
+	if resp.Header.Get(RequestIDHeader) == "" {
+		t.Fatal("no request id")
+	}
+	waitFor(t, "the socket to be dropped", func() bool { return ts.Stats().WebSockets.Open == 0 })
+	a := join(t, ts, "/")
+	a.ask("list -", fmt.Sprintf("list %d:", a.id))
+}
+
+// TestWS_Shutdown: a host that shuts down closes every socket with 1012.
+func TestWS_Shutdown(t *testing.T) {
+	ts := startWSProbe(t, "go", Options{}, "")
+	a := join(t, ts, "/")
+	b := join(t, ts, "/?room=other")
+	ts.stop(t)
+	for _, c := range []*wsClient{a, b} {
+		if ce := readClose(t, c.c); ce.Code != websocket.CloseServiceRestart {
+			t.Fatalf("close %d, want 1012", ce.Code)
+		}
+	}
+}
+
+// TestWS_UpgradeWithoutAccept: a Worker that answers 101 without an
+// object accepting is a 500; a plain request to the chat is unaffected.
+func TestWS_NotAnUpgrade(t *testing.T) {
+	ts := startWSProbe(t, "go", Options{}, "")
+	if status, body := ts.get(t, "/list"); status != 200 || body != "list" {
+		t.Fatalf("/list: %d %q", status, body)
+	}
+}
