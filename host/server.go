@@ -223,6 +223,7 @@ func (s *Server) Close(ctx context.Context) error {
 		if s.sockets != nil {
 			// Clients hear the host is restarting (1012) and reconnect.
 			s.sockets.CloseAll(websocketRestart, "service restart", time.Second)
+			defer s.sockets.Close()
 		}
 		if n := s.load.Stop(ctx); n > 0 {
 			err = fmt.Errorf("close: %d guest calls did not return; their instances and the database were left open", n)

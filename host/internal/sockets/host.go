@@ -90,6 +90,9 @@ type Host struct {
 
 	open atomic.Int64
 
+	pollOnce sync.Once
+	poller   *poller // nil where there is none: a goroutine reads each socket
+
 	mu      sync.Mutex
 	sets    map[*Set]struct{} // guarded by mu: sets with sockets
 	closing bool              // guarded by mu: CloseAll ran
@@ -103,14 +106,34 @@ func NewHost(max int, log *slog.Logger) *Host {
 	h := &Host{max: max, log: log, sets: map[*Set]struct{}{}}
 	h.up = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
-		// Small read buffers and pooled write buffers: an idle socket
-		// holds no write buffer and 1 KiB to read into.
-		ReadBufferSize:  1024,
+		// The reader is Complete's (readBuffer bytes); writes take a
+		// buffer from the pool: an idle socket holds no write buffer.
 		WriteBufferPool: &sync.Pool{},
 		// The Worker sees the Origin header and decides, as on Workers.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	return h
+}
+
+// poll returns the host's poller, started on first use, or nil.
+func (h *Host) poll() *poller {
+	h.pollOnce.Do(func() {
+		p, err := newPoller()
+		if err != nil {
+			h.log.Warn("WebSockets: no poller; each socket gets a reading goroutine", "err", err)
+			return
+		}
+		h.poller = p
+	})
+	return h.poller
+}
+
+// Close stops the poller. Call it after CloseAll.
+func (h *Host) Close() {
+	h.pollOnce.Do(func() {})
+	if h.poller != nil {
+		h.poller.close()
+	}
 }
 
 // Stats returns the counters.

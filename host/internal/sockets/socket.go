@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -40,8 +41,17 @@ type Socket struct {
 	state      state  // guarded by set.mu
 	attachment []byte // guarded by set.mu
 	failure    string // guarded by set.mu: why the host closed it (failing)
+	finished   bool   // guarded by set.mu: finish ran
 
 	autoAt atomic.Int64 // unix ms of the last auto-response, 0: none
+
+	// Set by attach, before the socket is read: the reader gorilla reads
+	// through (whether it holds bytes tells readable when to stop), and
+	// the socket's registration with the host's poller (pollKey 0: none).
+	br      *bufio.Reader
+	pollKey uint64
+	pollFD  int
+	readMu  sync.Mutex // held by readable while it reads
 
 	mu      sync.Mutex
 	conn    *websocket.Conn // guarded by mu: nil while pending
@@ -127,9 +137,18 @@ func (s *Socket) Discard() {
 	s.queue, s.queued = nil, 0
 	s.mu.Unlock()
 	if c != nil {
-		_ = c.NetConn().Close()
+		s.closeConn(c)
 	}
 	s.set.remove(s)
+}
+
+// closeConn closes the socket's connection, first taking it out of the
+// poller (a closed descriptor's number is soon another connection's).
+func (s *Socket) closeConn(c *websocket.Conn) {
+	if s.pollKey != 0 {
+		s.set.h.poller.remove(s)
+	}
+	_ = c.NetConn().Close()
 }
 
 // enqueue queues a frame unless the socket is closing; past the queue's
@@ -192,7 +211,10 @@ func (s *Socket) drain() {
 			err = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(f.code, f.reason))
 			// The client answers with its close frame; one that does not
 			// is dropped after closeWait.
-			_ = c.SetReadDeadline(time.Now().Add(closeWait))
+			time.AfterFunc(closeWait, func() {
+				s.closeConn(c)
+				s.finish(nil)
+			})
 		}
 		if err != nil {
 			var ne net.Error
@@ -201,10 +223,12 @@ func (s *Socket) drain() {
 				s.fail(websocket.CloseTryAgainLater, "client too slow", true,
 					fmt.Sprintf("closed with 1013: writing a frame took over %s", s.set.lim.WriteTimeout))
 			}
-			_ = c.NetConn().Close()
+			s.closeConn(c)
 			s.mu.Lock()
 			s.writing, s.queue, s.queued = false, nil, 0
 			s.mu.Unlock()
+			// A socket the poller watched has no reader to notice.
+			s.finish(nil)
 			return
 		}
 	}
@@ -261,7 +285,8 @@ func (s *Socket) abort(code int, reason string, deadline time.Time) {
 	if code != 0 {
 		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
 	}
-	_ = c.NetConn().Close()
+	s.closeConn(c)
+	s.finish(nil)
 }
 
 // shutdown closes the socket for the host's shutdown, with no event.
@@ -278,10 +303,12 @@ func (s *Socket) shutdown(code int, reason string, deadline time.Time) {
 	s.abort(code, reason, deadline)
 }
 
-// attach connects the socket to its client and starts reading. A socket
-// closed meanwhile (by the object, or the shutdown) still gets its queued
-// frames, its close among them.
-func (s *Socket) attach(c *websocket.Conn) {
+// attach connects the socket to its client, whose frames gorilla reads
+// through br, and starts reading: through the host's poller where it
+// can, else with a goroutine of its own. A socket closed meanwhile (by
+// the object, or the shutdown) still gets its queued frames, its close
+// among them.
+func (s *Socket) attach(c *websocket.Conn, br *bufio.Reader) {
 	c.SetReadLimit(s.set.lim.MessageBytes)
 	st := s.set
 	st.mu.Lock()
@@ -296,6 +323,7 @@ func (s *Socket) attach(c *websocket.Conn) {
 		s.finish(nil)
 		return
 	}
+	s.br = br
 	s.mu.Lock()
 	s.conn = c
 	start := len(s.queue) > 0 && !s.writing
@@ -306,50 +334,87 @@ func (s *Socket) attach(c *websocket.Conn) {
 	if start {
 		go s.drain()
 	}
-	go s.read(c)
-}
-
-// read hands each message the client sends to the set's events, until
-// the connection ends.
-func (s *Socket) read(c *websocket.Conn) {
-	st := s.set
-	for {
-		typ, r, err := c.NextReader()
-		if err != nil {
-			s.finish(err)
-			return
-		}
-		// The next message waits for a place among the object's pending
-		// ones before it is read: its bytes stay in the kernel meanwhile.
-		st.inbound <- struct{}{}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			<-st.inbound
-			s.finish(err)
-			return
-		}
-		st.h.in.Add(1)
-		if typ == websocket.TextMessage {
-			if resp, ok := st.autoResponse(data); ok {
-				<-st.inbound
-				s.autoAt.Store(now().UnixMilli())
-				st.h.auto.Add(1)
-				if pm, err := prepare(false, []byte(resp)); err == nil {
-					s.enqueue(frame{pm: pm, size: int64(len(resp))})
-				}
-				continue
-			}
-		}
-		if s.Open() {
-			st.ev.Message(s, typ == websocket.BinaryMessage, data)
-		}
-		<-st.inbound
+	// The poller may call readable as soon as the socket is added: after
+	// its connection is set.
+	if br == nil || st.h.poll() == nil || !st.h.poller.add(s, c.NetConn()) {
+		go s.read(c)
 	}
 }
 
-// finish ends a socket whose connection is over (err is why, nil for one
-// never connected): it leaves its set, and the object hears of it as the
-// way it ended calls for.
+// read hands each message the client sends to the set's events, until
+// the connection ends: the goroutine of a socket the poller does not
+// watch.
+func (s *Socket) read(c *websocket.Conn) {
+	for s.next(c) {
+	}
+}
+
+// readable reads the messages a socket the poller found readable has
+// buffered, then waits for the poller again.
+func (s *Socket) readable() {
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	// One readable runs at a time (the poller fires once per re-arm);
+	// the lock says so to the memory model, which does not see epoll.
+	s.readMu.Lock()
+	for {
+		if !s.next(c) {
+			s.readMu.Unlock()
+			return
+		}
+		if s.br.Buffered() == 0 {
+			break
+		}
+	}
+	s.readMu.Unlock()
+	if err := s.set.h.poller.rearm(s); err != nil {
+		// Closed meanwhile, by the writer or the shutdown.
+		s.closeConn(c)
+		s.finish(nil)
+	}
+}
+
+// next reads one message and hands it to the set's events; it reports
+// false once the connection is over (and the socket finished). A message
+// that is not all here yet is waited for.
+func (s *Socket) next(c *websocket.Conn) bool {
+	st := s.set
+	typ, r, err := c.NextReader()
+	if err != nil {
+		s.finish(err)
+		return false
+	}
+	// The message waits for a place among the object's pending ones
+	// before it is read: its bytes stay in the kernel meanwhile.
+	st.inbound <- struct{}{}
+	defer func() { <-st.inbound }()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		s.finish(err)
+		return false
+	}
+	st.h.in.Add(1)
+	if typ == websocket.TextMessage {
+		if resp, ok := st.autoResponse(data); ok {
+			s.autoAt.Store(now().UnixMilli())
+			st.h.auto.Add(1)
+			if pm, err := prepare(false, []byte(resp)); err == nil {
+				s.enqueue(frame{pm: pm, size: int64(len(resp))})
+			}
+			return true
+		}
+	}
+	if s.Open() {
+		st.ev.Message(s, typ == websocket.BinaryMessage, data)
+	}
+	return true
+}
+
+// finish ends a socket whose connection is over (err is why; nil for one
+// never connected, or closed by the host): it leaves its set, and the
+// object hears of it as the way it ended calls for. Only its first call
+// counts: the reader and the writer may both see the end.
 func (s *Socket) finish(err error) {
 	st := s.set
 	var ce *websocket.CloseError
@@ -362,17 +427,22 @@ func (s *Socket) finish(err error) {
 		s.fail(websocket.CloseProtocolError, "protocol error", false, "closed with 1002: "+err.Error())
 	}
 	s.mu.Lock()
-	if c := s.conn; c != nil {
-		_ = c.NetConn().Close()
-	}
+	c := s.conn
 	s.mu.Unlock()
+	if c != nil {
+		s.closeConn(c)
+	}
 	st.mu.Lock()
-	was, failure := s.state, s.failure
+	was, failure, again := s.state, s.failure, s.finished
+	s.finished = true
 	if was < closing {
 		st.nOpen--
 		s.state = closing
 	}
 	st.mu.Unlock()
+	if again {
+		return
+	}
 	switch {
 	case was == failing:
 		st.ev.Error(s, failure)

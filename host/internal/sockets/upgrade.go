@@ -1,8 +1,10 @@
 package sockets
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 
@@ -84,11 +86,38 @@ func (h *Host) Complete(w http.ResponseWriter, r *http.Request, u *Upgrade) erro
 	u.mu.Lock()
 	u.done = true
 	u.mu.Unlock()
-	c, err := h.up.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	c, err := h.up.Upgrade(hj, r, nil)
 	if err != nil {
 		s.finish(nil)
 		return fmt.Errorf("WebSocket handshake: %w", err)
 	}
-	s.attach(c)
+	s.attach(c, hj.br)
 	return nil
+}
+
+// readBuffer is the size of a socket's read buffer: frames larger than it
+// are read through it. Over 256 bytes, or gorilla makes its own.
+const readBuffer = 512
+
+// hijacker hands gorilla a connection read through a small reader of the
+// host's own, whose Buffered tells the poller's reader whether a message
+// is left to read (gorilla reads through the reader it is given).
+type hijacker struct {
+	http.ResponseWriter
+	br *bufio.Reader
+}
+
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("the response writer cannot be hijacked")
+	}
+	c, brw, err := hj.Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 {
+		// Bytes before the handshake ended: gorilla refuses them.
+		return c, brw, err
+	}
+	h.br = bufio.NewReaderSize(c, readBuffer)
+	return c, bufio.NewReadWriter(h.br, brw.Writer), nil
 }
