@@ -111,7 +111,9 @@ type room struct {
 	first *websocket.Conn
 }
 
-func newRoom(n int) *room { return &room{conns: make([]*websocket.Conn, 0, n), done: make(chan struct{}, 1)} }
+func newRoom(n int) *room {
+	return &room{conns: make([]*websocket.Conn, 0, n), done: make(chan struct{}, 1)}
+}
 
 // connect opens n clients, dialers at a time; it returns how many connected.
 func (r *room) connect(u string, n, dialers int, run string) (int, error) {
