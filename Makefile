@@ -41,7 +41,7 @@ WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
 .SECONDEXPANSION:
-.PHONY: as-guest c-guest rust-guest deps help build guests run test test-short fuzz bench bench-peer soak check clean
+.PHONY: as-guest c-guest rust-guest deps help build guests run test test-short fuzz bench bench-peer bench-ws chat soak check clean
 help: ## list the targets
 	@echo "dohost make targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -120,6 +120,12 @@ fuzz: ## run each fuzz target for FUZZTIME_LONG
 
 bench: ## Go benchmarks of the hot paths, with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+chat: ## a terminal chat client for make run EXAMPLE=chat: make chat ROOM=lobby (on LISTEN)
+	$(GO) run ./scripts/wschat 'ws://$(LISTEN)/?room=$(or $(ROOM),lobby)'
+
+bench-ws: $(BIN) guests/examples/chat/chat.wasm ## one chat room, 10,000 WebSocket clients: broadcast p50/p99, memory per socket, on dohost and workerd (~3 min)
+	./scripts/bench-ws.sh
 
 bench-peer: $(BIN) guests/examples/room/room.wasm guests/examples/room-c/room-c.wasm guests/examples/room-rust/room-rust.wasm guests/examples/room-as/room-as.wasm guests/examples/room-wat/room-wat.wasm ## dohost (the room in each language) next to workerd under wrk (installs both; ~10 min)
 	./scripts/bench-peer.sh

@@ -21,13 +21,14 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 go build -o "$WORK/wsbench" ./scripts/wsbench
 
+port_free() { ! curl -s -o /dev/null --max-time 1 "http://$1/" || { echo "something already listens on $1; stop it first" >&2; exit 1; }; }
 wait_up() { for _ in $(seq 1 400); do curl -s -o /dev/null --max-time 1 "http://$1/" && return 0; sleep 0.05; done; echo "server on $1 did not come up" >&2; exit 1; }
 
 echo "# dohost $(git rev-parse --short HEAD); $CLIENTS clients in one room, $ROUNDS broadcasts; $(nproc) cores"
 for srv in $SERVERS; do
   case $srv in
     dohost)
-      addr=127.0.0.1:8788
+      addr=127.0.0.1:8788; port_free $addr
       "$ROOT/bin/dohost" serve --config "$ROOT/guests/examples/chat/wrangler.toml" --listen $addr \
         --data "$WORK/data" --idle-timeout 5s >"$WORK/dohost.log" 2>&1 &
       PID=$!; wait_up $addr
@@ -39,7 +40,7 @@ for srv in $SERVERS; do
         PEER_HOME=$PEER_HOME "$PEER_SRC/setup.sh" >&2
       fi
       for b in "$PEER_HOME"/node_modules/@cloudflare/workerd-*/bin/workerd; do [ -x "$b" ] && WORKERD=$b; done
-      addr=127.0.0.1:8787
+      addr=127.0.0.1:8787; port_free $addr
       rm -rf "$PEER_HOME/data"; mkdir -p "$PEER_HOME/data/do" "$PEER_HOME/data/kv"
       (cd "$PEER_HOME/workerd" && ulimit -n "$(ulimit -Hn)" && exec "$WORKERD" serve config.capnp) >"$WORK/workerd.log" 2>&1 &
       PID=$!; wait_up $addr

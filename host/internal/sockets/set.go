@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type Set struct {
 	h       *Host
 	ev      Events
 	lim     Limits
+	log     *slog.Logger
 	inbound chan struct{} // a token per received message waiting for the object
 
 	mu       sync.Mutex
@@ -43,10 +45,14 @@ type Set struct {
 	hasAuto  bool
 }
 
-// NewSet returns an empty set whose events go to ev.
-func (h *Host) NewSet(ev Events, lim Limits) *Set {
+// NewSet returns an empty set whose events go to ev and whose log lines
+// (a client closed for a limit) go to log (nil: the host's).
+func (h *Host) NewSet(ev Events, lim Limits, log *slog.Logger) *Set {
 	lim = lim.withDefaults()
-	return &Set{h: h, ev: ev, lim: lim, inbound: make(chan struct{}, lim.Inbound), sockets: map[uint32]*Socket{}}
+	if log == nil {
+		log = h.log
+	}
+	return &Set{h: h, ev: ev, lim: lim, log: log, inbound: make(chan struct{}, lim.Inbound), sockets: map[uint32]*Socket{}}
 }
 
 // Limits returns the set's limits.

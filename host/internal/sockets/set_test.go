@@ -21,7 +21,7 @@ func (e *nopEvents) Empty()                          { e.empty++ }
 func TestSet_AcceptListDiscard(t *testing.T) {
 	h := NewHost(3, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ev := &nopEvents{}
-	st := h.NewSet(ev, Limits{PerObject: 2})
+	st := h.NewSet(ev, Limits{PerObject: 2}, nil)
 	a, err := st.Accept([]string{"x", "y"})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestSet_AcceptListDiscard(t *testing.T) {
 	if l := st.List(""); len(l) != 2 || l[0] != a || l[1] != b {
 		t.Fatalf("list all: %v", l)
 	}
-	other := h.NewSet(&nopEvents{}, Limits{})
+	other := h.NewSet(&nopEvents{}, Limits{}, nil)
 	if _, err := other.Accept(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestSet_AcceptListDiscard(t *testing.T) {
 
 // TestSet_AutoResponse: the pair answers only the exact text.
 func TestSet_AutoResponse(t *testing.T) {
-	st := NewHost(0, slog.New(slog.NewTextHandler(io.Discard, nil))).NewSet(&nopEvents{}, Limits{})
+	st := NewHost(0, slog.New(slog.NewTextHandler(io.Discard, nil))).NewSet(&nopEvents{}, Limits{}, nil)
 	if _, ok := st.autoResponse([]byte("ping")); ok {
 		t.Fatal("an answer with no pair set")
 	}

@@ -253,7 +253,7 @@ func (s *Socket) fail(code int, reason string, send bool, msg string) {
 	if !wasOpen {
 		return
 	}
-	st.h.log.Warn("WebSocket closed by the host", "socket", s.id, "code", code, "why", msg)
+	st.log.Warn("WebSocket closed by the host", "socket", s.id, "code", code, "why", msg)
 	if !send {
 		go s.abort(0, "", time.Time{})
 		return
