@@ -10,8 +10,9 @@
 // wsbench times how long until every client has it: the broadcast's p50
 // and p99 over the rounds. With -pid it reads the server's resident
 // memory before and after the clients connect (the host's memory per idle
-// socket), and again after -hibernate (the server's idle timeout: its
-// object evicted, its sockets kept). -senders clients of a room of their
+// socket), again after -hibernate (longer than the server's idle timeout:
+// its object evicted, its sockets kept) before the broadcasts, and after
+// them. -senders clients of a room of their
 // own then send as fast as the room answers: messages a second through
 // one object. It prints one RESULT line.
 package main
@@ -67,6 +68,12 @@ func main() {
 		res = append(res, fmt.Sprintf("rss_before_kB=%d rss_connected_kB=%d per_socket_B=%d", rss0, rss1, (rss1-rss0)*1024/int64(connected)))
 	}
 
+	if *hibernate > 0 && *pid > 0 {
+		time.Sleep(*hibernate)
+		rss2 := rssKB(*pid)
+		res = append(res, fmt.Sprintf("rss_hibernated_kB=%d per_socket_hibernated_B=%d", rss2, (rss2-rss0)*1024/int64(connected)))
+	}
+
 	lat := make([]time.Duration, 0, *rounds)
 	for i := 0; i < *rounds; i++ {
 		d, err := r.broadcast(run, i, connected)
@@ -80,12 +87,9 @@ func main() {
 		slices.Sort(lat)
 		res = append(res, fmt.Sprintf("rounds=%d bcast_p50_ms=%.1f bcast_p99_ms=%.1f bcast_max_ms=%.1f",
 			len(lat), ms(pct(lat, 50)), ms(pct(lat, 99)), ms(lat[len(lat)-1])))
-	}
-
-	if *hibernate > 0 && *pid > 0 {
-		time.Sleep(*hibernate)
-		rss2 := rssKB(*pid)
-		res = append(res, fmt.Sprintf("rss_hibernated_kB=%d per_socket_hibernated_B=%d", rss2, (rss2-rss0)*1024/int64(connected)))
+		if *pid > 0 {
+			res = append(res, fmt.Sprintf("rss_after_broadcasts_kB=%d", rssKB(*pid)))
+		}
 	}
 
 	if *senders > 0 {
@@ -118,9 +122,10 @@ func newRoom(n int) *room {
 // connect opens n clients, dialers at a time; it returns how many connected.
 func (r *room) connect(u string, n, dialers int, run string) (int, error) {
 	var (
-		wg      sync.WaitGroup
-		next    atomic.Int64
-		firstEr atomic.Value
+		wg       sync.WaitGroup
+		next     atomic.Int64
+		errMu    sync.Mutex
+		firstErr error
 	)
 	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024}
 	for w := 0; w < dialers; w++ {
@@ -130,7 +135,11 @@ func (r *room) connect(u string, n, dialers int, run string) (int, error) {
 			for int(next.Add(1)) <= n {
 				c, _, err := d.Dial(u, nil)
 				if err != nil {
-					firstEr.CompareAndSwap(nil, err)
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					errMu.Unlock()
 					return
 				}
 				r.mu.Lock()
@@ -145,8 +154,7 @@ func (r *room) connect(u string, n, dialers int, run string) (int, error) {
 	}
 	wg.Wait()
 	r.total.Store(int64(len(r.conns)))
-	err, _ := firstEr.Load().(error)
-	return len(r.conns), err
+	return len(r.conns), firstErr
 }
 
 // read counts the messages of the round being timed.
