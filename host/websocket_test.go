@@ -120,6 +120,22 @@ func TestChat_Flow(t *testing.T) {
 		t.Fatalf("auto-response: started %d → %d, auto-responses %d", started, st.ObjectsStarted, st.WebSockets.AutoResponses)
 	}
 
+	// The seed's case: one KV read, sent to every client of the room.
+	req, _ := http.NewRequest("PUT", ts.URL+"/kv?key=news", strings.NewReader("hello all"))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT /kv: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if status, body := ts.do(t, "POST", "/announce?room=lobby&key=news"); status != 200 || body != `{"sent":2}` {
+		t.Fatalf("announce: %d %s", status, body)
+	}
+	for _, c := range []*websocket.Conn{a, b} {
+		if got := readText(t, c); got != "hello all" {
+			t.Fatalf("got %q, want the announcement", got)
+		}
+	}
+
 	var hist struct{ Messages []string }
 	ts.getJSON(t, "/?room=lobby", http.StatusOK, &hist)
 	if strings.Join(hist.Messages, ",") != "hello,world,hi from b" {

@@ -6,9 +6,10 @@
 // first. "ping" is answered "pong" by the host without waking the room.
 //
 // GET /?room=R (without upgrading) answers the stored messages as JSON;
-// POST /announce?room=R&key=K reads the KV key K once and broadcasts its
-// value to every client of the room (the seed's case: one read, fanned
-// out by the host).
+// PUT /kv?key=K stores the body in the KV namespace; POST
+// /announce?room=R&key=K reads the KV key K once and broadcasts its value
+// to every client of the room (the seed's case: one read, fanned out by
+// the host).
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o chat.wasm .
 package main
@@ -29,6 +30,15 @@ func main() {}
 
 // fetch routes the request to the room named by ?room=.
 func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
+	if req.URL.Path == "/kv" {
+		if req.Method != "PUT" {
+			return dohost.Text(405, "PUT /kv?key=K with the value as the body\n"), nil
+		}
+		if err := env.KV("ANNOUNCEMENTS").Put(req.URL.Query().Get("key"), req.Body); err != nil {
+			return nil, err
+		}
+		return dohost.Text(200, "stored\n"), nil
+	}
 	room := req.URL.Query().Get("room")
 	if room == "" {
 		return dohost.Text(400, "missing room query parameter: connect to ws://HOST/?room=lobby\n"), nil
