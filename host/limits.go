@@ -58,6 +58,11 @@ type Limits struct {
 	// together; a config's [dohost] max_websockets lowers it. Zero means
 	// the open-files limit less 2048 (DefaultMaxConns).
 	WebSockets int
+	// WebSocketBuffers caps the bytes of messages queued for WebSocket
+	// clients and not yet written, all sockets together (a broadcast's
+	// message counts once). Past it, ws_send and ws_broadcast fail with
+	// OVERLOADED and a client that is behind is closed with 1013.
+	WebSocketBuffers int64
 }
 
 // DefaultLimits returns the limits of a host with memTotal bytes of RAM
@@ -78,7 +83,7 @@ func DefaultLimits(memTotal int64, maxObjects int) Limits {
 		AccountObjects: max(1, maxObjects/2),
 		Alarms:         64, AccountAlarms: 16, AccountAlarmRate: 100,
 		RequestBodies: min(buffers, 256<<20), AccountWriteRate: 8 << 20,
-		WebSockets: DefaultMaxConns(0),
+		WebSockets: DefaultMaxConns(0), WebSocketBuffers: buffers,
 	}
 }
 
@@ -115,6 +120,7 @@ func (l Limits) withDefaults(d Limits) Limits {
 	set(&l.RequestBodies, d.RequestBodies)
 	set(&l.AccountWriteRate, d.AccountWriteRate)
 	seti(&l.WebSockets, d.WebSockets)
+	set(&l.WebSocketBuffers, d.WebSocketBuffers)
 	return l
 }
 

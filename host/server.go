@@ -187,7 +187,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 			maxSockets = n
 		}
 	}
-	s.sockets = sockets.NewHost(maxSockets, o.Logger)
+	s.sockets = sockets.NewHost(maxSockets, o.Limits.WebSocketBuffers, o.Logger)
 	s.objects = objects.New(objects.Options{
 		Store: s.store, Load: s.load, Log: o.Logger, Sockets: s.sockets,
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,

@@ -364,3 +364,30 @@ func TestWS_NotAnUpgrade(t *testing.T) {
 		t.Fatalf("/list: %d %q", status, body)
 	}
 }
+
+// TestWS_HostBuffers: the host's budget of unsent messages, all sockets
+// together, closes a client that falls behind once it is spent, long
+// before the client's own queue would: what a tenant's slow clients can
+// make the host hold is bounded.
+func TestWS_HostBuffers(t *testing.T) {
+	ts := startWSProbe(t, "go", Options{Limits: Limits{WebSocketBuffers: 3 << 20}}, "\n[limits]\nwebsocket_message_bytes = 1048576\n")
+	sender := join(t, ts, "/")
+	fast := join(t, ts, "/")
+	slow := join(t, ts, "/")
+	slow.ask("attach slow", "ok")
+	for r := 0; r < 40 && ts.Stats().WebSockets.TooSlow == 0; r++ {
+		sender.ask("flood 1 1048576", "sent 1")
+		_ = fast.c.SetReadDeadline(time.Now().Add(wsWait))
+		if _, b, err := fast.c.ReadMessage(); err != nil || len(b) != 1<<20 {
+			t.Fatalf("fast client, round %d: %d bytes, %v", r, len(b), err)
+		}
+	}
+	if ce := readClose(t, slow.c); ce.Code != websocket.CloseTryAgainLater {
+		t.Fatalf("slow client: close %d, want 1013", ce.Code)
+	}
+	fast.hear(fmt.Sprintf("error %d slow", slow.id))
+	if !strings.Contains(ts.logs.String(), "send buffers are full") {
+		t.Fatal("the log does not say the host's buffers were full")
+	}
+	waitFor(t, "the queues to drain", func() bool { return ts.Stats().WebSockets.QueuedBytes == 0 })
+}

@@ -113,6 +113,15 @@ func (c *Call) message(kind uint32, data []byte, limit int64, code *abi.Code) bo
 	return kind == abi.WSBinary
 }
 
+// overloaded fails a send with OVERLOADED while the host's buffers of
+// unsent frames are full.
+func (c *Call) overloaded(st *sockets.Set) abi.Code {
+	if st != nil && st.Full() {
+		return c.errorf(abi.Overloaded, "the host's WebSocket send buffers are full; try again later")
+	}
+	return abi.OK
+}
+
 // checkTag checks a tag: 1–256 bytes of UTF-8.
 func (c *Call) checkTag(tag []byte) abi.Code {
 	switch {
@@ -186,6 +195,9 @@ func wsSend(_ context.Context, c *Call, a *args) abi.Code {
 	if !s.Open() {
 		return c.errorf(abi.Invalid, "WebSocket %d is closed", id)
 	}
+	if code := c.overloaded(c.socketSet(false)); code != abi.OK {
+		return code
+	}
 	return c.queue(sockOp{to: []*sockets.Socket{s}, binary: binary, data: clone(data)})
 }
 
@@ -211,6 +223,11 @@ func wsBroadcast(_ context.Context, c *Call, a *args) abi.Code {
 	binary := c.message(kind, data, limit, &code)
 	if code != abi.OK {
 		return code
+	}
+	if len(to) > 0 {
+		if code := c.overloaded(st); code != abi.OK {
+			return code
+		}
 	}
 	a.mem.WriteUint32Le(at, uint32(len(to)))
 	if len(to) == 0 {

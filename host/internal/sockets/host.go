@@ -71,6 +71,7 @@ var ErrTooMany = errors.New("too many WebSockets")
 // Stats are counters of a Host's sockets.
 type Stats struct {
 	Open          int64 // sockets open now, accepted or connected
+	QueuedBytes   int64 // bytes of messages not yet written to their clients
 	Accepted      int64 // sockets accepted by objects
 	Refused       int64 // accepts refused for the per-object or per-host cap
 	Closed        int64 // sockets gone, for any reason
@@ -84,11 +85,13 @@ type Stats struct {
 // Host holds every set of a server: the cap of sockets on the host, the
 // upgrader, the counters, and the shutdown that closes every socket.
 type Host struct {
-	max int
-	log *slog.Logger
-	up  websocket.Upgrader
+	max       int
+	maxQueued int64
+	log       *slog.Logger
+	up        websocket.Upgrader
 
-	open atomic.Int64
+	open   atomic.Int64
+	queued atomic.Int64 // bytes of data frames waiting in queues, each message once
 
 	pollOnce sync.Once
 	poller   *poller // nil where there is none: a goroutine reads each socket
@@ -101,9 +104,11 @@ type Host struct {
 }
 
 // NewHost returns a Host that holds at most max sockets (0: no cap but
-// each object's) and logs to log.
-func NewHost(max int, log *slog.Logger) *Host {
-	h := &Host{max: max, log: log, sets: map[*Set]struct{}{}}
+// each object's) and at most maxQueued bytes of frames not yet written to
+// their clients (0: no budget), and logs to log. Past the budget, sends
+// fail with OVERLOADED and a client that is behind is closed with 1013.
+func NewHost(max int, maxQueued int64, log *slog.Logger) *Host {
+	h := &Host{max: max, maxQueued: maxQueued, log: log, sets: map[*Set]struct{}{}}
 	h.up = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// The reader is Complete's (readBuffer bytes); writes take a
@@ -139,11 +144,14 @@ func (h *Host) Close() {
 // Stats returns the counters.
 func (h *Host) Stats() Stats {
 	return Stats{
-		Open: h.open.Load(), Accepted: h.accepted.Load(), Refused: h.refused.Load(),
+		Open: h.open.Load(), QueuedBytes: h.queued.Load(), Accepted: h.accepted.Load(), Refused: h.refused.Load(),
 		Closed: h.closed.Load(), MessagesIn: h.in.Load(), MessagesOut: h.out.Load(),
 		AutoResponses: h.auto.Load(), TooBig: h.tooBig.Load(), TooSlow: h.tooSlow.Load(),
 	}
 }
+
+// full reports whether the unsent bytes are over the budget.
+func (h *Host) full() bool { return h.maxQueued > 0 && h.queued.Load() > h.maxQueued }
 
 // take counts one more open socket, within the host's cap.
 func (h *Host) take() error {

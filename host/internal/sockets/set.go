@@ -153,18 +153,18 @@ func (st *Set) autoResponse(data []byte) (string, bool) {
 // SendTo queues one message to every open socket of l, encoding its
 // frame once: a send to one socket, or a broadcast.
 func SendTo(l []*Socket, binary bool, data []byte) error {
-	pm, err := prepare(binary, data)
+	m, err := prepare(binary, data)
 	if err != nil {
 		return err
 	}
 	for _, s := range l {
-		s.enqueue(frame{pm: pm, size: int64(len(data))})
+		s.enqueue(m)
 	}
 	return nil
 }
 
 // prepare encodes a data frame.
-func prepare(binary bool, data []byte) (*websocket.PreparedMessage, error) {
+func prepare(binary bool, data []byte) (*message, error) {
 	typ := websocket.TextMessage
 	if binary {
 		typ = websocket.BinaryMessage
@@ -173,8 +173,12 @@ func prepare(binary bool, data []byte) (*websocket.PreparedMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode WebSocket frame: %w", err)
 	}
-	return pm, nil
+	return &message{pm: pm, size: int64(len(data))}, nil
 }
+
+// Full reports whether the host's unsent WebSocket bytes are over its
+// budget: sends should wait (OVERLOADED).
+func (st *Set) Full() bool { return st.h.full() }
 
 // closing marks s as closing: it no longer counts against the cap, and
 // lists and broadcasts skip it. It reports whether s was open.

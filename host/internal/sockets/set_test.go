@@ -19,7 +19,7 @@ func (e *nopEvents) Empty()                          { e.empty++ }
 // in accept order, the object's and the host's caps, and a discarded
 // socket leaving its place (and the empty set noticed).
 func TestSet_AcceptListDiscard(t *testing.T) {
-	h := NewHost(3, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := NewHost(3, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ev := &nopEvents{}
 	st := h.NewSet(ev, Limits{PerObject: 2}, nil)
 	a, err := st.Accept([]string{"x", "y"})
@@ -65,7 +65,7 @@ func TestSet_AcceptListDiscard(t *testing.T) {
 
 // TestSet_AutoResponse: the pair answers only the exact text.
 func TestSet_AutoResponse(t *testing.T) {
-	st := NewHost(0, slog.New(slog.NewTextHandler(io.Discard, nil))).NewSet(&nopEvents{}, Limits{}, nil)
+	st := NewHost(0, 0, slog.New(slog.NewTextHandler(io.Discard, nil))).NewSet(&nopEvents{}, Limits{}, nil)
 	if _, ok := st.autoResponse([]byte("ping")); ok {
 		t.Fatal("an answer with no pair set")
 	}

@@ -62,10 +62,44 @@ type Socket struct {
 
 // frame is one frame waiting to be written: a data frame, or a close.
 type frame struct {
-	pm     *websocket.PreparedMessage // nil: a close frame
+	msg    *message // nil: a close frame
 	size   int64
 	code   int
 	reason string
+}
+
+// message is one encoded data frame, shared by the queues of every socket
+// a broadcast reaches. The host's budget of unsent bytes counts it once,
+// while any queue holds it.
+type message struct {
+	pm   *websocket.PreparedMessage
+	size int64
+	refs atomic.Int32
+}
+
+// hold counts one more queue holding m.
+func (m *message) hold(h *Host) {
+	if m.refs.Add(1) == 1 {
+		h.queued.Add(m.size)
+	}
+}
+
+// release counts one queue less.
+func (m *message) release(h *Host) {
+	if m.refs.Add(-1) == 0 {
+		h.queued.Add(-m.size)
+	}
+}
+
+// dropQueue empties the queue, releasing its messages. The caller holds
+// s.mu.
+func (s *Socket) dropQueue() {
+	for _, f := range s.queue {
+		if f.msg != nil {
+			f.msg.release(s.set.h)
+		}
+	}
+	s.queue, s.queued = nil, 0
 }
 
 // ID returns the socket's id, unique in its set while the socket lives.
@@ -112,11 +146,11 @@ func (s *Socket) Send(binary bool, data []byte) error {
 	if !s.Open() {
 		return fmt.Errorf("socket %d is closed", s.id)
 	}
-	pm, err := prepare(binary, data)
+	m, err := prepare(binary, data)
 	if err != nil {
 		return err
 	}
-	s.enqueue(frame{pm: pm, size: int64(len(data))})
+	s.enqueue(m)
 	return nil
 }
 
@@ -134,7 +168,7 @@ func (s *Socket) Discard() {
 	s.set.closing(s, closing)
 	s.mu.Lock()
 	c := s.conn
-	s.queue, s.queued = nil, 0
+	s.dropQueue()
 	s.mu.Unlock()
 	if c != nil {
 		s.closeConn(c)
@@ -151,24 +185,31 @@ func (s *Socket) closeConn(c *websocket.Conn) {
 	_ = c.NetConn().Close()
 }
 
-// enqueue queues a frame unless the socket is closing; past the queue's
-// bounds it closes the socket as too slow instead.
-func (s *Socket) enqueue(f frame) {
+// enqueue queues a data frame unless the socket is closing. Past the
+// queue's bounds, or when the host's unsent bytes are over its budget and
+// this client is already behind, it closes the socket as too slow instead.
+func (s *Socket) enqueue(m *message) {
 	if !s.Open() {
 		return
 	}
-	lim := &s.set.lim
+	lim, h := &s.set.lim, s.set.h
 	s.mu.Lock()
-	if len(s.queue) >= lim.QueueFrames || s.queued+f.size > lim.QueueBytes {
-		n, b := len(s.queue), s.queued
-		s.mu.Unlock()
-		s.set.h.tooSlow.Add(1)
-		s.fail(websocket.CloseTryAgainLater, "client too slow", true,
-			fmt.Sprintf("closed with 1013: the client fell %d frames (%d bytes) behind", n, b))
+	n, b := len(s.queue), s.queued
+	s.mu.Unlock()
+	why := ""
+	switch {
+	case n >= lim.QueueFrames || b+m.size > lim.QueueBytes:
+		why = fmt.Sprintf("closed with 1013: the client fell %d frames (%d bytes) behind", n, b)
+	case n > 0 && h.full():
+		why = fmt.Sprintf("closed with 1013: the host's WebSocket send buffers are full and the client is %d frames behind", n)
+	}
+	if why != "" {
+		h.tooSlow.Add(1)
+		s.fail(websocket.CloseTryAgainLater, "client too slow", true, why)
 		return
 	}
-	s.mu.Unlock()
-	s.push(f)
+	m.hold(h)
+	s.push(frame{msg: m, size: m.size})
 }
 
 // push appends f to the queue and starts a drain if none runs.
@@ -204,8 +245,9 @@ func (s *Socket) drain() {
 		s.mu.Unlock()
 		_ = c.SetWriteDeadline(time.Now().Add(s.set.lim.WriteTimeout))
 		var err error
-		if f.pm != nil {
-			err = c.WritePreparedMessage(f.pm)
+		if f.msg != nil {
+			err = c.WritePreparedMessage(f.msg.pm)
+			f.msg.release(s.set.h)
 			s.set.h.out.Add(1)
 		} else {
 			err = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(f.code, f.reason))
@@ -225,7 +267,8 @@ func (s *Socket) drain() {
 			}
 			s.closeConn(c)
 			s.mu.Lock()
-			s.writing, s.queue, s.queued = false, nil, 0
+			s.writing = false
+			s.dropQueue()
 			s.mu.Unlock()
 			// A socket the poller watched has no reader to notice.
 			s.finish(nil)
@@ -259,7 +302,7 @@ func (s *Socket) fail(code int, reason string, send bool, msg string) {
 		return
 	}
 	s.mu.Lock()
-	s.queue, s.queued = nil, 0
+	s.dropQueue()
 	connected := s.conn != nil
 	s.mu.Unlock()
 	if !connected {
@@ -275,7 +318,7 @@ func (s *Socket) fail(code int, reason string, send bool, msg string) {
 func (s *Socket) abort(code int, reason string, deadline time.Time) {
 	s.mu.Lock()
 	c := s.conn
-	s.queue, s.queued = nil, 0
+	s.dropQueue()
 	s.mu.Unlock()
 	if c == nil {
 		// Never connected: no reader will end it.
@@ -399,8 +442,8 @@ func (s *Socket) next(c *websocket.Conn) bool {
 		if resp, ok := st.autoResponse(data); ok {
 			s.autoAt.Store(now().UnixMilli())
 			st.h.auto.Add(1)
-			if pm, err := prepare(false, []byte(resp)); err == nil {
-				s.enqueue(frame{pm: pm, size: int64(len(resp))})
+			if m, err := prepare(false, []byte(resp)); err == nil {
+				s.enqueue(m)
 			}
 			return true
 		}
