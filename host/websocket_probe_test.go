@@ -217,8 +217,8 @@ func TestWS_Hibernation(t *testing.T) {
 }
 
 // TestWS_Limits: a message over the limit closes its client with 1009 and
-// tells the object; a send over it fails; the object's and the host's
-// caps of sockets refuse the next accept.
+// tells the object; a send over it fails; the object's cap of sockets and
+// the account's share of the host's refuse the next accept.
 func TestWS_Limits(t *testing.T) {
 	ts := startWSProbe(t, "go", Options{}, `
 [limits]
@@ -226,7 +226,7 @@ websocket_message_bytes = 1024
 websockets_per_object = 2
 
 [dohost]
-max_websockets = 3
+max_websockets = 6
 `)
 	a := join(t, ts, "/?room=one")
 	b := join(t, ts, "/?room=one")
@@ -243,12 +243,13 @@ max_websockets = 3
 	if resp == nil || resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("third socket: %v %v, want the probe's 400 (err 5)", err, resp)
 	}
-	// The host's cap: room two takes the third, not a fourth.
+	// The account's share of the host's cap (half of 6): room two takes
+	// the third, not a fourth.
 	join(t, ts, "/?room=two")
 	c, resp, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/?room=two", nil)
 	if err == nil {
 		c.Close()
-		t.Fatal("a fourth socket was accepted past max_websockets = 3")
+		t.Fatal("a fourth socket was accepted past the account's share of max_websockets = 6")
 	}
 	if resp == nil || resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("fourth socket: %v %v", err, resp)

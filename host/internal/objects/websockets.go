@@ -24,7 +24,7 @@ func (o *object) Sockets(create bool) *sockets.Set {
 	if o.r.o.Sockets == nil {
 		return nil
 	}
-	s := o.r.o.Sockets.NewSet(wsEvents{o}, o.ns.cfg.Limits.Sockets, o.log)
+	s := o.r.o.Sockets.NewSet(wsEvents{o}, o.ns.cfg.Limits.Sockets, o.ns.cfg.Account, o.log)
 	o.ws.Store(s)
 	return s
 }

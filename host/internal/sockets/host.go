@@ -85,10 +85,12 @@ type Stats struct {
 // Host holds every set of a server: the cap of sockets on the host, the
 // upgrader, the counters, and the shutdown that closes every socket.
 type Host struct {
-	max       int
-	maxQueued int64
-	log       *slog.Logger
-	up        websocket.Upgrader
+	max        int
+	maxAccount int // sockets of one account: half of max
+	maxQueued  int64
+	inbound    *weighted // bytes of received messages read or waiting for their object
+	log        *slog.Logger
+	up         websocket.Upgrader
 
 	open   atomic.Int64
 	queued atomic.Int64 // bytes of data frames waiting in queues, each message once
@@ -96,19 +98,27 @@ type Host struct {
 	pollOnce sync.Once
 	poller   *poller // nil where there is none: a goroutine reads each socket
 
-	mu      sync.Mutex
-	sets    map[*Set]struct{} // guarded by mu: sets with sockets
-	closing bool              // guarded by mu: CloseAll ran
+	mu       sync.Mutex
+	sets     map[*Set]struct{} // guarded by mu: sets with sockets
+	accounts map[string]int    // guarded by mu: open sockets by account
+	closing  bool              // guarded by mu: CloseAll ran
 
 	accepted, refused, closed, in, out, auto, tooBig, tooSlow atomic.Int64
 }
 
-// NewHost returns a Host that holds at most max sockets (0: no cap but
-// each object's) and at most maxQueued bytes of frames not yet written to
-// their clients (0: no budget), and logs to log. Past the budget, sends
+// NewHost returns a Host that holds at most max sockets, half of them at
+// most of one account (0: no cap but each object's), and at most
+// maxQueued bytes of frames not yet written to their clients (0: no
+// budget); received messages read or waiting for their objects are held
+// to maxQueued bytes too (counted at the message limit each: past it,
+// readers wait). It logs to log. Past the budget of unsent frames, sends
 // fail with OVERLOADED and a client that is behind is closed with 1013.
 func NewHost(max int, maxQueued int64, log *slog.Logger) *Host {
-	h := &Host{max: max, maxQueued: maxQueued, log: log, sets: map[*Set]struct{}{}}
+	h := &Host{max: max, maxAccount: max / 2, maxQueued: maxQueued, log: log,
+		sets: map[*Set]struct{}{}, accounts: map[string]int{}}
+	if maxQueued > 0 {
+		h.inbound = newWeighted(maxQueued)
+	}
 	h.up = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// The reader is Complete's (readBuffer bytes); writes take a
@@ -153,18 +163,31 @@ func (h *Host) Stats() Stats {
 // full reports whether the unsent bytes are over the budget.
 func (h *Host) full() bool { return h.maxQueued > 0 && h.queued.Load() > h.maxQueued }
 
-// take counts one more open socket, within the host's cap.
-func (h *Host) take() error {
-	if n := h.open.Add(1); h.max > 0 && n > int64(h.max) {
-		h.open.Add(-1)
+// take counts one more open socket of account, within the host's cap
+// and the account's share of it.
+func (h *Host) take(account string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.max > 0 && h.open.Load() >= int64(h.max) {
 		h.refused.Add(1)
 		return fmt.Errorf("%w: the host has %d open (its cap)", ErrTooMany, h.max)
 	}
+	if h.maxAccount > 0 && h.accounts[account] >= h.maxAccount {
+		h.refused.Add(1)
+		return fmt.Errorf("%w: the account has %d open (its share of the host's)", ErrTooMany, h.maxAccount)
+	}
+	h.open.Add(1)
+	h.accounts[account]++
 	return nil
 }
 
-// give counts one socket gone.
-func (h *Host) give() {
+// give counts one socket of account gone.
+func (h *Host) give(account string) {
+	h.mu.Lock()
+	if h.accounts[account]--; h.accounts[account] <= 0 {
+		delete(h.accounts, account)
+	}
+	h.mu.Unlock()
 	h.open.Add(-1)
 	h.closed.Add(1)
 }

@@ -33,6 +33,7 @@ type Set struct {
 	h       *Host
 	ev      Events
 	lim     Limits
+	account string
 	log     *slog.Logger
 	inbound chan struct{} // a token per received message waiting for the object
 
@@ -45,14 +46,16 @@ type Set struct {
 	hasAuto  bool
 }
 
-// NewSet returns an empty set whose events go to ev and whose log lines
-// (a client closed for a limit) go to log (nil: the host's).
-func (h *Host) NewSet(ev Events, lim Limits, log *slog.Logger) *Set {
+// NewSet returns an empty set of an object of account, whose events go to
+// ev and whose log lines (a client closed for a limit) go to log (nil: the
+// host's).
+func (h *Host) NewSet(ev Events, lim Limits, account string, log *slog.Logger) *Set {
 	lim = lim.withDefaults()
 	if log == nil {
 		log = h.log
 	}
-	return &Set{h: h, ev: ev, lim: lim, log: log, inbound: make(chan struct{}, lim.Inbound), sockets: map[uint32]*Socket{}}
+	return &Set{h: h, ev: ev, lim: lim, account: account, log: log,
+		inbound: make(chan struct{}, lim.Inbound), sockets: map[uint32]*Socket{}}
 }
 
 // Limits returns the set's limits.
@@ -68,11 +71,11 @@ func (st *Set) Accept(tags []string) (*Socket, error) {
 		st.h.refused.Add(1)
 		return nil, fmt.Errorf("%w: the object has %d open (its cap)", ErrTooMany, st.lim.PerObject)
 	}
-	if err := st.h.take(); err != nil {
+	if err := st.h.take(st.account); err != nil {
 		return nil, err
 	}
 	if len(st.sockets) == 0 && !st.h.track(st) {
-		st.h.give()
+		st.h.give(st.account)
 		return nil, fmt.Errorf("%w: the host is shutting down", ErrTooMany)
 	}
 	// Ids are never 0 (ws_broadcast's "except none") and are not reused
@@ -207,7 +210,7 @@ func (st *Set) remove(s *Socket) {
 	if !had {
 		return
 	}
-	st.h.give()
+	st.h.give(st.account)
 	if empty {
 		st.h.untrack(st)
 		st.ev.Empty()

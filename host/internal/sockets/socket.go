@@ -428,10 +428,15 @@ func (s *Socket) next(c *websocket.Conn) bool {
 		s.finish(err)
 		return false
 	}
-	// The message waits for a place among the object's pending ones
-	// before it is read: its bytes stay in the kernel meanwhile.
+	// The message waits for a place among the object's pending ones, and
+	// in the host's budget of received messages, before it is read: its
+	// bytes stay in the kernel meanwhile.
 	st.inbound <- struct{}{}
 	defer func() { <-st.inbound }()
+	if w := st.h.inbound; w != nil {
+		w.acquire(st.lim.MessageBytes)
+		defer w.release(st.lim.MessageBytes)
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		s.finish(err)
