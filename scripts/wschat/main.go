@@ -27,12 +27,16 @@ func main() {
 		os.Exit(1)
 	}
 	defer c.Close()
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for {
 			_, b, err := c.ReadMessage()
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "wschat: connection closed:", err)
-				os.Exit(0)
+				if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+					fmt.Fprintln(os.Stderr, "wschat: connection closed:", err)
+				}
+				return
 			}
 			fmt.Printf("< %s\n", b)
 		}
@@ -44,5 +48,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	// End of input: close, and wait for the host's answer to the close.
 	_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+	<-done
 }
