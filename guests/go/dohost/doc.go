@@ -30,6 +30,12 @@
 // that returns an error or panics answers 500 and keeps the instance (and
 // its state); a trap or timeout replaces the instance.
 //
+// An object holds WebSockets as with Cloudflare's Hibernation API: in
+// Fetch, State.AcceptWebSocket(tags...) and UpgradeResponse(); the
+// WebSocketMessage method (WebSocketHandler) receives each message, also
+// after the object was evicted; State.Broadcast sends one message to every
+// socket (or a tag's) in one host call (guests/examples/chat).
+//
 // Outside wasip1 the package compiles (so that tools and tests of pure
 // code work) but every host call fails with ErrNotOnHost.
 package dohost
