@@ -181,13 +181,20 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, FreeSpace: o.freeSpace}); err != nil {
 		return nil, err
 	}
-	maxSockets := o.Limits.WebSockets
+	maxSockets, accounts := o.Limits.WebSockets, map[string]bool{}
 	for _, c := range cfgs {
 		if n := c.Host.MaxWebSockets; n > 0 && n < maxSockets {
 			maxSockets = n
 		}
+		accounts[c.AccountID] = true
 	}
-	s.sockets = sockets.NewHost(maxSockets, o.Limits.WebSocketBuffers, o.Logger)
+	// One account of several may hold half the host's sockets; a host of
+	// one account gives it all.
+	maxAccount := maxSockets
+	if len(accounts) > 1 {
+		maxAccount = maxSockets / 2
+	}
+	s.sockets = sockets.NewHost(maxSockets, maxAccount, o.Limits.WebSocketBuffers, o.Logger)
 	s.objects = objects.New(objects.Options{
 		Store: s.store, Load: s.load, Log: o.Logger, Sockets: s.sockets,
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,

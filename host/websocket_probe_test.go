@@ -3,6 +3,8 @@ package host
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -217,8 +219,8 @@ func TestWS_Hibernation(t *testing.T) {
 }
 
 // TestWS_Limits: a message over the limit closes its client with 1009 and
-// tells the object; a send over it fails; the object's cap of sockets and
-// the account's share of the host's refuse the next accept.
+// tells the object; a send over it fails; the object's and the host's
+// caps of sockets refuse the next accept.
 func TestWS_Limits(t *testing.T) {
 	ts := startWSProbe(t, "go", Options{}, `
 [limits]
@@ -226,7 +228,7 @@ websocket_message_bytes = 1024
 websockets_per_object = 2
 
 [dohost]
-max_websockets = 6
+max_websockets = 3
 `)
 	a := join(t, ts, "/?room=one")
 	b := join(t, ts, "/?room=one")
@@ -243,13 +245,13 @@ max_websockets = 6
 	if resp == nil || resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("third socket: %v %v, want the probe's 400 (err 5)", err, resp)
 	}
-	// The account's share of the host's cap (half of 6): room two takes
-	// the third, not a fourth.
+	// The host's cap (all of it this one account's, the host's only):
+	// room two takes the third, not a fourth.
 	join(t, ts, "/?room=two")
 	c, resp, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/?room=two", nil)
 	if err == nil {
 		c.Close()
-		t.Fatal("a fourth socket was accepted past the account's share of max_websockets = 6")
+		t.Fatal("a fourth socket was accepted past max_websockets = 3")
 	}
 	if resp == nil || resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("fourth socket: %v %v", err, resp)
@@ -391,4 +393,31 @@ func TestWS_HostBuffers(t *testing.T) {
 		t.Fatal("the log does not say the host's buffers were full")
 	}
 	waitFor(t, "the queues to drain", func() bool { return ts.Stats().WebSockets.QueuedBytes == 0 })
+}
+
+// TestWS_AccountShare: on a host serving two accounts, one account holds
+// at most half of max_websockets; the other still gets its half.
+func TestWS_AccountShare(t *testing.T) {
+	dir := t.TempDir()
+	wasm := wsProbeWasm(t, "go")
+	conf := func(account, routes string) string {
+		d := filepath.Join(dir, account)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return writeConfig(t, d, wasm, "account_id = \""+account+"\"\nroutes = ["+routes+"]\n"+wsProbeConfig+"\n[dohost]\nmax_websockets = 4\n")
+	}
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data")}, conf("a", `"*/a/*"`), conf("b", `"*/b/*"`))
+	join(t, ts, "/a/?room=1")
+	join(t, ts, "/a/?room=2")
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/a/?room=3", nil)
+	if err == nil {
+		c.Close()
+		t.Fatal("account a got a third socket of the host's four")
+	}
+	if resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("third socket of account a: %v %v, want the probe's 400 (err 5)", err, resp)
+	}
+	join(t, ts, "/b/?room=1")
+	join(t, ts, "/b/?room=2")
 }

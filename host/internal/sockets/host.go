@@ -86,7 +86,7 @@ type Stats struct {
 // upgrader, the counters, and the shutdown that closes every socket.
 type Host struct {
 	max        int
-	maxAccount int // sockets of one account: half of max
+	maxAccount int // sockets of one account
 	maxQueued  int64
 	inbound    *weighted // bytes of received messages read or waiting for their object
 	log        *slog.Logger
@@ -106,15 +106,15 @@ type Host struct {
 	accepted, refused, closed, in, out, auto, tooBig, tooSlow atomic.Int64
 }
 
-// NewHost returns a Host that holds at most max sockets, half of them at
-// most of one account (0: no cap but each object's), and at most
+// NewHost returns a Host that holds at most max sockets, maxAccount of
+// them at most of one account (0: no cap but each object's), and at most
 // maxQueued bytes of frames not yet written to their clients (0: no
 // budget); received messages read or waiting for their objects are held
 // to maxQueued bytes too (counted at the message limit each: past it,
 // readers wait). It logs to log. Past the budget of unsent frames, sends
 // fail with OVERLOADED and a client that is behind is closed with 1013.
-func NewHost(max int, maxQueued int64, log *slog.Logger) *Host {
-	h := &Host{max: max, maxAccount: max / 2, maxQueued: maxQueued, log: log,
+func NewHost(max, maxAccount int, maxQueued int64, log *slog.Logger) *Host {
+	h := &Host{max: max, maxAccount: maxAccount, maxQueued: maxQueued, log: log,
 		sets: map[*Set]struct{}{}, accounts: map[string]int{}}
 	if maxQueued > 0 {
 		h.inbound = newWeighted(maxQueued)

@@ -20,7 +20,7 @@ func (e *nopEvents) Empty()                          { e.empty++ }
 // in accept order, the object's, the account's and the host's caps, and a
 // discarded socket leaving its place (and the empty set noticed).
 func TestSet_AcceptListDiscard(t *testing.T) {
-	h := NewHost(4, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := NewHost(4, 2, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ev := &nopEvents{}
 	st := h.NewSet(ev, Limits{PerObject: 2}, "a", nil)
 	a, err := st.Accept([]string{"x", "y"})
@@ -94,7 +94,7 @@ func TestWeighted(t *testing.T) {
 
 // TestSet_AutoResponse: the pair answers only the exact text.
 func TestSet_AutoResponse(t *testing.T) {
-	st := NewHost(0, 0, slog.New(slog.NewTextHandler(io.Discard, nil))).NewSet(&nopEvents{}, Limits{}, "b", nil)
+	st := NewHost(0, 0, 0, slog.New(slog.NewTextHandler(io.Discard, nil))).NewSet(&nopEvents{}, Limits{}, "b", nil)
 	if _, ok := st.autoResponse([]byte("ping")); ok {
 		t.Fatal("an answer with no pair set")
 	}
