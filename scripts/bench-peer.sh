@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench-peer.sh: dohost next to the reference peer, Cloudflare's workerd running the same seed
 # app (../shared/peer), under the same wrk load on this machine, alternating the two servers.
-# Prints one line per case and server, then the ratios dohost/workerd.
+# Prints one line per case and server (with cpu_s_per_1k: the server process's user + system
+# CPU seconds per 1,000 requests, from /proc/PID/stat), then the ratios dohost/workerd.
 #
 # Servers: dohost with the Go guest (guests/examples/room), dohost-X with the same app in another
 # language (guests/examples/room-X: c, rust, as, wat), and workerd.
@@ -59,14 +60,25 @@ addr() { [ "$1" = workerd ] && echo $WORKERD_ADDR || echo $DOHOST_ADDR; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0; }
 
 # run <server> <case> <script> <secs> [ENV=V...]: one wrk run; prints its RESULT fields.
+# cpu_ticks: the server process's user + system CPU so far, in clock ticks (/proc/PID/stat).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat" 2>/dev/null || echo 0; }
+TCK=$(getconf CLK_TCK)
+
+# run <server> <case> <script> <secs> [ENV=V...]: one wrk run; prints its RESULT fields, and
+# cpu_s_per_1k: the server's CPU seconds per 1,000 requests over the run.
 run() {
   local srv=$1 name=$2 script=$3 secs=$4; shift 4
-  env CASE="$name" THREADS="$THREADS" "$@" wrk -t"$THREADS" -c"$CONN" -d"${secs}s" --latency \
-    -s "$WRK_DIR/$script" "http://$(addr "$srv")" 2>&1 | grep '^RESULT' | sed 's/^RESULT case=[^ ]* //'
+  local t0 out
+  t0=$(cpu_ticks)
+  out=$(env CASE="$name" THREADS="$THREADS" "$@" wrk -t"$THREADS" -c"$CONN" -d"${secs}s" --latency \
+    -s "$WRK_DIR/$script" "http://$(addr "$srv")" 2>&1 | grep '^RESULT' | sed 's/^RESULT case=[^ ]* //')
+  local ticks=$(( $(cpu_ticks) - t0 )) reqs
+  reqs=$(echo "$out" | field requests)
+  echo "$out cpu_s_per_1k=$(awk -v t="$ticks" -v k="$TCK" -v n="${reqs:-0}" 'BEGIN{ if (n > 0) printf "%.3f", t / k / n * 1000; else print "nan" }')"
 }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 
-declare -A RPS P99 P50
+declare -A RPS P99 P50 CPU
 echo "# dohost $(git -C "$ROOT" rev-parse --short HEAD) vs workerd $("$WORKERD" --version 2>&1); wrk -t$THREADS -c$CONN, ${WARM}s warm-up + ${DUR}s per run, $ROUNDS rounds; $(nproc) cores"
 for round in $(seq 1 "$ROUNDS"); do
   for srv in $SERVERS; do
@@ -74,26 +86,32 @@ for round in $(seq 1 "$ROUNDS"); do
     run "$srv" warmup rooms.lua "$WARM" PATHNAME=/ ROOMS=100 >/dev/null
     r=$(run "$srv" warm rooms.lua "$DUR" PATHNAME=/ ROOMS=100)
     echo "round $round $srv warm: $r rss_kB=$(rss_kb)"
+    CPU[$srv,warm]="${CPU[$srv,warm]:-} $(echo "$r" | field cpu_s_per_1k)"
     RPS[$srv,warm]="${RPS[$srv,warm]:-} $(echo "$r" | field rps)"; P99[$srv,warm]="${P99[$srv,warm]:-} $(echo "$r" | field p99_ms)"
     P50[$srv,warm]="${P50[$srv,warm]:-} $(echo "$r" | field p50_ms)"
     stop
     start "$srv"
     r=$(run "$srv" cold cold.lua "$DUR" PATHNAME=/ RUN="cold$round" CAP=1000000000)
     echo "round $round $srv cold: $r rss_kB=$(rss_kb)"
+    CPU[$srv,cold]="${CPU[$srv,cold]:-} $(echo "$r" | field cpu_s_per_1k)"
     RPS[$srv,cold]="${RPS[$srv,cold]:-} $(echo "$r" | field rps)"; P99[$srv,cold]="${P99[$srv,cold]:-} $(echo "$r" | field p99_ms)"
     P50[$srv,cold]="${P50[$srv,cold]:-} $(echo "$r" | field p50_ms)"
     stop
   done
 done
 mean() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.2f", s/NF}'; }
+mean3() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.3f", s/NF}'; }
 echo
 echo "SUMMARY (means over $ROUNDS rounds; ratio = dohost / workerd)"
 for c in warm cold; do
   wr=$(echo ${RPS[workerd,$c]} | mean); w99=$(echo ${P99[workerd,$c]} | mean); w50=$(echo ${P50[workerd,$c]} | mean)
+  wc=$(echo ${CPU[workerd,$c]} | mean3)
   for srv in $SERVERS; do
     [ "$srv" = workerd ] && continue
     dr=$(echo ${RPS[$srv,$c]} | mean); d99=$(echo ${P99[$srv,$c]} | mean); d50=$(echo ${P50[$srv,$c]} | mean)
-    printf '%-5s %-10s rps %s vs workerd %s: %.2fx | p50 ms %s vs %s | p99 ms %s vs %s: %.2f\n' \
-      "$c" "$srv" "$dr" "$wr" "$(awk -v a="$dr" -v b="$wr" 'BEGIN{print a/b}')" "$d50" "$w50" "$d99" "$w99" "$(awk -v a="$d99" -v b="$w99" 'BEGIN{print a/b}')"
+    dc=$(echo ${CPU[$srv,$c]} | mean3)
+    printf '%-5s %-10s rps %s vs workerd %s: %.2fx | p50 ms %s vs %s | p99 ms %s vs %s: %.2f | CPU s/1k req %s vs %s: %.2f\n' \
+      "$c" "$srv" "$dr" "$wr" "$(awk -v a="$dr" -v b="$wr" 'BEGIN{print a/b}')" "$d50" "$w50" "$d99" "$w99" "$(awk -v a="$d99" -v b="$w99" 'BEGIN{print a/b}')" \
+      "$dc" "$wc" "$(awk -v a="$dc" -v b="$wc" 'BEGIN{ if (b > 0) print a/b; else print "nan" }')"
   done
 done
