@@ -30,8 +30,11 @@ import (
 const RequestIDHeader = "X-Request-Id"
 
 // ServeHTTP runs the request through the worker it is routed to.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w := &statusWriter{ResponseWriter: rw}
 	wk := s.routes.pick(r)
+	defer func() { s.metrics.observe(workerLabel(wk), w.status, time.Since(start)) }()
 	if wk == nil {
 		s.fail(w, reqid.New(), http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
 		return

@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dohost/dohost/host/internal/config"
@@ -106,11 +107,13 @@ type Server struct {
 	quota   *quota.Host
 	objects *objects.Registry
 	sockets *sockets.Host
+	metrics *promMetrics
 	workers []*worker
 	routes  routes
 
 	stopDisk, diskDone chan struct{} // watchDisk
 
+	stopping  atomic.Bool // SetStopping: /readyz answers 503
 	closeOnce sync.Once
 }
 
@@ -164,6 +167,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		o.Limits.AccountDisk = defaultAccountDisk(o.DataDir)
 	}
 	s := &Server{opts: o, log: o.Logger, load: guest.NewLoad(), quota: quota.NewHost(o.Limits.quotaLimits(o.MaxLiveObjects))}
+	s.metrics = newMetrics(s)
 	defer func() {
 		if err != nil {
 			_ = s.Close(ctx)

@@ -149,6 +149,7 @@ type serveOptions struct {
 	drain      time.Duration
 	logJSON    bool
 	debug      string
+	admin      string
 	verbose    bool
 }
 
@@ -167,6 +168,7 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.Int64Var(&opts.acctMemory, "account-memory", 0, "bytes of guest memory for one account (0: a quarter of the RAM)")
 	fs.StringVar(&opts.accounts, "accounts", "", "a TOML file granting each account to the configs that may claim it: acme = [\"tenants/acme/*/wrangler.toml\"] (paths relative to the file)")
 	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&opts.admin, "admin-addr", "", "if set, serve /metrics (Prometheus), /healthz and /readyz on this address (e.g. 127.0.0.1:9090)")
 	fs.StringVar(&opts.debug, "debug-addr", "", "if set, serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text")
 	fs.BoolVar(&opts.verbose, "v", false, "log debug lines too")
@@ -241,6 +243,23 @@ func serve(args []string, stderr io.Writer) int {
 			}
 		}()
 	}
+	var admin *http.Server
+	if opts.admin != "" {
+		aln, err := net.Listen("tcp", opts.admin)
+		if err != nil {
+			fmt.Fprintf(stderr, "dohost: admin address: %v\n", err)
+			_ = ln.Close()
+			_ = srv.Close(context.Background())
+			return 1
+		}
+		admin = &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := admin.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("admin server", "err", err)
+			}
+		}()
+		log.Info("admin endpoints", "addr", "http://"+aln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("serving", "addr", "http://"+ln.Addr().String(), "data", opts.data, "workers", len(opts.configs))
@@ -248,6 +267,7 @@ func serve(args []string, stderr io.Writer) int {
 	code := 0
 	select {
 	case <-ctx.Done():
+		srv.SetStopping() // /readyz answers 503 while the requests drain
 		log.Info("shutting down: draining in-flight requests", "timeout", opts.drain)
 		sctx, cancel := context.WithTimeout(context.Background(), opts.drain)
 		if err := hs.Shutdown(sctx); err != nil {
@@ -269,6 +289,9 @@ func serve(args []string, stderr io.Writer) int {
 		code = 1
 	}
 	ccancel()
+	if admin != nil {
+		_ = admin.Close()
+	}
 	log.Info("stopped")
 	return code
 }

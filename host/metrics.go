@@ -1,0 +1,171 @@
+package host
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// The host's Prometheus metrics: HTTP requests and their latency by worker
+// (observed at the front), and the counters of Stats (objects, alarms,
+// Worker instances, WebSockets), read once a scrape. AdminHandler serves
+// them with /healthz and /readyz.
+
+// promMetrics holds the registry and the front's request metrics.
+type promMetrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(s *Server) *promMetrics {
+	m := &promMetrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dohost_http_requests_total",
+			Help: "HTTP requests answered, by worker (account/name; none: no route) and status code.",
+		}, []string{"worker", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dohost_http_request_duration_seconds",
+			Help:    "Time from a request's headers to its response's end, by worker.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"worker"}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, &statsCollector{s: s},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe records one answered request.
+func (m *promMetrics) observe(worker string, status int, d time.Duration) {
+	m.requests.WithLabelValues(worker, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(worker).Observe(d.Seconds())
+}
+
+// workerLabel names a worker in metrics.
+func workerLabel(wk *worker) string {
+	if wk == nil {
+		return "none"
+	}
+	return wk.cfg.AccountID + "/" + wk.cfg.Name
+}
+
+// stat is one metric of Stats.
+type stat struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(*Stats) int64
+}
+
+func newStat(name, help string, kind prometheus.ValueType, value func(*Stats) int64) stat {
+	return stat{prometheus.NewDesc(name, help, nil, nil), kind, value}
+}
+
+var (
+	counter = prometheus.CounterValue
+	gauge   = prometheus.GaugeValue
+)
+
+// stats are the metrics read from Server.Stats.
+var stats = []stat{
+	newStat("dohost_objects_started_total", "Object instances created (constructor run).", counter, func(s *Stats) int64 { return s.ObjectsStarted }),
+	newStat("dohost_objects_live", "Object instances alive.", gauge, func(s *Stats) int64 { return s.ObjectsLive }),
+	newStat("dohost_objects_hibernating", "Objects with WebSockets open and no instance.", gauge, func(s *Stats) int64 { return s.ObjectsHibernating }),
+	newStat("dohost_objects_failed_total", "Object instances replaced after a trap or a timeout.", counter, func(s *Stats) int64 { return s.ObjectsFailed }),
+	newStat("dohost_objects_evicted_total", "Object instances closed because they were idle or over the cap.", counter, func(s *Stats) int64 { return s.ObjectsEvicted }),
+	newStat("dohost_objects_trimmed_total", "Idle object instances trimmed.", counter, func(s *Stats) int64 { return s.ObjectsTrimmed }),
+	newStat("dohost_worker_instances_total", "Worker instances created.", counter, func(s *Stats) int64 { return s.WorkerInstances }),
+	newStat("dohost_workers_failed", "Workers that did not load (their routes answer 503).", gauge, func(s *Stats) int64 { return s.WorkersFailed }),
+	newStat("dohost_alarms_run_total", "Alarm handler runs.", counter, func(s *Stats) int64 { return s.AlarmsRun }),
+	newStat("dohost_alarms_failed_total", "Alarm handler runs that failed.", counter, func(s *Stats) int64 { return s.AlarmsFailed }),
+	newStat("dohost_alarms_pending", "Alarms scheduled.", gauge, func(s *Stats) int64 { return s.AlarmsPending }),
+	newStat("dohost_websockets_open", "WebSockets open, accepted or connected.", gauge, func(s *Stats) int64 { return s.WebSockets.Open }),
+	newStat("dohost_websockets_accepted_total", "WebSockets accepted by objects.", counter, func(s *Stats) int64 { return s.WebSockets.Accepted }),
+	newStat("dohost_websockets_refused_total", "WebSocket accepts refused for a cap of sockets.", counter, func(s *Stats) int64 { return s.WebSockets.Refused }),
+	newStat("dohost_websockets_closed_total", "WebSockets gone, for any reason.", counter, func(s *Stats) int64 { return s.WebSockets.Closed }),
+	newStat("dohost_websocket_messages_received_total", "WebSocket messages received from clients.", counter, func(s *Stats) int64 { return s.WebSockets.MessagesIn }),
+	newStat("dohost_websocket_frames_sent_total", "WebSocket frames written to clients.", counter, func(s *Stats) int64 { return s.WebSockets.MessagesOut }),
+	newStat("dohost_websocket_auto_responses_total", "WebSocket messages answered by the auto-response pair.", counter, func(s *Stats) int64 { return s.WebSockets.AutoResponses }),
+	newStat("dohost_websocket_too_big_total", "WebSocket clients closed for a message over the limit (1009).", counter, func(s *Stats) int64 { return s.WebSockets.TooBig }),
+	newStat("dohost_websocket_too_slow_total", "WebSocket clients closed for falling behind (1013).", counter, func(s *Stats) int64 { return s.WebSockets.TooSlow }),
+	newStat("dohost_websocket_queued_bytes", "Bytes of WebSocket messages not yet written to their clients.", gauge, func(s *Stats) int64 { return s.WebSockets.QueuedBytes }),
+}
+
+// statsCollector reads Stats once a scrape.
+type statsCollector struct{ s *Server }
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, st := range stats {
+		ch <- st.desc
+	}
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s.Stats()
+	for _, st := range stats {
+		ch <- prometheus.MustNewConstMetric(st.desc, st.kind, float64(st.value(&s)))
+	}
+}
+
+// AdminHandler serves the operator's endpoints: /metrics (Prometheus),
+// /healthz (the process answers) and /readyz (it serves; 503 once it
+// shuts down). Serve it on an address of its own, not the public one.
+func (s *Server) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if s.stopping.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "ready")
+	})
+	return mux
+}
+
+// SetStopping marks the server as shutting down: /readyz answers 503, so
+// that a load balancer stops sending it requests while they drain.
+func (s *Server) SetStopping() { s.stopping.Store(true) }
+
+// statusWriter remembers the status a handler wrote, for the metrics. It
+// passes Hijack through (WebSocket upgrades) and unwraps for
+// http.ResponseController.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("the response writer cannot be hijacked")
+	}
+	w.status = http.StatusSwitchingProtocols
+	return hj.Hijack()
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,114 @@
+package host
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// scrape reads the admin handler's /metrics and parses it as Prometheus
+// does.
+func scrape(t *testing.T, admin *httptest.Server) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(admin.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mf, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return mf
+}
+
+// value returns the value of the metric name whose labels include want.
+func value(t *testing.T, mf map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	t.Helper()
+	f := mf[name]
+	if f == nil {
+		t.Fatalf("no metric %s", name)
+	}
+next:
+	for _, m := range f.Metric {
+		for _, l := range m.Label {
+			if v, ok := want[l.GetName()]; ok && v != l.GetValue() {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+	}
+	t.Fatalf("no %s with labels %v", name, want)
+	return 0
+}
+
+// TestMetrics: the counters move as requests flow, scraped over HTTP and
+// parsed; /healthz and /readyz answer, /readyz 503 once stopping.
+func TestMetrics(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, filepath.Join(dir, "data"), writeConfig(t, dir, exampleWasm(t, "room"), roomConfig))
+	admin := httptest.NewServer(ts.AdminHandler())
+	defer admin.Close()
+
+	before := scrape(t, admin)
+	if got := value(t, before, "dohost_objects_started_total", nil); got != 0 {
+		t.Fatalf("objects started before any request: %v", got)
+	}
+	for i := 0; i < 3; i++ {
+		ts.getJSON(t, "/?roomId=lobby", 200, nil)
+	}
+	ts.getJSON(t, "/", 400, nil) // no roomId
+	mf := scrape(t, admin)
+	worker := map[string]string{"worker": "default/my-worker"}
+	if got := value(t, mf, "dohost_http_requests_total", map[string]string{"worker": "default/my-worker", "code": "200"}); got != 3 {
+		t.Errorf("requests answered 200: %v, want 3", got)
+	}
+	if got := value(t, mf, "dohost_http_requests_total", map[string]string{"worker": "default/my-worker", "code": "400"}); got != 1 {
+		t.Errorf("requests answered 400: %v, want 1", got)
+	}
+	if got := value(t, mf, "dohost_http_request_duration_seconds", worker); got != 4 {
+		t.Errorf("request durations observed: %v, want 4", got)
+	}
+	if got := value(t, mf, "dohost_objects_started_total", nil); got != 1 {
+		t.Errorf("objects started: %v, want 1", got)
+	}
+	if got := value(t, mf, "dohost_objects_live", nil); got != 1 {
+		t.Errorf("objects live: %v, want 1", got)
+	}
+	value(t, mf, "dohost_websockets_open", nil)
+	value(t, mf, "go_goroutines", nil)
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(admin.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz: %d", code)
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz: %d", code)
+	}
+	ts.SetStopping()
+	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while stopping: %d, want 503", code)
+	}
+}
