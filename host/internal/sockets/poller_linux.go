@@ -80,12 +80,16 @@ func (p *poller) add(s *Socket, c net.Conn) bool {
 	if !ok {
 		return false
 	}
+	// The socket's fields are set under the lock the loop takes to find
+	// it: the loop's goroutine sees them (the memory model does not see
+	// epoll's own ordering).
 	p.mu.Lock()
 	p.next++
 	k := p.next
+	s.pollFD.Store(int32(fd))
+	s.pollKey.Store(k)
 	p.socks[k] = s
 	p.mu.Unlock()
-	s.pollKey, s.pollFD = k, fd
 	if err := p.ctl(unix.EPOLL_CTL_ADD, s); err != nil {
 		p.mu.Lock()
 		delete(p.socks, k)
@@ -98,8 +102,8 @@ func (p *poller) add(s *Socket, c net.Conn) bool {
 // ctl adds or re-arms s: one readiness event, then none until re-armed.
 func (p *poller) ctl(op int, s *Socket) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT}
-	setKey(&ev, s.pollKey)
-	return unix.EpollCtl(p.epfd, op, s.pollFD, &ev)
+	setKey(&ev, s.pollKey.Load())
+	return unix.EpollCtl(p.epfd, op, int(s.pollFD.Load()), &ev)
 }
 
 // rearm waits for s to be readable again.
@@ -107,12 +111,13 @@ func (p *poller) rearm(s *Socket) error { return p.ctl(unix.EPOLL_CTL_MOD, s) }
 
 // remove forgets s, before its connection is closed.
 func (p *poller) remove(s *Socket) {
+	k := s.pollKey.Load()
 	p.mu.Lock()
-	_, had := p.socks[s.pollKey]
-	delete(p.socks, s.pollKey)
+	_, had := p.socks[k]
+	delete(p.socks, k)
 	p.mu.Unlock()
 	if had {
-		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, s.pollFD, nil)
+		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(s.pollFD.Load()), nil)
 	}
 }
 

@@ -49,8 +49,8 @@ type Socket struct {
 	// through (whether it holds bytes tells readable when to stop), and
 	// the socket's registration with the host's poller (pollKey 0: none).
 	br      *bufio.Reader
-	pollKey uint64
-	pollFD  int
+	pollKey atomic.Uint64
+	pollFD  atomic.Int32
 	readMu  sync.Mutex // held by readable while it reads
 
 	mu      sync.Mutex
@@ -179,7 +179,7 @@ func (s *Socket) Discard() {
 // closeConn closes the socket's connection, first taking it out of the
 // poller (a closed descriptor's number is soon another connection's).
 func (s *Socket) closeConn(c *websocket.Conn) {
-	if s.pollKey != 0 {
+	if s.pollKey.Load() != 0 {
 		s.set.h.poller.remove(s)
 	}
 	_ = c.NetConn().Close()
