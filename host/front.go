@@ -33,13 +33,19 @@ const RequestIDHeader = "X-Request-Id"
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w := &statusWriter{ResponseWriter: rw}
-	wk := s.routes.pick(r)
-	defer func() { s.metrics.observe(workerLabel(wk), w.status, time.Since(start)) }()
+	wk, id := s.routes.pick(r), reqid.New()
+	defer func() {
+		d, label := time.Since(start), workerLabel(wk)
+		s.metrics.observe(label, w.status, d)
+		if s.opts.AccessLog {
+			s.log.Info("request", "request_id", id, "worker", label, "method", r.Method, "path", r.URL.Path,
+				"status", w.status, "duration", d, "remote", r.RemoteAddr)
+		}
+	}()
 	if wk == nil {
-		s.fail(w, reqid.New(), http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
+		s.fail(w, id, http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
 		return
 	}
-	id := reqid.New()
 	if wk.loadErr != nil {
 		wk.log.Warn("request to a worker that failed to load", "request_id", id, "err", wk.loadErr)
 		s.fail(w, id, http.StatusServiceUnavailable, "the worker failed to start")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -110,5 +111,24 @@ func TestMetrics(t *testing.T) {
 	ts.SetStopping()
 	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz while stopping: %d, want 503", code)
+	}
+}
+
+// TestAccessLog: with AccessLog, each request is one log line with its
+// request id, worker, method, path, status and duration.
+func TestAccessLog(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data"), AccessLog: true},
+		writeConfig(t, dir, exampleWasm(t, "room"), roomConfig))
+	ts.getJSON(t, "/?roomId=lobby", 200, nil)
+	ts.getJSON(t, "/nothing", 400, nil)
+	logs := ts.logs.String()
+	for _, want := range []string{
+		`msg=request request_id=`, `worker=default/my-worker method=GET path=/ status=200 duration=`,
+		`path=/nothing status=400`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log has no %q:\n%s", want, logs)
+		}
 	}
 }

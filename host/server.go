@@ -92,6 +92,10 @@ type Options struct {
 	// _initialize) may take, within its cpu_ms; zero means 10 s.
 	StartupTimeout time.Duration
 
+	// AccessLog logs a line per request at info level: its request id,
+	// worker, method, path, status, duration and client address.
+	AccessLog bool
+
 	freeSpace store.FreeSpaceFunc // tests: a disk that fills up
 }
 

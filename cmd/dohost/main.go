@@ -148,6 +148,7 @@ type serveOptions struct {
 	idle       time.Duration
 	drain      time.Duration
 	logJSON    bool
+	accessLog  bool
 	debug      string
 	admin      string
 	verbose    bool
@@ -170,7 +171,8 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&opts.admin, "admin-addr", "", "if set, serve /metrics (Prometheus), /healthz and /readyz on this address (e.g. 127.0.0.1:9090)")
 	fs.StringVar(&opts.debug, "debug-addr", "", "if set, serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
-	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text")
+	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text (durations in seconds)")
+	fs.BoolVar(&opts.accessLog, "access-log", false, "log a line per request: request id, worker, method, path, status, duration")
 	fs.BoolVar(&opts.verbose, "v", false, "log debug lines too")
 	fs.Usage = func() {
 		fmt.Fprint(out, usage)
@@ -198,7 +200,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
 	if opts.logJSON {
-		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: durationSeconds})
 	}
 	log := slog.New(h)
 
@@ -222,7 +224,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log, Accounts: grants,
-		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle,
+		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle, AccessLog: opts.accessLog,
 		Limits: host.Limits{GuestMemory: opts.memory, AccountGuestMemory: opts.acctMemory}})
 	if err != nil {
 		fmt.Fprintf(stderr, "dohost: %v\n", err)
@@ -294,4 +296,13 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return code
+}
+
+// durationSeconds writes durations as seconds in JSON logs (text logs
+// show them as Go writes them: 1.5ms).
+func durationSeconds(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Float64(a.Key, a.Value.Duration().Seconds())
+	}
+	return a
 }
