@@ -6,7 +6,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/dohost/dohost/abi"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -23,7 +26,13 @@ type promMetrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	calls    *prometheus.CounterVec   // object handler runs by class, handler and result
+	callTime *prometheus.HistogramVec // their duration by class and handler
+	starts   *prometheus.HistogramVec // instance starts by class
 }
+
+// buckets are the latency buckets, in seconds.
+var buckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
 func newMetrics(s *Server) *promMetrics {
 	m := &promMetrics{
@@ -35,10 +44,24 @@ func newMetrics(s *Server) *promMetrics {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "dohost_http_request_duration_seconds",
 			Help:    "Time from a request's headers to its response's end, by worker.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+			Buckets: buckets,
 		}, []string{"worker"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dohost_object_calls_total",
+			Help: "Object handler runs, by class (account/worker/class), handler (fetch, alarm, ws_message…) and result (ok, failed, trapped, overloaded, timeout, internal…).",
+		}, []string{"class", "handler", "result"}),
+		callTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dohost_object_call_duration_seconds",
+			Help:    "Object handler runs from their turn to their end (an instance start included), by class and handler.",
+			Buckets: buckets,
+		}, []string{"class", "handler"}),
+		starts: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dohost_object_start_duration_seconds",
+			Help:    "Object instance starts: instantiation and constructor, by class.",
+			Buckets: buckets,
+		}, []string{"class"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, &statsCollector{s: s},
+	m.reg.MustRegister(m.requests, m.duration, m.calls, m.callTime, m.starts, &statsCollector{s: s},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -47,6 +70,26 @@ func newMetrics(s *Server) *promMetrics {
 func (m *promMetrics) observe(worker string, status int, d time.Duration) {
 	m.requests.WithLabelValues(worker, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(worker).Observe(d.Seconds())
+}
+
+// Handled implements objects.Observer.
+func (m *promMetrics) Handled(class, handler string, code abi.Code, trapped bool, d time.Duration) {
+	result := "ok"
+	switch {
+	case trapped:
+		result = "trapped"
+	case code == abi.ObjectError:
+		result = "failed"
+	case code != abi.OK:
+		result = strings.ToLower(code.Constant())
+	}
+	m.calls.WithLabelValues(class, handler, result).Inc()
+	m.callTime.WithLabelValues(class, handler).Observe(d.Seconds())
+}
+
+// Started implements objects.Observer.
+func (m *promMetrics) Started(class string, d time.Duration) {
+	m.starts.WithLabelValues(class).Observe(d.Seconds())
 }
 
 // workerLabel names a worker in metrics.

@@ -90,6 +90,16 @@ func TestMetrics(t *testing.T) {
 	if got := value(t, mf, "dohost_objects_live", nil); got != 1 {
 		t.Errorf("objects live: %v, want 1", got)
 	}
+	class := map[string]string{"class": "default/my-worker/YourDurableObject", "handler": "fetch"}
+	if got := value(t, mf, "dohost_object_calls_total", map[string]string{"class": class["class"], "handler": "fetch", "result": "ok"}); got != 3 {
+		t.Errorf("object fetches: %v, want 3", got)
+	}
+	if got := value(t, mf, "dohost_object_call_duration_seconds", class); got != 3 {
+		t.Errorf("object fetch durations: %v, want 3", got)
+	}
+	if got := value(t, mf, "dohost_object_start_duration_seconds", map[string]string{"class": class["class"]}); got != 1 {
+		t.Errorf("object starts: %v, want 1", got)
+	}
 	value(t, mf, "dohost_websockets_open", nil)
 	value(t, mf, "go_goroutines", nil)
 
@@ -130,5 +140,22 @@ func TestAccessLog(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log has no %q:\n%s", want, logs)
 		}
+	}
+}
+
+// TestMetrics_Traps: a trapped handler is counted by cause.
+func TestMetrics_Traps(t *testing.T) {
+	ts := startProbe(t)
+	admin := httptest.NewServer(ts.AdminHandler())
+	defer admin.Close()
+	ts.get(t, "/obj/exit?name=m")
+	ts.get(t, "/obj/count?name=m")
+	mf := scrape(t, admin)
+	class := "default/probe/Probe"
+	if got := value(t, mf, "dohost_object_calls_total", map[string]string{"class": class, "result": "trapped"}); got != 1 {
+		t.Errorf("trapped calls: %v, want 1", got)
+	}
+	if got := value(t, mf, "dohost_object_calls_total", map[string]string{"class": class, "result": "ok"}); got != 1 {
+		t.Errorf("ok calls: %v, want 1", got)
 	}
 }

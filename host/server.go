@@ -204,7 +204,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	s.sockets = sockets.NewHost(maxSockets, maxAccount, o.Limits.WebSocketBuffers, o.Logger)
 	s.objects = objects.New(objects.Options{
-		Store: s.store, Load: s.load, Log: o.Logger, Sockets: s.sockets,
+		Store: s.store, Load: s.load, Log: o.Logger, Sockets: s.sockets, Observer: s.metrics,
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
 		AlarmRetryDelay: o.AlarmRetryDelay, AlarmRate: o.Limits.AccountAlarmRate,
 	})

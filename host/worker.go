@@ -91,6 +91,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 			ns = s.objects.NewNamespace(objects.NamespaceConfig{
 				Account: cfg.AccountID, Class: b.ClassName, Binding: b.Name, Key: key,
 				Module: w.module, Env: w.env, Log: w.log, Tenant: w.tenant,
+				Label: cfg.AccountID + "/" + cfg.Name + "/" + b.ClassName,
 				Limits: objects.Limits{
 					Queue:   cfg.Limits.Queue,
 					Storage: store.ObjectLimits{MaxKey: cfg.Limits.StorageKey, MaxValue: cfg.Limits.StorageValue},

@@ -115,6 +115,27 @@ func (c *Call) context(ctx context.Context) context.Context {
 // other objects move it later).
 func (c *Call) Deadline() time.Time { return c.clock.deadline }
 
+// String names the kind as metrics and logs do: fetch, alarm, ws_message…
+func (k Kind) String() string {
+	switch k {
+	case WorkerFetch, ObjectFetch:
+		return "fetch"
+	case Construct:
+		return "constructor"
+	case Classes:
+		return "classes"
+	case Alarm:
+		return "alarm"
+	case WSMessage:
+		return "ws_message"
+	case WSClose:
+		return "ws_close"
+	case WSError:
+		return "ws_error"
+	}
+	return "init"
+}
+
 // handler is the export each kind of call runs.
 func (c *Call) handler() string {
 	switch c.kind {

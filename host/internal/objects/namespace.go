@@ -42,6 +42,8 @@ type NamespaceConfig struct {
 	Tenant *quota.Tenant
 	// Log is the worker's log; objects tag it with class, ID and name.
 	Log *slog.Logger
+	// Label names the namespace in metrics: account/worker/class.
+	Label string
 }
 
 // Namespace is a Durable Object namespace. It implements guest.Namespace

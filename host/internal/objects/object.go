@@ -71,7 +71,12 @@ func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Write
 // like a Durable Object that throws: its writes so far stand, its
 // in-memory state lives on. The error says which, for the calling guest
 // and the operator's log; the code is what a calling guest gets.
-func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []byte, before func(*guest.Call) error) ([]byte, abi.Code, error) {
+func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []byte, before func(*guest.Call) error) (resp []byte, code abi.Code, err error) {
+	if obs := o.r.o.Observer; obs != nil {
+		defer func(start time.Time) {
+			obs.Handled(o.ns.cfg.Label, kind.String(), code, guest.IsTrap(err), time.Since(start))
+		}(time.Now())
+	}
 	txn, writes := o.r.o.Store.NewTxn(), o.ns.cfg.Module.NewWrites()
 	alarmChanged := false
 	if o.inst == nil {
@@ -88,7 +93,7 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 	}
 	o.trimmed = false
 	c := o.call(kind, depth, txn, writes)
-	err := o.inst.Run(ctx, c, input, before)
+	err = o.inst.Run(ctx, c, input, before)
 	// Frames the handler sent leave now that its writes are durable;
 	// a handler that failed sends none.
 	c.SocketsDone(err == nil)
@@ -140,6 +145,7 @@ func (o *object) start(ctx context.Context, depth int, txn *store.Txn, writes *g
 	}
 	// A spent memory budget has idle objects give theirs back first (the
 	// budget's reclaimer, ReclaimMemory).
+	startedAt := time.Now()
 	inst, err := o.ns.cfg.Module.Instantiate(ctx, o.log)
 	if err != nil {
 		o.r.liveBudget(o).Give(1)
@@ -154,6 +160,9 @@ func (o *object) start(ctx context.Context, depth int, txn *store.Txn, writes *g
 	}
 	o.inst = inst
 	o.r.started(o)
+	if obs := o.r.o.Observer; obs != nil {
+		obs.Started(o.ns.cfg.Label, time.Since(startedAt))
+	}
 	return c.AlarmChanged, nil
 }
 

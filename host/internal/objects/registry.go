@@ -2,6 +2,8 @@ package objects
 
 import (
 	"log/slog"
+
+	"github.com/dohost/dohost/abi"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +30,21 @@ type Options struct {
 	AlarmRate int
 	// Sockets holds the host's WebSockets; nil: objects cannot accept any.
 	Sockets *sockets.Host
+	// Observer, if set, hears of every handler run and instance start,
+	// for metrics.
+	Observer Observer
+}
+
+// Observer receives what a registry's objects do, for metrics. Its
+// methods are called on the request path: they must be cheap and safe for
+// concurrent use. class is the namespace's NamespaceConfig.Label.
+type Observer interface {
+	// Handled: one handler run ended, with the code its caller got (OK
+	// when it succeeded) and whether it trapped, d after it had the
+	// object's turn (a start included).
+	Handled(class, handler string, code abi.Code, trapped bool, d time.Duration)
+	// Started: an instance was created and its constructor ran, in d.
+	Started(class string, d time.Duration)
 }
 
 // Stats are counters of a Registry's objects.
