@@ -75,6 +75,7 @@ func main() {
 	}
 
 	lat := make([]time.Duration, 0, *rounds)
+	cpu0 := cpuTicks(*pid)
 	for i := 0; i < *rounds; i++ {
 		d, err := r.broadcast(run, i, connected)
 		if err != nil {
@@ -88,7 +89,10 @@ func main() {
 		res = append(res, fmt.Sprintf("rounds=%d bcast_p50_ms=%.1f bcast_p99_ms=%.1f bcast_max_ms=%.1f",
 			len(lat), ms(pct(lat, 50)), ms(pct(lat, 99)), ms(lat[len(lat)-1])))
 		if *pid > 0 {
-			res = append(res, fmt.Sprintf("rss_after_broadcasts_kB=%d", rssKB(*pid)))
+			// The server's CPU over the rounds, a broadcast's share: the
+			// host's part of the fan-out, whatever the client costs.
+			ms := float64(cpuTicks(*pid)-cpu0) * 1000 / clkTck / float64(len(lat))
+			res = append(res, fmt.Sprintf("server_cpu_ms_per_bcast=%.1f rss_after_broadcasts_kB=%d", ms, rssKB(*pid)))
 		}
 	}
 
@@ -284,6 +288,31 @@ func rssKB(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// clkTck is the kernel's clock tick rate, the unit of /proc/PID/stat's
+// CPU times (100 on Linux everywhere it matters).
+const clkTck = 100
+
+// cpuTicks reads the user + system CPU of pid, in clock ticks (0 without
+// a pid).
+func cpuTicks(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command, which is in parentheses: utime is the
+	// 14th field of the line, stime the 15th.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
 }
 
 // raiseOpenFiles lifts this process's open-files limit to its hard limit:
