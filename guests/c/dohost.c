@@ -741,6 +741,24 @@ bool dohost_query_get(dohost_str url, dohost_str name, dohost_str *value) {
 	return false;
 }
 
+dohost_str dohost_url_path(dohost_str url) {
+	uint32_t i = 0;
+	for (uint32_t j = 0; j + 3 <= url.len; j++) {
+		if (memcmp(url.ptr + j, "://", 3) == 0) {
+			i = j + 3;
+			break;
+		}
+	}
+	while (i < url.len && url.ptr[i] != '/') {
+		i++;
+	}
+	uint32_t end = i;
+	while (end < url.len && url.ptr[end] != '?' && url.ptr[end] != '#') {
+		end++;
+	}
+	return (dohost_str){url.ptr + i, end - i};
+}
+
 void dohost_response_header(dohost_response *r, dohost_str name, dohost_str value) {
 	if (r->n_headers == r->cap_headers) {
 		uint32_t cap = r->cap_headers ? 2 * r->cap_headers : 4;

@@ -107,6 +107,11 @@ typedef struct {
 /* dohost_header_get finds the first header named name (in any case). */
 bool dohost_header_get(uint32_t n, const dohost_header *hs, dohost_str name, dohost_str *value);
 
+/* dohost_url_path is url's path, without its query or fragment: after
+ * "scheme://host" in an absolute URL, from the start in a relative one
+ * (as the Rust and AssemblyScript SDKs' path). It is a view of url. */
+dohost_str dohost_url_path(dohost_str url);
+
 /* dohost_query_get finds the first value of the query parameter name in
  * url, decoded as Go's url.Values (+ is a space, %XX a byte; a pair with
  * a bad escape or a ';' is skipped). */

@@ -87,30 +87,29 @@ func (c *Call) socketSet(create bool) *sockets.Set {
 	return nil
 }
 
-// socket returns the socket id of the object, or sets the pending
-// result to why there is none.
-func (c *Call) socket(id uint32, code *abi.Code) *sockets.Socket {
+// socket returns the socket id of the object, or INVALID (with the
+// pending result saying why) when there is none.
+func (c *Call) socket(id uint32) (*sockets.Socket, abi.Code) {
 	if st := c.socketSet(false); st != nil {
 		if s := st.Get(id); s != nil {
-			return s
+			return s, abi.OK
 		}
 	}
-	*code = c.errorf(abi.Invalid, "the object has no WebSocket %d", id)
-	return nil
+	return nil, c.errorf(abi.Invalid, "the object has no WebSocket %d", id)
 }
 
-// message checks a message's kind and size; it returns whether it is
-// binary.
-func (c *Call) message(kind uint32, data []byte, limit int64, code *abi.Code) bool {
+// message checks a message's kind and size: whether it is binary, or the
+// code of what is wrong with it.
+func (c *Call) message(kind uint32, data []byte, limit int64) (bool, abi.Code) {
 	switch {
 	case kind != abi.WSText && kind != abi.WSBinary:
-		*code = c.errorf(abi.Invalid, "message kind %d is neither 1 (text) nor 2 (binary)", kind)
+		return false, c.errorf(abi.Invalid, "message kind %d is neither 1 (text) nor 2 (binary)", kind)
 	case int64(len(data)) > limit:
-		*code = c.errorf(abi.TooLarge, "a message of %d bytes is over the limit of %d", len(data), limit)
+		return false, c.errorf(abi.TooLarge, "a message of %d bytes is over the limit of %d", len(data), limit)
 	case kind == abi.WSText && !utf8.Valid(data):
-		*code = c.errorf(abi.Invalid, "a text message must be UTF-8; send it as binary (kind 2)")
+		return false, c.errorf(abi.Invalid, "a text message must be UTF-8; send it as binary (kind 2)")
 	}
-	return kind == abi.WSBinary
+	return kind == abi.WSBinary, abi.OK
 }
 
 // overloaded fails a send with OVERLOADED while the host's buffers of
@@ -183,12 +182,11 @@ func wsAccept(ctx context.Context, c *Call, a *args) abi.Code {
 
 func wsSend(_ context.Context, c *Call, a *args) abi.Code {
 	id, kind, data := a.val(), a.val(), a.in()
-	code := abi.OK
-	s := c.socket(id, &code)
+	s, code := c.socket(id)
 	if s == nil {
 		return code
 	}
-	binary := c.message(kind, data, s.Limits().MessageBytes, &code)
+	binary, code := c.message(kind, data, s.Limits().MessageBytes)
 	if code != abi.OK {
 		return code
 	}
@@ -219,8 +217,7 @@ func wsBroadcast(_ context.Context, c *Call, a *args) abi.Code {
 			}
 		}
 	}
-	code := abi.OK
-	binary := c.message(kind, data, limit, &code)
+	binary, code := c.message(kind, data, limit)
 	if code != abi.OK {
 		return code
 	}
@@ -238,8 +235,7 @@ func wsBroadcast(_ context.Context, c *Call, a *args) abi.Code {
 
 func wsClose(_ context.Context, c *Call, a *args) abi.Code {
 	id, closeCode, reason := a.val(), a.val(), a.in()
-	code := abi.OK
-	s := c.socket(id, &code)
+	s, code := c.socket(id)
 	if s == nil {
 		return code
 	}
@@ -274,8 +270,7 @@ func wsList(_ context.Context, c *Call, a *args) abi.Code {
 }
 
 func wsAttachmentGet(_ context.Context, c *Call, a *args) abi.Code {
-	code := abi.OK
-	s := c.socket(a.val(), &code)
+	s, code := c.socket(a.val())
 	if s == nil {
 		return code
 	}
@@ -285,8 +280,7 @@ func wsAttachmentGet(_ context.Context, c *Call, a *args) abi.Code {
 
 func wsAttachmentSet(_ context.Context, c *Call, a *args) abi.Code {
 	id, data := a.val(), a.in()
-	code := abi.OK
-	s := c.socket(id, &code)
+	s, code := c.socket(id)
 	if s == nil {
 		return code
 	}
@@ -314,8 +308,7 @@ func wsAutoResponse(_ context.Context, c *Call, a *args) abi.Code {
 
 func wsAutoResponseTime(_ context.Context, c *Call, a *args) abi.Code {
 	id, at := a.val(), a.ptr()
-	code := abi.OK
-	s := c.socket(id, &code)
+	s, code := c.socket(id)
 	if s == nil {
 		return code
 	}

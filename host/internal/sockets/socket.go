@@ -193,9 +193,10 @@ func (s *Socket) enqueue(m *message) {
 		return
 	}
 	lim, h := &s.set.lim, s.set.h
+	// The check and the append are one step: concurrent senders cannot
+	// both pass a bound only one of them fits in.
 	s.mu.Lock()
 	n, b := len(s.queue), s.queued
-	s.mu.Unlock()
 	why := ""
 	switch {
 	case n >= lim.QueueFrames || b+m.size > lim.QueueBytes:
@@ -203,28 +204,42 @@ func (s *Socket) enqueue(m *message) {
 	case n > 0 && h.full():
 		why = fmt.Sprintf("closed with 1013: the host's WebSocket send buffers are full and the client is %d frames behind", n)
 	}
+	start := false
+	if why == "" {
+		m.hold(h)
+		start = s.pushLocked(frame{msg: m, size: m.size})
+	}
+	s.mu.Unlock()
 	if why != "" {
 		h.tooSlow.Add(1)
 		s.fail(websocket.CloseTryAgainLater, "client too slow", true, why)
 		return
 	}
-	m.hold(h)
-	s.push(frame{msg: m, size: m.size})
+	if start {
+		go s.drain()
+	}
 }
 
 // push appends f to the queue and starts a drain if none runs.
 func (s *Socket) push(f frame) {
 	s.mu.Lock()
+	start := s.pushLocked(f)
+	s.mu.Unlock()
+	if start {
+		go s.drain()
+	}
+}
+
+// pushLocked appends f to the queue and reports whether the caller must
+// start a drain (it is then marked as running). The caller holds s.mu.
+func (s *Socket) pushLocked(f frame) bool {
 	s.queue = append(s.queue, f)
 	s.queued += f.size
 	start := s.conn != nil && !s.writing
 	if start {
 		s.writing = true
 	}
-	s.mu.Unlock()
-	if start {
-		go s.drain()
-	}
+	return start
 }
 
 // drain writes the queued frames, then exits.
@@ -509,7 +524,3 @@ func isDisconnect(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.As(err, &ne) || errors.Is(err, syscall.ECONNRESET)
 }
-
-// pendingOrOpen reports whether the socket was accepted and is not
-// closed or discarded.
-func (s *Socket) pendingOrOpen() bool { return s.Open() }

@@ -43,7 +43,7 @@ func UpgradeFrom(ctx context.Context) *Upgrade {
 func (u *Upgrade) Claim(s *Socket) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.sock != nil && u.sock.pendingOrOpen() {
+	if u.sock != nil && u.sock.Open() {
 		return false
 	}
 	u.sock = s
@@ -54,7 +54,7 @@ func (u *Upgrade) Claim(s *Socket) bool {
 func (u *Upgrade) socket() *Socket {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.sock == nil || !u.sock.pendingOrOpen() {
+	if u.sock == nil || !u.sock.Open() {
 		return nil
 	}
 	return u.sock

@@ -119,15 +119,7 @@ static void rfc3339(dohost_buf *b, uint64_t secs) {
 /* path is the URL's path, without a leading /p segment (which the routing
  * tests put in front of every path). */
 static dohost_str path(dohost_str url) {
-	uint32_t i = 0;
-	for (uint32_t slashes = 0; i < url.len && slashes < 3; i++) {
-		slashes += url.ptr[i] == '/';
-	}
-	uint32_t start = i > 0 ? i - 1 : 0, end = start;
-	while (end < url.len && url.ptr[end] != '?' && url.ptr[end] != '#') {
-		end++;
-	}
-	dohost_str p = {url.ptr + start, end - start};
+	dohost_str p = dohost_url_path(url);
 	if (p.len >= 3 && memcmp(p.ptr, "/p/", 3) == 0) {
 		p.ptr += 2, p.len -= 2;
 	}

@@ -10,19 +10,6 @@
 static const dohost_str WSPROBE = DOHOST_STR("WSPROBE");
 static const dohost_str EMPTY = {"", 0};
 
-/* path is the URL's path. */
-static dohost_str path(dohost_str url) {
-	uint32_t i = 0;
-	for (uint32_t slashes = 0; i < url.len && slashes < 3; i++) {
-		slashes += url.ptr[i] == '/';
-	}
-	uint32_t start = i > 0 ? i - 1 : 0, end = start;
-	while (end < url.len && url.ptr[end] != '?' && url.ptr[end] != '#') {
-		end++;
-	}
-	return (dohost_str){url.ptr + start, end - start};
-}
-
 static dohost_str query(const dohost_request *req, const char *name) {
 	dohost_str v = EMPTY;
 	dohost_query_get(req->url, dohost_cstr(name), &v);
@@ -131,7 +118,7 @@ static int probe_fetch(void *self, const dohost_request *req, dohost_response *r
 		resp->status = 101;
 		return 0;
 	}
-	dohost_str p = path(req->url);
+	dohost_str p = dohost_url_path(req->url);
 	if (is(p, "/accept")) {
 		uint32_t socket;
 		dohost_buf_addc(&b, "err ");
