@@ -236,26 +236,13 @@ max_websockets = 3
 	a.ask("big 1024", strings.Repeat("b", 1024))
 	a.ask("big 1025", "err 5")
 
-	// The object's cap: a third socket in room one is refused.
-	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/?room=one", nil)
-	if err == nil {
-		c.Close()
-		t.Fatal("a third socket was accepted past websockets_per_object = 2")
-	}
-	if resp == nil || resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("third socket: %v %v, want the probe's 400 (err 5)", err, resp)
-	}
+	// The object's cap: a third socket in room one is refused (the
+	// probe answers TOO_LARGE from ws_accept with 400).
+	dialRefused(t, ts, "/?room=one", http.StatusBadRequest)
 	// The host's cap (all of it this one account's, the host's only):
 	// room two takes the third, not a fourth.
 	join(t, ts, "/?room=two")
-	c, resp, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/?room=two", nil)
-	if err == nil {
-		c.Close()
-		t.Fatal("a fourth socket was accepted past max_websockets = 3")
-	}
-	if resp == nil || resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("fourth socket: %v %v", err, resp)
-	}
+	dialRefused(t, ts, "/?room=two", http.StatusBadRequest)
 
 	// A message over the limit: 1009 for its client, an error event for
 	// the object (announced to the others).
@@ -334,10 +321,7 @@ func TestWS_DisconnectMidBroadcast(t *testing.T) {
 // dropped: the client gets the error, nothing stays open.
 func TestWS_AcceptThenFail(t *testing.T) {
 	ts := startWSProbe(t, "go", Options{}, "")
-	_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/?fail=1", nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("dial: %v %v, want 500", err, resp)
-	}
+	resp := dialRefused(t, ts, "/?fail=1", http.StatusInternalServerError)
 	if resp.Header.Get(RequestIDHeader) == "" {
 		t.Fatal("no request id")
 	}
@@ -410,14 +394,9 @@ func TestWS_AccountShare(t *testing.T) {
 	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data")}, conf("a", `"*/a/*"`), conf("b", `"*/b/*"`))
 	join(t, ts, "/a/?room=1")
 	join(t, ts, "/a/?room=2")
-	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/a/?room=3", nil)
-	if err == nil {
-		c.Close()
-		t.Fatal("account a got a third socket of the host's four")
-	}
-	if resp == nil || resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("third socket of account a: %v %v, want the probe's 400 (err 5)", err, resp)
-	}
+	// Account a's third socket of the host's four is refused: the probe's
+	// 400 for TOO_LARGE.
+	dialRefused(t, ts, "/a/?room=3", http.StatusBadRequest)
 	join(t, ts, "/b/?room=1")
 	join(t, ts, "/b/?room=2")
 }

@@ -13,10 +13,30 @@ import (
 // a safety net for a broken host, not a timing assertion.
 const wsWait = 30 * time.Second
 
+// wsURL is the WebSocket URL of path on ts.
+func wsURL(ts *testServer, path string) string {
+	return "ws" + strings.TrimPrefix(ts.URL, "http") + path
+}
+
+// dialRefused dials path on ts, whose upgrade must be refused with status;
+// it returns the refusal.
+func dialRefused(t testing.TB, ts *testServer, path string, status int) *http.Response {
+	t.Helper()
+	c, resp, err := websocket.DefaultDialer.Dial(wsURL(ts, path), nil)
+	if err == nil {
+		c.Close()
+		t.Fatalf("dial %s: accepted, want a refusal with %d", path, status)
+	}
+	if resp == nil || resp.StatusCode != status {
+		t.Fatalf("dial %s: %v %v, want %d", path, err, resp, status)
+	}
+	return resp
+}
+
 // dialWS opens a WebSocket to path on ts.
 func dialWS(t testing.TB, ts *testServer, path string) *websocket.Conn {
 	t.Helper()
-	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+path, nil)
+	c, resp, err := websocket.DefaultDialer.Dial(wsURL(ts, path), nil)
 	if err != nil {
 		status := 0
 		if resp != nil {
