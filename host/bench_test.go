@@ -96,7 +96,7 @@ func BenchmarkKVPutGet(b *testing.B) {
 	dir := b.TempDir()
 	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "testdata/guests/probe"), probeConfig))
 	b.Run("abi", func(b *testing.B) {
-		w := ts.workers[0]
+		w := ts.workers()[0]
 		ctx := context.Background()
 		req := abi.AppendRequest(nil, &abi.Request{Method: "GET", URL: "http://probe/kv/putget?key=bench&value=0123456789abcdef"})
 		inst, err := w.pool.Get(ctx)

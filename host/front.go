@@ -33,8 +33,11 @@ const RequestIDHeader = "X-Request-Id"
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w := &statusWriter{ResponseWriter: rw}
-	wk, id := s.routes.pick(r), reqid.New()
+	wk, id := s.pick(r), reqid.New()
 	defer func() {
+		if wk != nil {
+			wk.release()
+		}
 		d, label := time.Since(start), workerLabel(wk)
 		s.metrics.observe(label, w.status, d)
 		if s.opts.AccessLog {

@@ -312,7 +312,7 @@ func TestHostile_WorkerPoolBusy(t *testing.T) {
 	waiters := make(chan result, 2)
 	go run("GET", waiters)
 	go run("GET", waiters)
-	for ts.workers[0].pool.Waiting() < 2 {
+	for ts.workers()[0].pool.Waiting() < 2 {
 		time.Sleep(time.Millisecond)
 	}
 	if status, body := ts.do(t, "GET", "/"); status != 503 || !strings.Contains(body, "busy") {

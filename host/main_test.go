@@ -188,7 +188,7 @@ func (ts *testServer) get(t testing.TB, path string) (int, string) {
 // as binding.
 func (ts *testServer) namespace(t testing.TB, binding string) *objects.Namespace {
 	t.Helper()
-	ns := ts.workers[0].namespaces[binding]
+	ns := ts.workers()[0].namespaces[binding]
 	if ns == nil {
 		t.Fatalf("the first worker binds no namespace %s", binding)
 	}

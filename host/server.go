@@ -112,8 +112,10 @@ type Server struct {
 	objects *objects.Registry
 	sockets *sockets.Host
 	metrics *promMetrics
-	workers []*worker
-	routes  routes
+
+	dep      atomic.Pointer[deployment] // what the host serves
+	deployMu sync.Mutex                 // one deploy at a time
+	closed   atomic.Bool                // Close began: no more deploys
 
 	stopDisk, diskDone chan struct{} // watchDisk
 
@@ -209,12 +211,35 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		AlarmRetryDelay: o.AlarmRetryDelay, AlarmRate: o.Limits.AccountAlarmRate,
 	})
 	s.quota.SetMemoryReclaimer(s.objects.ReclaimMemory)
-	if err := s.loadWorkers(ctx, cfgs); err != nil {
+	specs, err := s.startupSpecs(cfgs)
+	if err != nil {
 		return nil, err
 	}
-	if s.routes, err = buildRoutes(s.workers); err != nil {
+	dep := &deployment{}
+	if len(specs) > 0 {
+		if dep.workers, err = s.loadWorkers(ctx, specs); err != nil {
+			return nil, err
+		}
+	}
+	if dep.routes, err = buildRoutes(dep.workers); err != nil {
+		for _, w := range dep.workers {
+			w.close(ctx)
+		}
 		return nil, err
 	}
+	if err := s.recordStartup(dep.workers, specs); err != nil {
+		for _, w := range dep.workers {
+			w.close(ctx)
+		}
+		return nil, err
+	}
+	for _, w := range dep.workers {
+		for _, f := range w.activate {
+			f()
+		}
+		w.activate = nil
+	}
+	s.dep.Store(dep)
 	if err := s.objects.Start(); err != nil {
 		return nil, err
 	}
@@ -235,6 +260,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 func (s *Server) Close(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.deployMu.Lock()
+		s.closed.Store(true)
+		s.deployMu.Unlock()
 		if s.sockets != nil {
 			// Clients hear the host is restarting (1012) and reconnect.
 			s.sockets.CloseAll(websocketRestart, "service restart", time.Second)
@@ -251,8 +279,10 @@ func (s *Server) Close(ctx context.Context) error {
 		if s.objects != nil {
 			s.objects.Close()
 		}
-		for _, w := range s.workers {
-			w.close(ctx)
+		if d := s.dep.Load(); d != nil {
+			for _, w := range d.workers {
+				w.retire()
+			}
 		}
 		if s.store != nil {
 			err = s.store.Close()
@@ -296,7 +326,7 @@ func (s *Server) Stats() Stats {
 		AlarmsRun: o.AlarmsRun, AlarmsFailed: o.AlarmsFailed, AlarmsPending: o.AlarmsPending,
 		ObjectsHibernating: o.Hibernating, WebSockets: s.sockets.Stats(),
 	}
-	for _, w := range s.workers {
+	for _, w := range s.workers() {
 		if w.pool != nil {
 			st.WorkerInstances += w.pool.Created()
 		} else {

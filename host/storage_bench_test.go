@@ -99,7 +99,7 @@ func BenchmarkStorageList(b *testing.B) {
 	if _, err := hex.Decode(oid[:], []byte(id)); err != nil {
 		b.Fatal(err)
 	}
-	obj := ts.store.Object(ts.workers[0].cfg.AccountID, ns.Key(), oid, store.DefaultObjectLimits)
+	obj := ts.store.Object(ts.workers()[0].cfg.AccountID, ns.Key(), oid, store.DefaultObjectLimits)
 	raw := rawPebble(b, dir)
 	rawPrefix := []byte("\x02default\x00\x01" + strings.Repeat("n", store.NamespaceIDLen+store.ObjectIDLen))
 	for i := 0; i < n; i += 10_000 {

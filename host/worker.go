@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/config"
@@ -20,11 +20,14 @@ import (
 	"github.com/dohost/dohost/host/internal/store"
 )
 
-// worker is one deployed worker: its config, its compiled module, the
-// bindings its guests reach, its Durable Object namespaces and the pool of
-// instances that run its fetch handler.
+// worker is one version of a deployed worker: its config, its compiled
+// module, the bindings its guests reach, its Durable Object namespaces
+// and the pool of instances that run its fetch handler. A deploy replaces
+// it with a new worker; the old one is closed when its last request ends
+// (acquire, release, retire).
 type worker struct {
 	cfg        *config.Config
+	version    int // its version in the deploy records; 0 if none
 	log        *slog.Logger
 	module     *guest.Module
 	env        *guest.Env
@@ -35,14 +38,36 @@ type worker struct {
 	// loadErr is why the worker did not load, when others did: its routes
 	// answer 503 while the host serves the rest.
 	loadErr error
+
+	// activate makes the worker's namespaces run it: existing ones (of an
+	// earlier version) are updated, new ones registered. A deploy calls
+	// it once the worker is checked and recorded.
+	activate []func()
+
+	refs      atomic.Int64 // requests running on it
+	retired   atomic.Bool  // replaced: its last request closes it
+	closeOnce sync.Once
+}
+
+// workerSpec is what a worker is made from: its config and its module.
+type workerSpec struct {
+	cfg  *config.Config
+	wasm []byte
+	// raw is the config's text, for the deploy record.
+	raw []byte
+	// version is the recorded version the spec is, if any.
+	version int
 }
 
 // newWorker compiles the worker's module, resolves its bindings and
-// registers its namespaces, and checks, with a first instance, that the
-// module implements every class the config binds.
-func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, err error) {
+// prepares its namespaces, and checks, with a first instance, that the
+// module implements every class the config binds. Nothing the host serves
+// changes until the worker's activate functions run.
+func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err error) {
+	cfg := spec.cfg
 	w := &worker{
 		cfg:        cfg,
+		version:    spec.version,
 		log:        s.log.With("account", cfg.AccountID, "worker", cfg.Name),
 		env:        &guest.Env{KV: map[string]*store.KV{}, Namespaces: map[string]guest.Namespace{}},
 		namespaces: map[string]*objects.Namespace{},
@@ -54,11 +79,7 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 			err = fmt.Errorf("worker %q (%s): %w", cfg.Name, cfg.File, err)
 		}
 	}()
-	wasm, err := os.ReadFile(cfg.Main)
-	if err != nil {
-		return nil, fmt.Errorf("read guest module: %w", err)
-	}
-	w.module, err = guest.Compile(ctx, wasm, guest.Options{
+	w.module, err = guest.Compile(ctx, spec.wasm, guest.Options{
 		Path: cfg.Main, Cache: s.cache, Log: w.log, Load: s.load,
 		Limits: guest.Limits{
 			MemoryPages: uint32(cfg.Limits.Memory >> 16), CPU: cfg.Limits.CPU,
@@ -73,36 +94,6 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 	for _, b := range cfg.KVNamespaces {
 		w.env.KV[b.Binding] = s.store.KV(cfg.AccountID, b.ID)
 	}
-	for _, m := range cfg.Migrations {
-		for _, r := range m.RenamedClasses {
-			if err := s.store.RenameNamespace(cfg.AccountID, cfg.Name, r.From, r.To); err != nil {
-				return nil, fmt.Errorf("migration %q: %w", m.Tag, err)
-			}
-		}
-	}
-	byClass := map[string]*objects.Namespace{}
-	for _, b := range cfg.DurableObjects {
-		ns := byClass[b.ClassName]
-		if ns == nil {
-			key, err := s.store.NamespaceID(cfg.AccountID, cfg.Name, b.ClassName)
-			if err != nil {
-				return nil, err
-			}
-			ns = s.objects.NewNamespace(objects.NamespaceConfig{
-				Account: cfg.AccountID, Class: b.ClassName, Binding: b.Name, Key: key,
-				Module: w.module, Env: w.env, Log: w.log, Tenant: w.tenant,
-				Label: cfg.AccountID + "/" + cfg.Name + "/" + b.ClassName,
-				Limits: objects.Limits{
-					Queue:   cfg.Limits.Queue,
-					Storage: store.ObjectLimits{MaxKey: cfg.Limits.StorageKey, MaxValue: cfg.Limits.StorageValue},
-					Sockets: sockets.Limits{MessageBytes: cfg.Limits.WebSocketMessage, PerObject: cfg.Limits.WebSocketsPerObject},
-				},
-			})
-			byClass[b.ClassName] = ns
-		}
-		w.namespaces[b.Name] = ns
-		w.env.Namespaces[b.Name] = ns
-	}
 	w.pool = guest.NewPool(w.module, cfg.Host.WorkerInstances, cfg.Limits.Queue, w.log)
 
 	// A first Worker instance proves the module instantiates and says which
@@ -116,10 +107,79 @@ func (s *Server) newWorker(ctx context.Context, cfg *config.Config) (_ *worker, 
 		return nil, err
 	}
 	w.pool.Put(ctx, inst)
-	for _, ns := range byClass {
-		s.objects.Register(ns)
+
+	// Only a module that passed its checks moves stored namespaces.
+	for _, m := range cfg.Migrations {
+		for _, r := range m.RenamedClasses {
+			if err := s.store.RenameNamespace(cfg.AccountID, cfg.Name, r.From, r.To); err != nil {
+				return nil, fmt.Errorf("migration %q: %w", m.Tag, err)
+			}
+		}
+	}
+	limits := objects.Limits{
+		Queue:   cfg.Limits.Queue,
+		Storage: store.ObjectLimits{MaxKey: cfg.Limits.StorageKey, MaxValue: cfg.Limits.StorageValue},
+		Sockets: sockets.Limits{MessageBytes: cfg.Limits.WebSocketMessage, PerObject: cfg.Limits.WebSocketsPerObject},
+	}
+	byClass := map[string]*objects.Namespace{}
+	for _, b := range cfg.DurableObjects {
+		ns := byClass[b.ClassName]
+		if ns == nil {
+			key, err := s.store.NamespaceID(cfg.AccountID, cfg.Name, b.ClassName)
+			if err != nil {
+				return nil, err
+			}
+			v := objects.Version{Class: b.ClassName, Module: w.module, Env: w.env, Limits: limits}
+			if ns = s.objects.Namespace(key); ns != nil {
+				// A namespace of an earlier version: its objects switch.
+				w.activate = append(w.activate, func() {
+					if n := ns.Update(v); n > 0 {
+						w.log.Info("idle objects switched to the new version", "class", b.ClassName, "objects", n)
+					}
+				})
+			} else {
+				ns = s.objects.NewNamespace(objects.NamespaceConfig{
+					Account: cfg.AccountID, Class: b.ClassName, Binding: b.Name, Key: key,
+					Module: w.module, Env: w.env, Log: w.log, Tenant: w.tenant,
+					Label: cfg.AccountID + "/" + cfg.Name + "/" + b.ClassName, Limits: limits,
+				})
+				w.activate = append(w.activate, func() { s.objects.Register(ns) })
+			}
+			byClass[b.ClassName] = ns
+		}
+		w.namespaces[b.Name] = ns
+		w.env.Namespaces[b.Name] = ns
 	}
 	return w, nil
+}
+
+// acquire takes a reference to w for a request, unless w was replaced
+// (then the caller looks again).
+func (w *worker) acquire() bool {
+	w.refs.Add(1)
+	if w.retired.Load() {
+		w.release()
+		return false
+	}
+	return true
+}
+
+// release drops a reference acquire took; the last one of a replaced
+// worker closes it.
+func (w *worker) release() {
+	if w.refs.Add(-1) == 0 && w.retired.Load() {
+		w.closeOnce.Do(func() { w.close(context.Background()) })
+	}
+}
+
+// retire marks w replaced: it is closed now if no request runs on it,
+// else when the last one ends. Objects still running its module keep it
+// open until they switch (guest.Module counts its instances).
+func (w *worker) retire() {
+	w.retired.Store(true)
+	if w.refs.Load() == 0 {
+		w.closeOnce.Do(func() { w.close(context.Background()) })
+	}
 }
 
 // checkClasses asks the module for its classes and checks that every
@@ -175,18 +235,18 @@ func (w *worker) close(ctx context.Context) {
 // fails; otherwise the host serves the others, and that worker's routes
 // answer 503 with the reason in the log: one tenant's broken module (an
 // _initialize that never returns, say) does not keep the rest down.
-func (s *Server) loadWorkers(ctx context.Context, cfgs []*config.Config) error {
-	ws := make([]*worker, len(cfgs))
-	errs := make([]error, len(cfgs))
+func (s *Server) loadWorkers(ctx context.Context, specs []workerSpec) ([]*worker, error) {
+	ws := make([]*worker, len(specs))
+	errs := make([]error, len(specs))
 	sem := make(chan struct{}, max(1, runtime.NumCPU()))
 	var wg sync.WaitGroup
-	for i, c := range cfgs {
+	for i, sp := range specs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ws[i], errs[i] = s.newWorker(ctx, c)
+			ws[i], errs[i] = s.newWorker(ctx, sp)
 		}()
 	}
 	wg.Wait()
@@ -196,15 +256,15 @@ func (s *Server) loadWorkers(ctx context.Context, cfgs []*config.Config) error {
 			failed++
 		}
 	}
-	if failed > 0 && failed == len(cfgs) {
-		return errors.Join(errs...)
+	if failed > 0 && failed == len(specs) {
+		return nil, errors.Join(errs...)
 	}
-	for i, c := range cfgs {
+	for i, sp := range specs {
+		c := sp.cfg
 		if errs[i] != nil {
 			s.log.Error("worker failed to load; its routes answer 503 until it is fixed", "account", c.AccountID, "worker", c.Name, "err", errs[i])
 			ws[i] = &worker{cfg: c, log: s.log.With("account", c.AccountID, "worker", c.Name), loadErr: errs[i]}
 		}
 	}
-	s.workers = ws
-	return nil
+	return ws, nil
 }

@@ -62,6 +62,7 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
+	m.refs.Add(1) // given back by Close
 	if m.snap != nil {
 		if err := m.snap.restore(mod); err != nil {
 			inst.Close(ctx)
@@ -132,6 +133,7 @@ func (i *Instance) Close(ctx context.Context) {
 		i.m.tenant.Memory.Give(i.tables)
 	}
 	i.tables = 0
+	i.m.unref(ctx)
 }
 
 // tableGrow is called by metered code before every table.grow with the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dohost/dohost/host/internal/quota"
@@ -118,6 +119,11 @@ type Module struct {
 	// starts and at most: its declared minimum, and the least of its
 	// declared maximum and the worker's limit.
 	memMin, memMax uint64
+	// refs counts the module's owner (until Close) and its open
+	// instances: the compiled code and the snapshot are released when the
+	// last goes, so that a module replaced by a deploy outlives the
+	// instances still running it.
+	refs atomic.Int64
 }
 
 // Compile checks wasm against the ABI (the version it declares, every
@@ -130,6 +136,7 @@ func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error)
 		o.Load = NewLoad()
 	}
 	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load, tenant: o.Tenant, cache: o.Cache, cpu: &quota.CPU{}}
+	m.refs.Store(1)
 	if o.Tenant != nil {
 		m.cpu = &o.Tenant.CPU
 	}
@@ -157,10 +164,20 @@ func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error)
 // Has reports whether the module exports the handler name.
 func (m *Module) Has(name string) bool { return m.exports[name] }
 
-// Close releases the compiled module and its runtime. Instances must be
-// closed first.
+// Close gives up the owner's hold on the module: its compiled code, its
+// snapshot and its runtime are released at once if no instance is open,
+// otherwise when the last one closes. Instances may keep running after
+// Close, but no new one may be made.
 func (m *Module) Close(ctx context.Context) {
 	if m == nil {
+		return
+	}
+	m.unref(ctx)
+}
+
+// unref drops one reference, releasing the module with the last.
+func (m *Module) unref(ctx context.Context) {
+	if m.refs.Add(-1) != 0 {
 		return
 	}
 	m.snap.close()

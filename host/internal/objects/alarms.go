@@ -241,7 +241,7 @@ func (s *alarmScheduler) loop() {
 // tenant returns the budgets of the account key's namespace belongs to,
 // or nil.
 func (s *alarmScheduler) tenant(key alarmKey) *quota.Tenant {
-	if ns := s.r.namespace(key.ns); ns != nil {
+	if ns := s.r.Namespace(key.ns); ns != nil {
 		return ns.cfg.Tenant
 	}
 	return nil
@@ -304,7 +304,7 @@ func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 		s.mu.Unlock()
 		s.poke()
 	}()
-	ns := s.r.namespace(key.ns)
+	ns := s.r.Namespace(key.ns)
 	if ns == nil {
 		// The class is not deployed now; the alarm stays in the database
 		// for a later start that has it.
@@ -342,8 +342,8 @@ func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 		return
 	}
 	info := abi.AppendAlarmInfo(nil, &abi.AlarmInfo{RetryCount: a.Retries})
-	r.o.Load.Begin(ns.cfg.Module.CPU())
-	defer r.o.Load.End(ns.cfg.Module.CPU())
+	r.o.Load.Begin(ns.version().Module.CPU())
+	defer r.o.Load.End(ns.version().Module.CPU())
 	_, _, err = o.run(ctx, guest.Alarm, 1, info, func(c *guest.Call) error {
 		// Done: delete the alarm, unless the handler set (or deleted) it
 		// itself: then what it left stands, even the same time again.

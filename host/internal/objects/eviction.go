@@ -140,6 +140,34 @@ func (r *Registry) evict(os []*object, why string) {
 	}
 }
 
+// recycle closes the instances of ns's idle objects that run an earlier
+// version than ns's current one, and reports how many it closed; a busy
+// object switches when its request ends (run). An object with sockets
+// keeps them, and hibernates.
+func (r *Registry) recycle(ns *Namespace) int {
+	r.mu.Lock()
+	var old []*object
+	for o := r.lru.back; o != nil; o = o.lruPrev {
+		if o.ns == ns && o.refs == 0 {
+			o.refs++ // keeps it in the registry while it is looked at
+			old = append(old, o)
+		}
+	}
+	r.mu.Unlock()
+	v, n := ns.version(), 0
+	for _, o := range old {
+		if o.tryAcquire() { // otherwise a request runs: it switches at its end
+			if o.inst != nil && (o.ver != v || ns.removed.Load()) {
+				o.closeInstance(context.Background())
+				n++
+			}
+			o.release()
+		}
+		r.put(o, false)
+	}
+	return n
+}
+
 // relist puts o, which has an instance, back in the LRU list if an
 // eviction took it out while a socket event or a request ran on it. The
 // caller holds o's turn.

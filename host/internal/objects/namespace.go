@@ -3,6 +3,7 @@ package objects
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/dohost/dohost/abi"
@@ -50,13 +51,45 @@ type NamespaceConfig struct {
 // and is safe for concurrent use.
 type Namespace struct {
 	r   *Registry
-	cfg NamespaceConfig
+	cfg NamespaceConfig         // Module, Env and Limits: the first version's
+	cur atomic.Pointer[Version] // what new instances run
+	// removed is set when the namespace's worker is removed: its objects
+	// refuse every request and event.
+	removed atomic.Bool
+}
+
+// Version is what a namespace's objects run: a deploy gives the namespace
+// a new one (Update).
+type Version struct {
+	// Class is the class the objects are made as: a renamed_classes
+	// migration gives the namespace (and its objects' storage) a new one.
+	Class string
+	// Module and Env are the worker's guest and bindings.
+	Module *guest.Module
+	Env    *guest.Env
+	Limits Limits
 }
 
 // NewNamespace returns a namespace of the registry; Register makes its
 // stored alarms fire. Until then its objects can be reached through it.
 func (r *Registry) NewNamespace(c NamespaceConfig) *Namespace {
-	return &Namespace{r: r, cfg: c}
+	ns := &Namespace{r: r, cfg: c}
+	ns.cur.Store(&Version{Class: c.Class, Module: c.Module, Env: c.Env, Limits: c.Limits})
+	return ns
+}
+
+// version returns what the namespace's new instances run.
+func (ns *Namespace) version() *Version { return ns.cur.Load() }
+
+// Update makes v what the namespace's objects run, as a deploy does:
+// objects start on v from now on; a live object whose instance runs an
+// earlier version keeps it until it is idle, and an idle one gives it up
+// now, so that its next request or event starts it on v. Its storage, its
+// alarm and its WebSockets stay. Update returns how many idle instances
+// were closed.
+func (ns *Namespace) Update(v Version) int {
+	ns.cur.Store(&v)
+	return ns.r.recycle(ns)
 }
 
 // Register adds ns to the namespaces whose alarms run, once its worker
@@ -68,16 +101,44 @@ func (r *Registry) Register(ns *Namespace) {
 	r.alarms.poke()
 }
 
-// namespace returns the registered namespace whose stable id is key, or
+// Remove takes ns out of service, as removing its worker does: its alarms
+// stop, its idle instances close, its WebSockets close (1001, going away)
+// and every later request or event is refused. A request running now
+// finishes. Its storage stays.
+func (ns *Namespace) Remove() {
+	ns.removed.Store(true)
+	r := ns.r
+	r.nsMu.Lock()
+	if r.namespaces[ns.cfg.Key] == ns {
+		delete(r.namespaces, ns.cfg.Key)
+	}
+	r.nsMu.Unlock()
+	r.recycle(ns)
+	r.mu.Lock()
+	var sets []*sockets.Set
+	for k, o := range r.objects {
+		if k.ns == ns {
+			if st := o.ws.Load(); st != nil {
+				sets = append(sets, st)
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, st := range sets {
+		st.CloseAll(1001, "the worker was removed")
+	}
+}
+
+// Namespace returns the registered namespace whose stable id is key, or
 // nil.
-func (r *Registry) namespace(key [store.NamespaceIDLen]byte) *Namespace {
+func (r *Registry) Namespace(key [store.NamespaceIDLen]byte) *Namespace {
 	r.nsMu.RLock()
 	defer r.nsMu.RUnlock()
 	return r.namespaces[key]
 }
 
 // Class is the name of the namespace's class.
-func (ns *Namespace) Class() string { return ns.cfg.Class }
+func (ns *Namespace) Class() string { return ns.version().Class }
 
 // Key is the namespace's stable id, which keys its objects' storage.
 func (ns *Namespace) Key() [store.NamespaceIDLen]byte { return ns.cfg.Key }

@@ -32,6 +32,7 @@ type object struct {
 	hasName    bool
 	nameStored bool            // the name is known to be in the database
 	inst       *guest.Instance // nil until the first request, and after a trap
+	ver        *Version        // the version inst runs
 	trimmed    bool            // the instance was trimmed since its last request
 
 	waitingOn *object // guarded by Registry.graphMu
@@ -49,7 +50,7 @@ func newObject(r *Registry, ns *Namespace, id ID) *object {
 	c := &ns.cfg
 	return &object{
 		r: r, ns: ns, id: id,
-		storage: r.o.Store.Object(c.Account, c.Key, id, c.Limits.Storage),
+		storage: r.o.Store.Object(c.Account, c.Key, id, ns.version().Limits.Storage),
 		turn:    make(chan struct{}, 1),
 		log:     c.Log.With("class", c.Class, "object", id.String()),
 	}
@@ -58,7 +59,7 @@ func newObject(r *Registry, ns *Namespace, id ID) *object {
 // call returns a Call of o's instance with its writes going into txn,
 // counted in w.
 func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Writes) *guest.Call {
-	return &guest.Call{Kind: kind, Depth: depth, Txn: txn, Writes: w, Env: o.ns.cfg.Env, Storage: o.storage, Caller: o, Log: o.log}
+	return &guest.Call{Kind: kind, Depth: depth, Txn: txn, Writes: w, Env: o.ver.Env, Storage: o.storage, Caller: o, Log: o.log}
 }
 
 // run runs one handler on o (a fetch or an alarm), starting its instance
@@ -77,10 +78,19 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 			obs.Handled(o.ns.cfg.Label, kind.String(), code, guest.IsTrap(err), time.Since(start))
 		}(time.Now())
 	}
-	txn, writes := o.r.o.Store.NewTxn(), o.ns.cfg.Module.NewWrites()
+	// An instance of an earlier version ends here, between two of its
+	// requests: the object switches to what was deployed since.
+	v := o.ns.version()
+	if o.inst != nil && (o.ver != v || o.ns.removed.Load()) {
+		o.closeInstance(ctx)
+	}
+	if o.ns.removed.Load() {
+		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): its worker was removed", o.id, o.ns.cfg.Class)
+	}
+	txn, writes := o.r.o.Store.NewTxn(), v.Module.NewWrites()
 	alarmChanged := false
 	if o.inst == nil {
-		changed, err := o.start(ctx, depth, txn, writes)
+		changed, err := o.start(ctx, v, depth, txn, writes)
 		if err != nil {
 			txn.Discard()
 			writes.Release()
@@ -121,7 +131,7 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 // txn, the transaction of the request that started the object: they
 // become durable with that request's. It reports whether the constructor
 // may have changed the alarm. The caller holds o's turn.
-func (o *object) start(ctx context.Context, depth int, txn *store.Txn, writes *guest.Writes) (alarmChanged bool, err error) {
+func (o *object) start(ctx context.Context, v *Version, depth int, txn *store.Txn, writes *guest.Writes) (alarmChanged bool, err error) {
 	st, key := o.r.o.Store, o.ns.cfg.Key
 	if !o.nameStored {
 		name, ok, err := st.ObjectName(txn, key, o.id)
@@ -146,12 +156,13 @@ func (o *object) start(ctx context.Context, depth int, txn *store.Txn, writes *g
 	// A spent memory budget has idle objects give theirs back first (the
 	// budget's reclaimer, ReclaimMemory).
 	startedAt := time.Now()
-	inst, err := o.ns.cfg.Module.Instantiate(ctx, o.log)
+	inst, err := v.Module.Instantiate(ctx, o.log)
 	if err != nil {
 		o.r.liveBudget(o).Give(1)
 		return false, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
 	}
-	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: o.ns.cfg.Class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
+	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: v.Class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
+	o.ver = v
 	c := o.call(guest.Construct, depth, txn, writes)
 	if err := inst.Invoke(ctx, c, info); err != nil {
 		inst.Close(ctx)

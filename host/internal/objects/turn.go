@@ -30,7 +30,7 @@ func (o *object) acquire(ctx context.Context, deadline time.Time) (abi.Code, err
 	if o.tryAcquire() {
 		return abi.OK, nil
 	}
-	if limit := o.ns.cfg.Limits.Queue; int(o.waiters.Add(1)) > limit {
+	if limit := o.ns.version().Limits.Queue; int(o.waiters.Add(1)) > limit {
 		o.waiters.Add(-1)
 		return abi.Overloaded, fmt.Errorf("object %s: %d requests are already queued (max_queue)", o.id, limit)
 	}

@@ -24,7 +24,7 @@ func (o *object) Sockets(create bool) *sockets.Set {
 	if o.r.o.Sockets == nil {
 		return nil
 	}
-	s := o.r.o.Sockets.NewSet(wsEvents{o}, o.ns.cfg.Limits.Sockets, o.ns.cfg.Account, o.log)
+	s := o.r.o.Sockets.NewSet(wsEvents{o}, o.ns.version().Limits.Sockets, o.ns.cfg.Account, o.log)
 	o.ws.Store(s)
 	return s
 }
@@ -44,7 +44,7 @@ func (e wsEvents) Message(s *sockets.Socket, binary bool, data []byte) {
 }
 
 func (e wsEvents) Closed(s *sockets.Socket, code int, reason string, clean bool) {
-	if !e.o.ns.cfg.Module.Has(abi.ExportObjectWSClose) {
+	if !e.o.ns.version().Module.Has(abi.ExportObjectWSClose) {
 		return
 	}
 	in := abi.AppendWSClose(nil, &abi.WSClose{Socket: s.ID(), Code: uint32(code), Reason: reason, WasClean: clean})
@@ -52,7 +52,7 @@ func (e wsEvents) Closed(s *sockets.Socket, code int, reason string, clean bool)
 }
 
 func (e wsEvents) Error(s *sockets.Socket, msg string) {
-	if !e.o.ns.cfg.Module.Has(abi.ExportObjectWSError) {
+	if !e.o.ns.version().Module.Has(abi.ExportObjectWSError) {
 		return
 	}
 	in := abi.AppendWSError(nil, &abi.WSError{Socket: s.ID(), Message: msg})
@@ -90,7 +90,7 @@ func (r *Registry) socketEvent(o *object, kind guest.Kind, handler string, input
 	defer o.release()
 	used = true
 	ctx := reqid.With(context.Background(), reqid.New())
-	cpu := o.ns.cfg.Module.CPU()
+	cpu := o.ns.version().Module.CPU()
 	r.o.Load.Begin(cpu)
 	defer r.o.Load.End(cpu)
 	if _, code, err := o.run(ctx, kind, 1, input, nil); err != nil {

@@ -134,6 +134,14 @@ func (st *Set) all() []*Socket {
 	return l
 }
 
+// CloseAll closes every socket of the set with code and reason, without
+// telling the object (its worker was removed, say).
+func (st *Set) CloseAll(code int, reason string) {
+	for _, s := range st.all() {
+		s.Close(code, reason)
+	}
+}
+
 // SetAutoResponse makes the host answer a text message equal to req with
 // resp, without waking the object; an empty req removes the pair.
 func (st *Set) SetAutoResponse(req, resp string) {

@@ -1,0 +1,384 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/dohost/dohost/host/internal/config"
+	"github.com/dohost/dohost/host/internal/store"
+)
+
+// deployment is what the host serves: its workers and the routes between
+// them. A deploy publishes a new one whole; a request holds the worker it
+// picked (worker.acquire) until it ends.
+type deployment struct {
+	workers []*worker
+	routes  routes
+}
+
+// workers returns the workers the host serves now.
+func (s *Server) workers() []*worker { return s.dep.Load().workers }
+
+// pick returns the worker for r, with a reference the caller releases, or
+// nil when no worker is routed for it.
+func (s *Server) pick(r *http.Request) *worker {
+	for {
+		d := s.dep.Load()
+		w := d.routes.pick(r)
+		if w == nil || w.acquire() {
+			return w
+		}
+		// Replaced between the load and the acquire: look again.
+	}
+}
+
+// Version describes one recorded version of a worker.
+type Version struct {
+	Account string    `json:"account"`
+	Worker  string    `json:"worker"`
+	Version int       `json:"version"`
+	Time    time.Time `json:"time"`
+	// By is who deployed it: an admin token's name, or "config" for the
+	// config the host was started with.
+	By string `json:"by"`
+	// Module is the SHA-256 of its guest module, in hex.
+	Module string `json:"module"`
+	// ConfigFile is where its config was read from.
+	ConfigFile string `json:"config_file"`
+	// RollbackOf is the version a rollback returned to, or 0.
+	RollbackOf int  `json:"rollback_of,omitempty"`
+	Removed    bool `json:"removed,omitempty"`
+	// Active marks the version the host serves now.
+	Active bool `json:"active,omitempty"`
+}
+
+func versionOf(d store.Deploy) Version {
+	return Version{Account: d.Account, Worker: d.Worker, Version: d.Version, Time: d.Time, By: d.By,
+		Module: d.Module, ConfigFile: d.ConfigFile, RollbackOf: d.RollbackOf, Removed: d.Removed}
+}
+
+// DeployRequest is a new version of a worker.
+type DeployRequest struct {
+	// Config is the worker's wrangler.toml; ConfigFile names it in
+	// messages (its main is not read: Module is the module).
+	Config     []byte
+	ConfigFile string
+	Module     []byte
+	// By is who deploys it, for the record.
+	By string
+	// Account, if set, is the only account_id the config may name: the
+	// account of the tenant's token that deploys it.
+	Account string
+}
+
+// ErrRefused wraps why a deploy, rollback or removal was refused; the host
+// goes on serving what it served.
+var ErrRefused = errors.New("refused")
+
+// Deploy replaces the worker the config names (or adds it) while the host
+// serves. The new version is compiled and checked first — its ABI version,
+// an export for every class, its limits and routes — and a bad one is
+// refused (the error wraps ErrRefused and says why) while the old one
+// keeps serving. Requests running on the old version finish on it; new
+// requests and new objects run the new one; a live object switches at its
+// next idle point, and its WebSockets stay open.
+func (s *Server) Deploy(ctx context.Context, req DeployRequest) (Version, error) {
+	cfg, err := config.Parse(req.ConfigFile, req.Config)
+	if err != nil {
+		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	if req.Account != "" && cfg.AccountID != req.Account {
+		return Version{}, fmt.Errorf("%w: %s: account_id %q is not the account of the token (%q)", ErrRefused, req.ConfigFile, cfg.AccountID, req.Account)
+	}
+	cfg.Main = fmt.Sprintf("%s (module sha256:%.12s)", req.ConfigFile, store.ModuleHash(req.Module))
+	return s.deploy(ctx, workerSpec{cfg: cfg, wasm: req.Module, raw: req.Config}, store.Deploy{By: req.By, ConfigFile: req.ConfigFile})
+}
+
+// Rollback makes an earlier version of a worker the one served, as a new
+// version (recorded with the version it returns to), with Deploy's checks.
+// account, if set, is the only account the caller may touch.
+func (s *Server) Rollback(ctx context.Context, account, worker string, version int, by string) (Version, error) {
+	d, wasm, err := s.store.GetDeploy(account, worker, version)
+	if err != nil {
+		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	if d.Removed {
+		return Version{}, fmt.Errorf("%w: version %d of %s/%s removed the worker; roll back to a version that deployed it", ErrRefused, version, account, worker)
+	}
+	cfg, err := config.Parse(d.ConfigFile, []byte(d.Config))
+	if err != nil {
+		return Version{}, fmt.Errorf("%w: version %d: %w", ErrRefused, version, err)
+	}
+	cfg.Main = fmt.Sprintf("%s (version %d, module sha256:%.12s)", d.ConfigFile, version, d.Module)
+	return s.deploy(ctx, workerSpec{cfg: cfg, wasm: wasm, raw: []byte(d.Config)},
+		store.Deploy{By: by, ConfigFile: d.ConfigFile, RollbackOf: version})
+}
+
+// deploy checks spec, records it as the worker's next version and
+// publishes it.
+func (s *Server) deploy(ctx context.Context, spec workerSpec, rec store.Deploy) (Version, error) {
+	s.deployMu.Lock()
+	defer s.deployMu.Unlock()
+	if s.closed.Load() {
+		return Version{}, fmt.Errorf("%w: the host is shutting down", ErrRefused)
+	}
+	cfg := spec.cfg
+	w, err := s.newWorker(ctx, spec)
+	if err != nil {
+		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	cur := s.dep.Load()
+	next := &deployment{}
+	var old *worker
+	for _, o := range cur.workers {
+		if o.cfg.AccountID == cfg.AccountID && o.cfg.Name == cfg.Name {
+			old = o
+			continue
+		}
+		next.workers = append(next.workers, o)
+	}
+	next.workers = append(next.workers, w)
+	if next.routes, err = buildRoutes(next.workers); err != nil {
+		w.close(ctx)
+		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	rec.Account, rec.Worker, rec.Config = cfg.AccountID, cfg.Name, string(spec.raw)
+	if err := s.store.AddDeploy(&rec, spec.wasm); err != nil {
+		w.close(ctx)
+		return Version{}, err
+	}
+	w.version = rec.Version
+	s.publish(next, w, old)
+	s.log.Info("deployed", "account", rec.Account, "worker", rec.Worker, "version", rec.Version,
+		"module", rec.Module, "by", rec.By, "rollback_of", rec.RollbackOf)
+	v := versionOf(rec)
+	v.Active = true
+	return v, nil
+}
+
+// publish makes next what the host serves, with w (new) replacing old
+// (nil if w is a new worker): w's namespaces take over, then requests
+// reach w, then old is closed once its requests end.
+func (s *Server) publish(next *deployment, w, old *worker) {
+	for _, f := range w.activate {
+		f()
+	}
+	w.activate = nil
+	s.dep.Store(next)
+	if old != nil {
+		// A class the new version no longer binds is out of service (its
+		// storage stays): nothing runs the old module for it any more.
+		for _, ns := range old.namespaces {
+			if !slices.Contains(slices.Collect(maps.Values(w.namespaces)), ns) {
+				ns.Remove()
+			}
+		}
+		old.retire()
+	}
+}
+
+// Remove stops serving a worker: its routes stop matching, its objects
+// refuse requests and close their WebSockets (1001), and its alarms stop.
+// Its storage and KV stay, and a later deploy or rollback brings it back.
+// account, if set, is the only account the caller may touch.
+func (s *Server) Remove(ctx context.Context, account, name, by string) (Version, error) {
+	s.deployMu.Lock()
+	defer s.deployMu.Unlock()
+	cur := s.dep.Load()
+	next := &deployment{}
+	var old *worker
+	for _, o := range cur.workers {
+		if o.cfg.AccountID == account && o.cfg.Name == name {
+			old = o
+			continue
+		}
+		next.workers = append(next.workers, o)
+	}
+	if old == nil {
+		return Version{}, fmt.Errorf("%w: no worker %s/%s is deployed", ErrRefused, account, name)
+	}
+	var err error
+	if next.routes, err = buildRoutes(next.workers); err != nil {
+		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	rec := store.Deploy{Account: account, Worker: name, By: by, Removed: true, ConfigFile: old.cfg.File}
+	if err := s.store.AddDeploy(&rec, nil); err != nil {
+		return Version{}, err
+	}
+	s.dep.Store(next)
+	for _, ns := range old.namespaces {
+		ns.Remove()
+	}
+	old.retire()
+	s.log.Info("worker removed", "account", account, "worker", name, "version", rec.Version, "by", by)
+	return versionOf(rec), nil
+}
+
+// Versions returns every recorded version of a worker, oldest first, the
+// one served now marked Active.
+func (s *Server) Versions(account, worker string) ([]Version, error) {
+	ds, err := s.store.Deploys(account, worker)
+	if err != nil {
+		return nil, err
+	}
+	active := 0
+	for _, w := range s.workers() {
+		if w.cfg.AccountID == account && w.cfg.Name == worker {
+			active = w.version
+		}
+	}
+	vs := make([]Version, len(ds))
+	for i, d := range ds {
+		vs[i] = versionOf(d)
+		vs[i].Active = d.Version == active && active != 0
+	}
+	return vs, nil
+}
+
+// WorkerInfo describes a worker the host serves.
+type WorkerInfo struct {
+	Account string   `json:"account"`
+	Name    string   `json:"name"`
+	Version int      `json:"version"`
+	Classes []string `json:"classes,omitempty"`
+	Routes  []string `json:"routes,omitempty"`
+	// Error is why the worker did not load, if it did not.
+	Error string `json:"error,omitempty"`
+}
+
+// Workers lists the workers the host serves, of account (every one if
+// account is "").
+func (s *Server) Workers(account string) []WorkerInfo {
+	var out []WorkerInfo
+	for _, w := range s.workers() {
+		if account != "" && w.cfg.AccountID != account {
+			continue
+		}
+		wi := WorkerInfo{Account: w.cfg.AccountID, Name: w.cfg.Name, Version: w.version, Classes: w.classes}
+		for _, r := range w.cfg.Routes {
+			wi.Routes = append(wi.Routes, r.Pattern)
+		}
+		if w.loadErr != nil {
+			wi.Error = w.loadErr.Error()
+		}
+		out = append(out, wi)
+	}
+	return out
+}
+
+// startupSpecs returns what the host serves at start: each config given
+// on the command line, or the version recorded for it when the config and
+// module are unchanged since they were last started (which may be a
+// later deploy or rollback through the admin API); and every worker
+// deployed through the admin API that no config names. A config that
+// changed becomes a new version once it loads.
+func (s *Server) startupSpecs(cfgs []*config.Config) ([]workerSpec, error) {
+	active, err := s.store.ActiveDeploys()
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]store.Deploy{}
+	for _, d := range active {
+		byName[d.Account+"/"+d.Worker] = d
+	}
+	var specs []workerSpec
+	var errs []error
+	for _, c := range cfgs {
+		raw, err := os.ReadFile(c.File)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: %w", err))
+			continue
+		}
+		wasm, err := os.ReadFile(c.Main)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: read guest module: %w", c.File, err))
+			continue
+		}
+		key := c.AccountID + "/" + c.Name
+		d, ok := byName[key]
+		delete(byName, key)
+		if ok && d.By != "config" {
+			same, err := s.sameAsLastStart(c, raw, wasm)
+			if err != nil {
+				return nil, err
+			}
+			if same {
+				sp, err := s.recordedSpec(d)
+				if err != nil {
+					return nil, err
+				}
+				s.log.Info("serving the version deployed through the admin API: the config on the command line is unchanged since it was last started",
+					"account", d.Account, "worker", d.Worker, "version", d.Version, "config", c.File)
+				specs = append(specs, sp)
+				continue
+			}
+		}
+		sp := workerSpec{cfg: c, wasm: wasm, raw: raw}
+		if ok && d.By == "config" && d.Config == string(raw) && d.Module == store.ModuleHash(wasm) {
+			sp.version = d.Version
+		}
+		specs = append(specs, sp)
+	}
+	for _, d := range active {
+		if _, ok := byName[d.Account+"/"+d.Worker]; !ok || d.By == "config" {
+			continue // named on the command line, or dropped from it
+		}
+		sp, err := s.recordedSpec(d)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, sp)
+	}
+	return specs, errors.Join(errs...)
+}
+
+// sameAsLastStart reports whether the config and module are those of the
+// worker's last version that came from the command line.
+func (s *Server) sameAsLastStart(c *config.Config, raw, wasm []byte) (bool, error) {
+	ds, err := s.store.Deploys(c.AccountID, c.Name)
+	if err != nil {
+		return false, err
+	}
+	for i := len(ds) - 1; i >= 0; i-- {
+		if ds[i].By == "config" {
+			return ds[i].Config == string(raw) && ds[i].Module == store.ModuleHash(wasm), nil
+		}
+	}
+	return false, nil
+}
+
+// recordedSpec returns the spec of a recorded version.
+func (s *Server) recordedSpec(d store.Deploy) (workerSpec, error) {
+	d, wasm, err := s.store.GetDeploy(d.Account, d.Worker, d.Version)
+	if err != nil {
+		return workerSpec{}, err
+	}
+	cfg, err := config.Parse(d.ConfigFile, []byte(d.Config))
+	if err != nil {
+		return workerSpec{}, fmt.Errorf("version %d of %s/%s: %w", d.Version, d.Account, d.Worker, err)
+	}
+	cfg.Main = fmt.Sprintf("%s (version %d, module sha256:%.12s)", d.ConfigFile, d.Version, d.Module)
+	return workerSpec{cfg: cfg, wasm: wasm, raw: []byte(d.Config), version: d.Version}, nil
+}
+
+// recordStartup records each loaded worker that is not yet a recorded
+// version (a config that is new or changed) as a version by "config".
+func (s *Server) recordStartup(ws []*worker, specs []workerSpec) error {
+	for i, w := range ws {
+		if w.loadErr != nil || w.version != 0 {
+			continue
+		}
+		rec := store.Deploy{Account: w.cfg.AccountID, Worker: w.cfg.Name, By: "config", Config: string(specs[i].raw), ConfigFile: w.cfg.File}
+		if err := s.store.AddDeploy(&rec, specs[i].wasm); err != nil {
+			return err
+		}
+		w.version = rec.Version
+	}
+	return nil
+}
