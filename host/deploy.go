@@ -100,6 +100,24 @@ func (s *Server) Deploy(ctx context.Context, req DeployRequest) (Version, error)
 	return s.deploy(ctx, workerSpec{cfg: cfg, wasm: req.Module, raw: req.Config}, store.Deploy{By: req.By, ConfigFile: req.ConfigFile})
 }
 
+// ReadDeploy reads a worker's wrangler.toml and the module its main names,
+// checking the config, for a deploy.
+func ReadDeploy(path string) (DeployRequest, error) {
+	c, err := config.Load(path)
+	if err != nil {
+		return DeployRequest{}, err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return DeployRequest{}, fmt.Errorf("config: %w", err)
+	}
+	wasm, err := os.ReadFile(c.Main)
+	if err != nil {
+		return DeployRequest{}, fmt.Errorf("%s: read guest module: %w", path, err)
+	}
+	return DeployRequest{Config: raw, ConfigFile: path, Module: wasm}, nil
+}
+
 // Rollback makes an earlier version of a worker the one served, as a new
 // version (recorded with the version it returns to), with Deploy's checks.
 // account, if set, is the only account the caller may touch.
@@ -227,12 +245,7 @@ func (s *Server) Versions(account, worker string) ([]Version, error) {
 	if err != nil {
 		return nil, err
 	}
-	active := 0
-	for _, w := range s.workers() {
-		if w.cfg.AccountID == account && w.cfg.Name == worker {
-			active = w.version
-		}
-	}
+	active := s.activeVersion(account, worker)
 	vs := make([]Version, len(ds))
 	for i, d := range ds {
 		vs[i] = versionOf(d)

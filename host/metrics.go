@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // The host's Prometheus metrics: HTTP requests and their latency by worker
@@ -155,25 +154,6 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range stats {
 		ch <- prometheus.MustNewConstMetric(st.desc, st.kind, float64(st.value(&s)))
 	}
-}
-
-// AdminHandler serves the operator's endpoints: /metrics (Prometheus),
-// /healthz (the process answers) and /readyz (it serves; 503 once it
-// shuts down). Serve it on an address of its own, not the public one.
-func (s *Server) AdminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if s.stopping.Load() {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = fmt.Fprintln(w, "ready")
-	})
-	return mux
 }
 
 // SetStopping marks the server as shutting down: /readyz answers 503, so

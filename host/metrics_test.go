@@ -62,7 +62,7 @@ next:
 func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServer(t, filepath.Join(dir, "data"), writeConfig(t, dir, exampleWasm(t, "room"), roomConfig))
-	admin := httptest.NewServer(ts.AdminHandler())
+	admin := httptest.NewServer(ts.AdminHandler(nil))
 	defer admin.Close()
 
 	before := scrape(t, admin)
@@ -146,7 +146,7 @@ func TestAccessLog(t *testing.T) {
 // TestMetrics_Traps: a trapped handler is counted by cause.
 func TestMetrics_Traps(t *testing.T) {
 	ts := startProbe(t)
-	admin := httptest.NewServer(ts.AdminHandler())
+	admin := httptest.NewServer(ts.AdminHandler(nil))
 	defer admin.Close()
 	ts.get(t, "/obj/exit?name=m")
 	ts.get(t, "/obj/count?name=m")

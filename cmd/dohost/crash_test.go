@@ -56,13 +56,19 @@ type child struct {
 // fixed deadline, so a busy machine makes the test slower, not failed.
 func startChild(t *testing.T, cfg, data string, shell ...string) *child {
 	t.Helper()
+	return startChildWith(t, []string{"--config", cfg, "--data", data}, nil, shell...)
+}
+
+// startChildWith is startChild with serve's flags and more environment.
+func startChildWith(t *testing.T, flags, env []string, shell ...string) *child {
+	t.Helper()
 	logs := &lockedWriter{b: &strings.Builder{}}
-	args := []string{os.Args[0], "serve", "--config", cfg, "--data", data, "--listen", "127.0.0.1:0"}
+	args := append([]string{os.Args[0], "serve", "--listen", "127.0.0.1:0"}, flags...)
 	if len(shell) > 0 { // run it from sh, after shell's commands (ulimit …)
 		args = append([]string{"sh", "-c", strings.Join(shell, "; ") + `; exec "$0" "$@"`}, args...)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "DOHOST_TEST_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "DOHOST_TEST_MAIN=1"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

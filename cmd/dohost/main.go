@@ -1,6 +1,9 @@
 // Command dohost serves Durable Objects compiled to WebAssembly.
 //
 //	dohost serve --config wrangler.toml [--listen 127.0.0.1:8787] [--data ./.dohost]
+//	dohost deploy --config wrangler.toml [--admin ADDR]
+//	dohost versions|rollback|remove --worker NAME [--account ID]
+//	dohost workers
 //	dohost version
 package main
 
@@ -32,8 +35,19 @@ const usage = `dohost runs Durable Objects compiled to WebAssembly.
 
 Usage:
   dohost serve --config FILE [--config FILE …] [--listen ADDR] [--data DIR]
+  dohost deploy --config FILE              deploy a new version while the host serves
+  dohost versions --worker NAME            a worker's recorded versions
+  dohost rollback --worker NAME [--version N]
+  dohost remove --worker NAME              stop serving a worker (its data stays)
+  dohost workers                           the workers served
   dohost version
   dohost help
+
+The admin commands take --admin ADDR (HOST:PORT or unix:PATH; default
+$DOHOST_ADMIN or 127.0.0.1:9090), --token TOKEN (default $DOHOST_TOKEN) and
+--account ID (default "default"); they exit 1 when the host refuses, 2 on a
+usage error and 3 when the host cannot be reached. Run dohost CMD -h for a
+command's flags.
 
 serve loads each worker's wrangler.toml (main names the guest .wasm, built
 against the dohost ABI, see abi/ABI.md), opens the data directory and serves
@@ -62,6 +76,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "--version", "-version":
 		version(stdout)
 		return 0
+	case "deploy":
+		return deployCmd(args[1:], stdout, stderr)
+	case "rollback":
+		return rollbackCmd(args[1:], stdout, stderr)
+	case "versions":
+		return versionsCmd(args[1:], stdout, stderr)
+	case "workers":
+		return workersCmd(args[1:], stdout, stderr)
+	case "remove":
+		return removeCmd(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dohost: unknown command %q; run dohost help\n", args[0])
 		return 2
@@ -151,6 +175,7 @@ type serveOptions struct {
 	accessLog  bool
 	debug      string
 	admin      string
+	tokens     string
 	verbose    bool
 }
 
@@ -169,7 +194,8 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.Int64Var(&opts.acctMemory, "account-memory", 0, "bytes of guest memory for one account (0: a quarter of the RAM)")
 	fs.StringVar(&opts.accounts, "accounts", "", "a TOML file granting each account to the configs that may claim it: acme = [\"tenants/acme/*/wrangler.toml\"] (paths relative to the file)")
 	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
-	fs.StringVar(&opts.admin, "admin-addr", "", "if set, serve /metrics (Prometheus), /healthz and /readyz on this address (e.g. 127.0.0.1:9090)")
+	fs.StringVar(&opts.admin, "admin-addr", "", "if set, serve the admin API (deploys), /metrics (Prometheus), /healthz and /readyz on this address: HOST:PORT (e.g. 127.0.0.1:9090) or unix:PATH")
+	fs.StringVar(&opts.tokens, "admin-tokens", "", "a TOML file of admin tokens: [[token]] name, token or token_env, account (none: the operator's); $DOHOST_ADMIN_TOKEN adds an operator token")
 	fs.StringVar(&opts.debug, "debug-addr", "", "if set, serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text (durations in seconds)")
 	fs.BoolVar(&opts.accessLog, "access-log", false, "log a line per request: request id, worker, method, path, status, duration")
@@ -247,20 +273,27 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	var admin *http.Server
 	if opts.admin != "" {
-		aln, err := net.Listen("tcp", opts.admin)
+		tokens, err := adminTokens(opts.tokens)
+		if err != nil {
+			fmt.Fprintf(stderr, "dohost: %v\n", err)
+			_ = ln.Close()
+			_ = srv.Close(context.Background())
+			return 2
+		}
+		aln, err := listenAdmin(opts.admin)
 		if err != nil {
 			fmt.Fprintf(stderr, "dohost: admin address: %v\n", err)
 			_ = ln.Close()
 			_ = srv.Close(context.Background())
 			return 1
 		}
-		admin = &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		admin = &http.Server{Handler: srv.AdminHandler(tokens), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := admin.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("admin server", "err", err)
 			}
 		}()
-		log.Info("admin endpoints", "addr", "http://"+aln.Addr().String(), "paths", "/metrics /healthz /readyz")
+		log.Info("admin endpoints", "addr", aln.Addr().String(), "paths", "/v1/ /metrics /healthz /readyz", "tokens", tokens.Len())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -296,6 +329,40 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return code
+}
+
+// adminTokens loads the admin tokens: the file's, and $DOHOST_ADMIN_TOKEN
+// as the operator's (named "operator").
+func adminTokens(file string) (*host.Tokens, error) {
+	t := &host.Tokens{}
+	if file != "" {
+		var err error
+		if t, err = host.LoadTokens(file); err != nil {
+			return nil, err
+		}
+	}
+	if tok := os.Getenv("DOHOST_ADMIN_TOKEN"); tok != "" {
+		if err := t.Add(host.Principal{Name: "operator"}, tok); err != nil {
+			return nil, fmt.Errorf("$DOHOST_ADMIN_TOKEN: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// listenAdmin listens on the admin address: HOST:PORT, or unix:PATH (a
+// socket only its owner may use; a stale one is replaced).
+func listenAdmin(addr string) (net.Listener, error) {
+	path, ok := strings.CutPrefix(addr, "unix:")
+	if !ok {
+		return net.Listen("tcp", addr)
+	}
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket != 0 {
+		_ = os.Remove(path)
+	}
+	old := syscall.Umask(0o077)
+	ln, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	return ln, err
 }
 
 // durationSeconds writes durations as seconds in JSON logs (text logs

@@ -1,0 +1,91 @@
+// Command deployprobe is the guest the hot-deploy tests deploy, built
+// once per version with -ldflags "-X main.version=V":
+//
+//	POST /obj?name=N   adds one to N's stored value
+//	GET  /obj?name=N   reads it
+//
+// Both answer {"version": V, "value": v, "calls": c}: the version the
+// object runs, its stored value and the requests its instance has served
+// since it started (which shows whether an object kept its instance).
+// GET /obj?name=N with a WebSocket upgrade joins N's sockets; every text
+// message is answered "V: message" by whichever version runs the object
+// when it arrives.
+package main
+
+import (
+	"strconv"
+
+	"github.com/dohost/dohost/guests/go/dohost"
+)
+
+// version is set at build time.
+var version = "dev"
+
+func init() {
+	dohost.Handle(fetch)
+	dohost.RegisterClass("Versioned", newVersioned)
+}
+
+func main() {}
+
+func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
+	if req.URL.Path == "/version" {
+		return dohost.Text(200, version), nil
+	}
+	name := req.URL.Query().Get("name")
+	if name == "" {
+		return dohost.Text(400, "missing name\n"), nil
+	}
+	ns := env.DurableObject("OBJ")
+	id, err := ns.IDFromName(name)
+	if err != nil {
+		return nil, err
+	}
+	return ns.Get(id).Fetch(req)
+}
+
+// Versioned keeps a value in storage and counts its instance's calls.
+type Versioned struct {
+	state *dohost.State
+	calls int
+}
+
+func newVersioned(state *dohost.State, env *dohost.Env) dohost.Object {
+	return &Versioned{state: state}
+}
+
+type reply struct {
+	Version string `json:"version"`
+	Value   int64  `json:"value"`
+	Calls   int    `json:"calls"`
+}
+
+func (o *Versioned) Fetch(req *dohost.Request) (*dohost.Response, error) {
+	if dohost.IsWebSocketUpgrade(req) {
+		if _, err := o.state.AcceptWebSocket(); err != nil {
+			return nil, err
+		}
+		return dohost.UpgradeResponse(), nil
+	}
+	o.calls++
+	st := o.state.Storage()
+	var v int64
+	if b, ok, err := st.Get("value"); err != nil {
+		return nil, err
+	} else if ok {
+		if v, err = strconv.ParseInt(string(b), 10, 64); err != nil {
+			return nil, err
+		}
+	}
+	if req.Method == "POST" {
+		v++
+		if err := st.Put("value", []byte(strconv.FormatInt(v, 10))); err != nil {
+			return nil, err
+		}
+	}
+	return dohost.JSON(200, reply{Version: version, Value: v, Calls: o.calls}), nil
+}
+
+func (o *Versioned) WebSocketMessage(ws dohost.WebSocket, msg dohost.Message) error {
+	return ws.Send(version + ": " + msg.Text())
+}
