@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dohost/dohost/host/internal/reqid"
 	"github.com/dohost/dohost/host/internal/store"
@@ -21,6 +23,12 @@ import (
 //	GET    /v1/workers/{account}/{worker}/versions       every recorded version
 //	POST   /v1/workers/{account}/{worker}/rollback       ?version=N; none: the version before the active one
 //	DELETE /v1/workers/{account}/{worker}                stop serving it (its data stays)
+//	GET    /v1/kv/{account}/{namespace}/keys             ?prefix= &cursor= &limit=
+//	GET|PUT|DELETE /v1/kv/{account}/{namespace}/values/{key}
+//	GET    /v1/objects/{account}/{worker}/{class}        ?after= &limit=
+//	GET    /v1/objects/{account}/{worker}/{class}/{object}/storage   ?prefix= &after= &limit=
+//	DELETE /v1/objects/{account}/{worker}/{class}/{object}
+//	POST   /v1/backup                                    ?dir=DIR (the operator's only)
 //
 // Every call carries "Authorization: Bearer TOKEN". An operator's token
 // may do everything; a tenant's token only what concerns its account, and
@@ -63,6 +71,14 @@ func (s *Server) AdminHandler(tokens *Tokens) http.Handler {
 	mux.HandleFunc("GET /v1/workers/{account}/{worker}/versions", a.versions)
 	mux.HandleFunc("POST /v1/workers/{account}/{worker}/rollback", a.rollback)
 	mux.HandleFunc("DELETE /v1/workers/{account}/{worker}", a.remove)
+	mux.HandleFunc("GET /v1/kv/{account}/{namespace}/keys", a.kvList)
+	mux.HandleFunc("GET /v1/kv/{account}/{namespace}/values/{key}", a.kvGet)
+	mux.HandleFunc("PUT /v1/kv/{account}/{namespace}/values/{key}", a.kvPut)
+	mux.HandleFunc("DELETE /v1/kv/{account}/{namespace}/values/{key}", a.kvDelete)
+	mux.HandleFunc("GET /v1/objects/{account}/{worker}/{class}", a.objects)
+	mux.HandleFunc("GET /v1/objects/{account}/{worker}/{class}/{object}/storage", a.storage)
+	mux.HandleFunc("DELETE /v1/objects/{account}/{worker}/{class}/{object}", a.deleteObject)
+	mux.HandleFunc("POST /v1/backup", a.backup)
 	return mux
 }
 
@@ -183,13 +199,15 @@ func (a *adminAPI) deploy(w http.ResponseWriter, r *http.Request) {
 	a.answer(w, v, err)
 }
 
-// answer writes the result of a deploy, rollback or removal.
-func (a *adminAPI) answer(w http.ResponseWriter, v Version, err error) {
+// answer writes the result of a call: v as JSON, or why it failed.
+func (a *adminAPI) answer(w http.ResponseWriter, v any, err error) {
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, v)
-	case errors.Is(err, store.ErrNoDeploy):
+	case errors.Is(err, store.ErrNoDeploy) || errors.Is(err, ErrNotFound):
 		a.refuse(w, http.StatusNotFound, "%v", err)
+	case errors.Is(err, ErrBadRequest):
+		a.refuse(w, http.StatusBadRequest, "%v", err)
 	case errors.Is(err, ErrRefused):
 		a.refuse(w, http.StatusUnprocessableEntity, "%v", err)
 	default:
@@ -286,4 +304,138 @@ func (s *Server) activeVersion(account, name string) int {
 		}
 	}
 	return 0
+}
+
+// limitParam reads ?limit=.
+func limitParam(r *http.Request) (int, error) {
+	q := r.URL.Query().Get("limit")
+	if q == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w: limit %q is not a count", ErrBadRequest, q)
+	}
+	return n, nil
+}
+
+func (a *adminAPI) kvList(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		a.answer(w, nil, err)
+		return
+	}
+	q := r.URL.Query()
+	p, err := a.s.KVList(account, r.PathValue("namespace"), q.Get("prefix"), q.Get("cursor"), limit)
+	a.answer(w, p, err)
+}
+
+func (a *adminAPI) kvGet(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	v, err := a.s.KVGet(account, r.PathValue("namespace"), r.PathValue("key"))
+	if err != nil {
+		a.answer(w, nil, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write(v)
+}
+
+func (a *adminAPI) kvPut(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	v, err := io.ReadAll(http.MaxBytesReader(w, r.Body, store.MaxKVValue+1))
+	if err != nil {
+		a.refuse(w, http.StatusBadRequest, "reading the value: %v", err)
+		return
+	}
+	err = a.s.KVPut(account, r.PathValue("namespace"), r.PathValue("key"), v)
+	a.answer(w, map[string]int{"stored": len(v)}, err)
+}
+
+func (a *adminAPI) kvDelete(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	err := a.s.KVDelete(account, r.PathValue("namespace"), r.PathValue("key"))
+	a.answer(w, map[string]bool{"deleted": true}, err)
+}
+
+func (a *adminAPI) objects(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		a.answer(w, nil, err)
+		return
+	}
+	os, err := a.s.Objects(account, r.PathValue("worker"), r.PathValue("class"), r.URL.Query().Get("after"), limit)
+	if os == nil && err == nil {
+		os = []ObjectInfo{}
+	}
+	a.answer(w, os, err)
+}
+
+// storagePage is one page of an object's storage.
+type storagePage struct {
+	Entries []StorageEntry `json:"entries"`
+	More    bool           `json:"more,omitempty"`
+}
+
+func (a *adminAPI) storage(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		a.answer(w, nil, err)
+		return
+	}
+	q := r.URL.Query()
+	es, more, err := a.s.ObjectStorage(account, r.PathValue("worker"), r.PathValue("class"), r.PathValue("object"), q.Get("prefix"), q.Get("after"), limit)
+	if es == nil {
+		es = []StorageEntry{}
+	}
+	a.answer(w, storagePage{Entries: es, More: more}, err)
+}
+
+func (a *adminAPI) deleteObject(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	err := a.s.DeleteObject(r.Context(), account, r.PathValue("worker"), r.PathValue("class"), r.PathValue("object"))
+	a.answer(w, map[string]bool{"deleted": true}, err)
+}
+
+// backup writes a backup into ?dir= on the host's machine: the operator's
+// only, since the copy holds every account's data.
+func (a *adminAPI) backup(w http.ResponseWriter, r *http.Request) {
+	if _, ok := a.auth(w, r, "", true); !ok {
+		return
+	}
+	dir := r.URL.Query().Get("dir")
+	if dir == "" || !filepath.IsAbs(dir) {
+		a.refuse(w, http.StatusBadRequest, "give ?dir= an absolute path on the host's machine that does not exist yet")
+		return
+	}
+	start := time.Now()
+	err := a.s.Backup(dir)
+	if err == nil {
+		a.s.log.Info("backup written", "dir", dir, "duration", time.Since(start))
+	}
+	a.answer(w, map[string]string{"dir": dir}, err)
 }

@@ -147,10 +147,6 @@ func (s *Server) deploy(ctx context.Context, spec workerSpec, rec store.Deploy) 
 		return Version{}, fmt.Errorf("%w: the host is shutting down", ErrRefused)
 	}
 	cfg := spec.cfg
-	w, err := s.newWorker(ctx, spec)
-	if err != nil {
-		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
-	}
 	cur := s.dep.Load()
 	next := &deployment{}
 	var old *worker
@@ -160,6 +156,15 @@ func (s *Server) deploy(ctx context.Context, spec workerSpec, rec store.Deploy) 
 			continue
 		}
 		next.workers = append(next.workers, o)
+	}
+	// The routes are checked before the worker is made: making it
+	// applies its migrations.
+	if _, err := buildRoutes(append(slices.Clip(next.workers), &worker{cfg: cfg})); err != nil {
+		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	w, err := s.newWorker(ctx, spec)
+	if err != nil {
+		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	next.workers = append(next.workers, w)
 	if next.routes, err = buildRoutes(next.workers); err != nil {

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,16 +20,37 @@ import (
 // deployProbe builds testdata/guests/deployprobe as version v and returns
 // its module.
 func deployProbe(t testing.TB, v string) []byte {
+	return deployProbeClass(t, v, "Versioned")
+}
+
+// The padded version and class the one build of deployprobe has; each
+// version is that build with these rewritten (same length).
+const (
+	probeVersionPad = "v0______________"
+	probeClassPad   = "Versioned_______________"
+)
+
+// deployProbeClass returns deployprobe as version v of class: its one
+// build with the padded strings rewritten, which makes a module that
+// differs in its hash and in what it answers, without another Go build.
+func deployProbeClass(t testing.TB, v, class string) []byte {
 	t.Helper()
-	out := filepath.Join(guests.dir, "deployprobe-"+v+".wasm")
-	buildOnce(t, out, "build deployprobe "+v, func() *exec.Cmd {
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags", "-X main.version="+v, "-o", out, "./testdata/guests/deployprobe")
+	out := filepath.Join(guests.dir, "deployprobe.wasm")
+	buildOnce(t, out, "build deployprobe", func() *exec.Cmd {
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags", "-X main.version="+probeVersionPad+" -X main.class="+probeClassPad, "-o", out, "./testdata/guests/deployprobe")
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		return cmd
 	})
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range [][2]string{{probeVersionPad, v}, {probeClassPad, class}} {
+		// The string itself, and the build settings that quote it.
+		if len(r[1]) > len(r[0]) || !bytes.Contains(b, []byte(r[0])) {
+			t.Fatalf("deployprobe: cannot rewrite %q as %q", r[0], r[1])
+		}
+		b = bytes.ReplaceAll(b, []byte(r[0]), []byte(r[1]+strings.Repeat("_", len(r[0])-len(r[1]))))
 	}
 	return b
 }
@@ -349,5 +371,62 @@ bindings = [{ name = "OBJ", class_name = "Versioned" }]
 	}
 	if st, r := get("/second/obj?name=a"); st != 200 || r != (probeReply{"v2", 2, 1}) {
 		t.Fatalf("after bringing it back: %d %+v", st, r)
+	}
+}
+
+func TestDeploy_Migrations(t *testing.T) {
+	ts, _ := startDeployProbe(t, Options{})
+	ts.post(t, "a")
+	deploy := func(v, class, config string) error {
+		_, err := ts.Deploy(context.Background(), DeployRequest{
+			Config: []byte("main = \"m.wasm\"\nname = \"versioned\"\n" + config), ConfigFile: "wrangler.toml",
+			Module: deployProbeClass(t, v, class), By: "test",
+		})
+		return err
+	}
+	const v1 = `
+[[migrations]]
+tag = "v1"
+new_classes = ["Versioned"]
+`
+	const v2 = `
+[[migrations]]
+tag = "v2"
+renamed_classes = [{ from = "Versioned", to = "Renamed" }]
+`
+	const v3 = `
+[[migrations]]
+tag = "v3"
+deleted_classes = ["Renamed"]
+new_classes = ["Versioned"]
+`
+	// A renamed class keeps its objects' storage.
+	if err := deploy("v2", "Renamed", `durable_objects.bindings = [{ name = "OBJ", class_name = "Renamed" }]`+v1+v2); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.post(t, "a"); r != (probeReply{"v2", 2, 1}) {
+		t.Fatalf("after the rename: %+v, want the stored value", r)
+	}
+	// Migrations that do not fit what was applied are refused, and the
+	// last version serves on.
+	err := deploy("v2", "Renamed", `durable_objects.bindings = [{ name = "OBJ", class_name = "Renamed" }]`+v2)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "migrations do not fit") {
+		t.Fatalf("a config without an applied migration: %v", err)
+	}
+	// Binding a class the migrations take away is a config error.
+	err = deploy("v2", "Renamed", `durable_objects.bindings = [{ name = "OBJ", class_name = "Versioned" }]`+v1+v2)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "renames it to Renamed") {
+		t.Fatalf("binding a renamed class: %v", err)
+	}
+	if r := ts.post(t, "a"); r != (probeReply{"v2", 3, 2}) {
+		t.Fatalf("after refused deploys: %+v", r)
+	}
+	// A deleted class's storage is gone; a new class of the old name
+	// starts empty.
+	if err := deploy("v3", "Versioned", `durable_objects.bindings = [{ name = "OBJ", class_name = "Versioned" }]`+v1+v2+v3); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.post(t, "a"); r != (probeReply{"v3", 1, 1}) {
+		t.Fatalf("after the deletion: %+v, want a new, empty object", r)
 	}
 }

@@ -108,13 +108,13 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 	}
 	w.pool.Put(ctx, inst)
 
-	// Only a module that passed its checks moves stored namespaces.
-	for _, m := range cfg.Migrations {
-		for _, r := range m.RenamedClasses {
-			if err := s.store.RenameNamespace(cfg.AccountID, cfg.Name, r.From, r.To); err != nil {
-				return nil, fmt.Errorf("migration %q: %w", m.Tag, err)
-			}
-		}
+	// Only a module that passed its checks migrates stored namespaces.
+	applied, _, err := s.store.Migrate(cfg.AccountID, cfg.Name, storeMigrations(cfg.Migrations))
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range applied {
+		w.log.Info("migration applied", "tag", m.Tag, "new", m.New, "renamed", m.Renamed, "deleted", m.Deleted, "transferred", m.Transferred)
 	}
 	limits := objects.Limits{
 		Queue:   cfg.Limits.Queue,
@@ -130,7 +130,7 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 				return nil, err
 			}
 			v := objects.Version{Class: b.ClassName, Module: w.module, Env: w.env, Limits: limits}
-			if ns = s.objects.Namespace(key); ns != nil {
+			if ns = s.objects.Known(key); ns != nil {
 				// A namespace of an earlier version: its objects switch.
 				w.activate = append(w.activate, func() {
 					if n := ns.Update(v); n > 0 {
@@ -151,6 +151,22 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 		w.env.Namespaces[b.Name] = ns
 	}
 	return w, nil
+}
+
+// storeMigrations converts a config's migrations for the store.
+func storeMigrations(ms []config.Migration) []store.Migration {
+	out := make([]store.Migration, len(ms))
+	for i, m := range ms {
+		sm := store.Migration{Tag: m.Tag, New: m.NewClasses, Deleted: m.DeletedClasses}
+		for _, r := range m.RenamedClasses {
+			sm.Renamed = append(sm.Renamed, store.ClassMove{From: r.From, To: r.To})
+		}
+		for _, t := range m.TransferredClasses {
+			sm.Transferred = append(sm.Transferred, store.ClassMove{From: t.From, FromScript: t.FromScript, To: t.To})
+		}
+		out[i] = sm
+	}
+	return out
 }
 
 // acquire takes a reference to w for a request, unless w was replaced

@@ -110,6 +110,10 @@ func (c *adminClient) call(method, path, contentType string, body io.Reader, out
 	if out == nil {
 		return nil
 	}
+	if raw, ok := out.(*rawBody); ok {
+		*raw = b
+		return nil
+	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("the host's answer: %w", err)
 	}

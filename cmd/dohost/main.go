@@ -40,14 +40,19 @@ Usage:
   dohost rollback --worker NAME [--version N]
   dohost remove --worker NAME              stop serving a worker (its data stays)
   dohost workers                           the workers served
+  dohost kv get|put|delete|list --namespace-id ID [KEY [VALUE]]
+  dohost objects list|storage|delete --worker NAME --class CLASS [OBJECT]
+  dohost backup --to DIR                   a consistent copy, taken while serving
+  dohost restore --from DIR --data DIR     put a backup back (no host may hold DIR)
   dohost version
   dohost help
 
 The admin commands take --admin ADDR (HOST:PORT or unix:PATH; default
 $DOHOST_ADMIN or 127.0.0.1:9090), --token TOKEN (default $DOHOST_TOKEN) and
---account ID (default "default"); they exit 1 when the host refuses, 2 on a
-usage error and 3 when the host cannot be reached. Run dohost CMD -h for a
-command's flags.
+--account ID (default "default"); kv, objects and backup take --data DIR
+instead to work on a data directory no host holds. They exit 1 when the
+host refuses, 2 on a usage error and 3 when the host cannot be reached.
+Run dohost CMD -h for a command's flags.
 
 serve loads each worker's wrangler.toml (main names the guest .wasm, built
 against the dohost ABI, see abi/ABI.md), opens the data directory and serves
@@ -86,6 +91,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return workersCmd(args[1:], stdout, stderr)
 	case "remove":
 		return removeCmd(args[1:], stdout, stderr)
+	case "kv":
+		return kvCmd(args[1:], stdout, stderr)
+	case "objects":
+		return objectsCmd(args[1:], stdout, stderr)
+	case "backup":
+		return backupCmd(args[1:], stdout, stderr)
+	case "restore":
+		return restoreCmd(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dohost: unknown command %q; run dohost help\n", args[0])
 		return 2

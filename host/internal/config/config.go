@@ -135,18 +135,24 @@ func parseRoute(pattern string, customDomain bool) (Route, error) {
 	return r, nil
 }
 
-// Migration is one [[migrations]] entry. dohost records class renames and
-// deletions; new classes need no action because namespaces are created on
-// first use.
+// Migration is one [[migrations]] entry, applied once, in order, when a
+// worker is deployed: renamed and transferred classes keep their objects'
+// storage, deleted ones lose it; new classes need no action because
+// namespaces are created on first use.
 type Migration struct {
-	Tag            string
-	NewClasses     []string
-	DeletedClasses []string
-	RenamedClasses []Rename
+	Tag                string
+	NewClasses         []string
+	DeletedClasses     []string
+	RenamedClasses     []Rename
+	TransferredClasses []Transfer
 }
 
 // Rename is one renamed_classes entry.
 type Rename struct{ From, To string }
+
+// Transfer is one transferred_classes entry: class From of the worker
+// FromScript (of the same account) becomes class To of this one.
+type Transfer struct{ From, FromScript, To string }
 
 // Limits bound what one request may use.
 type Limits struct {
@@ -466,6 +472,38 @@ func (ch *checker) only(t map[string]any, base string, known []string, warn map[
 	}
 }
 
+// checkMigrations holds the migrations to the bindings: tags are unique,
+// and no binding names a class the migrations delete or rename away.
+func (ch *checker) checkMigrations(c *Config) {
+	gone := map[string]string{} // class → the migration that took it away
+	tags := map[string]bool{}
+	for i, m := range c.Migrations {
+		base := fmt.Sprintf("migrations[%d]", i)
+		if tags[m.Tag] && m.Tag != "" {
+			ch.errorf(base+".tag", "tag %q is used by an earlier migration", m.Tag)
+		}
+		tags[m.Tag] = true
+		for _, n := range m.NewClasses {
+			delete(gone, n)
+		}
+		for _, r := range m.RenamedClasses {
+			gone[r.From] = fmt.Sprintf("migration %q renames it to %s", m.Tag, r.To)
+			delete(gone, r.To)
+		}
+		for _, t := range m.TransferredClasses {
+			delete(gone, t.To)
+		}
+		for _, d := range m.DeletedClasses {
+			gone[d] = fmt.Sprintf("migration %q deletes it", m.Tag)
+		}
+	}
+	for i, b := range c.DurableObjects {
+		if why, ok := gone[b.ClassName]; ok {
+			ch.errorf(fmt.Sprintf("durable_objects.bindings[%d].class_name", i), "binding %s names class %s, but %s", b.Name, b.ClassName, why)
+		}
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, e := range list {
 		if e == s {
@@ -570,9 +608,7 @@ func (ch *checker) config(raw map[string]any) *Config {
 
 	for i, t := range ch.tables(raw, "", "migrations") {
 		base := fmt.Sprintf("migrations[%d]", i)
-		ch.only(t, base, []string{"tag", "new_classes", "new_sqlite_classes", "deleted_classes", "renamed_classes"}, map[string]string{
-			"transferred_classes": "",
-		})
+		ch.only(t, base, []string{"tag", "new_classes", "new_sqlite_classes", "deleted_classes", "renamed_classes", "transferred_classes"}, nil)
 		m := Migration{Tag: ch.str(t, base, "tag", true)}
 		m.NewClasses = append(ch.strs(t, base, "new_classes"), ch.strs(t, base, "new_sqlite_classes")...)
 		m.DeletedClasses = ch.strs(t, base, "deleted_classes")
@@ -581,8 +617,16 @@ func (ch *checker) config(raw map[string]any) *Config {
 			ch.only(r, rb, []string{"from", "to"}, nil)
 			m.RenamedClasses = append(m.RenamedClasses, Rename{From: ch.str(r, rb, "from", true), To: ch.str(r, rb, "to", true)})
 		}
+		for j, r := range ch.tables(t, base, "transferred_classes") {
+			rb := fmt.Sprintf("%s.transferred_classes[%d]", base, j)
+			ch.only(r, rb, []string{"from", "from_script", "to"}, nil)
+			m.TransferredClasses = append(m.TransferredClasses, Transfer{
+				From: ch.str(r, rb, "from", true), FromScript: ch.str(r, rb, "from_script", true), To: ch.str(r, rb, "to", true),
+			})
+		}
 		c.Migrations = append(c.Migrations, m)
 	}
+	ch.checkMigrations(c)
 
 	addRoute := func(key string, v any) {
 		pattern, custom := "", false

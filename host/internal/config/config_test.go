@@ -66,6 +66,7 @@ max_websockets = 5000
 tag = "v2"
 renamed_classes = [{ from = "A", to = "B" }]
 deleted_classes = ["C"]
+transferred_classes = [{ from = "X", from_script = "other", to = "Y" }]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ deleted_classes = ["C"]
 	if c.Limits.WebSocketMessage != 4096 || c.Limits.WebSocketsPerObject != 100 || c.Host.MaxWebSockets != 5000 {
 		t.Errorf("WebSocket limits %+v, host %+v", c.Limits, c.Host)
 	}
-	if m := c.Migrations[0]; m.RenamedClasses[0] != (Rename{"A", "B"}) || m.DeletedClasses[0] != "C" {
+	if m := c.Migrations[0]; m.RenamedClasses[0] != (Rename{"A", "B"}) || m.DeletedClasses[0] != "C" || m.TransferredClasses[0] != (Transfer{"X", "other", "Y"}) {
 		t.Errorf("migration %+v", m)
 	}
 }
@@ -120,6 +121,21 @@ memory = 3
 			"w.toml:3: kv_namespaces[0].id: is required",
 			"w.toml:5: limits.cpu_ms: 0 is out of range",
 			"w.toml:6: limits.memory: unknown key",
+		}},
+		{"migrations against bindings", `name = "w"
+main = "w.wasm"
+durable_objects.bindings = [{ name = "A", class_name = "Old" }, { name = "B", class_name = "Gone" }, { name = "C", class_name = "Back" }]
+[[migrations]]
+tag = "v1"
+renamed_classes = [{ from = "Old", to = "New" }]
+deleted_classes = ["Gone", "Back"]
+[[migrations]]
+tag = "v1"
+new_classes = ["Back"]
+`, []string{
+			"w.toml:3: durable_objects.bindings[0].class_name: binding A names class Old, but migration \"v1\" renames it to New",
+			"w.toml:3: durable_objects.bindings[1].class_name: binding B names class Gone, but migration \"v1\" deletes it",
+			"w.toml:9: migrations[1].tag: tag \"v1\" is used by an earlier migration",
 		}},
 		{"array of tables", `name = "w"
 main = "w.wasm"

@@ -114,6 +114,22 @@ func (s *alarmScheduler) start() error {
 	return nil
 }
 
+// loadNamespace schedules the stored alarms of the namespace key, which
+// was registered after start (deployed, or deployed again after its
+// removal): they were dropped, or never fired, while it was not.
+func (s *alarmScheduler) loadNamespace(key [store.NamespaceIDLen]byte) error {
+	as, err := s.r.o.Store.Alarms()
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		if a.Namespace == key {
+			s.set(alarmKey{a.Namespace, a.Object}, a.At)
+		}
+	}
+	return nil
+}
+
 // close stops scheduling and waits for running handlers.
 func (s *alarmScheduler) close() {
 	close(s.stop)

@@ -89,6 +89,11 @@ func (ns *Namespace) version() *Version { return ns.cur.Load() }
 // were closed.
 func (ns *Namespace) Update(v Version) int {
 	ns.cur.Store(&v)
+	if ns.removed.Load() {
+		// Deployed again: back in service, alarms and all.
+		ns.removed.Store(false)
+		ns.r.Register(ns)
+	}
 	return ns.r.recycle(ns)
 }
 
@@ -97,7 +102,13 @@ func (ns *Namespace) Update(v Version) int {
 func (r *Registry) Register(ns *Namespace) {
 	r.nsMu.Lock()
 	r.namespaces[ns.cfg.Key] = ns
+	delete(r.removedNS, ns.cfg.Key)
 	r.nsMu.Unlock()
+	if r.running.Load() {
+		if err := r.alarms.loadNamespace(ns.cfg.Key); err != nil {
+			ns.cfg.Log.Error("the namespace's stored alarms could not be loaded; they fire at the next start", "class", ns.Class(), "err", err)
+		}
+	}
 	r.alarms.poke()
 }
 
@@ -112,6 +123,10 @@ func (ns *Namespace) Remove() {
 	if r.namespaces[ns.cfg.Key] == ns {
 		delete(r.namespaces, ns.cfg.Key)
 	}
+	if r.removedNS == nil {
+		r.removedNS = map[[store.NamespaceIDLen]byte]*Namespace{}
+	}
+	r.removedNS[ns.cfg.Key] = ns
 	r.nsMu.Unlock()
 	r.recycle(ns)
 	r.mu.Lock()
@@ -135,6 +150,19 @@ func (r *Registry) Namespace(key [store.NamespaceIDLen]byte) *Namespace {
 	r.nsMu.RLock()
 	defer r.nsMu.RUnlock()
 	return r.namespaces[key]
+}
+
+// Known returns the namespace whose stable id is key, registered or
+// removed, or nil: a worker deployed again after its removal gets its
+// namespaces back (Update), so that an object never has two records, and
+// two instances, at once.
+func (r *Registry) Known(key [store.NamespaceIDLen]byte) *Namespace {
+	r.nsMu.RLock()
+	defer r.nsMu.RUnlock()
+	if ns := r.namespaces[key]; ns != nil {
+		return ns
+	}
+	return r.removedNS[key]
 }
 
 // Class is the name of the namespace's class.

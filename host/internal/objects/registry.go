@@ -80,6 +80,7 @@ type Registry struct {
 
 	nsMu       sync.RWMutex
 	namespaces map[[store.NamespaceIDLen]byte]*Namespace // guarded by nsMu: registered, by stable id
+	removedNS  map[[store.NamespaceIDLen]byte]*Namespace // guarded by nsMu: removed (Namespace.Remove), by stable id
 
 	mu      sync.Mutex
 	objects map[objectKey]*object // guarded by mu
@@ -91,7 +92,7 @@ type Registry struct {
 
 	stop    chan struct{}
 	done    chan struct{}
-	running bool
+	running atomic.Bool // Start ran; Close not yet
 }
 
 type objectKey struct {
@@ -122,7 +123,7 @@ func (r *Registry) Start() error {
 	if err := r.alarms.start(); err != nil {
 		return err
 	}
-	r.running = true
+	r.running.Store(true)
 	go r.sweep()
 	return nil
 }
@@ -130,10 +131,10 @@ func (r *Registry) Start() error {
 // Close stops the alarms, waiting for the handlers that run, and the
 // sweeper. Instances are closed with their modules.
 func (r *Registry) Close() {
-	if !r.running {
+	if !r.running.Load() {
 		return
 	}
-	r.running = false
+	r.running.Store(false)
 	r.alarms.close()
 	close(r.stop)
 	<-r.done

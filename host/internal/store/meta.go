@@ -42,31 +42,6 @@ func (s *Store) NamespaceID(account, script, class string) ([NamespaceIDLen]byte
 	return id, nil
 }
 
-// RenameNamespace moves the stable id of class from to class to, as a
-// renamed_classes migration asks: the objects and their storage follow. It
-// does nothing when to already has an id or from has none, so applying the
-// same migration at every start is harmless.
-func (s *Store) RenameNamespace(account, script, from, to string) error {
-	s.metaMu.Lock()
-	defer s.metaMu.Unlock()
-	fk, tk := nsKey(account, script, from), nsKey(account, script, to)
-	if _, ok, err := getCopy(s.db, tk); err != nil || ok {
-		return err
-	}
-	v, ok, err := getCopy(s.db, fk)
-	if err != nil || !ok {
-		return err
-	}
-	b := s.db.NewBatch()
-	defer b.Close()
-	_ = b.Set(tk, v, nil)
-	_ = b.Delete(fk, nil)
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("rename namespace %s to %s: %w", from, to, err)
-	}
-	return nil
-}
-
 func nsKey(account, script, class string) []byte {
 	k := []byte{tagMeta}
 	k = appendEnc(k, "ns")
@@ -179,6 +154,14 @@ func (s *Store) ObjectName(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]by
 func (s *Store) SetObjectName(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte, name string) error {
 	if err := t.batch().Set(objectNameKey(nsid, id), []byte(name), nil); err != nil {
 		return fmt.Errorf("record object name: %w", err)
+	}
+	return nil
+}
+
+// DeleteObjectName forgets the name an object was created with, in t.
+func (s *Store) DeleteObjectName(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) error {
+	if err := t.batch().Delete(objectNameKey(nsid, id), nil); err != nil {
+		return fmt.Errorf("delete object name: %w", err)
 	}
 	return nil
 }

@@ -177,7 +177,7 @@ func TestNamespaceID(t *testing.T) {
 	if a != a2 || a == b {
 		t.Fatalf("ids not stable or not distinct: %x %x %x", a, a2, b)
 	}
-	if err := s.RenameNamespace("acct", "w", "A", "C"); err != nil {
+	if _, _, err := s.Migrate("acct", "w", []Migration{{Tag: "v1", Renamed: []ClassMove{{From: "A", To: "C"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := s.NamespaceID("acct", "w", "C")

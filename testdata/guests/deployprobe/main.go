@@ -1,5 +1,8 @@
-// Command deployprobe is the guest the hot-deploy tests deploy, built
-// once per version with -ldflags "-X main.version=V":
+// Command deployprobe is the guest the hot-deploy tests deploy. Its
+// version and class name are set at build time (-ldflags "-X
+// main.version=V -X main.class=C"), padded with "_" to a fixed length so
+// that the tests can make each version from one build by rewriting the
+// padded strings in the module:
 //
 //	POST /obj?name=N   adds one to N's stored value
 //	GET  /obj?name=N   reads it
@@ -14,16 +17,18 @@ package main
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/dohost/dohost/guests/go/dohost"
 )
 
-// version is set at build time.
-var version = "dev"
+// version and class are set at build time, padded with "_".
+var version, class = "dev", "Versioned"
 
 func init() {
+	version, class = strings.TrimRight(version, "_"), strings.TrimRight(class, "_")
 	dohost.Handle(fetch)
-	dohost.RegisterClass("Versioned", newVersioned)
+	dohost.RegisterClass(class, newVersioned)
 }
 
 func main() {}
