@@ -1,6 +1,7 @@
 // Command dohost serves Durable Objects compiled to WebAssembly.
 //
 //	dohost serve --config wrangler.toml [--listen 127.0.0.1:8787] [--data ./.dohost]
+//	dohost dev [--config wrangler.toml]
 //	dohost deploy --config wrangler.toml [--admin ADDR]
 //	dohost versions|rollback|remove --worker NAME [--account ID]
 //	dohost workers
@@ -35,6 +36,8 @@ const usage = `dohost runs Durable Objects compiled to WebAssembly.
 
 Usage:
   dohost serve --config FILE [--config FILE …] [--listen ADDR] [--data DIR]
+  dohost dev [--config FILE]               serve one worker; rebuild ([build] command) and
+                                           reload it when its sources change, data kept
   dohost deploy --config FILE              deploy a new version while the host serves
   dohost versions --worker NAME            a worker's recorded versions
   dohost rollback --worker NAME [--version N]
@@ -81,6 +84,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version", "--version", "-version":
 		version(stdout)
 		return 0
+	case "dev":
+		return devCmd(args[1:], stdout, stderr)
 	case "deploy":
 		return deployCmd(args[1:], stdout, stderr)
 	case "rollback":

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDev runs the dev loop on a worker whose [build] command copies
+// src/next.wasm over its module: a changed source rebuilds and reloads it
+// with its storage kept, and a broken one is refused while the running
+// version serves on.
+func TestDev(t *testing.T) {
+	dir := t.TempDir()
+	buildVersioned(t, dir, "v1") // guest.wasm and wrangler.toml
+	cfg := filepath.Join(dir, "wrangler.toml")
+	b, _ := os.ReadFile(cfg)
+	b = append(b, "\n[build]\ncommand = \"cp src/next.wasm guest.wasm\"\n"...)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := os.ReadFile(filepath.Join(dir, "guest.wasm"))
+	writeSource := func(wasm []byte) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "src", "next.wasm"), wasm, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeSource(v1)
+	v2dir := filepath.Join(dir, "v2")
+	buildVersioned(t, v2dir, "v2")
+	v2, _ := os.ReadFile(filepath.Join(v2dir, "guest.wasm"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int)
+	go func() {
+		done <- dev(ctx, devOptions{config: cfg, listen: "127.0.0.1:0", data: filepath.Join(dir, "data")}, pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	// The dev loop's lines, read as they come so that it never waits on
+	// the test.
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// waitFor reads the dev loop's lines until one contains s: the
+	// readiness signal of each step.
+	waitFor := func(s string) string {
+		t.Helper()
+		for l := range lines {
+			if strings.Contains(l, s) {
+				return l
+			}
+		}
+		t.Fatalf("the dev loop ended before it said %q", s)
+		return ""
+	}
+	l := waitFor("serving")
+	addr := l[strings.Index(l, "http://"):]
+	addr = addr[:strings.Index(addr, " ")]
+	c := &child{url: addr}
+	if v := objVersion(t, c); v != "v1" {
+		t.Fatalf("served %s, want v1", v)
+	}
+	writeSource(v2)
+	waitFor("built")
+	waitFor("reloaded: version 2")
+	if v := objVersion(t, c); v != "v2" {
+		t.Fatalf("after the reload: %s", v)
+	}
+	writeSource([]byte("\x00asm broken"))
+	waitFor("reload refused")
+	if v := objVersion(t, c); v != "v2" {
+		t.Fatalf("after a broken build: %s", v)
+	}
+}
