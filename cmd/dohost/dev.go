@@ -81,10 +81,18 @@ func readBuild(path string) (cmd, cwd string, watch []string, err error) {
 type fileState map[string][2]int64
 
 // scan returns the state of the files under dirs (skipping hidden
-// directories) and of the files given.
-func scan(dirs, files []string) fileState {
+// directories, and the files and directories of skip: the build's output
+// and the data directory, which would otherwise start the next build) and
+// of the files given.
+func scan(dirs, files []string, skip ...string) fileState {
 	st := fileState{}
 	add := func(p string, fi fs.FileInfo) { st[p] = [2]int64{fi.Size(), fi.ModTime().UnixNano()} }
+	skipped := map[string]bool{}
+	for _, s := range skip {
+		if abs, err := filepath.Abs(s); err == nil {
+			skipped[abs] = true
+		}
+	}
 	for _, d := range dirs {
 		_ = filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
@@ -92,6 +100,12 @@ func scan(dirs, files []string) fileState {
 			}
 			if e.IsDir() && p != d && strings.HasPrefix(e.Name(), ".") {
 				return filepath.SkipDir
+			}
+			if abs, err := filepath.Abs(p); err == nil && skipped[abs] {
+				if e.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
 			}
 			if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
 				add(p, fi)
@@ -206,7 +220,7 @@ func dev(ctx context.Context, o devOptions, stdout, stderr io.Writer) int {
 	// change made after that line is a change.
 	deployed := sha256.Sum256(append(append([]byte{}, req.Config...), req.Module...))
 	mainFile, cfgFile := modulePath(o.config), o.config
-	sources := scan(watch, nil)
+	sources := scan(watch, nil, mainFile, o.data)
 	outputs := scan(nil, []string{mainFile, cfgFile})
 	say("serving %s on http://%s (data in %s)", o.config, ln.Addr(), o.data)
 	if len(watch) > 0 {
@@ -221,7 +235,7 @@ func dev(ctx context.Context, o devOptions, stdout, stderr io.Writer) int {
 			return 0
 		case <-t.C:
 		}
-		if now := scan(watch, nil); !now.equal(sources) {
+		if now := scan(watch, nil, mainFile, o.data); !now.equal(sources) {
 			sources = now
 			build()
 		}

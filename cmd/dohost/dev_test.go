@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDev runs the dev loop on a worker whose [build] command copies
@@ -19,7 +20,9 @@ func TestDev(t *testing.T) {
 	buildVersioned(t, dir, "v1") // guest.wasm and wrangler.toml
 	cfg := filepath.Join(dir, "wrangler.toml")
 	b, _ := os.ReadFile(cfg)
-	b = append(b, "\n[build]\ncommand = \"cp src/next.wasm guest.wasm\"\n"...)
+	// The whole directory is watched: the module the build writes and the
+	// data directory must not start builds of their own.
+	b = append(b, "\n[build]\ncommand = \"cp src/next.wasm guest.wasm\"\nwatch_dir = \".\"\n"...)
 	if err := os.WriteFile(cfg, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -88,5 +91,23 @@ func TestDev(t *testing.T) {
 	waitFor("reload refused")
 	if v := objVersion(t, c); v != "v2" {
 		t.Fatalf("after a broken build: %s", v)
+	}
+	// Requests wrote to the data directory, and builds wrote the module:
+	// neither is a source change.
+	builds := 0
+	deadline := time.After(3 * devPoll)
+	for {
+		select {
+		case l := <-lines:
+			if strings.Contains(l, "building") {
+				builds++
+			}
+			continue
+		case <-deadline:
+		}
+		break
+	}
+	if builds > 0 {
+		t.Errorf("%d builds ran with no source changed", builds)
 	}
 }
