@@ -71,6 +71,7 @@ const (
 	FnRespond        = "respond"
 	FnFail           = "fail"
 	FnLog            = "log"
+	FnEnvGet         = "env_get"
 	FnKVGet          = "kv_get"
 	FnKVPut          = "kv_put"
 	FnKVDelete       = "kv_delete"

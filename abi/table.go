@@ -118,6 +118,9 @@ var HostFuncs = []HostFunc{
 	{Name: FnFail, Params: in("msg")},
 	{Name: FnLog, Params: params(val("level"), in("msg"))},
 
+	// Environment: vars and secrets.
+	{Name: FnEnvGet, Params: params(in("name"), out())},
+
 	// KV namespaces.
 	{Name: FnKVGet, Params: params(in("b"), in("key"), out())},
 	{Name: FnKVPut, Params: params(in("b"), in("key"), in("val"), in("opt"))},

@@ -29,6 +29,8 @@ import (
 //	GET    /v1/objects/{account}/{worker}/{class}/{object}/storage   ?prefix= &after= &limit=
 //	DELETE /v1/objects/{account}/{worker}/{class}/{object}
 //	POST   /v1/backup                                    ?dir=DIR (the operator's only)
+//	GET    /v1/workers/{account}/{worker}/secrets        their names (never their values)
+//	PUT|DELETE /v1/workers/{account}/{worker}/secrets/{name}   the body is the value
 //
 // Every call carries "Authorization: Bearer TOKEN". An operator's token
 // may do everything; a tenant's token only what concerns its account, and
@@ -79,6 +81,9 @@ func (s *Server) AdminHandler(tokens *Tokens) http.Handler {
 	mux.HandleFunc("GET /v1/objects/{account}/{worker}/{class}/{object}/storage", a.storage)
 	mux.HandleFunc("DELETE /v1/objects/{account}/{worker}/{class}/{object}", a.deleteObject)
 	mux.HandleFunc("POST /v1/backup", a.backup)
+	mux.HandleFunc("GET /v1/workers/{account}/{worker}/secrets", a.secretNames)
+	mux.HandleFunc("PUT /v1/workers/{account}/{worker}/secrets/{name}", a.secretPut)
+	mux.HandleFunc("DELETE /v1/workers/{account}/{worker}/secrets/{name}", a.secretDelete)
 	return mux
 }
 
@@ -438,4 +443,38 @@ func (a *adminAPI) backup(w http.ResponseWriter, r *http.Request) {
 		a.s.log.Info("backup written", "dir", dir, "duration", time.Since(start))
 	}
 	a.answer(w, map[string]string{"dir": dir}, err)
+}
+
+func (a *adminAPI) secretNames(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	names, err := a.s.SecretNames(account, r.PathValue("worker"))
+	a.answer(w, names, err)
+}
+
+func (a *adminAPI) secretPut(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	p, ok := a.auth(w, r, account, false)
+	if !ok {
+		return
+	}
+	v, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSecretBytes+1))
+	if err != nil {
+		a.refuse(w, http.StatusBadRequest, "reading the value: %v", err)
+		return
+	}
+	ver, err := a.s.SetSecret(r.Context(), account, r.PathValue("worker"), r.PathValue("name"), v, p.Name)
+	a.answer(w, ver, err)
+}
+
+func (a *adminAPI) secretDelete(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	p, ok := a.auth(w, r, account, false)
+	if !ok {
+		return
+	}
+	ver, err := a.s.DeleteSecret(r.Context(), account, r.PathValue("worker"), r.PathValue("name"), p.Name)
+	a.answer(w, ver, err)
 }

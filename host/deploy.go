@@ -52,15 +52,16 @@ type Version struct {
 	// ConfigFile is where its config was read from.
 	ConfigFile string `json:"config_file"`
 	// RollbackOf is the version a rollback returned to, or 0.
-	RollbackOf int  `json:"rollback_of,omitempty"`
-	Removed    bool `json:"removed,omitempty"`
+	RollbackOf int    `json:"rollback_of,omitempty"`
+	Removed    bool   `json:"removed,omitempty"`
+	Note       string `json:"note,omitempty"`
 	// Active marks the version the host serves now.
 	Active bool `json:"active,omitempty"`
 }
 
 func versionOf(d store.Deploy) Version {
 	return Version{Account: d.Account, Worker: d.Worker, Version: d.Version, Time: d.Time, By: d.By,
-		Module: d.Module, ConfigFile: d.ConfigFile, RollbackOf: d.RollbackOf, Removed: d.Removed}
+		Module: d.Module, ConfigFile: d.ConfigFile, RollbackOf: d.RollbackOf, Removed: d.Removed, Note: d.Note}
 }
 
 // DeployRequest is a new version of a worker.

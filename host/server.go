@@ -92,6 +92,12 @@ type Options struct {
 	// _initialize) may take, within its cpu_ms; zero means 10 s.
 	StartupTimeout time.Duration
 
+	// Secrets are secrets of workers beside those stored in the data
+	// directory (dohost secret put): "account/worker" → name → value
+	// (account "default" for a config without account_id). They are not
+	// stored, and a stored secret of the same name gives way to them.
+	Secrets map[string]map[string]string
+
 	// AccessLog logs a line per request at info level: its request id,
 	// worker, method, path, status, duration and client address.
 	AccessLog bool

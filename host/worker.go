@@ -79,7 +79,12 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 			err = fmt.Errorf("worker %q (%s): %w", cfg.Name, cfg.File, err)
 		}
 	}()
+	vars, err := s.workerVars(cfg)
+	if err != nil {
+		return nil, err
+	}
 	w.module, err = guest.Compile(ctx, spec.wasm, guest.Options{
+		Vars: vars,
 		Path: cfg.Main, Cache: s.cache, Log: w.log, Load: s.load,
 		Limits: guest.Limits{
 			MemoryPages: uint32(cfg.Limits.Memory >> 16), CPU: cfg.Limits.CPU,
@@ -151,6 +156,41 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 		w.env.Namespaces[b.Name] = ns
 	}
 	return w, nil
+}
+
+// workerVars returns a worker's vars and secrets (stored, and from
+// Options.Secrets), refusing a secret named as a var or a binding.
+func (s *Server) workerVars(cfg *config.Config) (map[string][]byte, error) {
+	secrets, err := s.store.Secrets(cfg.AccountID, cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	for name, v := range s.opts.Secrets[cfg.AccountID+"/"+cfg.Name] {
+		secrets[name] = []byte(v)
+	}
+	vars := make(map[string][]byte, len(cfg.Vars)+len(secrets))
+	for n, v := range cfg.Vars {
+		vars[n] = v
+	}
+	bound := map[string]bool{}
+	for _, b := range cfg.KVNamespaces {
+		bound[b.Binding] = true
+	}
+	for _, b := range cfg.DurableObjects {
+		bound[b.Name] = true
+	}
+	var errs []error
+	for n, v := range secrets {
+		switch _, isVar := cfg.Vars[n]; {
+		case isVar:
+			errs = append(errs, fmt.Errorf("secret %s has the name of a var in [vars]", n))
+		case bound[n]:
+			errs = append(errs, fmt.Errorf("secret %s has the name of a binding", n))
+		default:
+			vars[n] = v
+		}
+	}
+	return vars, errors.Join(errs...)
 }
 
 // storeMigrations converts a config's migrations for the store.

@@ -307,3 +307,67 @@ func removeCmd(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "removed %s/%s (version %d); its data stays, and a deploy or rollback brings it back\n", v.Account, v.Worker, v.Version)
 	return 0
 }
+
+// secretCmd is dohost secret put|delete|list: a worker's secrets through
+// the admin API. put reads the value from standard input, so that it is
+// in no shell history and no process list.
+func secretCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: dohost secret put|delete|list --worker NAME [SECRET]")
+		return exitUsage
+	}
+	op := args[0]
+	fs := flag.NewFlagSet("secret "+op, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	worker, account := workerFlags(fs)
+	addr, token := adminFlags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitUsage
+	}
+	want := 1
+	if op == "list" {
+		want = 0
+	}
+	if *worker == "" || fs.NArg() != want {
+		fmt.Fprintf(stderr, "usage: dohost secret %s --worker NAME%s\n", op, map[bool]string{true: " SECRET", false: ""}[want == 1])
+		return exitUsage
+	}
+	c := newAdminClient(*addr, *token)
+	path := workerPath(*account, *worker) + "/secrets"
+	switch op {
+	case "list":
+		var names []string
+		if err := c.call("GET", path, "", nil, &names); err != nil {
+			return exitCode(stderr, "secret list", err)
+		}
+		for _, n := range names {
+			fmt.Fprintln(stdout, n)
+		}
+		return 0
+	case "put":
+		value, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+		if err != nil {
+			return exitCode(stderr, "secret put", err)
+		}
+		value = bytes.TrimSuffix(value, []byte("\n"))
+		var v host.Version
+		if err := c.call("PUT", path+"/"+url.PathEscape(fs.Arg(0)), "application/octet-stream", bytes.NewReader(value), &v); err != nil {
+			return exitCode(stderr, "secret put", err)
+		}
+		say := "stored; it applies at the worker's next deploy"
+		if v.Version > 0 {
+			say = fmt.Sprintf("deployed as version %d", v.Version)
+		}
+		fmt.Fprintf(stdout, "secret %s of %s/%s set: %s\n", fs.Arg(0), *account, *worker, say)
+		return 0
+	case "delete":
+		var v host.Version
+		if err := c.call("DELETE", path+"/"+url.PathEscape(fs.Arg(0)), "", nil, &v); err != nil {
+			return exitCode(stderr, "secret delete", err)
+		}
+		fmt.Fprintf(stdout, "secret %s of %s/%s deleted\n", fs.Arg(0), *account, *worker)
+		return 0
+	}
+	fmt.Fprintf(stderr, "dohost secret: unknown operation %q: put, delete or list\n", op)
+	return exitUsage
+}

@@ -43,6 +43,7 @@ Usage:
   dohost rollback --worker NAME [--version N]
   dohost remove --worker NAME              stop serving a worker (its data stays)
   dohost workers                           the workers served
+  dohost secret put|delete|list --worker NAME [SECRET]   (put reads the value from stdin)
   dohost kv get|put|delete|list --namespace-id ID [KEY [VALUE]]
   dohost objects list|storage|delete --worker NAME --class CLASS [OBJECT]
   dohost backup --to DIR                   a consistent copy, taken while serving
@@ -96,6 +97,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return workersCmd(args[1:], stdout, stderr)
 	case "remove":
 		return removeCmd(args[1:], stdout, stderr)
+	case "secret":
+		return secretCmd(args[1:], stdout, stderr)
 	case "kv":
 		return kvCmd(args[1:], stdout, stderr)
 	case "objects":
@@ -194,6 +197,7 @@ type serveOptions struct {
 	debug      string
 	admin      string
 	tokens     string
+	secrets    string
 	verbose    bool
 }
 
@@ -213,6 +217,7 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.StringVar(&opts.accounts, "accounts", "", "a TOML file granting each account to the configs that may claim it: acme = [\"tenants/acme/*/wrangler.toml\"] (paths relative to the file)")
 	fs.DurationVar(&opts.drain, "drain", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&opts.admin, "admin-addr", "", "if set, serve the admin API (deploys), /metrics (Prometheus), /healthz and /readyz on this address: HOST:PORT (e.g. 127.0.0.1:9090) or unix:PATH")
+	fs.StringVar(&opts.secrets, "secrets", "", "a TOML file of workers' secrets: a table per worker (\"name\", or \"account/name\") of NAME = \"value\"; readable by its owner only")
 	fs.StringVar(&opts.tokens, "admin-tokens", "", "a TOML file of admin tokens: [[token]] name, token or token_env, account (none: the operator's); $DOHOST_ADMIN_TOKEN adds an operator token")
 	fs.StringVar(&opts.debug, "debug-addr", "", "if set, serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060)")
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text (durations in seconds)")
@@ -267,7 +272,12 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dohost: %v\n", err)
 		return 2
 	}
-	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log, Accounts: grants,
+	secrets, err := host.LoadSecrets(opts.secrets)
+	if err != nil {
+		fmt.Fprintf(stderr, "dohost: %v\n", err)
+		return 2
+	}
+	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log, Accounts: grants, Secrets: secrets,
 		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle, AccessLog: opts.accessLog,
 		Limits: host.Limits{GuestMemory: opts.memory, AccountGuestMemory: opts.acctMemory}})
 	if err != nil {

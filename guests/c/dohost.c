@@ -374,6 +374,10 @@ uint64_t dohost_now_ms(void) {
 
 /* KV */
 
+int dohost_env_get(dohost_str name, dohost_str *value) {
+	return with_out(dohost_abi_env_get(S(name), scratch, sizeof scratch, &out_len), value);
+}
+
 int dohost_kv_get(dohost_str binding, dohost_str key, dohost_str *value) {
 	return with_out(dohost_abi_kv_get(S(binding), S(key), scratch, sizeof scratch, &out_len), value);
 }

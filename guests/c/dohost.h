@@ -203,6 +203,14 @@ int dohost_log(uint32_t level, dohost_str msg);
 /* dohost_now_ms is the time in unix milliseconds. */
 uint64_t dohost_now_ms(void);
 
+/* ---- Vars and secrets ---- */
+
+/* dohost_env_get sets *value to the worker's var ([vars]) or secret called
+ * name and returns DOHOST_OK, or DOHOST_NOT_FOUND. A var that is not a
+ * string in wrangler.toml comes as its JSON. The value lives until the next
+ * host call, like every result. */
+int dohost_env_get(dohost_str name, dohost_str *value);
+
 /* ---- KV namespaces ---- */
 
 int dohost_kv_get(dohost_str binding, dohost_str key, dohost_str *value);

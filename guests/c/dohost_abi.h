@@ -51,6 +51,8 @@ __attribute__((import_module("dohost"), import_name("fail")))
 int32_t dohost_abi_fail(const void *msg_ptr, uint32_t msg_len);
 __attribute__((import_module("dohost"), import_name("log")))
 int32_t dohost_abi_log(uint32_t level, const void *msg_ptr, uint32_t msg_len);
+__attribute__((import_module("dohost"), import_name("env_get")))
+int32_t dohost_abi_env_get(const void *name_ptr, uint32_t name_len, void *out_ptr, uint32_t out_cap, uint32_t *out_len_ptr);
 __attribute__((import_module("dohost"), import_name("kv_get")))
 int32_t dohost_abi_kv_get(const void *b_ptr, uint32_t b_len, const void *key_ptr, uint32_t key_len, void *out_ptr, uint32_t out_cap, uint32_t *out_len_ptr);
 __attribute__((import_module("dohost"), import_name("kv_put")))

@@ -52,6 +52,8 @@ export declare function respond(data_ptr: usize, data_len: u32): i32;
 export declare function fail(msg_ptr: usize, msg_len: u32): i32;
 @external("dohost", "log")
 export declare function log(level: u32, msg_ptr: usize, msg_len: u32): i32;
+@external("dohost", "env_get")
+export declare function env_get(name_ptr: usize, name_len: u32, out_ptr: usize, out_cap: u32, out_len_ptr: usize): i32;
 @external("dohost", "kv_get")
 export declare function kv_get(b_ptr: usize, b_len: u32, key_ptr: usize, key_len: u32, out_ptr: usize, out_cap: u32, out_len_ptr: usize): i32;
 @external("dohost", "kv_put")

@@ -442,6 +442,17 @@ export function nowMs(): u64 {
   return t[0] / 1000000;
 }
 
+// ---- Vars and secrets ----
+
+/** envVar is the worker's var ([vars]) or secret called name, or null (none,
+ * or an error: lastError). A var that is not a string in wrangler.toml comes
+ * as its JSON. */
+export function envVar(name: string): string | null {
+  const n = bytes(name);
+  const v = withOut(abi.env_get(n.dataStart, n.length, scratch.dataStart, SCRATCH, outLen.dataStart));
+  return v == null ? null : text(v);
+}
+
 // ---- KV namespaces ----
 
 /** Options of a KV put. */

@@ -36,6 +36,9 @@
 // after the object was evicted; State.Broadcast sends one message to every
 // socket (or a tag's) in one host call (guests/examples/chat).
 //
+// Env.Var(name) reads the worker's vars ([vars] in wrangler.toml) and
+// secrets; os.Getenv finds the same names.
+//
 // Outside wasip1 the package compiles (so that tools and tests of pure
 // code work) but every host call fails with ErrNotOnHost.
 package dohost

@@ -12,6 +12,22 @@ import (
 // with an error that lists the bindings there are.
 type Env struct{}
 
+// Var returns the worker's var (wrangler.toml [vars]) or secret called
+// name; ok is false when there is none. A var that is not a string in
+// wrangler.toml comes as its JSON. The same names are the instance's
+// environment variables (os.Getenv).
+func (*Env) Var(name string) (value string, ok bool) {
+	code := hostEnvGet(sptr(name), uint32(len(name)), scratchPtr, uint32(len(scratch)), outLenPtr)
+	switch abi.Code(code) {
+	case abi.OK:
+		return string(output()), true
+	case abi.NotFound:
+		return "", false
+	}
+	// A name is all env_get takes: any other code is the host's bug.
+	panic(check("Env.Var", code, output))
+}
+
 // KV returns the KV namespace bound as binding (kv_namespaces[].binding).
 func (*Env) KV(binding string) *KVNamespace { return &KVNamespace{binding: binding} }
 

@@ -29,6 +29,7 @@ func hostFail(unsafe.Pointer, uint32) int32        { return noHost() }
 func hostLog(uint32, unsafe.Pointer, uint32) int32 { return noHost() }
 func hostKVDelete(_, _, _, _ any) int32            { return noHost() }
 func hostKVGet(_, _, _, _, _, _, _ any) int32      { return noHost() }
+func hostEnvGet(_, _, _, _, _ any) int32           { return noHost() }
 func hostKVPut(_, _, _, _, _, _, _, _ any) int32   { return noHost() }
 func hostKVList(_, _, _, _, _, _, _, _, _, _ any) int32 {
 	return noHost()

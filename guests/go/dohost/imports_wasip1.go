@@ -18,6 +18,9 @@ func hostFail(ptr unsafe.Pointer, n uint32) int32
 //go:wasmimport dohost log
 func hostLog(level uint32, ptr unsafe.Pointer, n uint32) int32
 
+//go:wasmimport dohost env_get
+func hostEnvGet(n unsafe.Pointer, nn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
+
 //go:wasmimport dohost kv_get
 func hostKVGet(b unsafe.Pointer, bn uint32, k unsafe.Pointer, kn uint32, out unsafe.Pointer, outCap uint32, outLen unsafe.Pointer) int32
 

@@ -9,6 +9,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -35,8 +36,11 @@ type Config struct {
 	DurableObjects []DurableObject
 	Routes         []Route
 	Migrations     []Migration
-	Limits         Limits
-	Host           Host
+	// Vars are [vars]: a string as its bytes, any other value as its
+	// JSON, as Workers gives a parsed value.
+	Vars   map[string][]byte
+	Limits Limits
+	Host   Host
 
 	// Warnings are problems that do not stop the worker: keys wrangler
 	// knows that dohost ignores.
@@ -305,7 +309,7 @@ func Parse(file string, data []byte) (*Config, error) {
 // wranglerKeys are top-level keys wrangler knows that dohost does not act on.
 var wranglerKeys = map[string]string{
 	"workers_dev": "", "preview_urls": "",
-	"vars": "", "r2_buckets": "", "d1_databases": "", "services": "", "triggers": "",
+	"r2_buckets": "", "d1_databases": "", "services": "", "triggers": "",
 	"build": "", "env": "", "placement": "", "observability": "", "send_email": "",
 	"queues": "", "analytics_engine_datasets": "", "ai": "", "browser": "", "hyperdrive": "",
 	"vectorize": "", "tail_consumers": "", "node_compat": "", "minify": "", "keep_vars": "",
@@ -504,6 +508,44 @@ func (ch *checker) checkMigrations(c *Config) {
 	}
 }
 
+// vars reads [vars]: each name an identifier that no binding has; a
+// string is its bytes, any other value its JSON.
+func (ch *checker) vars(c *Config, t map[string]any) {
+	if len(t) == 0 {
+		return
+	}
+	bound := map[string]bool{}
+	for _, b := range c.KVNamespaces {
+		bound[b.Binding] = true
+	}
+	for _, b := range c.DurableObjects {
+		bound[b.Name] = true
+	}
+	c.Vars = map[string][]byte{}
+	for _, name := range sortedKeys(t) {
+		key := "vars." + name
+		switch {
+		case !identRe.MatchString(name):
+			ch.errorf(key, "%q is not a valid var name (letters, digits, _ and $, not first a digit)", name)
+			continue
+		case bound[name]:
+			ch.errorf(key, "%s is also the name of a binding", name)
+			continue
+		}
+		switch v := t[name].(type) {
+		case string:
+			c.Vars[name] = []byte(v)
+		default:
+			b, err := json.Marshal(v)
+			if err != nil {
+				ch.errorf(key, "cannot be given as JSON: %v", err)
+				continue
+			}
+			c.Vars[name] = b
+		}
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, e := range list {
 		if e == s {
@@ -537,7 +579,7 @@ func (ch *checker) config(raw map[string]any) *Config {
 	// compatibility_date and compatibility_flags, which wrangler requires,
 	// are accepted and mean nothing here: a guest's behaviour is fixed by
 	// the ABI version its module declares.
-	ch.only(raw, "", []string{"name", "main", "account_id", "compatibility_date", "compatibility_flags", "kv_namespaces", "durable_objects", "migrations", "limits", "dohost", "route", "routes"}, wranglerKeys)
+	ch.only(raw, "", []string{"name", "main", "account_id", "compatibility_date", "compatibility_flags", "kv_namespaces", "durable_objects", "migrations", "limits", "dohost", "route", "routes", "vars"}, wranglerKeys)
 
 	c.Name = ch.str(raw, "", "name", true)
 	if c.Name != "" && !scriptRe.MatchString(c.Name) {
@@ -627,6 +669,7 @@ func (ch *checker) config(raw map[string]any) *Config {
 		c.Migrations = append(c.Migrations, m)
 	}
 	ch.checkMigrations(c)
+	ch.vars(c, ch.table(raw, "vars"))
 
 	addRoute := func(key string, v any) {
 		pattern, custom := "", false

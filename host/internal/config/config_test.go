@@ -55,6 +55,10 @@ func TestParse_Settings(t *testing.T) {
 	c, err := Parse("w.toml", []byte(`name = "w"
 main = "/abs/w.wasm"
 account_id = "acct-1"
+[vars]
+N = 7
+S = "text"
+T = { a = [1, "b"] }
 [limits]
 cpu_ms = 50
 websocket_message_bytes = 4096
@@ -73,6 +77,9 @@ transferred_classes = [{ from = "X", from_script = "other", to = "Y" }]
 	}
 	if c.Main != "/abs/w.wasm" || c.AccountID != "acct-1" || c.Limits.CPU != 50*time.Millisecond || c.Host.WorkerInstances != 8 {
 		t.Errorf("got %+v", c)
+	}
+	if string(c.Vars["N"]) != "7" || string(c.Vars["S"]) != "text" || string(c.Vars["T"]) != `{"a":[1,"b"]}` {
+		t.Errorf("vars %q", c.Vars)
 	}
 	if c.Limits.WebSocketMessage != 4096 || c.Limits.WebSocketsPerObject != 100 || c.Host.MaxWebSockets != 5000 {
 		t.Errorf("WebSocket limits %+v, host %+v", c.Limits, c.Host)
@@ -137,6 +144,17 @@ new_classes = ["Back"]
 			"w.toml:3: durable_objects.bindings[1].class_name: binding B names class Gone, but migration \"v1\" deletes it",
 			"w.toml:9: migrations[1].tag: tag \"v1\" is used by an earlier migration",
 		}},
+		{"vars", `name = "w"
+main = "w.wasm"
+kv_namespaces = [{ binding = "KV", id = "1" }]
+[vars]
+KV = "clash"
+"bad name" = "x"
+OK = 1
+`, []string{
+			"w.toml:5: vars.KV: KV is also the name of a binding",
+			"w.toml:6: vars.bad name: \"bad name\" is not a valid var name",
+		}},
 		{"array of tables", `name = "w"
 main = "w.wasm"
 
@@ -173,8 +191,8 @@ func TestParse_Warnings(t *testing.T) {
 main = "w.wasm"
 workers_dev = true
 kv_namespaces = [{ binding = "K", id = "1", preview_id = "2" }]
-[vars]
-A = "b"
+[triggers]
+crons = ["* * * * *"]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +204,7 @@ A = "b"
 	want := []string{
 		"w.toml:3: warning: workers_dev: dohost does not support it yet; ignored",
 		"w.toml:4: warning: kv_namespaces[0].preview_id: dohost has no preview mode; ignored",
-		"w.toml:5: warning: vars: dohost does not support it yet; ignored",
+		"w.toml:5: warning: triggers: dohost does not support it yet; ignored",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

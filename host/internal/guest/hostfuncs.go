@@ -24,6 +24,7 @@ var hostFns = map[string]hostFn{
 	abi.FnRespond: respond,
 	abi.FnFail:    fail,
 	abi.FnLog:     logLine,
+	abi.FnEnvGet:  envGet,
 
 	abi.FnKVGet:    kvGet,
 	abi.FnKVPut:    kvPut,

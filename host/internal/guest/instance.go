@@ -89,7 +89,8 @@ func (m *Module) instantiate(ctx context.Context, log *slog.Logger) (mod api.Mod
 			mod, err = nil, fmt.Errorf("wazero: %v", r)
 		}
 	}()
-	mod, err = m.rt.InstantiateModule(ctx, m.cm, moduleConfig(newLogWriter(log, m.logLimit, "stdout"), newLogWriter(log, m.logLimit, "stderr")))
+	cfg := withEnv(moduleConfig(newLogWriter(log, m.logLimit, "stdout"), newLogWriter(log, m.logLimit, "stderr")), m.vars)
+	mod, err = m.rt.InstantiateModule(ctx, m.cm, cfg)
 	if err != nil {
 		return nil, describeTrap(err)
 	}

@@ -95,6 +95,9 @@ type Options struct {
 	// Tenant holds the budgets of the worker's account (and the host's)
 	// that its guests draw from; nil: none.
 	Tenant *quota.Tenant
+	// Vars are the worker's vars and secrets, by name: env_get's answers
+	// and the instances' environment variables.
+	Vars map[string][]byte
 }
 
 // Module is a guest module compiled for one worker: checked against the
@@ -113,6 +116,7 @@ type Module struct {
 	log      *slog.Logger
 	logLimit *logLimiter // the log lines of every instance
 	load     *Load
+	vars     map[string][]byte // env_get and the WASI environment
 	tenant   *quota.Tenant
 	cpu      *quota.CPU // the tenant's, or the module's own without one
 	// memMin and memMax are the bytes of an instance's memory when it
@@ -135,7 +139,7 @@ func Compile(ctx context.Context, wasm []byte, o Options) (_ *Module, err error)
 	if o.Load == nil {
 		o.Load = NewLoad()
 	}
-	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load, tenant: o.Tenant, cache: o.Cache, cpu: &quota.CPU{}}
+	m := &Module{path: o.Path, limits: o.Limits, log: o.Log, logLimit: newLogLimiter(o.Log), load: o.Load, vars: o.Vars, tenant: o.Tenant, cache: o.Cache, cpu: &quota.CPU{}}
 	m.refs.Store(1)
 	if o.Tenant != nil {
 		m.cpu = &o.Tenant.CPU
@@ -293,8 +297,8 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 }
 
 // moduleConfig is the sandbox every guest instance runs in: real clocks and
-// crypto randomness, no files, sockets, arguments or environment, and
-// stdout/stderr sent to the host's log.
+// crypto randomness, no files, sockets or arguments, and stdout/stderr sent
+// to the host's log. Its environment is the worker's vars (withEnv).
 func moduleConfig(stdout, stderr *logWriter) wazero.ModuleConfig {
 	return wazero.NewModuleConfig().
 		WithName("").

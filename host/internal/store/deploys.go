@@ -42,6 +42,9 @@ type Deploy struct {
 	RollbackOf int `json:"rollback_of,omitempty"`
 	// Removed marks a version that removed the worker.
 	Removed bool `json:"removed,omitempty"`
+	// Note says why a version was made other than by a deploy or a
+	// rollback: "secret API_KEY set".
+	Note string `json:"note,omitempty"`
 }
 
 // ErrNoDeploy is the error of a version that does not exist.

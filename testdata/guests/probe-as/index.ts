@@ -147,6 +147,11 @@ function fetch(req: Request): Response | null {
     r.headers.push(new dohost.Header("Bad Name", "x"));
     return PROBE.fetch(id, r) == null ? errorResponse() : json(200, '"no error"');
   }
+  if (p == "/env") {
+    const v = dohost.envVar(q(req, "name"));
+    if (v != null) return json(200, jstr(bytes(v)));
+    return dohost.lastError() == null ? json(404, "null") : failCall();
+  }
   if (p == "/kv/get") {
     const v = KV.get(bytes(q(req, "key")));
     if (v != null) return json(200, jstr(v));

@@ -280,6 +280,13 @@ static int fetch(const dohost_request *req, dohost_response *resp) {
 		code = dohost_stub_fetch(PROBE, id, &r, &out);
 		return code != DOHOST_OK ? error_response(resp, code) : json_lit(resp, 200, "\"no error\"");
 	}
+	if (is(p, "/env")) {
+		code = dohost_env_get(q(url, "name"), &v);
+		if (code == DOHOST_NOT_FOUND) {
+			return json_lit(resp, 404, "null");
+		}
+		return code == DOHOST_OK ? json_string(resp, 200, v) : fail_call();
+	}
 	if (is(p, "/kv/get")) {
 		code = dohost_kv_get(KV, q(url, "key"), &v);
 		if (code == DOHOST_NOT_FOUND) {

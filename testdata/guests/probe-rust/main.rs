@@ -138,6 +138,12 @@ fn fetch(req: &Request) -> Result<Response> {
                 Ok(_) => json(200, "\"no error\"".to_string()),
             };
         }
+        "/env" => {
+            return match dohost::var(&q(req, "name"))? {
+                Some(v) => json(200, jstr(v.as_bytes())),
+                None => json(404, "null".to_string()),
+            }
+        }
         "/kv/get" => {
             return match KV.get(q(req, "key"))? {
                 Some(v) => json(200, jstr(&v)),

@@ -83,6 +83,19 @@ func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
 		r.Header["Bad Name"] = []string{"x"}
 		_, err = ns.Get(id).Fetch(r)
 		return errorResponse(err), nil
+	case p == "/env":
+		v, ok := env.Var(q.Get("name"))
+		if !ok {
+			return dohost.JSON(404, nil), nil
+		}
+		return dohost.JSON(200, v), nil
+	case p == "/env/os":
+		// The WASI environment holds the same names and values.
+		v, ok := os.LookupEnv(q.Get("name"))
+		if !ok {
+			return dohost.JSON(404, nil), nil
+		}
+		return dohost.JSON(200, v), nil
 	case p == "/kv/get":
 		v, ok, err := kv.Get(q.Get("key"))
 		if err != nil {

@@ -81,6 +81,7 @@ extern "C" {
     pub fn respond(data_ptr: *const u8, data_len: u32) -> i32;
     pub fn fail(msg_ptr: *const u8, msg_len: u32) -> i32;
     pub fn log(level: u32, msg_ptr: *const u8, msg_len: u32) -> i32;
+    pub fn env_get(name_ptr: *const u8, name_len: u32, out_ptr: *mut u8, out_cap: u32, out_len_ptr: *mut u32) -> i32;
     pub fn kv_get(b_ptr: *const u8, b_len: u32, key_ptr: *const u8, key_len: u32, out_ptr: *mut u8, out_cap: u32, out_len_ptr: *mut u32) -> i32;
     pub fn kv_put(b_ptr: *const u8, b_len: u32, key_ptr: *const u8, key_len: u32, val_ptr: *const u8, val_len: u32, opt_ptr: *const u8, opt_len: u32) -> i32;
     pub fn kv_delete(b_ptr: *const u8, b_len: u32, key_ptr: *const u8, key_len: u32) -> i32;

@@ -447,6 +447,15 @@ pub struct PutOptions {
     pub metadata: Vec<u8>,
 }
 
+/// The worker's var (`[vars]`) or secret called `name`, or `None`. A var
+/// that is not a string in wrangler.toml comes as its JSON. The same
+/// names are the instance's environment variables (`std::env::var`).
+pub fn var(name: &str) -> Result<Option<String>> {
+    let (n, nl) = ptr(name.as_bytes());
+    let (o, oc, ol) = scratch();
+    Ok(with_out(unsafe { abi::env_get(n, nl, o, oc, ol) })?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+}
+
 /// One key of a KV listing.
 #[derive(Debug, Clone)]
 pub struct ListKey {
