@@ -89,7 +89,8 @@ var ErrRefused = errors.New("refused")
 // keeps serving. Requests running on the old version finish on it; new
 // requests and new objects run the new one; a live object switches at its
 // next idle point, and its WebSockets stay open.
-func (s *Server) Deploy(ctx context.Context, req DeployRequest) (Version, error) {
+func (s *Server) Deploy(ctx context.Context, req DeployRequest) (_ Version, err error) {
+	defer func() { s.metrics.deployed(err) }()
 	cfg, err := config.Parse(req.ConfigFile, req.Config)
 	if err != nil {
 		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
@@ -122,7 +123,8 @@ func ReadDeploy(path string) (DeployRequest, error) {
 // Rollback makes an earlier version of a worker the one served, as a new
 // version (recorded with the version it returns to), with Deploy's checks.
 // account, if set, is the only account the caller may touch.
-func (s *Server) Rollback(ctx context.Context, account, worker string, version int, by string) (Version, error) {
+func (s *Server) Rollback(ctx context.Context, account, worker string, version int, by string) (_ Version, err error) {
+	defer func() { s.metrics.deployed(err) }()
 	d, wasm, err := s.store.GetDeploy(account, worker, version)
 	if err != nil {
 		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
@@ -211,7 +213,8 @@ func (s *Server) publish(next *deployment, w, old *worker) {
 // refuse requests and close their WebSockets (1001), and its alarms stop.
 // Its storage and KV stay, and a later deploy or rollback brings it back.
 // account, if set, is the only account the caller may touch.
-func (s *Server) Remove(ctx context.Context, account, name, by string) (Version, error) {
+func (s *Server) Remove(ctx context.Context, account, name, by string) (_ Version, err error) {
+	defer func() { s.metrics.deployed(err) }()
 	s.deployMu.Lock()
 	defer s.deployMu.Unlock()
 	cur := s.dep.Load()
@@ -227,7 +230,6 @@ func (s *Server) Remove(ctx context.Context, account, name, by string) (Version,
 	if old == nil {
 		return Version{}, fmt.Errorf("%w: no worker %s/%s is deployed", ErrRefused, account, name)
 	}
-	var err error
 	if next.routes, err = buildRoutes(next.workers); err != nil {
 		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // deployProbe builds testdata/guests/deployprobe as version v and returns
@@ -164,6 +166,11 @@ func TestDeploy_BadVersionRefused(t *testing.T) {
 		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.reason) {
 			t.Errorf("%s: %v, want a refusal saying %q", c.name, err, c.reason)
 		}
+	}
+	var m dto.Metric
+	if err := ts.metrics.deploys.WithLabelValues("refused").Write(&m); err != nil || m.Counter.GetValue() != float64(len(cases)) {
+		got := m.Counter.GetValue()
+		t.Errorf("refused deploys counted: %v (%v), want %d", got, err, len(cases))
 	}
 	// The old version keeps serving, on the same instance.
 	if r := ts.post(t, "a"); r != (probeReply{"v1", 2, 2}) {

@@ -125,8 +125,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		msg := "worker handler failed"
-		if guest.IsTrap(err) {
+		if cause := guest.TrapCause(err); cause != "" {
 			msg = "worker handler trapped; instance replaced"
+			s.metrics.traps.WithLabelValues(workerLabel(wk), cause).Inc()
 		}
 		wk.log.Warn(msg, "request_id", id, "err", err)
 		s.fail(w, id, http.StatusInternalServerError, "the worker failed to handle the request")

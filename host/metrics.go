@@ -2,6 +2,7 @@ package host
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -28,6 +30,10 @@ type promMetrics struct {
 	calls    *prometheus.CounterVec   // object handler runs by class, handler and result
 	callTime *prometheus.HistogramVec // their duration by class and handler
 	starts   *prometheus.HistogramVec // instance starts by class
+	traps    *prometheus.CounterVec   // traps by class (or worker) and cause
+	deploys  *prometheus.CounterVec   // deploys by result
+	commits  prometheus.Histogram     // synced commits' duration
+	commitSz prometheus.Histogram     // and size
 }
 
 // buckets are the latency buckets, in seconds.
@@ -60,7 +66,26 @@ func newMetrics(s *Server) *promMetrics {
 			Buckets: buckets,
 		}, []string{"class"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.calls, m.callTime, m.starts, &statsCollector{s: s},
+	m.traps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dohost_traps_total",
+		Help: "Guest traps, by class (account/worker/class, or account/worker for a Worker's fetch handler) and cause (timeout, stack, memory_access, unreachable, arithmetic, table, exit, stopping, canceled, other).",
+	}, []string{"class", "cause"})
+	m.deploys = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dohost_deploys_total",
+		Help: "Deploys, rollbacks, secret changes and removals through the host, by result (ok, refused, failed).",
+	}, []string{"result"})
+	m.commits = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "dohost_commit_duration_seconds",
+		Help:    "Synced commits of a request's or a handler's writes (batches; concurrent ones share an fsync).",
+		Buckets: buckets,
+	})
+	m.commitSz = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "dohost_commit_bytes",
+		Help:    "Bytes of the synced commits.",
+		Buckets: prometheus.ExponentialBuckets(64, 4, 10),
+	})
+	m.reg.MustRegister(m.requests, m.duration, m.calls, m.callTime, m.starts, m.traps, m.deploys, m.commits, m.commitSz,
+		&statsCollector{s: s}, &hostCallCollector{},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -72,11 +97,12 @@ func (m *promMetrics) observe(worker string, status int, d time.Duration) {
 }
 
 // Handled implements objects.Observer.
-func (m *promMetrics) Handled(class, handler string, code abi.Code, trapped bool, d time.Duration) {
+func (m *promMetrics) Handled(class, handler string, code abi.Code, trap string, d time.Duration) {
 	result := "ok"
 	switch {
-	case trapped:
+	case trap != "":
 		result = "trapped"
+		m.traps.WithLabelValues(class, trap).Inc()
 	case code == abi.ObjectError:
 		result = "failed"
 	case code != abi.OK:
@@ -84,6 +110,40 @@ func (m *promMetrics) Handled(class, handler string, code abi.Code, trapped bool
 	}
 	m.calls.WithLabelValues(class, handler, result).Inc()
 	m.callTime.WithLabelValues(class, handler).Observe(d.Seconds())
+}
+
+// committed records one synced commit (store.Options.OnCommit).
+func (m *promMetrics) committed(bytes int, d time.Duration) {
+	m.commits.Observe(d.Seconds())
+	m.commitSz.Observe(float64(bytes))
+}
+
+// deployed records the result of a deploy, rollback, secret change or
+// removal.
+func (m *promMetrics) deployed(err error) {
+	switch {
+	case err == nil:
+		m.deploys.WithLabelValues("ok").Inc()
+	case errors.Is(err, ErrRefused):
+		m.deploys.WithLabelValues("refused").Inc()
+	default:
+		m.deploys.WithLabelValues("failed").Inc()
+	}
+}
+
+// hostCallCollector reads the host-call counters of package guest once a
+// scrape: KV, storage, stub, WebSocket… calls by function.
+type hostCallCollector struct{}
+
+var hostCallsDesc = prometheus.NewDesc("dohost_host_calls_total",
+	"Host function calls by guests, by function (kv_get, storage_put, stub_fetch, ws_send…; abi/ABI.md §4).", []string{"function"}, nil)
+
+func (hostCallCollector) Describe(ch chan<- *prometheus.Desc) { ch <- hostCallsDesc }
+
+func (hostCallCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, n := range guest.HostCalls() {
+		ch <- prometheus.MustNewConstMetric(hostCallsDesc, prometheus.CounterValue, float64(n), name)
+	}
 }
 
 // Started implements objects.Observer.
@@ -123,6 +183,8 @@ var stats = []stat{
 	newStat("dohost_objects_failed_total", "Object instances replaced after a trap or a timeout.", counter, func(s *Stats) int64 { return s.ObjectsFailed }),
 	newStat("dohost_objects_evicted_total", "Object instances closed because they were idle or over the cap.", counter, func(s *Stats) int64 { return s.ObjectsEvicted }),
 	newStat("dohost_objects_trimmed_total", "Idle object instances trimmed.", counter, func(s *Stats) int64 { return s.ObjectsTrimmed }),
+	newStat("dohost_objects_waiting", "Requests and events waiting for an object's turn (the objects' queues).", gauge, func(s *Stats) int64 { return s.ObjectsWaiting }),
+	newStat("dohost_worker_waiting", "Requests waiting for a Worker instance.", gauge, func(s *Stats) int64 { return s.WorkerWaiting }),
 	newStat("dohost_worker_instances_total", "Worker instances created.", counter, func(s *Stats) int64 { return s.WorkerInstances }),
 	newStat("dohost_workers_failed", "Workers that did not load (their routes answer 503).", gauge, func(s *Stats) int64 { return s.WorkersFailed }),
 	newStat("dohost_alarms_run_total", "Alarm handler runs.", counter, func(s *Stats) int64 { return s.AlarmsRun }),

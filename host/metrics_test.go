@@ -102,6 +102,21 @@ func TestMetrics(t *testing.T) {
 	}
 	value(t, mf, "dohost_websockets_open", nil)
 	value(t, mf, "go_goroutines", nil)
+	value(t, mf, "dohost_objects_waiting", nil)
+	value(t, mf, "dohost_worker_waiting", nil)
+	// Host calls and commits are the process's: other tests' count too.
+	kvPuts := func(mf map[string]*dto.MetricFamily) float64 {
+		return value(t, mf, "dohost_host_calls_total", map[string]string{"function": "kv_put"})
+	}
+	if got := kvPuts(mf) - kvPuts(before); got < 3 {
+		t.Errorf("kv_put calls: %v more, want at least 3 (one a request)", got)
+	}
+	if got := value(t, mf, "dohost_commit_duration_seconds", nil) - value(t, before, "dohost_commit_duration_seconds", nil); got < 3 {
+		t.Errorf("commits observed: %v more, want at least 3", got)
+	}
+	if got := value(t, mf, "dohost_commit_bytes", nil); got < 3 {
+		t.Errorf("commit sizes observed: %v", got)
+	}
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get(admin.URL + path)
@@ -157,5 +172,8 @@ func TestMetrics_Traps(t *testing.T) {
 	}
 	if got := value(t, mf, "dohost_object_calls_total", map[string]string{"class": class, "result": "ok"}); got != 1 {
 		t.Errorf("ok calls: %v, want 1", got)
+	}
+	if got := value(t, mf, "dohost_traps_total", map[string]string{"class": class, "cause": "exit"}); got != 1 {
+		t.Errorf("traps by exit: %v, want 1", got)
 	}
 }

@@ -99,7 +99,9 @@ func (s *Server) redeploy(ctx context.Context, account, worker, by, note string)
 		return Version{}, err
 	}
 	spec.version = 0
-	return s.deploy(ctx, spec, store.Deploy{By: by, ConfigFile: d.ConfigFile, Note: note})
+	v, err := s.deploy(ctx, spec, store.Deploy{By: by, ConfigFile: d.ConfigFile, Note: note})
+	s.metrics.deployed(err)
+	return v, err
 }
 
 // LoadSecrets reads a secrets file (none if path is ""): a table per

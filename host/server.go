@@ -194,7 +194,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.cache, err = guest.NewCache(o.CacheDir); err != nil {
 		return nil, err
 	}
-	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, FreeSpace: o.freeSpace}); err != nil {
+	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, FreeSpace: o.freeSpace, OnCommit: s.metrics.committed}); err != nil {
 		return nil, err
 	}
 	maxSockets, accounts := o.Limits.WebSockets, map[string]bool{}
@@ -314,6 +314,8 @@ type Stats struct {
 	AlarmsPending      int64 // alarms scheduled now
 	WorkersFailed      int64 // workers that did not load (their routes answer 503)
 	ObjectsHibernating int64 // objects with WebSockets open and no instance
+	ObjectsWaiting     int64 // requests and events waiting for an object's turn
+	WorkerWaiting      int64 // requests waiting for a Worker instance
 
 	// WebSockets counts the host's WebSockets.
 	WebSockets sockets.Stats
@@ -330,11 +332,12 @@ func (s *Server) Stats() Stats {
 		ObjectsStarted: o.Started, ObjectsLive: o.Live, ObjectsFailed: o.Failed,
 		ObjectsEvicted: o.Evicted, ObjectsTrimmed: o.Trimmed,
 		AlarmsRun: o.AlarmsRun, AlarmsFailed: o.AlarmsFailed, AlarmsPending: o.AlarmsPending,
-		ObjectsHibernating: o.Hibernating, WebSockets: s.sockets.Stats(),
+		ObjectsHibernating: o.Hibernating, ObjectsWaiting: o.Waiting, WebSockets: s.sockets.Stats(),
 	}
 	for _, w := range s.workers() {
 		if w.pool != nil {
 			st.WorkerInstances += w.pool.Created()
+			st.WorkerWaiting += w.pool.Waiting()
 		} else {
 			st.WorkersFailed++
 		}

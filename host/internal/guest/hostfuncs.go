@@ -3,6 +3,7 @@ package guest
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/dohost/dohost/abi"
@@ -17,6 +18,26 @@ import (
 // buffer and fixed-size pointers can be written. It returns the status
 // code and leaves in c.pending its result, its error message, or nil.
 type hostFn func(ctx context.Context, c *Call, a *args) abi.Code
+
+// hostCalls counts the calls of each host function, by every guest of
+// the process: for metrics (HostCalls).
+var hostCalls = func() map[string]*atomic.Int64 {
+	m := map[string]*atomic.Int64{}
+	for _, f := range abi.HostFuncs {
+		m[f.Name] = new(atomic.Int64)
+	}
+	return m
+}()
+
+// HostCalls returns how many times guests have called each host function
+// (result_read aside) since the process started.
+func HostCalls() map[string]int64 {
+	out := make(map[string]int64, len(hostCalls))
+	for name, n := range hostCalls {
+		out[name] = n.Load()
+	}
+	return out
+}
 
 // hostFns implements every row of abi.HostFuncs but result_read, which
 // returns a length instead of a status and has a wrapper of its own.
@@ -216,6 +237,7 @@ func copyOut(mem api.Memory, ptr uint32, data []byte) {
 // runs h and writes the out buffer.
 func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 	hasOut := f.HasOut()
+	calls := hostCalls[f.Name]
 	var lens []int // the Len parameters: the bytes the guest passes in
 	for i, p := range f.Params {
 		if p.Type == abi.Len {
@@ -237,6 +259,7 @@ func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 			in += uint64(uint32(s[i]))
 		}
 		c.clock.tickAhead(time.Duration(in) * copyCost)
+		calls.Add(1)
 		c.pending = nil
 		a := &c.args
 		code := a.load(c, f, mod.Memory(), s)

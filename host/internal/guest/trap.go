@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/tetratelabs/wazero/sys"
@@ -46,6 +47,47 @@ func (t *Trap) Unwrap() error { return t.Err }
 func IsTrap(err error) bool {
 	var t *Trap
 	return errors.As(err, &t)
+}
+
+// TrapCause names the cause of a trap for metrics: timeout, stack,
+// memory_access, unreachable, arithmetic, table, exit, stopping, canceled
+// or other; "" when err is no trap.
+func TrapCause(err error) string {
+	var t *Trap
+	if !errors.As(err, &t) {
+		return ""
+	}
+	switch {
+	case errors.Is(err, ErrTimeout):
+		return "timeout"
+	case errors.Is(err, ErrStopping):
+		return "stopping"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, errCallDepth):
+		return "stack"
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		return "exit"
+	}
+	msg := err.Error()
+	for _, c := range []struct{ in, cause string }{
+		{"stack overflow", "stack"},
+		{"out of bounds memory access", "memory_access"},
+		{"unreachable", "unreachable"},
+		{"divide by zero", "arithmetic"},
+		{"integer overflow", "arithmetic"},
+		{"invalid conversion", "arithmetic"},
+		{"table", "table"},
+		{"indirect call", "table"},
+		{"exited with code", "exit"},
+	} {
+		if strings.Contains(msg, c.in) {
+			return c.cause
+		}
+	}
+	return "other"
 }
 
 // Failure is the error of a handler that returned a code other than OK,

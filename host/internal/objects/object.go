@@ -75,7 +75,7 @@ func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Write
 func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []byte, before func(*guest.Call) error) (resp []byte, code abi.Code, err error) {
 	if obs := o.r.o.Observer; obs != nil {
 		defer func(start time.Time) {
-			obs.Handled(o.ns.cfg.Label, kind.String(), code, guest.IsTrap(err), time.Since(start))
+			obs.Handled(o.ns.cfg.Label, kind.String(), code, guest.TrapCause(err), time.Since(start))
 		}(time.Now())
 	}
 	// An instance of an earlier version ends here, between two of its

@@ -40,9 +40,9 @@ type Options struct {
 // concurrent use. class is the namespace's NamespaceConfig.Label.
 type Observer interface {
 	// Handled: one handler run ended, with the code its caller got (OK
-	// when it succeeded) and whether it trapped, d after it had the
-	// object's turn (a start included).
-	Handled(class, handler string, code abi.Code, trapped bool, d time.Duration)
+	// when it succeeded) and, if it trapped, why (guest.TrapCause), d
+	// after it had the object's turn (a start included).
+	Handled(class, handler string, code abi.Code, trap string, d time.Duration)
 	// Started: an instance was created and its constructor ran, in d.
 	Started(class string, d time.Duration)
 }
@@ -59,6 +59,8 @@ type Stats struct {
 	Hibernating int64
 	// Alarm handler runs, the runs that failed, and the alarms scheduled.
 	AlarmsRun, AlarmsFailed, AlarmsPending int64
+	// Waiting are requests and events waiting for an object's turn.
+	Waiting int64
 }
 
 // Registry holds the objects of every namespace of a server, and keeps the
@@ -89,6 +91,7 @@ type Registry struct {
 	graphMu sync.Mutex // guards every object's waitingOn
 
 	nStarted, nFailed, nEvicted, nTrimmed atomic.Int64
+	nWaiting                              atomic.Int64 // requests and events waiting for a turn
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -159,6 +162,7 @@ func (r *Registry) Stats() Stats {
 		Hibernating: int64(hibernating),
 		AlarmsRun:   r.alarms.runs.Load(), AlarmsFailed: r.alarms.failures.Load(),
 		AlarmsPending: int64(r.alarms.pending()),
+		Waiting:       r.nWaiting.Load(),
 	}
 }
 

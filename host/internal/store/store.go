@@ -59,9 +59,10 @@ const (
 // Store is the Pebble database behind a dohost server. It is safe for
 // concurrent use; each Txn is used by one goroutine at a time.
 type Store struct {
-	db     *pebble.DB
-	disk   *diskGuard
-	metaMu sync.Mutex // serializes read-then-create of metadata records
+	db       *pebble.DB
+	disk     *diskGuard
+	metaMu   sync.Mutex                        // serializes read-then-create of metadata records
+	onCommit func(bytes int, d time.Duration) // Options.OnCommit
 }
 
 // Options configure Open.
@@ -76,6 +77,10 @@ type Options struct {
 	// FreeSpace reports the disk's free space; nil asks the filesystem.
 	// Tests set it to play a disk that fills up.
 	FreeSpace FreeSpaceFunc
+
+	// OnCommit, if set, hears of every synced Txn commit: its size and
+	// how long it took. It must be cheap.
+	OnCommit func(bytes int, d time.Duration)
 
 	fs vfs.FS // replaces the on-disk filesystem in tests
 }
@@ -98,7 +103,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
-	return &Store{db: db, disk: newDiskGuard(dir, o.Reserve, o.FreeSpace, opts.FS, o.Logger)}, nil
+	return &Store{db: db, disk: newDiskGuard(dir, o.Reserve, o.FreeSpace, opts.FS, o.Logger), onCommit: o.OnCommit}, nil
 }
 
 // Close flushes nothing extra (every commit is already synced) and closes the

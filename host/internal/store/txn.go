@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -56,8 +57,12 @@ func (t *Txn) Commit() error {
 	if t.s.disk.refuse() {
 		return errDiskFull(b.Count())
 	}
+	start := time.Now()
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("commit %d writes: %w", b.Count(), err)
+	}
+	if f := t.s.onCommit; f != nil {
+		f(len(b.Repr()), time.Since(start))
 	}
 	return nil
 }
