@@ -61,7 +61,7 @@ const (
 type Store struct {
 	db       *pebble.DB
 	disk     *diskGuard
-	metaMu   sync.Mutex                        // serializes read-then-create of metadata records
+	metaMu   sync.Mutex                       // serializes read-then-create of metadata records
 	onCommit func(bytes int, d time.Duration) // Options.OnCommit
 }
 
