@@ -41,7 +41,7 @@ WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
 .SECONDEXPANSION:
-.PHONY: as-guest c-guest rust-guest deps help build guests run test test-short fuzz bench bench-peer bench-ws chat soak check clean
+.PHONY: as-guest c-guest rust-guest deps help build install dev guests run test test-short fuzz bench bench-peer bench-ws chat soak check clean
 help: ## list the targets
 	@echo "dohost make targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -102,6 +102,12 @@ guests: $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(RUST_EXAMPLE_WASM) $(AS_EXAMPLE_W
 	@if command -v wat2wasm >/dev/null; then \
 		for f in $(WAT); do wat2wasm --debug-names $$f -o $${f%.wat}.wasm || exit 1; done; \
 	else echo "wat2wasm not found (apt-get install wabt): kept the committed testdata .wasm files"; fi
+
+install: ## go install the dohost command into $(go env GOBIN), or GOPATH/bin
+	$(GO) install -buildvcs=auto ./cmd/dohost
+
+dev: $(BIN) guests/examples/$(EXAMPLE)/$(EXAMPLE).wasm ## dohost dev on the example EXAMPLE: reloads it when its .wasm is rebuilt
+	$(BIN) dev --config guests/examples/$(EXAMPLE)/wrangler.toml --listen $(LISTEN) --data $(DATA)
 
 run: $(BIN) guests/examples/$(EXAMPLE)/$(EXAMPLE).wasm ## serve the example EXAMPLE on LISTEN, its data in DATA (see below)
 	$(BIN) serve --config guests/examples/$(EXAMPLE)/wrangler.toml --listen $(LISTEN) --data $(DATA)

@@ -26,6 +26,7 @@ import (
 //	GET    /v1/kv/{account}/{namespace}/keys             ?prefix= &cursor= &limit=
 //	GET|PUT|DELETE /v1/kv/{account}/{namespace}/values/{key}
 //	GET    /v1/objects/{account}/{worker}/{class}        ?after= &limit=
+//	GET    /v1/objects/{account}/{worker}/{class}/{object}  what it holds (keys, bytes, alarm…)
 //	GET    /v1/objects/{account}/{worker}/{class}/{object}/storage   ?prefix= &after= &limit=
 //	DELETE /v1/objects/{account}/{worker}/{class}/{object}
 //	POST   /v1/backup                                    ?dir=DIR (the operator's only)
@@ -78,6 +79,7 @@ func (s *Server) AdminHandler(tokens *Tokens) http.Handler {
 	mux.HandleFunc("PUT /v1/kv/{account}/{namespace}/values/{key}", a.kvPut)
 	mux.HandleFunc("DELETE /v1/kv/{account}/{namespace}/values/{key}", a.kvDelete)
 	mux.HandleFunc("GET /v1/objects/{account}/{worker}/{class}", a.objects)
+	mux.HandleFunc("GET /v1/objects/{account}/{worker}/{class}/{object}", a.inspect)
 	mux.HandleFunc("GET /v1/objects/{account}/{worker}/{class}/{object}/storage", a.storage)
 	mux.HandleFunc("DELETE /v1/objects/{account}/{worker}/{class}/{object}", a.deleteObject)
 	mux.HandleFunc("POST /v1/backup", a.backup)
@@ -391,6 +393,15 @@ func (a *adminAPI) objects(w http.ResponseWriter, r *http.Request) {
 		os = []ObjectInfo{}
 	}
 	a.answer(w, os, err)
+}
+
+func (a *adminAPI) inspect(w http.ResponseWriter, r *http.Request) {
+	account := r.PathValue("account")
+	if _, ok := a.auth(w, r, account, false); !ok {
+		return
+	}
+	d, err := a.s.InspectObject(account, r.PathValue("worker"), r.PathValue("class"), r.PathValue("object"))
+	a.answer(w, d, err)
 }
 
 // storagePage is one page of an object's storage.

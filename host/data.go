@@ -163,6 +163,20 @@ func (s *Server) Objects(account, worker, class, after string, limit int) ([]Obj
 	return os, err
 }
 
+// ObjectDetail describes one object: ObjectInfo, and its storage's keys
+// and bytes.
+type ObjectDetail = objects.ObjectDetail
+
+// InspectObject describes an object (its ID or its name) of class of a
+// worker.
+func (s *Server) InspectObject(account, worker, class, object string) (ObjectDetail, error) {
+	ns, err := s.namespace(account, worker, class)
+	if err != nil {
+		return ObjectDetail{}, err
+	}
+	return ns.Inspect(object)
+}
+
 // StorageEntry is one key of an object's storage.
 type StorageEntry struct {
 	Key   string `json:"key"`

@@ -135,6 +135,9 @@ func TestCLI_DeployRollback(t *testing.T) {
 	if out := cli(0, "objects", "list", "--worker", "versioned", "--class", "Versioned"); !strings.Contains(out, " a ") {
 		t.Errorf("objects list: %q", out)
 	}
+	if out := cli(0, "objects", "inspect", "--worker", "versioned", "--class", "Versioned", "a"); !strings.Contains(out, `"name": "a"`) || !strings.Contains(out, `"keys": 1`) {
+		t.Errorf("objects inspect: %q", out)
+	}
 	if out := cli(0, "objects", "storage", "--worker", "versioned", "--class", "Versioned", "a"); !strings.HasPrefix(out, "value\t") {
 		t.Errorf("objects storage: %q", out)
 	}

@@ -27,6 +27,7 @@ type dataTools interface {
 	KVList(account, id, prefix, cursor string, limit int) (host.KVPage, error)
 	Objects(account, worker, class, after string, limit int) ([]host.ObjectInfo, error)
 	ObjectStorage(account, worker, class, object, prefix, after string, limit int) ([]host.StorageEntry, bool, error)
+	InspectObject(account, worker, class, object string) (host.ObjectDetail, error)
 	DeleteObject(ctx context.Context, account, worker, class, object string) error
 	Backup(dir string) error
 }
@@ -152,7 +153,7 @@ func kvCmd(args []string, stdout, stderr io.Writer) int {
 // objectsCmd is dohost objects list|storage|delete.
 func objectsCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: dohost objects list|storage|delete --worker W --class C [OBJECT]")
+		fmt.Fprintln(stderr, "usage: dohost objects list|inspect|storage|delete --worker W --class C [OBJECT]")
 		return exitUsage
 	}
 	op := args[0]
@@ -167,10 +168,10 @@ func objectsCmd(args []string, stdout, stderr io.Writer) int {
 	switch op {
 	case "list":
 		rest, ok = parseData(fs, args[1:], 0, stderr, "--worker W --class C")
-	case "storage", "delete":
+	case "inspect", "storage", "delete":
 		rest, ok = parseData(fs, args[1:], 1, stderr, "--worker W --class C OBJECT (its ID or its name)")
 	default:
-		fmt.Fprintf(stderr, "dohost objects: unknown operation %q: list, storage or delete\n", op)
+		fmt.Fprintf(stderr, "dohost objects: unknown operation %q: list, inspect, storage or delete\n", op)
 		return exitUsage
 	}
 	if !ok {
@@ -216,6 +217,12 @@ func objectsCmd(args []string, stdout, stderr io.Writer) int {
 			after = os[len(os)-1].ID
 		}
 		_ = tw.Flush()
+	case "inspect":
+		d, err := t.InspectObject(*f.account, *worker, *class, rest[0])
+		if err != nil {
+			return exitCode(stderr, "objects inspect", err)
+		}
+		_ = enc.Encode(d)
 	case "storage":
 		after := ""
 		for {
@@ -341,6 +348,12 @@ func (c *adminClient) ObjectStorage(account, worker, class, object, prefix, afte
 	}
 	err := c.call("GET", objectsPath(account, worker, class)+"/"+url.PathEscape(object)+"/storage?"+q.Encode(), "", nil, &p)
 	return p.Entries, p.More, err
+}
+
+func (c *adminClient) InspectObject(account, worker, class, object string) (host.ObjectDetail, error) {
+	var d host.ObjectDetail
+	err := c.call("GET", objectsPath(account, worker, class)+"/"+url.PathEscape(object), "", nil, &d)
+	return d, err
 }
 
 func (c *adminClient) DeleteObject(_ context.Context, account, worker, class, object string) error {

@@ -45,7 +45,7 @@ Usage:
   dohost workers                           the workers served
   dohost secret put|delete|list --worker NAME [SECRET]   (put reads the value from stdin)
   dohost kv get|put|delete|list --namespace-id ID [KEY [VALUE]]
-  dohost objects list|storage|delete --worker NAME --class CLASS [OBJECT]
+  dohost objects list|inspect|storage|delete --worker NAME --class CLASS [OBJECT]
   dohost backup --to DIR                   a consistent copy, taken while serving
   dohost restore --from DIR --data DIR     put a backup back (no host may hold DIR)
   dohost version

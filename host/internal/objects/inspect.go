@@ -89,6 +89,59 @@ func (ns *Namespace) Objects(after string, limit int) ([]ObjectInfo, error) {
 	return out, nil
 }
 
+// ObjectDetail is what Inspect says of one object.
+type ObjectDetail struct {
+	ObjectInfo
+	// Keys and Bytes are its storage's keys and their bytes (keys and
+	// values), as last committed.
+	Keys  int   `json:"keys"`
+	Bytes int64 `json:"bytes"`
+}
+
+// Inspect describes the object s names (see Resolve), whether or not it
+// has storage.
+func (ns *Namespace) Inspect(s string) (ObjectDetail, error) {
+	id := ns.Resolve(s)
+	st := ns.r.o.Store
+	txn := st.NewTxn()
+	defer txn.Discard()
+	d := ObjectDetail{ObjectInfo: ObjectInfo{ID: id.String()}}
+	if name, ok, err := st.ObjectName(txn, ns.cfg.Key, id); err != nil {
+		return d, err
+	} else if ok {
+		d.Name = name
+	}
+	if a, ok, err := st.GetAlarm(txn, ns.cfg.Key, id); err != nil {
+		return d, err
+	} else if ok {
+		d.Alarm = a.At
+	}
+	ns.r.mu.Lock()
+	if o := ns.r.objects[objectKey{ns, id}]; o != nil {
+		d.Live = o.inLRU
+		if s := o.ws.Load(); s != nil {
+			d.WebSockets = s.Len()
+		}
+	}
+	ns.r.mu.Unlock()
+	o := st.Object(ns.cfg.Account, ns.cfg.Key, id, store.DefaultObjectLimits)
+	lo := store.ListOptions{}
+	for {
+		es, more, err := o.List(txn, lo)
+		if err != nil {
+			return d, err
+		}
+		for _, e := range es {
+			d.Keys++
+			d.Bytes += int64(len(e.Key) + len(e.Value))
+		}
+		if !more || len(es) == 0 {
+			return d, nil
+		}
+		lo.Start, lo.StartAfter = es[len(es)-1].Key, true
+	}
+}
+
 // Storage returns one page of the storage of the object s names (see
 // Resolve), as it was last committed.
 func (ns *Namespace) Storage(s string, lo store.ListOptions) ([]store.Entry, bool, error) {
