@@ -197,8 +197,16 @@ func dev(ctx context.Context, o devOptions, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dohost dev: %v\n", err)
 		return 1
 	}
+	secrets, err := devVars(o.config)
+	if err != nil {
+		fmt.Fprintf(stderr, "dohost dev: %v\n", err)
+		return exitUsage
+	}
+	if len(secrets) > 0 {
+		say("secrets from .dev.vars: %d", len(secrets))
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.level}))
-	srv, err := host.New(ctx, host.Options{Configs: []string{o.config}, DataDir: o.data, Logger: log, AccessLog: true})
+	srv, err := host.New(ctx, host.Options{Configs: []string{o.config}, DataDir: o.data, Logger: log, AccessLog: true, Secrets: secrets})
 	if err != nil {
 		fmt.Fprintf(stderr, "dohost dev: %v\n", err)
 		return 1
@@ -267,6 +275,47 @@ func dev(ctx context.Context, o devOptions, stdout, stderr io.Writer) int {
 			say("%v", err)
 		}
 	}
+}
+
+// devVars reads .dev.vars beside the config, as wrangler dev does: the
+// worker's secrets while developing, as NAME=value lines (# comments,
+// optional quotes). They are not stored; a change needs a restart.
+func devVars(config string) (map[string]map[string]string, error) {
+	path := filepath.Join(filepath.Dir(config), ".dev.vars")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var w struct {
+		Name      string `toml:"name"`
+		AccountID string `toml:"account_id"`
+	}
+	if _, err := toml.DecodeFile(config, &w); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if w.AccountID == "" {
+		w.AccountID = "default"
+	}
+	vars := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: want NAME=value", path, i+1)
+		}
+		name, value = strings.TrimSpace(strings.TrimPrefix(name, "export ")), strings.TrimSpace(value)
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+			value = value[1 : len(value)-1]
+		}
+		vars[name] = value
+	}
+	return map[string]map[string]string{w.AccountID + "/" + w.Name: vars}, nil
 }
 
 // modulePath returns the file the config's main names, or "" if the

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,10 @@ func TestDev(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Secrets for development, as wrangler reads them.
+	if err := os.WriteFile(filepath.Join(dir, ".dev.vars"), []byte("# local only\nAPI_KEY=\"dev-key\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	v1, _ := os.ReadFile(filepath.Join(dir, "guest.wasm"))
@@ -74,12 +79,22 @@ func TestDev(t *testing.T) {
 		t.Fatalf("the dev loop ended before it said %q", s)
 		return ""
 	}
+	waitFor("secrets from .dev.vars: 1")
 	l := waitFor("serving")
 	addr := l[strings.Index(l, "http://"):]
 	addr = addr[:strings.Index(addr, " ")]
 	c := &child{url: addr}
 	if v := objVersion(t, c); v != "v1" {
 		t.Fatalf("served %s, want v1", v)
+	}
+	resp, err := http.Get(addr + "/env?name=API_KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "dev-key" {
+		t.Fatalf("API_KEY from .dev.vars: %q", b)
 	}
 	writeSource(v2)
 	waitFor("built")

@@ -7,7 +7,8 @@
 //	POST /obj?name=N   adds one to N's stored value
 //	GET  /obj?name=N   reads it
 //
-// Both answer {"version": V, "value": v, "calls": c}: the version the
+// GET /env?name=N answers the var or secret N. Both others answer
+// {"version": V, "value": v, "calls": c}: the version the
 // object runs, its stored value and the requests its instance has served
 // since it started (which shows whether an object kept its instance).
 // GET /obj?name=N with a WebSocket upgrade joins N's sockets; every text
@@ -34,8 +35,12 @@ func init() {
 func main() {}
 
 func fetch(req *dohost.Request, env *dohost.Env) (*dohost.Response, error) {
-	if req.URL.Path == "/version" {
+	switch req.URL.Path {
+	case "/version":
 		return dohost.Text(200, version), nil
+	case "/env":
+		v, _ := env.Var(req.URL.Query().Get("name"))
+		return dohost.Text(200, v), nil
 	}
 	name := req.URL.Query().Get("name")
 	if name == "" {
