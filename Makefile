@@ -41,7 +41,7 @@ WAT      := $(shell find testdata host -path '*testdata/*' -name '*.wat')
 FUZZ := $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)#\1:\2#' | sort)
 
 .SECONDEXPANSION:
-.PHONY: as-guest c-guest rust-guest deps help build install dev guests run test test-short fuzz bench bench-peer bench-ws chat soak check clean
+.PHONY: as-guest c-guest rust-guest deps help build install dev bench-deploy guests run test test-short fuzz bench bench-peer bench-ws chat soak check clean
 help: ## list the targets
 	@echo "dohost make targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -129,6 +129,9 @@ bench: ## Go benchmarks of the hot paths, with -benchmem
 
 chat: ## a terminal chat client for make run EXAMPLE=chat: make chat ROOM=lobby (on LISTEN)
 	$(GO) run ./scripts/wschat 'ws://$(LISTEN)/?room=$(or $(ROOM),lobby)'
+
+bench-deploy: ## hot deploys and a rollback under wrk load: every request must succeed (scripts/deploy-load.sh)
+	./scripts/deploy-load.sh
 
 bench-ws: $(BIN) guests/examples/chat/chat.wasm ## one chat room, 10,000 WebSocket clients: broadcast p50/p99, memory per socket, on dohost and workerd (~3 min)
 	./scripts/bench-ws.sh

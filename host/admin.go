@@ -170,7 +170,7 @@ func (a *adminAPI) deploy(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, http.StatusBadRequest, "a deploy is a multipart/form-data body with the parts config and module: %v", err)
 		return
 	}
-	req := DeployRequest{By: p.Name, Account: p.Account}
+	req := DeployRequest{By: p.Name, Account: p.Account, Routes: p.Routes}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -263,7 +263,11 @@ func (a *adminAPI) rollback(w http.ResponseWriter, r *http.Request) {
 		}
 		version = n
 	}
-	v, err := a.s.Rollback(r.Context(), account, name, version, p.Name)
+	var grants []string
+	if !p.Operator() {
+		grants = append([]string{}, p.Routes...) // non-nil: the tenant's routes are checked
+	}
+	v, err := a.s.rollback(r.Context(), account, name, version, p.Name, grants)
 	a.answer(w, v, err)
 }
 

@@ -60,7 +60,7 @@ func testTokens(t *testing.T) *Tokens {
 	if err := tk.Add(Principal{Name: "ops"}, opsToken); err != nil {
 		t.Fatal(err)
 	}
-	if err := tk.Add(Principal{Name: "acme-ci", Account: "acme"}, acmeToken); err != nil {
+	if err := tk.Add(Principal{Name: "acme-ci", Account: "acme", Routes: []string{"*.acme.example/*", "acme.example/*"}}, acmeToken); err != nil {
 		t.Fatal(err)
 	}
 	return tk
@@ -102,8 +102,20 @@ func TestAdmin_Tokens(t *testing.T) {
 	if st, resp := adminCall(t, admin.URL, "POST", "/v1/deploy", acmeToken, ct, body); st != 422 || !strings.Contains(resp, "not the account of the token") {
 		t.Errorf("tenant deploys to the default account: %d %s", st, resp)
 	}
+	// A tenant's worker serves only routes granted to it: neither another
+	// host's requests nor, without routes, every unrouted one.
+	for _, c := range []struct{ routes, says string }{
+		{`routes = ["victim.example/*"]`, "not within the token's routes"},
+		{`routes = ["*/*"]`, "not within the token's routes"},
+		{``, "needs routes"},
+	} {
+		ct, body = deployForm(t, "account_id = \"acme\"\n"+c.routes+"\n"+cfg, v2)
+		if st, resp := adminCall(t, admin.URL, "POST", "/v1/deploy", acmeToken, ct, body); st != 422 || !strings.Contains(resp, c.says) {
+			t.Errorf("tenant deploys %q: %d %s, want 422 saying %q", c.routes, st, resp, c.says)
+		}
+	}
 	// Its own account's worker deploys; the record names the token.
-	ct, body = deployForm(t, "account_id = \"acme\"\nroutes = [\"acme.example/*\"]\n"+cfg, v2)
+	ct, body = deployForm(t, "account_id = \"acme\"\nroutes = [\"acme.example/*\", \"shop.acme.example/api/*\"]\n"+cfg, v2)
 	st, resp := adminCall(t, admin.URL, "POST", "/v1/deploy", acmeToken, ct, body)
 	var v Version
 	if st != 200 || json.Unmarshal([]byte(resp), &v) != nil || v.Account != "acme" || v.By != "acme-ci" || v.Version != 1 {

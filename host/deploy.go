@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dohost/dohost/host/internal/config"
@@ -74,8 +75,37 @@ type DeployRequest struct {
 	// By is who deploys it, for the record.
 	By string
 	// Account, if set, is the only account_id the config may name: the
-	// account of the tenant's token that deploys it.
+	// account of the tenant's token that deploys it. Such a config must
+	// have routes, each within one of Routes (the patterns the operator
+	// granted the tenant): a tenant cannot take another's requests, nor
+	// every request no route matches.
 	Account string
+	Routes  []string
+}
+
+// checkTenantRoutes holds a tenant's config to the route patterns granted
+// to it.
+func checkTenantRoutes(cfg *config.Config, grants []string) error {
+	if len(grants) == 0 {
+		return fmt.Errorf("%w: the token may deploy no routes: the operator grants a tenant's token its route patterns (routes = [...] in the tokens file)", ErrRefused)
+	}
+	if len(cfg.Routes) == 0 {
+		return fmt.Errorf("%w: a tenant's worker needs routes (within %s): one without would serve every request no other route matches", ErrRefused, strings.Join(grants, ", "))
+	}
+	var gs []config.Route
+	for _, p := range grants {
+		g, err := config.ParseRoute(p)
+		if err != nil {
+			return fmt.Errorf("granted route %q: %w", p, err)
+		}
+		gs = append(gs, g)
+	}
+	for _, r := range cfg.Routes {
+		if !slices.ContainsFunc(gs, r.Within) {
+			return fmt.Errorf("%w: route %q is not within the token's routes (%s)", ErrRefused, r.Pattern, strings.Join(grants, ", "))
+		}
+	}
+	return nil
 }
 
 // ErrRefused wraps why a deploy, rollback or removal was refused; the host
@@ -95,8 +125,13 @@ func (s *Server) Deploy(ctx context.Context, req DeployRequest) (_ Version, err 
 	if err != nil {
 		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	if req.Account != "" && cfg.AccountID != req.Account {
-		return Version{}, fmt.Errorf("%w: %s: account_id %q is not the account of the token (%q)", ErrRefused, req.ConfigFile, cfg.AccountID, req.Account)
+	if req.Account != "" {
+		if cfg.AccountID != req.Account {
+			return Version{}, fmt.Errorf("%w: %s: account_id %q is not the account of the token (%q)", ErrRefused, req.ConfigFile, cfg.AccountID, req.Account)
+		}
+		if err := checkTenantRoutes(cfg, req.Routes); err != nil {
+			return Version{}, err
+		}
 	}
 	cfg.Main = fmt.Sprintf("%s (module sha256:%.12s)", req.ConfigFile, store.ModuleHash(req.Module))
 	return s.deploy(ctx, workerSpec{cfg: cfg, wasm: req.Module, raw: req.Config}, store.Deploy{By: req.By, ConfigFile: req.ConfigFile})
@@ -124,6 +159,12 @@ func ReadDeploy(path string) (DeployRequest, error) {
 // version (recorded with the version it returns to), with Deploy's checks.
 // account, if set, is the only account the caller may touch.
 func (s *Server) Rollback(ctx context.Context, account, worker string, version int, by string) (_ Version, err error) {
+	return s.rollback(ctx, account, worker, version, by, nil)
+}
+
+// rollback is Rollback; grants, if set, holds the version's routes to a
+// tenant's granted patterns.
+func (s *Server) rollback(ctx context.Context, account, worker string, version int, by string, grants []string) (_ Version, err error) {
 	defer func() { s.metrics.deployed(err) }()
 	d, wasm, err := s.store.GetDeploy(account, worker, version)
 	if err != nil {
@@ -135,6 +176,11 @@ func (s *Server) Rollback(ctx context.Context, account, worker string, version i
 	cfg, err := config.Parse(d.ConfigFile, []byte(d.Config))
 	if err != nil {
 		return Version{}, fmt.Errorf("%w: version %d: %w", ErrRefused, version, err)
+	}
+	if grants != nil {
+		if err := checkTenantRoutes(cfg, grants); err != nil {
+			return Version{}, err
+		}
 	}
 	cfg.Main = fmt.Sprintf("%s (version %d, module sha256:%.12s)", d.ConfigFile, version, d.Module)
 	return s.deploy(ctx, workerSpec{cfg: cfg, wasm: wasm, raw: []byte(d.Config)},

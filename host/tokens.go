@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/dohost/dohost/host/internal/config"
 )
 
 // Principal is who an admin token stands for: the operator (Account
@@ -17,6 +18,10 @@ type Principal struct {
 	// Name is the token's name: it is recorded as who deployed a version.
 	Name    string
 	Account string
+	// Routes are the route patterns a tenant's workers may serve: each
+	// route of a config it deploys must be within one of them (an
+	// operator's token is not held to any).
+	Routes []string
 }
 
 // Operator reports whether p may act on every account.
@@ -83,6 +88,7 @@ func (t *Tokens) lookup(token string) (Principal, bool) {
 //	[[token]]
 //	name = "acme-ci"
 //	account = "acme"                    # a tenant: this account only
+//	routes = ["*.acme.example/*"]       # what its workers may serve
 //	token = "6f1c…"                     # or the token itself
 //
 // A file that holds a token itself should be readable by its owner only;
@@ -92,8 +98,9 @@ func LoadTokens(path string) (*Tokens, error) {
 		Token []struct {
 			Name     string `toml:"name"`
 			Account  string `toml:"account"`
-			Token    string `toml:"token"`
-			TokenEnv string `toml:"token_env"`
+			Token    string   `toml:"token"`
+			TokenEnv string   `toml:"token_env"`
+			Routes   []string `toml:"routes"`
 		} `toml:"token"`
 	}
 	md, err := toml.DecodeFile(path, &raw)
@@ -121,7 +128,15 @@ func LoadTokens(path string) (*Tokens, error) {
 		default:
 			inline = true
 		}
-		if err := t.Add(Principal{Name: e.Name, Account: e.Account}, tok); err != nil {
+		if e.Account == "" && len(e.Routes) > 0 {
+			return nil, fmt.Errorf("admin tokens %s: token %q: routes bound a tenant's token; an operator's (no account) may deploy any", path, e.Name)
+		}
+		for _, r := range e.Routes {
+			if _, err := config.ParseRoute(r); err != nil {
+				return nil, fmt.Errorf("admin tokens %s: token %q: route %q: %w", path, e.Name, r, err)
+			}
+		}
+		if err := t.Add(Principal{Name: e.Name, Account: e.Account, Routes: e.Routes}, tok); err != nil {
 			return nil, fmt.Errorf("admin tokens %s: %w", path, err)
 		}
 	}

@@ -103,6 +103,26 @@ func (r Route) Specificity() [3]int {
 	return [3]int{host, len(r.Path), exact}
 }
 
+// Within reports whether every request r matches, g matches too: a route
+// a tenant declares must be within one the operator granted its account.
+func (r Route) Within(g Route) bool {
+	if g.HostWildcard {
+		if !strings.HasSuffix(r.Host, g.Host) {
+			return false
+		}
+	} else if r.HostWildcard || r.Host != g.Host {
+		return false
+	}
+	if g.PathWildcard {
+		return strings.HasPrefix(r.Path, g.Path)
+	}
+	return !r.PathWildcard && r.Path == g.Path
+}
+
+// ParseRoute parses a wrangler route pattern ("host/path", with a leading
+// '*' in the host and a trailing '*' in the path allowed).
+func ParseRoute(pattern string) (Route, error) { return parseRoute(pattern, false) }
+
 // parseRoute parses a wrangler route pattern.
 func parseRoute(pattern string, customDomain bool) (Route, error) {
 	p := strings.TrimPrefix(strings.TrimPrefix(pattern, "https://"), "http://")

@@ -351,3 +351,35 @@ func less(a, b [3]int) bool {
 	}
 	return false
 }
+
+func TestRoute_Within(t *testing.T) {
+	for _, c := range []struct {
+		route, grant string
+		want         bool
+	}{
+		{"acme.example/*", "acme.example/*", true},
+		{"acme.example/api/*", "acme.example/*", true},
+		{"acme.example/api", "acme.example/*", true},
+		{"shop.acme.example/*", "*.acme.example/*", true},
+		{"*.shop.acme.example/x/*", "*.acme.example/*", true},
+		{"*.example/*", "*.acme.example/*", false},
+		{"acme.example/*", "acme.example/api/*", false},
+		{"other.example/*", "acme.example/*", false},
+		{"*/*", "acme.example/*", false},
+		{"acme.example/a", "acme.example/a", true},
+		{"acme.example/a*", "acme.example/a", false},
+		{"evilacme.example/*", "*.acme.example/*", false},
+	} {
+		r, err := ParseRoute(c.route)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := ParseRoute(c.grant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Within(g); got != c.want {
+			t.Errorf("%s within %s: %v, want %v", c.route, c.grant, got, c.want)
+		}
+	}
+}
