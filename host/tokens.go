@@ -96,8 +96,8 @@ func (t *Tokens) lookup(token string) (Principal, bool) {
 func LoadTokens(path string) (*Tokens, error) {
 	var raw struct {
 		Token []struct {
-			Name     string `toml:"name"`
-			Account  string `toml:"account"`
+			Name     string   `toml:"name"`
+			Account  string   `toml:"account"`
 			Token    string   `toml:"token"`
 			TokenEnv string   `toml:"token_env"`
 			Routes   []string `toml:"routes"`
