@@ -11,12 +11,14 @@
 #   cold  a never-seen room per request, so every request starts a new object (wrk/cold.lua)
 #
 # Env: DUR=10 (s per measured run) WARM=3 (s warm-up) CONN=50 THREADS=2 ROUNDS=2
+#      HOG=0: with HOG=N, N CPU-bound processes (busy loops at the same priority) run beside the
+#      server and wrk during every run: the "busy machine" variant (make bench-peer HOG=1)
 #      SERVERS="dohost dohost-c dohost-rust dohost-as dohost-wat workerd"
 #      PEER_HOME (default ~/.cache/dohost-peer; installed by ../shared/peer/setup.sh if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DUR=${DUR:-10}; WARM=${WARM:-3}; CONN=${CONN:-50}; THREADS=${THREADS:-2}; ROUNDS=${ROUNDS:-2}
+DUR=${DUR:-10}; WARM=${WARM:-3}; CONN=${CONN:-50}; THREADS=${THREADS:-2}; ROUNDS=${ROUNDS:-2}; HOG=${HOG:-0}
 SERVERS=${SERVERS:-dohost dohost-c dohost-rust dohost-as dohost-wat workerd}
 PEER_HOME=${PEER_HOME:-$HOME/.cache/dohost-peer}
 PEER_SRC=${PEER_SRC:-$ROOT/../shared/peer}
@@ -33,7 +35,8 @@ DOHOST_ADDR=127.0.0.1:8788
 WORKERD_ADDR=127.0.0.1:8787
 WORK=$(mktemp -d)
 PID=""
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$WORK"; }
+HOGS=""
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; [ -n "$HOGS" ] && kill $HOGS 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 port_free() { ! curl -s -o /dev/null --max-time 1 "http://$1/" || { echo "something already listens on $1; stop it first" >&2; exit 1; }; }
@@ -69,17 +72,19 @@ TCK=$(getconf CLK_TCK)
 run() {
   local srv=$1 name=$2 script=$3 secs=$4; shift 4
   local t0 out
+  for _ in $(seq 1 "$HOG"); do sh -c 'while :; do :; done' & HOGS="$HOGS $!"; done
   t0=$(cpu_ticks)
   out=$(env CASE="$name" THREADS="$THREADS" "$@" wrk -t"$THREADS" -c"$CONN" -d"${secs}s" --latency \
     -s "$WRK_DIR/$script" "http://$(addr "$srv")" 2>&1 | grep '^RESULT' | sed 's/^RESULT case=[^ ]* //')
   local ticks=$(( $(cpu_ticks) - t0 )) reqs
+  [ -n "$HOGS" ] && { kill $HOGS 2>/dev/null; wait $HOGS 2>/dev/null || true; HOGS=""; }
   reqs=$(echo "$out" | field requests)
   echo "$out cpu_s_per_1k=$(awk -v t="$ticks" -v k="$TCK" -v n="${reqs:-0}" 'BEGIN{ if (n > 0) printf "%.3f", t / k / n * 1000; else print "nan" }')"
 }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
 
 declare -A RPS P99 P50 CPU
-echo "# dohost $(git -C "$ROOT" rev-parse --short HEAD) vs workerd $("$WORKERD" --version 2>&1); wrk -t$THREADS -c$CONN, ${WARM}s warm-up + ${DUR}s per run, $ROUNDS rounds; $(nproc) cores"
+echo "# dohost $(git -C "$ROOT" rev-parse --short HEAD) vs workerd $("$WORKERD" --version 2>&1); wrk -t$THREADS -c$CONN, ${WARM}s warm-up + ${DUR}s per run, $ROUNDS rounds; $(nproc) cores; $HOG CPU hogs beside"
 for round in $(seq 1 "$ROUNDS"); do
   for srv in $SERVERS; do
     start "$srv"
