@@ -330,14 +330,24 @@ func limitParam(r *http.Request) (int, error) {
 	return n, nil
 }
 
-func (a *adminAPI) kvList(w http.ResponseWriter, r *http.Request) {
-	account := r.PathValue("account")
+// pageCall authorizes a listing of the path's account and reads its
+// ?limit=; ok is false when it answered already.
+func (a *adminAPI) pageCall(w http.ResponseWriter, r *http.Request) (account string, limit int, ok bool) {
+	account = r.PathValue("account")
 	if _, ok := a.auth(w, r, account, false); !ok {
-		return
+		return "", 0, false
 	}
 	limit, err := limitParam(r)
 	if err != nil {
 		a.answer(w, nil, err)
+		return "", 0, false
+	}
+	return account, limit, true
+}
+
+func (a *adminAPI) kvList(w http.ResponseWriter, r *http.Request) {
+	account, limit, ok := a.pageCall(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -383,13 +393,8 @@ func (a *adminAPI) kvDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *adminAPI) objects(w http.ResponseWriter, r *http.Request) {
-	account := r.PathValue("account")
-	if _, ok := a.auth(w, r, account, false); !ok {
-		return
-	}
-	limit, err := limitParam(r)
-	if err != nil {
-		a.answer(w, nil, err)
+	account, limit, ok := a.pageCall(w, r)
+	if !ok {
 		return
 	}
 	os, err := a.s.Objects(account, r.PathValue("worker"), r.PathValue("class"), r.URL.Query().Get("after"), limit)
@@ -415,13 +420,8 @@ type storagePage struct {
 }
 
 func (a *adminAPI) storage(w http.ResponseWriter, r *http.Request) {
-	account := r.PathValue("account")
-	if _, ok := a.auth(w, r, account, false); !ok {
-		return
-	}
-	limit, err := limitParam(r)
-	if err != nil {
-		a.answer(w, nil, err)
+	account, limit, ok := a.pageCall(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

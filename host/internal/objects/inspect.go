@@ -64,29 +64,38 @@ func (ns *Namespace) Objects(after string, limit int) ([]ObjectInfo, error) {
 	defer txn.Discard()
 	out := make([]ObjectInfo, 0, len(ids))
 	for _, raw := range ids {
-		id := ID(raw)
-		oi := ObjectInfo{ID: id.String()}
-		if name, ok, err := st.ObjectName(txn, ns.cfg.Key, raw); err != nil {
+		oi, err := ns.info(txn, ID(raw))
+		if err != nil {
 			return nil, err
-		} else if ok {
-			oi.Name = name
 		}
-		if a, ok, err := st.GetAlarm(txn, ns.cfg.Key, raw); err != nil {
-			return nil, err
-		} else if ok {
-			oi.Alarm = a.At
-		}
-		ns.r.mu.Lock()
-		if o := ns.r.objects[objectKey{ns, id}]; o != nil {
-			oi.Live = o.inLRU
-			if s := o.ws.Load(); s != nil {
-				oi.WebSockets = s.Len()
-			}
-		}
-		ns.r.mu.Unlock()
 		out = append(out, oi)
 	}
 	return out, nil
+}
+
+// info describes the object id, reading its name and alarm in txn.
+func (ns *Namespace) info(txn *store.Txn, id ID) (ObjectInfo, error) {
+	st := ns.r.o.Store
+	oi := ObjectInfo{ID: id.String()}
+	if name, ok, err := st.ObjectName(txn, ns.cfg.Key, id); err != nil {
+		return oi, err
+	} else if ok {
+		oi.Name = name
+	}
+	if a, ok, err := st.GetAlarm(txn, ns.cfg.Key, id); err != nil {
+		return oi, err
+	} else if ok {
+		oi.Alarm = a.At
+	}
+	ns.r.mu.Lock()
+	if o := ns.r.objects[objectKey{ns, id}]; o != nil {
+		oi.Live = o.inLRU
+		if s := o.ws.Load(); s != nil {
+			oi.WebSockets = s.Len()
+		}
+	}
+	ns.r.mu.Unlock()
+	return oi, nil
 }
 
 // ObjectDetail is what Inspect says of one object.
@@ -105,25 +114,11 @@ func (ns *Namespace) Inspect(s string) (ObjectDetail, error) {
 	st := ns.r.o.Store
 	txn := st.NewTxn()
 	defer txn.Discard()
-	d := ObjectDetail{ObjectInfo: ObjectInfo{ID: id.String()}}
-	if name, ok, err := st.ObjectName(txn, ns.cfg.Key, id); err != nil {
+	oi, err := ns.info(txn, id)
+	d := ObjectDetail{ObjectInfo: oi}
+	if err != nil {
 		return d, err
-	} else if ok {
-		d.Name = name
 	}
-	if a, ok, err := st.GetAlarm(txn, ns.cfg.Key, id); err != nil {
-		return d, err
-	} else if ok {
-		d.Alarm = a.At
-	}
-	ns.r.mu.Lock()
-	if o := ns.r.objects[objectKey{ns, id}]; o != nil {
-		d.Live = o.inLRU
-		if s := o.ws.Load(); s != nil {
-			d.WebSockets = s.Len()
-		}
-	}
-	ns.r.mu.Unlock()
 	o := st.Object(ns.cfg.Account, ns.cfg.Key, id, store.DefaultObjectLimits)
 	lo := store.ListOptions{}
 	for {
