@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestData_KVAndObjects(t *testing.T) {
@@ -119,7 +119,7 @@ func TestBackup_UnderWriteLoad(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
-		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 	var before [names]int64
 	for i := range before {
@@ -130,7 +130,7 @@ func TestBackup_UnderWriteLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := total.Load(); total.Load() < n+50; { // writes go on after it
-		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 	close(stop)
 	wg.Wait()

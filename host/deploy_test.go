@@ -6,15 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 )
@@ -257,7 +258,7 @@ func TestDeploy_UnderLoad(t *testing.T) {
 			case f := <-failures:
 				t.Fatalf("request failed during deploys: %s", f)
 			default:
-				runtime.Gosched()
+				time.Sleep(time.Millisecond)
 			}
 		}
 		if _, err := ts.deployVersion(t, fmt.Sprintf("v%d", 2+d%2), ""); err != nil {
@@ -265,7 +266,7 @@ func TestDeploy_UnderLoad(t *testing.T) {
 		}
 	}
 	for n := acked.Load(); acked.Load() < n+between; {
-		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 	close(stop)
 	wg.Wait()
@@ -435,5 +436,48 @@ new_classes = ["Versioned"]
 	}
 	if r := ts.post(t, "a"); r != (probeReply{"v3", 1, 1}) {
 		t.Fatalf("after the deletion: %+v, want a new, empty object", r)
+	}
+}
+
+// TestDeploy_RemovedWorkerKeepsAlarms: an alarm that comes due while its
+// worker is removed stays stored, and fires once the worker is deployed
+// again.
+func TestDeploy_RemovedWorkerKeepsAlarms(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data")}, writeConfig(t, dir, exampleWasm(t, "counter"), `
+name = "counter"
+[durable_objects]
+bindings = [{ name = "COUNTERS", class_name = "Counter" }]
+`))
+	post := func(q string) string {
+		t.Helper()
+		resp, err := http.Post(ts.URL+"/?name=x"+q, "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	post("")
+	if got := post("&resetAfter=0.2"); got != `{"name":"x","value":2}` {
+		t.Fatalf("POST: %s", got)
+	}
+	if _, err := ts.Remove(context.Background(), "default", "counter", "test"); err != nil {
+		t.Fatal(err)
+	}
+	// The scheduler drops the alarm when it comes due and finds no
+	// namespace; the stored alarm stays.
+	for ts.Stats().AlarmsPending > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := ts.Rollback(context.Background(), "default", "counter", 1, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for ts.Stats().AlarmsRun == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, body := ts.get(t, "/?name=x"); body != `{"name":"x","value":0}` {
+		t.Fatalf("after the worker came back: %s, want the alarm's reset", body)
 	}
 }
