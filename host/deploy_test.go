@@ -481,3 +481,26 @@ bindings = [{ name = "COUNTERS", class_name = "Counter" }]
 		t.Fatalf("after the worker came back: %s, want the alarm's reset", body)
 	}
 }
+
+// TestDeploy_StartEmpty: a host started without configs answers 404 until
+// a worker is deployed through it, and serves that worker again after a
+// restart without configs.
+func TestDeploy_StartEmpty(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	ts := startServerOpts(t, Options{DataDir: data})
+	if status, _ := ts.get(t, "/obj?name=a"); status != 404 {
+		t.Fatalf("an empty host: %d, want 404", status)
+	}
+	if _, err := ts.deployVersion(t, "v2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.post(t, "a"); r != (probeReply{"v2", 1, 1}) {
+		t.Fatalf("after the deploy: %+v", r)
+	}
+	ts.stop(t)
+	ts = startServerOpts(t, Options{DataDir: data})
+	if r := ts.post(t, "a"); r != (probeReply{"v2", 2, 1}) {
+		t.Fatalf("after a restart: %+v", r)
+	}
+}

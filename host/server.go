@@ -49,7 +49,9 @@ type Options struct {
 	// Configs are the wrangler.toml files of the workers to serve. A
 	// directory stands for every *.toml in it and every */wrangler.toml
 	// below it. Each worker serves the requests its routes match; one
-	// worker without routes serves the rest.
+	// worker without routes serves the rest. With none, the host serves
+	// the workers deployed to its data directory through Deploy, if any,
+	// and answers 404 until one is.
 	Configs []string
 	// DataDir holds the database and the compilation cache. It is created
 	// if missing, and one Server at a time may use it.
@@ -153,15 +155,14 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if o.StartupTimeout == 0 {
 		o.StartupTimeout = 10 * time.Second
 	}
-	if len(o.Configs) == 0 {
-		return nil, errors.New("no worker config given")
-	}
 	if o.DataDir == "" {
 		return nil, errors.New("no data directory given")
 	}
-	cfgs, err := config.LoadAll(o.Configs)
-	if err != nil {
-		return nil, err
+	var cfgs []*config.Config
+	if len(o.Configs) > 0 {
+		if cfgs, err = config.LoadAll(o.Configs); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkAccounts(cfgs, o.Accounts); err != nil {
 		return nil, err

@@ -239,8 +239,8 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if len(opts.configs) == 0 || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "dohost serve: give at least one --config FILE and no other arguments")
+	if (len(opts.configs) == 0 && opts.admin == "") || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "dohost serve: give at least one --config FILE (or --admin-addr, to start with the workers deployed before and deploy more through the admin API) and no other arguments")
 		return 2
 	}
 	level := slog.LevelInfo
