@@ -281,42 +281,6 @@ func (a *adminAPI) remove(w http.ResponseWriter, r *http.Request) {
 	a.answer(w, v, err)
 }
 
-// previousVersion is the version a rollback without one returns to: the
-// one served before the active one (the newest earlier version that
-// deployed a different module or config).
-func (s *Server) previousVersion(account, name string) (int, error) {
-	vs, err := s.store.Deploys(account, name)
-	if err != nil {
-		return 0, err
-	}
-	active := -1
-	for i, v := range vs {
-		if v.Version == s.activeVersion(account, name) {
-			active = i
-		}
-	}
-	if active < 0 {
-		return 0, fmt.Errorf("%w: worker %s/%s is not deployed; name the version to roll back to", ErrRefused, account, name)
-	}
-	cur := vs[active]
-	for i := active - 1; i >= 0; i-- {
-		if v := vs[i]; !v.Removed && (v.Module != cur.Module || v.Config != cur.Config) {
-			return v.Version, nil
-		}
-	}
-	return 0, fmt.Errorf("%w: worker %s/%s has no earlier version to roll back to", ErrRefused, account, name)
-}
-
-// activeVersion is the version of the worker served now, or 0.
-func (s *Server) activeVersion(account, name string) int {
-	for _, w := range s.workers() {
-		if w.cfg.AccountID == account && w.cfg.Name == name {
-			return w.version
-		}
-	}
-	return 0
-}
-
 // limitParam reads ?limit=.
 func limitParam(r *http.Request) (int, error) {
 	q := r.URL.Query().Get("limit")

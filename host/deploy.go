@@ -23,6 +23,19 @@ type deployment struct {
 	routes  routes
 }
 
+// without returns the deployment's workers but account/name's, and that
+// one (nil if it has none).
+func (d *deployment) without(account, name string) (rest []*worker, w *worker) {
+	for _, o := range d.workers {
+		if o.cfg.AccountID == account && o.cfg.Name == name {
+			w = o
+			continue
+		}
+		rest = append(rest, o)
+	}
+	return rest, w
+}
+
 // workers returns the workers the host serves now.
 func (s *Server) workers() []*worker { return s.dep.Load().workers }
 
@@ -137,6 +150,17 @@ func (s *Server) Deploy(ctx context.Context, req DeployRequest) (_ Version, err 
 	return s.deploy(ctx, workerSpec{cfg: cfg, wasm: req.Module, raw: req.Config}, store.Deploy{By: req.By, ConfigFile: req.ConfigFile})
 }
 
+// ConfigWorker returns the account and the name of the worker a
+// wrangler.toml describes, as the host reads them (account "default" when
+// it names none).
+func ConfigWorker(path string) (account, name string, err error) {
+	c, err := config.Load(path)
+	if err != nil {
+		return "", "", err
+	}
+	return c.AccountID, c.Name, nil
+}
+
 // ReadDeploy reads a worker's wrangler.toml and the module its main names,
 // checking the config, for a deploy.
 func ReadDeploy(path string) (DeployRequest, error) {
@@ -166,25 +190,17 @@ func (s *Server) Rollback(ctx context.Context, account, worker string, version i
 // tenant's granted patterns.
 func (s *Server) rollback(ctx context.Context, account, worker string, version int, by string, grants []string) (_ Version, err error) {
 	defer func() { s.metrics.deployed(err) }()
-	d, wasm, err := s.store.GetDeploy(account, worker, version)
+	spec, d, err := s.recordedSpec(account, worker, version)
 	if err != nil {
 		return Version{}, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	if d.Removed {
-		return Version{}, fmt.Errorf("%w: version %d of %s/%s removed the worker; roll back to a version that deployed it", ErrRefused, version, account, worker)
-	}
-	cfg, err := config.Parse(d.ConfigFile, []byte(d.Config))
-	if err != nil {
-		return Version{}, fmt.Errorf("%w: version %d: %w", ErrRefused, version, err)
-	}
 	if grants != nil {
-		if err := checkTenantRoutes(cfg, grants); err != nil {
+		if err := checkTenantRoutes(spec.cfg, grants); err != nil {
 			return Version{}, err
 		}
 	}
-	cfg.Main = fmt.Sprintf("%s (version %d, module sha256:%.12s)", d.ConfigFile, version, d.Module)
-	return s.deploy(ctx, workerSpec{cfg: cfg, wasm: wasm, raw: []byte(d.Config)},
-		store.Deploy{By: by, ConfigFile: d.ConfigFile, RollbackOf: version})
+	spec.version = 0 // a new version, the same as that one
+	return s.deploy(ctx, spec, store.Deploy{By: by, ConfigFile: d.ConfigFile, RollbackOf: version})
 }
 
 // deploy checks spec, records it as the worker's next version and
@@ -196,16 +212,9 @@ func (s *Server) deploy(ctx context.Context, spec workerSpec, rec store.Deploy) 
 		return Version{}, fmt.Errorf("%w: the host is shutting down", ErrRefused)
 	}
 	cfg := spec.cfg
-	cur := s.dep.Load()
 	next := &deployment{}
 	var old *worker
-	for _, o := range cur.workers {
-		if o.cfg.AccountID == cfg.AccountID && o.cfg.Name == cfg.Name {
-			old = o
-			continue
-		}
-		next.workers = append(next.workers, o)
-	}
+	next.workers, old = s.dep.Load().without(cfg.AccountID, cfg.Name)
 	// The routes are checked before the worker is made: making it
 	// applies its migrations.
 	if _, err := buildRoutes(append(slices.Clip(next.workers), &worker{cfg: cfg})); err != nil {
@@ -238,16 +247,14 @@ func (s *Server) deploy(ctx context.Context, spec workerSpec, rec store.Deploy) 
 // (nil if w is a new worker): w's namespaces take over, then requests
 // reach w, then old is closed once its requests end.
 func (s *Server) publish(next *deployment, w, old *worker) {
-	for _, f := range w.activate {
-		f()
-	}
-	w.activate = nil
+	w.activateNamespaces()
 	s.dep.Store(next)
 	if old != nil {
 		// A class the new version no longer binds is out of service (its
 		// storage stays): nothing runs the old module for it any more.
+		kept := slices.Collect(maps.Values(w.namespaces))
 		for _, ns := range old.namespaces {
-			if !slices.Contains(slices.Collect(maps.Values(w.namespaces)), ns) {
+			if !slices.Contains(kept, ns) {
 				ns.Remove()
 			}
 		}
@@ -263,16 +270,9 @@ func (s *Server) Remove(ctx context.Context, account, name, by string) (_ Versio
 	defer func() { s.metrics.deployed(err) }()
 	s.deployMu.Lock()
 	defer s.deployMu.Unlock()
-	cur := s.dep.Load()
 	next := &deployment{}
 	var old *worker
-	for _, o := range cur.workers {
-		if o.cfg.AccountID == account && o.cfg.Name == name {
-			old = o
-			continue
-		}
-		next.workers = append(next.workers, o)
-	}
+	next.workers, old = s.dep.Load().without(account, name)
 	if old == nil {
 		return Version{}, fmt.Errorf("%w: no worker %s/%s is deployed", ErrRefused, account, name)
 	}
@@ -306,6 +306,42 @@ func (s *Server) Versions(account, worker string) ([]Version, error) {
 		vs[i].Active = d.Version == active && active != 0
 	}
 	return vs, nil
+}
+
+// previousVersion is the version a rollback without one returns to: the
+// one served before the active one (the newest earlier version that
+// deployed a different module or config).
+func (s *Server) previousVersion(account, name string) (int, error) {
+	vs, err := s.store.Deploys(account, name)
+	if err != nil {
+		return 0, err
+	}
+	active, cur := -1, s.activeVersion(account, name)
+	for i, v := range vs {
+		if v.Version == cur {
+			active = i
+		}
+	}
+	if active < 0 {
+		return 0, fmt.Errorf("%w: worker %s/%s is not deployed; name the version to roll back to", ErrRefused, account, name)
+	}
+	now := vs[active]
+	for i := active - 1; i >= 0; i-- {
+		if v := vs[i]; !v.Removed && (v.Module != now.Module || v.Config != now.Config) {
+			return v.Version, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: worker %s/%s has no earlier version to roll back to", ErrRefused, account, name)
+}
+
+// activeVersion is the version of the worker served now, or 0.
+func (s *Server) activeVersion(account, name string) int {
+	for _, w := range s.workers() {
+		if w.cfg.AccountID == account && w.cfg.Name == name {
+			return w.version
+		}
+	}
+	return 0
 }
 
 // WorkerInfo describes a worker the host serves.
@@ -376,7 +412,7 @@ func (s *Server) startupSpecs(cfgs []*config.Config) ([]workerSpec, error) {
 				return nil, err
 			}
 			if same {
-				sp, err := s.recordedSpec(d)
+				sp, _, err := s.recordedSpec(d.Account, d.Worker, d.Version)
 				if err != nil {
 					return nil, err
 				}
@@ -396,7 +432,7 @@ func (s *Server) startupSpecs(cfgs []*config.Config) ([]workerSpec, error) {
 		if _, ok := byName[d.Account+"/"+d.Worker]; !ok || d.By == "config" {
 			continue // named on the command line, or dropped from it
 		}
-		sp, err := s.recordedSpec(d)
+		sp, _, err := s.recordedSpec(d.Account, d.Worker, d.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -420,18 +456,22 @@ func (s *Server) sameAsLastStart(c *config.Config, raw, wasm []byte) (bool, erro
 	return false, nil
 }
 
-// recordedSpec returns the spec of a recorded version.
-func (s *Server) recordedSpec(d store.Deploy) (workerSpec, error) {
-	d, wasm, err := s.store.GetDeploy(d.Account, d.Worker, d.Version)
+// recordedSpec returns the spec of a recorded version, reading its record
+// and its module once, and the record.
+func (s *Server) recordedSpec(account, worker string, version int) (workerSpec, store.Deploy, error) {
+	d, wasm, err := s.store.GetDeploy(account, worker, version)
 	if err != nil {
-		return workerSpec{}, err
+		return workerSpec{}, d, err
+	}
+	if d.Removed {
+		return workerSpec{}, d, fmt.Errorf("version %d of %s/%s removed the worker; roll back to a version that deployed it", version, account, worker)
 	}
 	cfg, err := config.Parse(d.ConfigFile, []byte(d.Config))
 	if err != nil {
-		return workerSpec{}, fmt.Errorf("version %d of %s/%s: %w", d.Version, d.Account, d.Worker, err)
+		return workerSpec{}, d, fmt.Errorf("version %d of %s/%s: %w", version, account, worker, err)
 	}
-	cfg.Main = fmt.Sprintf("%s (version %d, module sha256:%.12s)", d.ConfigFile, d.Version, d.Module)
-	return workerSpec{cfg: cfg, wasm: wasm, raw: []byte(d.Config), version: d.Version}, nil
+	cfg.Main = fmt.Sprintf("%s (version %d, module sha256:%.12s)", d.ConfigFile, version, d.Module)
+	return workerSpec{cfg: cfg, wasm: wasm, raw: []byte(d.Config), version: version}, d, nil
 }
 
 // recordStartup records each loaded worker that is not yet a recorded

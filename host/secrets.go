@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -90,11 +89,7 @@ func (s *Server) redeploy(ctx context.Context, account, worker, by, note string)
 	if active == 0 {
 		return Version{}, nil
 	}
-	d, _, err := s.store.GetDeploy(account, worker, active)
-	if err != nil {
-		return Version{}, err
-	}
-	spec, err := s.recordedSpec(d)
+	spec, d, err := s.recordedSpec(account, worker, active)
 	if err != nil {
 		return Version{}, err
 	}
@@ -117,12 +112,8 @@ func LoadSecrets(path string) (map[string]map[string]string, error) {
 	if path == "" {
 		return nil, nil
 	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("secrets: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("secrets %s: others may read it (mode %v): chmod 600 it", path, st.Mode().Perm())
+	if err := checkPrivate(path); err != nil {
+		return nil, fmt.Errorf("secrets %s: %w", path, err)
 	}
 	var raw map[string]map[string]string
 	if _, err := toml.DecodeFile(path, &raw); err != nil {

@@ -241,10 +241,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, err
 	}
 	for _, w := range dep.workers {
-		for _, f := range w.activate {
-			f()
-		}
-		w.activate = nil
+		w.activateNamespaces()
 	}
 	s.dep.Store(dep)
 	if err := s.objects.Start(); err != nil {

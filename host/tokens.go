@@ -141,9 +141,22 @@ func LoadTokens(path string) (*Tokens, error) {
 		}
 	}
 	if inline {
-		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("admin tokens %s holds tokens and others may read it (mode %v): chmod 600 it", path, st.Mode().Perm())
+		if err := checkPrivate(path); err != nil {
+			return nil, fmt.Errorf("admin tokens %s holds tokens and %w", path, err)
 		}
 	}
 	return t, nil
+}
+
+// checkPrivate refuses a file of credentials that others than its owner
+// may read.
+func checkPrivate(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if m := st.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("others may read it (mode %v): chmod 600 it", m)
+	}
+	return nil
 }

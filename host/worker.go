@@ -172,13 +172,7 @@ func (s *Server) workerVars(cfg *config.Config) (map[string][]byte, error) {
 	for n, v := range cfg.Vars {
 		vars[n] = v
 	}
-	bound := map[string]bool{}
-	for _, b := range cfg.KVNamespaces {
-		bound[b.Binding] = true
-	}
-	for _, b := range cfg.DurableObjects {
-		bound[b.Name] = true
-	}
+	bound := cfg.Bindings()
 	var errs []error
 	for n, v := range secrets {
 		switch _, isVar := cfg.Vars[n]; {
@@ -207,6 +201,14 @@ func storeMigrations(ms []config.Migration) []store.Migration {
 		out[i] = sm
 	}
 	return out
+}
+
+// activateNamespaces makes w's namespaces run it (activate), once.
+func (w *worker) activateNamespaces() {
+	for _, f := range w.activate {
+		f()
+	}
+	w.activate = nil
 }
 
 // acquire takes a reference to w for a request, unless w was replaced

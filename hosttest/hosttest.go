@@ -31,7 +31,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/BurntSushi/toml"
 	"github.com/dohost/dohost/host"
 )
 
@@ -92,17 +91,11 @@ func StartOpts(t testing.TB, o Options, configs ...string) *Host {
 // firstWorker reads the account and name of the first config's worker,
 // which Storage and KV default to.
 func firstWorker(t testing.TB, config string) (account, name string) {
-	var c struct {
-		Name      string `toml:"name"`
-		AccountID string `toml:"account_id"`
-	}
-	if _, err := toml.DecodeFile(config, &c); err != nil {
+	account, name, err := host.ConfigWorker(config)
+	if err != nil {
 		t.Fatalf("hosttest: %v", err)
 	}
-	if c.AccountID == "" {
-		c.AccountID = "default"
-	}
-	return c.AccountID, c.Name
+	return account, name
 }
 
 func (h *Host) start() {

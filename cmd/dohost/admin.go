@@ -183,6 +183,14 @@ func deployCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// printJSON writes v as indented JSON and returns the exit code 0.
+func printJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+	return 0
+}
+
 // workerFlags adds --worker and --account to fs.
 func workerFlags(fs *flag.FlagSet) (worker, account *string) {
 	worker = fs.String("worker", "", "the worker's name (its wrangler.toml name)")
@@ -237,10 +245,7 @@ func versionsCmd(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, "versions", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(vs)
-		return 0
+		return printJSON(stdout, vs)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tTIME\tBY\tMODULE\tNOTE")
@@ -274,10 +279,7 @@ func workersCmd(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, "workers", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(ws)
-		return 0
+		return printJSON(stdout, ws)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tWORKER\tVERSION\tCLASSES\tROUTES\tERROR")
@@ -312,13 +314,10 @@ func removeCmd(args []string, stdout, stderr io.Writer) int {
 // the admin API. put reads the value from standard input, so that it is
 // in no shell history and no process list.
 func secretCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: dohost secret put|delete|list --worker NAME [SECRET]")
+	op, fs, ok := subcommand("secret", "put|delete|list --worker NAME [SECRET]", args, stderr)
+	if !ok {
 		return exitUsage
 	}
-	op := args[0]
-	fs := flag.NewFlagSet("secret "+op, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	worker, account := workerFlags(fs)
 	addr, token := adminFlags(fs)
 	if err := fs.Parse(args[1:]); err != nil {

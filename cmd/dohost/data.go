@@ -73,19 +73,27 @@ func parseData(fs *flag.FlagSet, args []string, n int, stderr io.Writer, usage s
 	return fs.Args(), true
 }
 
+// subcommand returns the operation that args begin with and a flag set
+// for it ("cmd op"), or prints cmd's usage and reports false.
+func subcommand(cmd, usage string, args []string, stderr io.Writer) (op string, fs *flag.FlagSet, ok bool) {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "usage: dohost %s %s\n", cmd, usage)
+		return "", nil, false
+	}
+	fs = flag.NewFlagSet(cmd+" "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return args[0], fs, true
+}
+
 // kvCmd is dohost kv get|put|delete|list.
 func kvCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: dohost kv get|put|delete|list --namespace-id ID [--account A] …")
+	op, fs, ok := subcommand("kv", "get|put|delete|list --namespace-id ID [--account A] …", args, stderr)
+	if !ok {
 		return exitUsage
 	}
-	op := args[0]
-	fs := flag.NewFlagSet("kv "+op, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	f := addDataFlags(fs)
 	ns := fs.String("namespace-id", "", "the KV namespace's id (kv_namespaces id in wrangler.toml)")
 	var rest []string
-	var ok bool
 	switch op {
 	case "get", "delete":
 		rest, ok = parseData(fs, args[1:], 1, stderr, "--namespace-id ID KEY")
@@ -152,19 +160,15 @@ func kvCmd(args []string, stdout, stderr io.Writer) int {
 
 // objectsCmd is dohost objects list|storage|delete.
 func objectsCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: dohost objects list|inspect|storage|delete --worker W --class C [OBJECT]")
+	op, fs, ok := subcommand("objects", "list|inspect|storage|delete --worker W --class C [OBJECT]", args, stderr)
+	if !ok {
 		return exitUsage
 	}
-	op := args[0]
-	fs := flag.NewFlagSet("objects "+op, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	f := addDataFlags(fs)
 	worker := fs.String("worker", "", "the worker's name")
 	class := fs.String("class", "", "the Durable Object class")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var rest []string
-	var ok bool
 	switch op {
 	case "list":
 		rest, ok = parseData(fs, args[1:], 0, stderr, "--worker W --class C")

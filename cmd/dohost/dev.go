@@ -289,15 +289,9 @@ func devVars(config string) (map[string]map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var w struct {
-		Name      string `toml:"name"`
-		AccountID string `toml:"account_id"`
-	}
-	if _, err := toml.DecodeFile(config, &w); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	if w.AccountID == "" {
-		w.AccountID = "default"
+	account, name, err := host.ConfigWorker(config)
+	if err != nil {
+		return nil, err
 	}
 	vars := map[string]string{}
 	for i, line := range strings.Split(string(b), "\n") {
@@ -315,7 +309,7 @@ func devVars(config string) (map[string]map[string]string, error) {
 		}
 		vars[name] = value
 	}
-	return map[string]map[string]string{w.AccountID + "/" + w.Name: vars}, nil
+	return map[string]map[string]string{account + "/" + name: vars}, nil
 }
 
 // modulePath returns the file the config's main names, or "" if the

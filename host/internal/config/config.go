@@ -528,12 +528,9 @@ func (ch *checker) checkMigrations(c *Config) {
 	}
 }
 
-// vars reads [vars]: each name an identifier that no binding has; a
-// string is its bytes, any other value its JSON.
-func (ch *checker) vars(c *Config, t map[string]any) {
-	if len(t) == 0 {
-		return
-	}
+// Bindings returns the names of the config's bindings (KV namespaces and
+// Durable Object namespaces): the names a var or a secret may not take.
+func (c *Config) Bindings() map[string]bool {
 	bound := map[string]bool{}
 	for _, b := range c.KVNamespaces {
 		bound[b.Binding] = true
@@ -541,6 +538,16 @@ func (ch *checker) vars(c *Config, t map[string]any) {
 	for _, b := range c.DurableObjects {
 		bound[b.Name] = true
 	}
+	return bound
+}
+
+// vars reads [vars]: each name an identifier that no binding has; a
+// string is its bytes, any other value its JSON.
+func (ch *checker) vars(c *Config, t map[string]any) {
+	if len(t) == 0 {
+		return
+	}
+	bound := c.Bindings()
 	c.Vars = map[string][]byte{}
 	for _, name := range sortedKeys(t) {
 		key := "vars." + name

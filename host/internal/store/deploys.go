@@ -158,19 +158,9 @@ func (s *Store) Deploys(account, worker string) ([]Deploy, error) {
 // GetDeploy returns one version of a worker and its module (nil for a
 // removal).
 func (s *Store) GetDeploy(account, worker string, version int) (Deploy, []byte, error) {
-	var d Deploy
-	v, ok, err := getCopy(s.db, deployKey(account, worker, version))
-	if err != nil {
-		return d, nil, fmt.Errorf("read version %d of %s/%s: %w", version, account, worker, err)
-	}
-	if !ok {
-		return d, nil, fmt.Errorf("%s/%s version %d: %w", account, worker, version, ErrNoDeploy)
-	}
-	if err := json.Unmarshal(v, &d); err != nil {
-		return d, nil, fmt.Errorf("version record %d of %s/%s: %w", version, account, worker, err)
-	}
-	if d.Removed {
-		return d, nil, nil
+	d, err := s.deployRecord(account, worker, version)
+	if err != nil || d.Removed {
+		return d, nil, err
 	}
 	wasm, ok, err := getCopy(s.db, moduleKey(d.Module))
 	if err != nil || !ok {
@@ -179,8 +169,25 @@ func (s *Store) GetDeploy(account, worker string, version int) (Deploy, []byte, 
 	return d, wasm, nil
 }
 
-// ActiveDeploys returns the active version of every worker that has one
-// (not removed).
+// deployRecord returns the record of one version of a worker, without its
+// module.
+func (s *Store) deployRecord(account, worker string, version int) (Deploy, error) {
+	var d Deploy
+	v, ok, err := getCopy(s.db, deployKey(account, worker, version))
+	if err != nil {
+		return d, fmt.Errorf("read version %d of %s/%s: %w", version, account, worker, err)
+	}
+	if !ok {
+		return d, fmt.Errorf("%s/%s version %d: %w", account, worker, version, ErrNoDeploy)
+	}
+	if err := json.Unmarshal(v, &d); err != nil {
+		return d, fmt.Errorf("version record %d of %s/%s: %w", version, account, worker, err)
+	}
+	return d, nil
+}
+
+// ActiveDeploys returns the record of the active version of every worker
+// that has one (not removed); GetDeploy reads a module.
 func (s *Store) ActiveDeploys() ([]Deploy, error) {
 	p := activePrefix()
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
@@ -211,7 +218,7 @@ func (s *Store) ActiveDeploys() ([]Deploy, error) {
 	}
 	ds := make([]Deploy, 0, len(refs))
 	for _, r := range refs {
-		d, _, err := s.GetDeploy(r.account, r.worker, r.version)
+		d, err := s.deployRecord(r.account, r.worker, r.version)
 		if err != nil {
 			return nil, err
 		}
