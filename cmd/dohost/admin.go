@@ -256,6 +256,8 @@ func versionsCmd(args []string, stdout, stderr io.Writer) int {
 			note = "removed"
 		case v.RollbackOf > 0:
 			note = fmt.Sprintf("rollback to %d", v.RollbackOf)
+		case v.Note != "":
+			note = v.Note
 		}
 		if v.Active {
 			note = strings.TrimPrefix(note+", active", ", ")
