@@ -199,6 +199,7 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 	err := fn.CallWithStack(c.context(ctx), stack)
 	c.clock.stop()
 	c.pending = nil
+	i.mem.called()
 	if err != nil {
 		return describeTrap(err)
 	}

@@ -47,7 +47,7 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 	if err := budget.Take(tables); err != nil {
 		return nil, fmt.Errorf("instantiate: tables: %w", err)
 	}
-	actx, mem, err := prepareMemory(ctx, img, size, m.memMax, budget)
+	actx, mem, err := prepareMemory(ctx, img, size, m.memMax, budget, &m.writes)
 	if err != nil {
 		budget.Give(tables)
 		return nil, fmt.Errorf("instantiate: %w", err)

@@ -41,14 +41,7 @@ const osPage = 4096
 // newImage makes the image of mem (which it does not keep).
 func newImage(mem []byte) (*image, error) {
 	im := &image{size: uint64(len(mem)), fd: -1}
-	nonZero := func(p []byte) bool {
-		for _, c := range p {
-			if c != 0 {
-				return true
-			}
-		}
-		return false
-	}
+	nonZero := func(p []byte) bool { return !allZero(p) }
 	if len(mem) < mapThreshold {
 		for off := 0; off < len(mem); off += osPage {
 			p := mem[off:min(off+osPage, len(mem))]
@@ -119,9 +112,14 @@ func (im *image) close() {
 type linearMemory struct {
 	buf     []byte // the whole reservation; nil until reserve and after Free
 	max     uint64
+	size    uint64 // the memory's size, as wazero last set it
 	img     *image
 	budget  quota.Pair
 	charged int64 // bytes taken from budget
+
+	writes *writeSet // the module's; nil: none learned or used
+	sample bool      // this instance is one the write set learns from
+	calls  int       // calls run, while a sample
 }
 
 // memoryAllocator hands wazero the linearMemory prepared for the next
@@ -138,11 +136,13 @@ func (a *memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
 }
 
 // prepareMemory maps the reservation (max bytes) for the next
-// instantiation, with img (nil: zeroed) at its start, and charges min
-// bytes of it to budget. It returns ctx set up to hand it to wazero, or an
-// error when the host cannot map more or the budget is spent.
-func prepareMemory(ctx context.Context, img *image, min, max uint64, budget quota.Pair) (context.Context, *linearMemory, error) {
-	m := &linearMemory{max: max, img: img, budget: budget}
+// instantiation, with img (nil: zeroed) at its start and, unless the
+// instance is one it learns from, the pages of ws within the first min
+// bytes faulted in; and it charges min bytes to budget. It returns ctx
+// set up to hand it to wazero, or an error when the host cannot map more
+// or the budget is spent.
+func prepareMemory(ctx context.Context, img *image, min, max uint64, budget quota.Pair, ws *writeSet) (context.Context, *linearMemory, error) {
+	m := &linearMemory{max: max, img: img, budget: budget, writes: ws}
 	if max > 0 {
 		if err := m.reserve(); err != nil {
 			return nil, nil, fmt.Errorf("map %d bytes of memory for a new instance: %w (the host may be at its limit of mappings, vm.max_map_count)", max, err)
@@ -151,6 +151,11 @@ func prepareMemory(ctx context.Context, img *image, min, max uint64, budget quot
 	if err := m.charge(min); err != nil {
 		m.Free()
 		return nil, nil, err
+	}
+	if m.buf != nil && prefaultOK.Load() {
+		var runs []pageRun
+		m.sample, runs = ws.newInstance()
+		prefault(m.buf, min, runs)
 	}
 	return experimental.WithMemoryAllocator(ctx, &memoryAllocator{mem: m}), m, nil
 }
@@ -178,6 +183,7 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	if m.charge(size) != nil {
 		return nil // the budget is spent: the grow fails
 	}
+	m.size = size
 	if m.buf == nil {
 		return []byte{}
 	}
@@ -215,12 +221,25 @@ func (m *linearMemory) reserve() error {
 
 // Free implements experimental.LinearMemory. It is safe to call twice.
 func (m *linearMemory) Free() {
+	if m.sample {
+		m.learn()
+	}
 	if m.buf != nil {
 		_ = unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(m.buf)), uintptr(len(m.buf)))
 		m.buf = nil
 	}
 	m.budget.Give(m.charged)
 	m.charged = 0
+}
+
+// called counts a call the instance ran: a sample is read after its
+// second.
+func (m *linearMemory) called() {
+	if m != nil && m.sample {
+		if m.calls++; m.calls >= callsSampled {
+			m.learn()
+		}
+	}
 }
 
 // pagemap is /proc/self/pagemap, opened once; nil where it cannot be read.
@@ -249,6 +268,9 @@ const (
 // the ranges, and the madvise calls, few. The caller holds the object's
 // turn: no guest code runs.
 func (m *linearMemory) trim() {
+	if m.sample {
+		m.learn() // before the pages it read are dropped
+	}
 	f := pagemap()
 	if m.buf == nil || m.img == nil || m.img.fd < 0 || f == nil {
 		return

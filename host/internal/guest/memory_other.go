@@ -39,7 +39,7 @@ func (a *memoryAllocator) Allocate(_, max uint64) experimental.LinearMemory {
 	return a.mem
 }
 
-func prepareMemory(ctx context.Context, img *image, min, max uint64, budget quota.Pair) (context.Context, *linearMemory, error) {
+func prepareMemory(ctx context.Context, img *image, min, max uint64, budget quota.Pair, _ *writeSet) (context.Context, *linearMemory, error) {
 	m := &linearMemory{max: max, img: img, budget: budget}
 	if err := m.charge(min); err != nil {
 		return nil, nil, err
@@ -58,6 +58,11 @@ func (m *linearMemory) charge(size uint64) error {
 }
 
 func (m *linearMemory) trim() {}
+
+func (m *linearMemory) called() {}
+
+// writeSet is Linux's: elsewhere instances fault their pages in as they go.
+type writeSet struct{}
 
 func (m *linearMemory) Reallocate(size uint64) []byte {
 	if size > m.max || m.charge(size) != nil {

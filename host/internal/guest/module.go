@@ -123,6 +123,9 @@ type Module struct {
 	// starts and at most: its declared minimum, and the least of its
 	// declared maximum and the worker's limit.
 	memMin, memMax uint64
+	// writes is the pages its instances usually write, faulted in
+	// when one starts (prefault_linux.go).
+	writes writeSet
 	// refs counts the module's owner (until Close) and its open
 	// instances: the compiled code and the snapshot are released when the
 	// last goes, so that a module replaced by a deploy outlives the

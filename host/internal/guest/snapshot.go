@@ -34,7 +34,7 @@ type snapGlobal struct {
 // takeSnapshot starts one instance the slow way (the data segments written
 // by the host, then _initialize) and records its state.
 func (m *Module) takeSnapshot(ctx context.Context) error {
-	actx, lm, err := prepareMemory(ctx, nil, m.memMin, m.memMax, quota.Pair{})
+	actx, lm, err := prepareMemory(ctx, nil, m.memMin, m.memMax, quota.Pair{}, nil)
 	if err != nil {
 		return fmt.Errorf("instantiate: %w", err)
 	}
