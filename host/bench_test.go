@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/dohost/dohost/abi"
@@ -68,17 +70,23 @@ func warmRequests(b *testing.B, wasm string) {
 // BenchmarkFirstRequest is the seed flow where every request goes to an
 // object never seen before: instantiate, construct, then the request.
 func BenchmarkFirstRequest(b *testing.B) {
-	firstRequests(b, guestWasm(b, "guests/examples/room"))
+	firstRequests(b, guestWasm(b, "guests/examples/room"), 0)
 }
 
 // firstRequests sends every request to a new object of the room in wasm.
-func firstRequests(b *testing.B, wasm string) {
+// maxLive caps the live objects (0: the default, more than a benchmark
+// makes): under a small cap each new object evicts one, and its instance
+// is usually a recycled one. It reports the process's CPU per request
+// (the server's and the benchmark's HTTP client's together).
+func firstRequests(b *testing.B, wasm string, maxLive int) {
 	dir := b.TempDir()
-	ts := startServer(b, dir+"/data", writeConfig(b, dir, wasm, roomConfig))
+	ts := startServerOpts(b, Options{DataDir: dir + "/data", MaxLiveObjects: maxLive}, writeConfig(b, dir, wasm, roomConfig))
 	c := benchClient()
 	benchGet(b, c, ts.URL+"/?roomId=warmup")
 	var n atomic.Int64
+	recycled := guest.Recycled()
 	b.SetParallelism(4)
+	cpu0 := processCPU()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -86,7 +94,18 @@ func firstRequests(b *testing.B, wasm string) {
 		}
 	})
 	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 	b.ReportMetric(float64(ts.Stats().ObjectsStarted)/float64(b.N), "objects/op")
+	b.ReportMetric(float64(guest.Recycled()-recycled)/float64(b.N), "recycled/op")
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkKVPutGet compares one KV put and get of the same key, committed

@@ -2,10 +2,12 @@ package host
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
 )
 
 // TestEviction_Cap: past the cap, the least recently used idle objects
@@ -43,6 +45,58 @@ func TestEviction_Cap(t *testing.T) {
 	}
 	if records := ts.objects.Stats().Records; records > 5 {
 		t.Errorf("%d object records kept for 5 live objects", records)
+	}
+}
+
+// TestEviction_Recycled: evicted objects' instances serve the next new
+// objects, each starting as a new instance would (its own in-memory state
+// from zero, its own name, its log lines under its own name): a revived
+// instance keeps nothing of the object that had it before. A handler's
+// panic leaves the instance to its object; an exit closes it, and an
+// instance wazero closed is not kept.
+func TestEviction_Recycled(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: dir + "/data", MaxLiveObjects: 2},
+		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	var n int
+	for round := 0; round < 4; round++ {
+		name := fmt.Sprintf("obj-%d", round)
+		ts.st(t, "panic-"+name, "panic", 502, nil)
+		// Two objects are live (the last round's and the one that
+		// panicked): this one evicts the older and, after the first
+		// round, gets its instance.
+		r0 := guest.Recycled()
+		for i := 1; i <= 3; i++ {
+			ts.st(t, name, "count", 200, &n)
+			if n != i {
+				t.Fatalf("%s: count %d at its request %d: its instance kept another object's state", name, n, i)
+			}
+		}
+		if round > 0 && guest.Recycled() == r0 {
+			t.Fatalf("%s did not get a recycled instance", name)
+		}
+		var info struct{ Name string }
+		ts.st(t, name, "info", 200, &info)
+		if info.Name != name {
+			t.Fatalf("%s answers as %q", name, info.Name)
+		}
+		ts.st(t, name, "log?msg=from-"+name, 200, nil)
+	}
+	ts.st(t, "exit", "exit", 502, nil)
+	ts.st(t, "after-exit", "count", 200, &n)
+	if n != 1 {
+		t.Errorf("the object after an exit counts %d, want 1", n)
+	}
+	for _, line := range strings.Split(ts.logs.String(), "\n") {
+		if _, rest, ok := strings.Cut(line, `msg="stdout: from-`); ok {
+			from, _, _ := strings.Cut(rest, `"`)
+			if !strings.Contains(line, "name="+from+" ") {
+				t.Errorf("a line %s wrote is logged under another object: %s", from, line)
+			}
+		}
+	}
+	if s := ts.Stats(); s.ObjectsLive > 2 {
+		t.Errorf("%d objects live, cap 2", s.ObjectsLive)
 	}
 }
 

@@ -78,7 +78,17 @@ func BenchmarkCompile(b *testing.B) {
 // and put, over HTTP).
 func BenchmarkFirstRequestLang(b *testing.B) {
 	for _, g := range roomLangs(b) {
-		b.Run(g.lang, func(b *testing.B) { firstRequests(b, g.wasm) })
+		b.Run(g.lang, func(b *testing.B) { firstRequests(b, g.wasm, 0) })
+	}
+}
+
+// BenchmarkFirstRequestRecycled is BenchmarkFirstRequestLang on a host
+// at its cap of live objects (100), as a host that has run for a while
+// is: each new object evicts the least recently used one, whose instance,
+// reset, is the new object's.
+func BenchmarkFirstRequestRecycled(b *testing.B) {
+	for _, g := range roomLangs(b) {
+		b.Run(g.lang, func(b *testing.B) { firstRequests(b, g.wasm, 100) })
 	}
 }
 

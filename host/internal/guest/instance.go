@@ -17,6 +17,8 @@ type Instance struct {
 	m      *Module
 	mod    api.Module
 	mem    *linearMemory
+	stdout *logWriter
+	stderr *logWriter
 	tables int64       // bytes of table elements charged to the memory budget
 	fns    []namedFunc // resolved exports
 	stack  [1]uint64
@@ -44,6 +46,12 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 		budget = m.tenant.Memory
 	}
 	tables := int64(m.prep.TableElements) * tableElementBytes
+	if inst := m.spare(); inst != nil {
+		if err := inst.revive(ctx, log, budget, tables); err != nil {
+			return nil, fmt.Errorf("instantiate: %w", err)
+		}
+		return inst, nil
+	}
 	if err := budget.Take(tables); err != nil {
 		return nil, fmt.Errorf("instantiate: tables: %w", err)
 	}
@@ -52,10 +60,11 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 		budget.Give(tables)
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
-	inst = &Instance{m: m, mem: mem, tables: tables}
+	inst = &Instance{m: m, mem: mem, tables: tables,
+		stdout: newLogWriter(log, m.logLimit, "stdout"), stderr: newLogWriter(log, m.logLimit, "stderr")}
 	c := &Call{kind: kindInit, inst: inst}
 	c.clock.start(m.limits.startup())
-	mod, err := m.instantiate(c.context(actx), log)
+	mod, err := m.instantiate(c.context(actx), inst.stdout, inst.stderr)
 	if err != nil {
 		mem.Free()
 		budget.Give(inst.tables)
@@ -83,13 +92,13 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 // in ctx. A panic in wazero (it has one for memory it could not get)
 // becomes an error: one instance that cannot start is that request's
 // failure, never the host's.
-func (m *Module) instantiate(ctx context.Context, log *slog.Logger) (mod api.Module, err error) {
+func (m *Module) instantiate(ctx context.Context, stdout, stderr *logWriter) (mod api.Module, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			mod, err = nil, fmt.Errorf("wazero: %v", r)
 		}
 	}()
-	cfg := withEnv(moduleConfig(newLogWriter(log, m.logLimit, "stdout"), newLogWriter(log, m.logLimit, "stderr")), m.vars)
+	cfg := withEnv(moduleConfig(stdout, stderr), m.vars)
 	mod, err = m.rt.InstantiateModule(ctx, m.cm, cfg)
 	if err != nil {
 		return nil, describeTrap(err)
@@ -123,9 +132,19 @@ func (i *Instance) Trim() {
 }
 
 // Close releases the instance, its memory and its tables, and gives
-// what they were charged back to the budget. It is safe on nil.
+// what they were charged back to the budget; an instance of a
+// snapshotted module is reset and kept for the module's next instance
+// (recycle.go). It is safe on nil.
 func (i *Instance) Close(ctx context.Context) {
-	if i == nil || i.mod == nil {
+	if i == nil || i.mod == nil || i.m.keep(i) {
+		return
+	}
+	i.closeNow(ctx)
+}
+
+// closeNow releases the instance, never keeping it.
+func (i *Instance) closeNow(ctx context.Context) {
+	if i.mod == nil {
 		return
 	}
 	_ = i.mod.Close(ctx)

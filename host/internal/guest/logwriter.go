@@ -117,3 +117,19 @@ func (w *logWriter) emit(line []byte) bool {
 	w.log.Log(context.Background(), level, strings.ToValidUTF8(string(line), "\uFFFD"), "stream", w.stream)
 	return true
 }
+
+// reset drops an incomplete line: the instance is kept as a spare, and
+// what its next object writes is not to be joined to it.
+func (w *logWriter) reset() {
+	w.mu.Lock()
+	w.buf = w.buf[:0]
+	w.mu.Unlock()
+}
+
+// retarget sends the writer's lines to log: a spare revived for another
+// object.
+func (w *logWriter) retarget(log *slog.Logger) {
+	w.mu.Lock()
+	w.log = log
+	w.mu.Unlock()
+}

@@ -152,12 +152,46 @@ func prepareMemory(ctx context.Context, img *image, min, max uint64, budget quot
 		m.Free()
 		return nil, nil, err
 	}
+	m.start(min)
+	return experimental.WithMemoryAllocator(ctx, &memoryAllocator{mem: m}), m, nil
+}
+
+// start prefaults the pages the module's instances usually write, within
+// the first size bytes, or makes the instance a sample of them.
+func (m *linearMemory) start(size uint64) {
 	if m.buf != nil && prefaultOK.Load() {
 		var runs []pageRun
-		m.sample, runs = ws.newInstance()
-		prefault(m.buf, min, runs)
+		m.sample, runs = m.writes.newInstance()
+		prefault(m.buf, size, runs)
 	}
-	return experimental.WithMemoryAllocator(ctx, &memoryAllocator{mem: m}), m, nil
+}
+
+// reset returns the memory to its image (or zeros) and gives its charge
+// back, for an instance kept as a spare; the caller has checked that the
+// memory has its first size. Dropping the pages makes a mapped image's
+// pages read the image again and every other page read zero; a copied
+// image is copied again. It reports false when the pages cannot be
+// dropped: the instance is then closed.
+func (m *linearMemory) reset() bool {
+	if m.sample {
+		m.learn()
+	}
+	if m.buf == nil {
+		return false
+	}
+	n := (m.size + osPage - 1) &^ (osPage - 1)
+	if err := unix.Madvise(m.buf[:n], unix.MADV_DONTNEED); err != nil {
+		return false
+	}
+	if im := m.img; im != nil && im.fd < 0 {
+		for _, e := range im.pages {
+			copy(m.buf[e.off:], e.data)
+		}
+	}
+	m.calls = 0
+	m.budget.Give(m.charged)
+	m.charged = 0
+	return true
 }
 
 // charge makes the memory's charge that of size bytes.

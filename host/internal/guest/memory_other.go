@@ -25,6 +25,7 @@ func newImage(mem []byte) (*image, error) {
 func (im *image) close() {}
 
 type linearMemory struct {
+	size    uint64
 	buf     []byte
 	max     uint64
 	img     *image
@@ -61,6 +62,19 @@ func (m *linearMemory) trim() {}
 
 func (m *linearMemory) called() {}
 
+func (m *linearMemory) start(uint64) {}
+
+// reset writes the image over the memory, which has the image's size.
+func (m *linearMemory) reset() bool {
+	if m.buf == nil || m.img == nil || uint64(len(m.buf)) != m.img.size {
+		return false
+	}
+	copy(m.buf, m.img.data)
+	m.budget.Give(m.charged)
+	m.charged = 0
+	return true
+}
+
 // writeSet is Linux's: elsewhere instances fault their pages in as they go.
 type writeSet struct{}
 
@@ -78,6 +92,7 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		m.buf = b
 	}
 	m.buf = m.buf[:size]
+	m.size = size
 	return m.buf
 }
 

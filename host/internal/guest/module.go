@@ -126,6 +126,8 @@ type Module struct {
 	// writes is the pages its instances usually write, faulted in
 	// when one starts (prefault_linux.go).
 	writes writeSet
+	// spares are closed instances kept to be revived (recycle.go).
+	spares spares
 	// refs counts the module's owner (until Close) and its open
 	// instances: the compiled code and the snapshot are released when the
 	// last goes, so that a module replaced by a deploy outlives the
@@ -179,6 +181,7 @@ func (m *Module) Close(ctx context.Context) {
 	if m == nil {
 		return
 	}
+	m.closeSpares(ctx)
 	m.unref(ctx)
 }
 

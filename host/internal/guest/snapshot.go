@@ -40,7 +40,7 @@ func (m *Module) takeSnapshot(ctx context.Context) error {
 	}
 	c := &Call{kind: kindInit}
 	c.clock.start(m.limits.startup())
-	mod, err := m.instantiate(c.context(actx), m.log)
+	mod, err := m.instantiate(c.context(actx), newLogWriter(m.log, m.logLimit, "stdout"), newLogWriter(m.log, m.logLimit, "stderr"))
 	if err != nil {
 		lm.Free()
 		return fmt.Errorf("instantiate: %w", err)

@@ -158,6 +158,12 @@ func Prepare(wasm []byte, o Options) (*Prepared, error) {
 				p.Globals = append(p.Globals, Global{Name: o.GlobalPrefix + strconv.Itoa(m.globalImports+i), ValType: g.valType})
 			}
 		}
+		// The meter's own globals too: an instance stopped by a trap
+		// deep in its calls keeps the depth it had, and one started
+		// from the snapshot, or reset to it, must not.
+		for _, gi := range []uint32{w.fuelGlobal, w.depthGlobal} {
+			p.Globals = append(p.Globals, Global{Name: o.GlobalPrefix + strconv.Itoa(int(gi)), ValType: valI32})
+		}
 		for _, d := range m.data {
 			if !d.passive && len(d.init) > 0 {
 				p.Data = append(p.Data, Segment{Offset: d.offset, Data: d.init})

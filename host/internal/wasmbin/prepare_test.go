@@ -180,9 +180,9 @@ func TestPrepare_Depth(t *testing.T) {
 }
 
 // TestPrepare_Snapshot: a module without a start function or table changes
-// is prepared for snapshots: active data moved out, mutable globals
-// exported; writing the data and setting the globals gives the original
-// state.
+// is prepared for snapshots: active data moved out, mutable globals (its
+// own and the meter's) exported; writing the data and setting the globals
+// gives the original state.
 func TestPrepare_Snapshot(t *testing.T) {
 	orig := readTestdata(t, "snapshot.wasm")
 	p, err := Prepare(orig, testOpts)
@@ -195,7 +195,9 @@ func TestPrepare_Snapshot(t *testing.T) {
 	if len(p.Data) != 2 || string(p.Data[0].Data) != "abc" || p.Data[1].Offset != 70000 {
 		t.Errorf("data: got %+v", p.Data)
 	}
-	if len(p.Globals) != 1 || p.Globals[0].Name != "snap:0" || p.Globals[0].ValType != valI32 {
+	// The module's one mutable global, then the meter's fuel and depth.
+	if len(p.Globals) != 3 || p.Globals[0].Name != "snap:0" || p.Globals[0].ValType != valI32 ||
+		p.Globals[1].Name != "snap:1" || p.Globals[2].Name != "snap:2" {
 		t.Errorf("globals: got %+v", p.Globals)
 	}
 	ctx := context.Background()
