@@ -23,6 +23,7 @@ type image struct {
 	fd     int      // the memfd, or -1 when the image is copied
 	pages  []extent // copied images: the non-zero parts
 	shared uint64   // mapped images: the bytes of non-zero pages, shared by every instance
+	view   []byte   // mapped images: the memfd mapped read-only, to copy pages back from
 }
 
 // extent is a non-zero part of a small image.
@@ -82,13 +83,20 @@ func newImage(mem []byte) (*image, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("snapshot image: seal: %w", err)
 	}
-	im.fd = fd
+	view, err := unix.Mmap(fd, 0, len(mem), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("snapshot image: map: %w", err)
+	}
+	im.fd, im.view = fd, view
 	return im, nil
 }
 
 // close releases the image. Instances already mapping it keep working.
 func (im *image) close() {
 	if im != nil && im.fd >= 0 {
+		_ = unix.Munmap(im.view)
+		im.view = nil
 		unix.Close(im.fd)
 		im.fd = -1
 	}
@@ -168,10 +176,15 @@ func (m *linearMemory) start(size uint64) {
 
 // reset returns the memory to its image (or zeros) and gives its charge
 // back, for an instance kept as a spare; the caller has checked that the
-// memory has its first size. Dropping the pages makes a mapped image's
-// pages read the image again and every other page read zero; a copied
-// image is copied again. It reports false when the pages cannot be
-// dropped: the instance is then closed.
+// memory has its first size. It reports false when it cannot: the
+// instance is then closed.
+//
+// Of a mapped image, the pages the instance made its own are found in
+// /proc/self/pagemap: those the module's instances usually write get the
+// image's content copied back, and stay, so the next object's writes
+// fault nothing; the others are dropped, and read the image again. Every
+// other page still reads the image. A copied image's memory is dropped
+// whole (it reads zero) and the image copied again.
 func (m *linearMemory) reset() bool {
 	if m.sample {
 		m.learn()
@@ -179,19 +192,73 @@ func (m *linearMemory) reset() bool {
 	if m.buf == nil {
 		return false
 	}
-	n := (m.size + osPage - 1) &^ (osPage - 1)
-	if err := unix.Madvise(m.buf[:n], unix.MADV_DONTNEED); err != nil {
-		return false
-	}
-	if im := m.img; im != nil && im.fd < 0 {
-		for _, e := range im.pages {
-			copy(m.buf[e.off:], e.data)
+	n := int((m.size + osPage - 1) / osPage)
+	if im := m.img; im != nil && im.fd >= 0 && im.view != nil && uint64(n)*osPage == im.size {
+		if !m.restorePages(n) {
+			return false
+		}
+	} else {
+		if err := unix.Madvise(m.buf[:n*osPage], unix.MADV_DONTNEED); err != nil {
+			return false
+		}
+		if im != nil {
+			for _, e := range im.pages {
+				copy(m.buf[e.off:], e.data)
+			}
 		}
 	}
 	m.calls = 0
 	m.budget.Give(m.charged)
 	m.charged = 0
 	return true
+}
+
+// restorePages is reset for the n pages of a mapped image.
+func (m *linearMemory) restorePages(n int) bool {
+	f := pagemap()
+	if f == nil {
+		return false
+	}
+	entries := make([]byte, 8*n)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.buf)))
+	if _, err := f.ReadAt(entries, int64(base/osPage)*8); err != nil {
+		return false
+	}
+	var runs []pageRun
+	if p := m.writes.runs.Load(); p != nil {
+		runs = *p
+	}
+	drop := -1 // the first page of the run being dropped
+	flush := func(end int) bool {
+		if drop >= 0 {
+			if err := unix.Madvise(m.buf[drop*osPage:end*osPage], unix.MADV_DONTNEED); err != nil {
+				return false
+			}
+		}
+		drop = -1
+		return true
+	}
+	for p := 0; p < n; p++ {
+		e := binary.LittleEndian.Uint64(entries[8*p:])
+		private := e&pmSwapped != 0 || e&pmPresent != 0 && e&pmFileShared == 0
+		for len(runs) > 0 && runs[0].first+runs[0].n <= p {
+			runs = runs[1:]
+		}
+		hot := len(runs) > 0 && runs[0].first <= p
+		switch {
+		case private && hot:
+			if !flush(p) {
+				return false
+			}
+			copy(m.buf[p*osPage:(p+1)*osPage], m.img.view[p*osPage:(p+1)*osPage])
+		case private && drop < 0:
+			drop = p
+		}
+		// A run dropped goes on over pages that still read the image:
+		// dropping those changes nothing (as trim), and keeps the
+		// system calls few.
+	}
+	return flush(n)
 }
 
 // charge makes the memory's charge that of size bytes.

@@ -68,6 +68,10 @@ func TestRecycle_ResetsToSnapshot(t *testing.T) {
 			}
 			want := stateOf(t, m, a)
 			mem := a.mod.Memory()
+			// Half the pages are in the write set (copied back), the
+			// others not (dropped); a is not learned from.
+			a.mem.sample = false
+			m.writes.runs.Store(&[]pageRun{{first: 1, n: int(mem.Size()) / osPage / 2}})
 			mem.Write(0, bytes.Repeat([]byte{0xA5}, int(mem.Size())))
 			for _, g := range m.prep.Globals {
 				a.mod.ExportedGlobal(g.Name).(api.MutableGlobal).Set(0x5A5A5A5A)
