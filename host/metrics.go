@@ -183,6 +183,7 @@ var stats = []stat{
 	newStat("dohost_objects_failed_total", "Object instances replaced after a trap or a timeout.", counter, func(s *Stats) int64 { return s.ObjectsFailed }),
 	newStat("dohost_objects_evicted_total", "Object instances closed because they were idle or over the cap.", counter, func(s *Stats) int64 { return s.ObjectsEvicted }),
 	newStat("dohost_objects_trimmed_total", "Idle object instances trimmed.", counter, func(s *Stats) int64 { return s.ObjectsTrimmed }),
+	newStat("dohost_instances_recycled_total", "Instances made by resetting and reviving a closed one instead of instantiating.", counter, func(s *Stats) int64 { return s.InstancesRecycled }),
 	newStat("dohost_objects_waiting", "Requests and events waiting for an object's turn (the objects' queues).", gauge, func(s *Stats) int64 { return s.ObjectsWaiting }),
 	newStat("dohost_worker_waiting", "Requests waiting for a Worker instance.", gauge, func(s *Stats) int64 { return s.WorkerWaiting }),
 	newStat("dohost_worker_instances_total", "Worker instances created.", counter, func(s *Stats) int64 { return s.WorkerInstances }),

@@ -314,6 +314,9 @@ type Stats struct {
 	ObjectsHibernating int64 // objects with WebSockets open and no instance
 	ObjectsWaiting     int64 // requests and events waiting for an object's turn
 	WorkerWaiting      int64 // requests waiting for a Worker instance
+	// InstancesRecycled counts instances (of objects and Workers) made by
+	// reviving a closed one, in this process (every Server in it).
+	InstancesRecycled int64
 
 	// WebSockets counts the host's WebSockets.
 	WebSockets sockets.Stats
@@ -331,6 +334,7 @@ func (s *Server) Stats() Stats {
 		ObjectsEvicted: o.Evicted, ObjectsTrimmed: o.Trimmed,
 		AlarmsRun: o.AlarmsRun, AlarmsFailed: o.AlarmsFailed, AlarmsPending: o.AlarmsPending,
 		ObjectsHibernating: o.Hibernating, ObjectsWaiting: o.Waiting, WebSockets: s.sockets.Stats(),
+		InstancesRecycled: guest.Recycled(),
 	}
 	for _, w := range s.workers() {
 		if w.pool != nil {
