@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,21 +51,28 @@ func parallel(b *testing.B, n int, op func(g, i int)) {
 }
 
 // BenchmarkStorageWrite: synced storage writes (one put per request, each
-// request its own commit) from 1 and from 100 objects at once, next to a
-// loop of synced one-key Pebble batches from as many goroutines on the
-// same database. Concurrent commits share fsyncs in both.
+// request its own commit) from 1 and from 100 objects at once, through the
+// ABI from the C probe (whose own CPU is small: the host's path) and the
+// Go probe, next to a loop of synced one-key Pebble batches from as many
+// goroutines on the same disk. Concurrent commits share fsyncs in all.
 func BenchmarkStorageWrite(b *testing.B) {
 	dir := b.TempDir()
-	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "testdata/guests/probe"), probeConfig))
+	servers := map[string]*testServer{}
+	for _, lang := range []string{"c", "go"} {
+		servers[lang] = probeServer(b, dir+"/"+lang, lang)
+	}
 	for _, n := range []int{1, 100} {
-		for g := 0; g < n; g++ { // start the objects
-			objectRequest(b, ts, fmt.Sprintf("w%d", g), "http://probe/obj/count")
-		}
-		b.Run(fmt.Sprintf("abi/objects=%d", n), func(b *testing.B) {
-			parallel(b, n, func(g, i int) {
-				objectRequest(b, ts, fmt.Sprintf("w%d", g), fmt.Sprintf("http://probe/obj/st/put?key=k&value=%d", i))
+		for _, lang := range []string{"c", "go"} {
+			ts := servers[lang]
+			for g := 0; g < n; g++ { // start the objects
+				objectRequest(b, ts, fmt.Sprintf("w%d", g), "http://probe/obj/count")
+			}
+			b.Run(fmt.Sprintf("abi-%s/objects=%d", lang, n), func(b *testing.B) {
+				parallel(b, n, func(g, i int) {
+					objectRequest(b, ts, fmt.Sprintf("w%d", g), fmt.Sprintf("http://probe/obj/st/put?key=k&value=%d", i))
+				})
 			})
-		})
+		}
 		b.Run(fmt.Sprintf("pebble/writers=%d", n), func(b *testing.B) {
 			db := rawPebble(b, dir)
 			parallel(b, n, func(g, i int) {
@@ -79,55 +87,70 @@ func BenchmarkStorageWrite(b *testing.B) {
 	}
 }
 
+// probeServer serves lang's probe from its own data directory under dir.
+func probeServer(b *testing.B, dir, lang string) *testServer {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return startServer(b, dir+"/data", writeConfig(b, dir, probeWasm(b, lang), probeConfig))
+}
+
 // BenchmarkStorageList: one listing of all 100,000 keys of an object,
-// through the ABI (the guest walks them with Storage.Range, a page of 1000
-// keys per host call), through the host's store (the same pages, no
-// guest) and with a raw Pebble iterator over the same keys.
+// through the ABI (the guest walks them a page of 1000 keys per host
+// call; the C probe, whose own CPU is small, and the Go probe), through
+// the host's store (the same pages, no guest) and with a raw Pebble
+// iterator over the same keys.
 func BenchmarkStorageList(b *testing.B) {
 	dir := b.TempDir()
-	ts := startServer(b, dir+"/data", writeConfig(b, dir, guestWasm(b, "testdata/guests/probe"), probeConfig))
 	const n = 100_000
-	// The same keys go into the object's storage, through the store, and
-	// into a raw Pebble database on the same disk, under a prefix as long
-	// as the store's.
-	ns := ts.namespace(b, "PROBE")
-	id, err := ns.ParseID(ns.IDFromName("big"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var oid [store.ObjectIDLen]byte
-	if _, err := hex.Decode(oid[:], []byte(id)); err != nil {
-		b.Fatal(err)
-	}
-	obj := ts.store.Object(ts.workers()[0].cfg.AccountID, ns.Key(), oid, store.DefaultObjectLimits)
 	raw := rawPebble(b, dir)
 	rawPrefix := []byte("\x02default\x00\x01" + strings.Repeat("n", store.NamespaceIDLen+store.ObjectIDLen))
 	for i := 0; i < n; i += 10_000 {
-		tx := ts.store.NewTxn()
 		rb := raw.NewBatch()
 		for j := i; j < i+10_000; j++ {
-			k, v := []byte(fmt.Sprintf("k%06d", j)), []byte("some value of 24 bytes..")
-			if err := obj.Put(tx, k, v); err != nil {
-				b.Fatal(err)
-			}
-			_ = rb.Set(append(rawPrefix[:len(rawPrefix):len(rawPrefix)], k...), v, nil)
-		}
-		if err := tx.Commit(); err != nil {
-			b.Fatal(err)
+			_ = rb.Set(append(rawPrefix[:len(rawPrefix):len(rawPrefix)], listKey(j)...), listValue, nil)
 		}
 		if err := rb.Commit(pebble.Sync); err != nil {
 			b.Fatal(err)
 		}
 		rb.Close()
 	}
-	b.Run("abi/keys", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
-			if got := string(objectRequest(b, ts, "big", "http://probe/obj/st/count?prefix=k")); got[len(got)-6:] != "100000" {
-				b.Fatalf("count: %q", got)
+	var obj *store.Object
+	var ts *testServer
+	for _, lang := range []string{"c", "go"} {
+		// The same keys go into object "big" of each probe's server,
+		// through its store.
+		ts = probeServer(b, dir+"/"+lang, lang)
+		ns := ts.namespace(b, "PROBE")
+		id, err := ns.ParseID(ns.IDFromName("big"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var oid [store.ObjectIDLen]byte
+		if _, err := hex.Decode(oid[:], []byte(id)); err != nil {
+			b.Fatal(err)
+		}
+		obj = ts.store.Object(ts.workers()[0].cfg.AccountID, ns.Key(), oid, store.DefaultObjectLimits)
+		for i := 0; i < n; i += 10_000 {
+			tx := ts.store.NewTxn()
+			for j := i; j < i+10_000; j++ {
+				if err := obj.Put(tx, listKey(j), listValue); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
-	})
+		b.Run("abi-"+lang+"/keys", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if got := string(objectRequest(b, ts, "big", "http://probe/obj/st/count?prefix=k")); !strings.HasSuffix(strings.TrimSpace(got), "100000") {
+					b.Fatalf("count: %q", got)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
+		})
+	}
 	b.Run("pebble/keys", func(b *testing.B) {
 		lower := append(bytes.Clone(rawPrefix), 'k')
 		upper := append(bytes.Clone(rawPrefix), 'l')
@@ -171,3 +194,8 @@ func BenchmarkStorageList(b *testing.B) {
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
 	})
 }
+
+// listKey is the key j of BenchmarkStorageList; listValue every value.
+func listKey(j int) []byte { return []byte(fmt.Sprintf("k%06d", j)) }
+
+var listValue = []byte("some value of 24 bytes..")

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 )
 
 // ID identifies one Durable Object within its namespace. It is shown
@@ -23,13 +25,33 @@ const uniqueBit = 0x80
 
 func (id ID) String() string { return hex.EncodeToString(id[:]) }
 
+// macs holds, for each namespace key, a pool of HMACs under it: hmac.New
+// pads the key and allocates two digests, which cost more than the MAC of
+// an ID itself, and a request to an object by name takes three.
+var macs sync.Map // string(key) → *sync.Pool of hash.Hash
+
+// mac appends to dst the HMAC-SHA256 under key of prefix and data.
+func mac(dst, key []byte, prefix string, data []byte) []byte {
+	p, ok := macs.Load(string(key))
+	if !ok {
+		k := string(key)
+		p, _ = macs.LoadOrStore(k, &sync.Pool{New: func() any { return hmac.New(sha256.New, []byte(k)) }})
+	}
+	pool := p.(*sync.Pool)
+	m := pool.Get().(hash.Hash)
+	m.Reset()
+	m.Write([]byte(prefix))
+	m.Write(data)
+	dst = m.Sum(dst)
+	pool.Put(m)
+	return dst
+}
+
 // idFromName derives the ID of name in the namespace keyed by key.
 func idFromName(key []byte, name string) ID {
 	var id ID
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("name\x00"))
-	m.Write([]byte(name))
-	copy(id[:24], m.Sum(nil))
+	var sum [sha256.Size]byte
+	copy(id[:24], mac(sum[:0], key, "name\x00", []byte(name)))
 	id[0] &^= uniqueBit
 	sealID(key, &id)
 	return id
@@ -47,10 +69,8 @@ func newUniqueID(key []byte) (ID, error) {
 }
 
 func sealID(key []byte, id *ID) {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("id\x00"))
-	m.Write(id[:24])
-	copy(id[24:], m.Sum(nil))
+	var sum [sha256.Size]byte
+	copy(id[24:], mac(sum[:0], key, "id\x00", id[:24]))
 }
 
 var errBadID = errors.New("not an object ID of this namespace")
