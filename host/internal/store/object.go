@@ -186,6 +186,16 @@ func (o *Object) List(t *Txn, lo ListOptions) (entries []Entry, more bool, err e
 		first, next = it.Last, it.Prev
 	}
 	size := 0
+	// The page's keys and values are copied into a few shared buffers,
+	// not one allocation each.
+	var buf []byte
+	clone := func(b []byte) []byte {
+		if buf == nil || len(buf)+len(b) > cap(buf) {
+			buf = make([]byte, 0, max(len(b), 32<<10))
+		}
+		buf = append(buf, b...)
+		return buf[len(buf)-len(b) : len(buf) : len(buf)]
+	}
 	for ok := first(); ok; ok = next() {
 		if lo.Limit > 0 && len(entries) == lo.Limit {
 			break
@@ -194,16 +204,16 @@ func (o *Object) List(t *Txn, lo ListOptions) (entries []Entry, more bool, err e
 			more = true
 			break
 		}
-		e := Entry{Key: bytes.Clone(it.Key()[len(o.prefix):])}
+		if entries == nil {
+			entries = make([]Entry, 0, 64)
+		}
+		e := Entry{Key: clone(it.Key()[len(o.prefix):])}
 		if !lo.KeysOnly {
 			v, err := it.ValueAndErr()
 			if err != nil {
 				return nil, false, fmt.Errorf("storage list: %w", err)
 			}
-			e.Value = bytes.Clone(v)
-			if e.Value == nil {
-				e.Value = []byte{}
-			}
+			e.Value = clone(v)
 		}
 		size += len(e.Key) + len(e.Value)
 		entries = append(entries, e)
