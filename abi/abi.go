@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -277,6 +278,15 @@ func (e *Encoder) Bytes(b []byte) {
 	e.B = append(e.B, b...)
 }
 
+// headersLen is the length of h's encoding.
+func headersLen(h []Header) int {
+	n := 4
+	for _, f := range h {
+		n += 8 + len(f.Name) + len(f.Value)
+	}
+	return n
+}
+
 func (e *Encoder) headers(h []Header) {
 	e.U32(uint32(len(h)))
 	for _, f := range h {
@@ -406,7 +416,7 @@ func (d *Decoder) End() error {
 
 // AppendRequest appends the encoding of r to b.
 func AppendRequest(b []byte, r *Request) []byte {
-	e := Encoder{B: b}
+	e := Encoder{B: slices.Grow(b, 4+len(r.Method)+4+len(r.URL)+headersLen(r.Headers)+4+len(r.Body))}
 	e.Str(r.Method)
 	e.Str(r.URL)
 	e.headers(r.Headers)
@@ -441,7 +451,7 @@ func DecodeRequest(b []byte) (*Request, error) {
 
 // AppendResponse appends the encoding of r to b.
 func AppendResponse(b []byte, r *Response) []byte {
-	e := Encoder{B: b}
+	e := Encoder{B: slices.Grow(b, 4+headersLen(r.Headers)+4+len(r.Body))}
 	e.U32(uint32(r.Status))
 	e.headers(r.Headers)
 	e.Bytes(r.Body)

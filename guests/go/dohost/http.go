@@ -242,8 +242,16 @@ func decodeRequest(b []byte) (*Request, error) {
 		return nil, fmt.Errorf("request URL: %w", err)
 	}
 	h := unflatten(ar.Headers)
-	orig := &received{raw: b, method: ar.Method, url: u, urlVal: *u, headers: ar.Headers, names: len(h), body: ar.Body}
-	return &Request{Method: ar.Method, URL: u, Header: h, Body: ar.Body, orig: orig}, nil
+	// The request and what it remembers of its record: one allocation.
+	rr := &struct {
+		req  Request
+		orig received
+	}{
+		req:  Request{Method: ar.Method, URL: u, Header: h, Body: ar.Body},
+		orig: received{raw: b, method: ar.Method, url: u, urlVal: *u, headers: ar.Headers, names: len(h), body: ar.Body},
+	}
+	rr.req.orig = &rr.orig
+	return &rr.req, nil
 }
 
 func encodeResponse(r *Response) []byte {
@@ -259,20 +267,38 @@ func decodeResponse(b []byte) (*Response, error) {
 		return nil, err
 	}
 	h := unflatten(ar.Headers)
-	orig := &received{raw: b, status: ar.Status, headers: ar.Headers, names: len(h), body: ar.Body}
-	return &Response{StatusCode: ar.Status, Header: h, Body: ar.Body, orig: orig}, nil
+	rr := &struct {
+		resp Response
+		orig received
+	}{
+		resp: Response{StatusCode: ar.Status, Header: h, Body: ar.Body},
+		orig: received{raw: b, status: ar.Status, headers: ar.Headers, names: len(h), body: ar.Body},
+	}
+	rr.resp.orig = &rr.orig
+	return &rr.resp, nil
 }
 
 func flatten(h Header) []abi.Header {
 	if len(h) == 0 {
 		return nil
 	}
+	if len(h) == 1 { // the common case (a Content-Type): nothing to sort
+		for k, vs := range h {
+			out := make([]abi.Header, len(vs))
+			for i, v := range vs {
+				out[i] = abi.Header{Name: k, Value: v}
+			}
+			return out
+		}
+	}
 	keys := make([]string, 0, len(h))
-	for k := range h {
+	n := 0
+	for k, vs := range h {
 		keys = append(keys, k)
+		n += len(vs)
 	}
 	sort.Strings(keys)
-	var out []abi.Header
+	out := make([]abi.Header, 0, n)
 	for _, k := range keys {
 		for _, v := range h[k] {
 			out = append(out, abi.Header{Name: k, Value: v})
