@@ -215,13 +215,8 @@ func (m *linearMemory) reset() bool {
 
 // restorePages is reset for the n pages of a mapped image.
 func (m *linearMemory) restorePages(n int) bool {
-	f := pagemap()
-	if f == nil {
-		return false
-	}
-	entries := make([]byte, 8*n)
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.buf)))
-	if _, err := f.ReadAt(entries, int64(base/osPage)*8); err != nil {
+	entries := m.pageEntries(n)
+	if entries == nil {
 		return false
 	}
 	var runs []pageRun
@@ -239,8 +234,7 @@ func (m *linearMemory) restorePages(n int) bool {
 		return true
 	}
 	for p := 0; p < n; p++ {
-		e := binary.LittleEndian.Uint64(entries[8*p:])
-		private := e&pmSwapped != 0 || e&pmPresent != 0 && e&pmFileShared == 0
+		private := ownPage(binary.LittleEndian.Uint64(entries[8*p:]))
 		for len(runs) > 0 && runs[0].first+runs[0].n <= p {
 			runs = runs[1:]
 		}
@@ -343,6 +337,27 @@ func (m *linearMemory) called() {
 	}
 }
 
+// pageEntries reads the pagemap entries of the memory's first n pages,
+// or returns nil when they cannot be read.
+func (m *linearMemory) pageEntries(n int) []byte {
+	f := pagemap()
+	if f == nil || m.buf == nil {
+		return nil
+	}
+	entries := make([]byte, 8*n)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.buf)))
+	if _, err := f.ReadAt(entries, int64(base/osPage)*8); err != nil {
+		return nil
+	}
+	return entries
+}
+
+// ownPage reports whether a pagemap entry is of a page the instance made
+// its own: a private copy, present or swapped out.
+func ownPage(e uint64) bool {
+	return e&pmSwapped != 0 || e&pmPresent != 0 && e&pmFileShared == 0
+}
+
 // pagemap is /proc/self/pagemap, opened once; nil where it cannot be read.
 var pagemap = sync.OnceValue(func() *os.File {
 	f, err := os.Open("/proc/self/pagemap")
@@ -372,14 +387,12 @@ func (m *linearMemory) trim() {
 	if m.sample {
 		m.learn() // before the pages it read are dropped
 	}
-	f := pagemap()
-	if m.buf == nil || m.img == nil || m.img.fd < 0 || f == nil {
+	if m.buf == nil || m.img == nil || m.img.fd < 0 {
 		return
 	}
 	n := int(m.img.size / osPage)
-	entries := make([]byte, 8*n)
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.buf)))
-	if _, err := f.ReadAt(entries, int64(base/osPage)*8); err != nil {
+	entries := m.pageEntries(n)
+	if entries == nil {
 		return
 	}
 	run, shared := -1, false // the current range; whether it holds a shared page
@@ -391,8 +404,7 @@ func (m *linearMemory) trim() {
 	}
 	for p := 0; p < n; p++ {
 		e := binary.LittleEndian.Uint64(entries[8*p:])
-		private := e&pmSwapped != 0 || e&pmPresent != 0 && e&pmFileShared == 0
-		if private {
+		if ownPage(e) {
 			flush(p)
 			continue
 		}

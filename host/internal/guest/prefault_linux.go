@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,8 +96,8 @@ func prefault(b []byte, size uint64, runs []pageRun) {
 // holds the instance: no guest code runs.
 func (m *linearMemory) learn() {
 	m.sample = false
-	w, f := m.writes, pagemap()
-	if w == nil || m.buf == nil || f == nil {
+	w := m.writes
+	if w == nil || m.buf == nil {
 		return
 	}
 	n := int(min(m.size, uint64(len(m.buf))) / osPage)
@@ -106,9 +105,8 @@ func (m *linearMemory) learn() {
 	if n == 0 {
 		return
 	}
-	entries := make([]byte, 8*n)
-	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.buf)))
-	if _, err := f.ReadAt(entries, int64(base/osPage)*8); err != nil {
+	entries := m.pageEntries(n)
+	if entries == nil {
 		return
 	}
 	imagePages := 0
@@ -122,7 +120,7 @@ func (m *linearMemory) learn() {
 	}
 	for p := 0; p < n; p++ {
 		e := binary.LittleEndian.Uint64(entries[8*p:])
-		written := e&pmSwapped != 0 || e&pmPresent != 0 && e&pmFileShared == 0
+		written := ownPage(e)
 		if written && p >= imagePages {
 			// Past a mapped image (or without one) a present page may be
 			// the kernel's zero page, only read: a page of zeros counts
