@@ -13,9 +13,7 @@ import (
 // lose their instance (their in-memory state) but not their storage; an
 // object in use stays.
 func TestEviction_Cap(t *testing.T) {
-	dir := t.TempDir()
-	ts := startServerOpts(t, Options{DataDir: dir + "/data", MaxLiveObjects: 5},
-		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	ts := startProbeOpts(t, "go", Options{MaxLiveObjects: 5})
 	var n int
 	for i := 0; i < 20; i++ {
 		ts.st(t, "hot", "count", 200, &n) // the most recently used, always
@@ -54,9 +52,7 @@ func TestEviction_Cap(t *testing.T) {
 // panic leaves the instance to its object; an exit closes it, and an
 // instance wazero closed is not kept.
 func TestEviction_Recycled(t *testing.T) {
-	dir := t.TempDir()
-	ts := startServerOpts(t, Options{DataDir: dir + "/data", MaxLiveObjects: 2},
-		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	ts := startProbeOpts(t, "go", Options{MaxLiveObjects: 2})
 	var n int
 	for round := 0; round < 4; round++ {
 		name := fmt.Sprintf("obj-%d", round)
@@ -101,9 +97,7 @@ func TestEviction_Recycled(t *testing.T) {
 
 // TestEviction_Idle: an object idle for IdleTimeout is evicted.
 func TestEviction_Idle(t *testing.T) {
-	dir := t.TempDir()
-	ts := startServerOpts(t, Options{DataDir: dir + "/data", IdleTimeout: 200 * time.Millisecond, TrimAfter: 50 * time.Millisecond},
-		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	ts := startProbeOpts(t, "go", Options{IdleTimeout: 200 * time.Millisecond, TrimAfter: 50 * time.Millisecond})
 	var n int
 	ts.st(t, "idle", "count", 200, &n)
 	ts.st(t, "idle", "count", 200, &n)
@@ -117,9 +111,7 @@ func TestEviction_Idle(t *testing.T) {
 // TestEviction_TrimKeepsState: trimming an idle object's memory keeps
 // every byte it wrote.
 func TestEviction_TrimKeepsState(t *testing.T) {
-	dir := t.TempDir()
-	ts := startServerOpts(t, Options{DataDir: dir + "/data", TrimAfter: 20 * time.Millisecond},
-		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig))
+	ts := startProbeOpts(t, "go", Options{TrimAfter: 20 * time.Millisecond})
 	var n int
 	for i := 1; i <= 5; i++ {
 		trimmed := ts.Stats().ObjectsTrimmed

@@ -35,10 +35,15 @@ func probeWasm(t testing.TB, lang string) string {
 func startProbe(t *testing.T) *testServer { return startProbeIn(t, "go") }
 
 // startProbeIn serves the probe of lang.
-func startProbeIn(t *testing.T, lang string) *testServer {
+func startProbeIn(t *testing.T, lang string) *testServer { return startProbeOpts(t, lang, Options{}) }
+
+// startProbeOpts serves the probe of lang with options o, from a data
+// directory of its own.
+func startProbeOpts(t testing.TB, lang string, o Options) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	return startServer(t, dir+"/data", writeConfig(t, dir, probeWasm(t, lang), probeConfig))
+	o.DataDir = dir + "/data"
+	return startServerOpts(t, o, writeConfig(t, dir, probeWasm(t, lang), probeConfig))
 }
 
 // eachLang runs f for each language that has a probe, as subtests.

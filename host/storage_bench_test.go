@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,7 +58,7 @@ func BenchmarkStorageWrite(b *testing.B) {
 	dir := b.TempDir()
 	servers := map[string]*testServer{}
 	for _, lang := range []string{"c", "go"} {
-		servers[lang] = probeServer(b, dir+"/"+lang, lang)
+		servers[lang] = startProbeOpts(b, lang, Options{})
 	}
 	for _, n := range []int{1, 100} {
 		for _, lang := range []string{"c", "go"} {
@@ -87,14 +86,6 @@ func BenchmarkStorageWrite(b *testing.B) {
 	}
 }
 
-// probeServer serves lang's probe from its own data directory under dir.
-func probeServer(b *testing.B, dir, lang string) *testServer {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	return startServer(b, dir+"/data", writeConfig(b, dir, probeWasm(b, lang), probeConfig))
-}
-
 // BenchmarkStorageList: one listing of all 100,000 keys of an object,
 // through the ABI (the guest walks them a page of 1000 keys per host
 // call; the C probe, whose own CPU is small, and the Go probe), through
@@ -120,7 +111,7 @@ func BenchmarkStorageList(b *testing.B) {
 	for _, lang := range []string{"c", "go"} {
 		// The same keys go into object "big" of each probe's server,
 		// through its store.
-		ts = probeServer(b, dir+"/"+lang, lang)
+		ts = startProbeOpts(b, lang, Options{})
 		ns := ts.namespace(b, "PROBE")
 		id, err := ns.ParseID(ns.IDFromName("big"))
 		if err != nil {

@@ -72,10 +72,11 @@ func (m *Module) keep(i *Instance) bool {
 	i.tables = 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || len(s.list) >= maxSpares || hostSpares.Add(1) > maxHostSpares {
-		if !s.closed && len(s.list) < maxSpares {
-			hostSpares.Add(-1)
-		}
+	if s.closed || len(s.list) >= maxSpares {
+		return false
+	}
+	if hostSpares.Add(1) > maxHostSpares {
+		hostSpares.Add(-1)
 		return false
 	}
 	s.list = append(s.list, i)
