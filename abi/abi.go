@@ -715,14 +715,46 @@ type StorageList struct {
 
 // AppendStorageList appends the encoding of l to b.
 func AppendStorageList(b []byte, l *StorageList) []byte {
-	b = AppendEntryList(b, l.Entries)
-	e := Encoder{B: b}
-	if l.More {
-		e.U32(1)
-	} else {
-		e.U32(0)
+	var w StorageListWriter
+	w.Start(b)
+	for _, e := range l.Entries {
+		w.Add(e.Key, e.Value)
 	}
-	return e.B
+	return w.Finish(l.More)
+}
+
+// A StorageListWriter encodes a StorageList an entry at a time, for a
+// host that produces a page without holding its entries: Start, Add for
+// each entry, Finish.
+type StorageListWriter struct {
+	e     Encoder
+	start int    // where the list begins in e.B
+	n     uint32 // entries added
+}
+
+// Start begins a StorageList appended to b.
+func (w *StorageListWriter) Start(b []byte) {
+	w.start, w.n = len(b), 0
+	w.e.B = append(b, 0, 0, 0, 0) // n, set by Finish
+}
+
+// Add appends an entry.
+func (w *StorageListWriter) Add(key, value []byte) {
+	w.e.Bytes(key)
+	w.e.Bytes(value)
+	w.n++
+}
+
+// Finish ends the list with its more flag and returns b with the list
+// appended.
+func (w *StorageListWriter) Finish(more bool) []byte {
+	binary.LittleEndian.PutUint32(w.e.B[w.start:], w.n)
+	if more {
+		w.e.U32(1)
+	} else {
+		w.e.U32(0)
+	}
+	return w.e.B
 }
 
 // DecodeStorageList decodes an encoded StorageList. Keys and values are

@@ -98,7 +98,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.fail(w, id, http.StatusServiceUnavailable, "the worker could not start")
 		return
 	}
-	c := &guest.Call{Kind: guest.WorkerFetch, Txn: s.store.NewTxn(), Writes: wk.module.NewWrites(), Env: wk.env, Log: wk.log}
+	c := guest.NewCall()
+	defer c.Free()
+	c.Kind, c.Txn, c.Writes, c.Env, c.Log = guest.WorkerFetch, s.store.NewTxn(), wk.module.NewWrites(), wk.env, wk.log
 	err = inst.Run(ctx, c, enc, nil)
 	wk.pool.Done(ctx, inst, guest.IsTrap(err))
 	switch {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/dohost/dohost/abi"
@@ -66,6 +67,7 @@ type Call struct {
 	kind      Kind
 	pending   []byte // the output of the last host call (or the handler's input)
 	getBuf    []byte // kv_get reads into it, so that a loop of large gets allocates once
+	listBuf   []byte // storage_list encodes its pages into it, for the same reason
 	responded bool
 	failure   string // set by fail
 	clock     clock
@@ -76,6 +78,21 @@ type Call struct {
 	names    []namedID // IDs this call derived from names
 	args     args      // the parameters of the host call under way
 	ws       outbox    // WebSocket frames and sockets this call made
+}
+
+// calls holds emptied Calls for NewCall: a Call is about 700 bytes, and
+// every request makes one or two.
+var calls = sync.Pool{New: func() any { return new(Call) }}
+
+// NewCall returns an empty Call. Free gives it back when the handler's
+// results have been read.
+func NewCall() *Call { return calls.Get().(*Call) }
+
+// Free empties c and keeps it for a later NewCall. Nothing may use c
+// afterwards; slices read from it (Response) stay valid.
+func (c *Call) Free() {
+	*c = Call{}
+	calls.Put(c)
 }
 
 // savepoint is where an explicit transaction began: the batch's mark and

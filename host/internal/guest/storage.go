@@ -164,15 +164,16 @@ func storageList(_ context.Context, c *Call, a *args) abi.Code {
 			lo.End = []byte{}
 		}
 	}
-	es, more, err := st.List(c.Txn, lo)
+	// The page is encoded as the store walks it, into a buffer the
+	// call's next pages reuse.
+	var w abi.StorageListWriter
+	w.Start(c.listBuf[:0])
+	more, err := st.Page(c.Txn, lo, w.Add)
 	if err != nil {
 		return c.storeError(err)
 	}
-	l := abi.StorageList{More: more, Entries: make([]abi.Entry, len(es))}
-	for i, e := range es {
-		l.Entries[i] = abi.Entry{Key: e.Key, Value: e.Value}
-	}
-	c.pending = abi.AppendStorageList(nil, &l)
+	c.listBuf = w.Finish(more)
+	c.pending = c.listBuf
 	return abi.OK
 }
 

@@ -45,6 +45,9 @@ func (t *Trap) Unwrap() error { return t.Err }
 
 // IsTrap reports whether err is, or wraps, a *Trap.
 func IsTrap(err error) bool {
+	if err == nil {
+		return false
+	}
 	var t *Trap
 	return errors.As(err, &t)
 }
@@ -53,6 +56,9 @@ func IsTrap(err error) bool {
 // memory_access, unreachable, arithmetic, table, exit, stopping, canceled
 // or other; "" when err is no trap.
 func TrapCause(err error) string {
+	if err == nil {
+		return ""
+	}
 	var t *Trap
 	if !errors.As(err, &t) {
 		return ""

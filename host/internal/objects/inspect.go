@@ -38,10 +38,11 @@ type ObjectInfo struct {
 // Resolve returns the object that s names: an ID of the namespace (64 hex
 // digits), or else a name, as idFromName would take it.
 func (ns *Namespace) Resolve(s string) ID {
-	if id, err := parseID(ns.cfg.Key[:], s); err == nil {
-		return id
+	ks := ns.keys()
+	if e, err := ks.parse(s); err == nil {
+		return e.id
 	}
-	return idFromName(ns.cfg.Key[:], s)
+	return ks.fromName(s).id
 }
 
 // Objects lists the namespace's objects that hold storage or an alarm, by

@@ -56,6 +56,18 @@ type Namespace struct {
 	// removed is set when the namespace's worker is removed: its objects
 	// refuse every request and event.
 	removed atomic.Bool
+	ks      atomic.Pointer[keyState] // of cfg.Key, once looked up (keys)
+}
+
+// keys returns the state of the namespace's key: its HMACs and the IDs
+// derived and checked last.
+func (ns *Namespace) keys() *keyState {
+	if ks := ns.ks.Load(); ks != nil {
+		return ks
+	}
+	ks := keyStateOf(ns.cfg.Key)
+	ns.ks.Store(ks)
+	return ks
 }
 
 // Version is what a namespace's objects run: a deploy gives the namespace
@@ -173,12 +185,12 @@ func (ns *Namespace) Key() [store.NamespaceIDLen]byte { return ns.cfg.Key }
 
 // IDFromName implements guest.Namespace.
 func (ns *Namespace) IDFromName(name string) string {
-	return idFromName(ns.cfg.Key[:], name).String()
+	return ns.keys().fromName(name).hex
 }
 
 // NewUniqueID implements guest.Namespace.
 func (ns *Namespace) NewUniqueID() (string, error) {
-	id, err := newUniqueID(ns.cfg.Key[:])
+	id, err := ns.keys().newUniqueID()
 	if err != nil {
 		return "", err
 	}
@@ -187,11 +199,11 @@ func (ns *Namespace) NewUniqueID() (string, error) {
 
 // ParseID implements guest.Namespace.
 func (ns *Namespace) ParseID(s string) (string, error) {
-	id, err := parseID(ns.cfg.Key[:], s)
+	e, err := ns.keys().parse(s)
 	if err != nil {
 		return "", err
 	}
-	return id.String(), nil
+	return e.hex, nil
 }
 
 // farFuture is the deadline of a request that no guest call waits for.
@@ -200,10 +212,15 @@ const farFuture = 24 * time.Hour
 // Fetch implements guest.Namespace: it hands the request to the
 // placement.
 func (ns *Namespace) Fetch(ctx context.Context, from *guest.Call, id, name string, hasName bool, req []byte) ([]byte, abi.Code, error) {
-	oid, err := parseID(ns.cfg.Key[:], id)
+	e, err := ns.keys().parse(id)
 	if err != nil {
 		return nil, abi.Invalid, err
 	}
+	return ns.deliver(ctx, from, e.id, name, hasName, req)
+}
+
+// deliver hands the request to object id's placement.
+func (ns *Namespace) deliver(ctx context.Context, from *guest.Call, oid ID, name string, hasName bool, req []byte) ([]byte, abi.Code, error) {
 	d := Delivery{Namespace: ns, ID: oid, Name: name, HasName: hasName, Request: req, From: from}
 	if from != nil {
 		d.Deadline = from.Deadline()
@@ -216,6 +233,5 @@ func (ns *Namespace) Fetch(ctx context.Context, from *guest.Call, id, name strin
 // FetchByName runs an encoded request on the object named name, as a
 // Worker's stub would: for the host's own tools and benchmarks.
 func (ns *Namespace) FetchByName(ctx context.Context, name string, req []byte) ([]byte, abi.Code, error) {
-	id := idFromName(ns.cfg.Key[:], name).String()
-	return ns.Fetch(ctx, nil, id, name, true, req)
+	return ns.deliver(ctx, nil, ns.keys().fromName(name).id, name, true, req)
 }

@@ -57,9 +57,11 @@ func newObject(r *Registry, ns *Namespace, id ID) *object {
 }
 
 // call returns a Call of o's instance with its writes going into txn,
-// counted in w.
+// counted in w. The caller frees it once it has read its results.
 func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Writes) *guest.Call {
-	return &guest.Call{Kind: kind, Depth: depth, Txn: txn, Writes: w, Env: o.ver.Env, Storage: o.storage, Caller: o, Log: o.log}
+	c := guest.NewCall()
+	c.Kind, c.Depth, c.Txn, c.Writes, c.Env, c.Storage, c.Caller, c.Log = kind, depth, txn, w, o.ver.Env, o.storage, o, o.log
+	return c
 }
 
 // run runs one handler on o (a fetch or an alarm), starting its instance
@@ -103,6 +105,7 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 	}
 	o.trimmed = false
 	c := o.call(kind, depth, txn, writes)
+	defer c.Free()
 	err = o.inst.Run(ctx, c, input, before)
 	// Frames the handler sent leave now that its writes are durable;
 	// a handler that failed sends none.
@@ -164,6 +167,7 @@ func (o *object) start(ctx context.Context, v *Version, depth int, txn *store.Tx
 	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: v.Class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
 	o.ver = v
 	c := o.call(guest.Construct, depth, txn, writes)
+	defer c.Free()
 	if err := inst.Invoke(ctx, c, info); err != nil {
 		inst.Close(ctx)
 		o.r.liveBudget(o).Give(1)

@@ -3,6 +3,7 @@ package objects
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -54,13 +55,38 @@ func TestIDs(t *testing.T) {
 	}
 }
 
+// TestIDCache: the IDs of names and of checked IDs that the namespace
+// remembers are the ones it derives; more names than the cache holds
+// evict each other without mixing up; a cached ID does not make a forged
+// one pass.
+func TestIDCache(t *testing.T) {
+	_, ns := testRegistry(t, 1)
+	fresh := newKeyState(ns.cfg.Key) // a second state: derives what ns's has cached
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 3*idCacheSlots; i++ {
+			name := fmt.Sprintf("room-%d", i)
+			got := ns.IDFromName(name)
+			if want := fresh.fromName(name).hex; got != want {
+				t.Fatalf("round %d: IDFromName(%q) = %s, want %s", round, name, got, want)
+			}
+			if p, err := ns.ParseID(got); err != nil || p != got {
+				t.Fatalf("ParseID(%s) = %q, %v", got, p, err)
+			}
+			forged := got[:63] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", got[63])+1)%16])
+			if _, err := ns.ParseID(forged); err == nil {
+				t.Fatalf("ParseID(%s), one digit off %s, succeeded", forged, got)
+			}
+		}
+	}
+}
+
 // TestCycles: a request that would wait on an object waiting on it is
 // refused with the cycle, and nothing is recorded.
 func TestCycles(t *testing.T) {
 	r, ns := testRegistry(t, 1)
 	var os []*object
 	for _, n := range []string{"a", "b", "c"} {
-		id, _ := parseID(ns.cfg.Key[:], ns.IDFromName(n))
+		id := ns.keys().fromName(n).id
 		os = append(os, r.get(ns, id))
 	}
 	a, b, c := os[0], os[1], os[2]
@@ -90,7 +116,7 @@ func TestCycles(t *testing.T) {
 // once with OVERLOADED, and a waiter gives up at its deadline.
 func TestTurn(t *testing.T) {
 	r, ns := testRegistry(t, 1)
-	id, _ := parseID(ns.cfg.Key[:], ns.IDFromName("busy"))
+	id := ns.keys().fromName("busy").id
 	o := r.get(ns, id)
 	defer r.put(o, false)
 	ctx := context.Background()
@@ -122,7 +148,7 @@ func TestTurn(t *testing.T) {
 // to it; one ID never has two records.
 func TestRecords(t *testing.T) {
 	r, ns := testRegistry(t, 1)
-	id, _ := parseID(ns.cfg.Key[:], ns.IDFromName("x"))
+	id := ns.keys().fromName("x").id
 	o1, o2 := r.get(ns, id), r.get(ns, id)
 	if o1 != o2 || r.Stats().Records != 1 {
 		t.Fatalf("two references to one ID: %p %p, %d records", o1, o2, r.Stats().Records)

@@ -147,14 +147,106 @@ type Entry struct {
 // page ended at its size bound before the listing did; the next page
 // starts after the last key (for a reverse listing, ends before it).
 func (o *Object) List(t *Txn, lo ListOptions) (entries []Entry, more bool, err error) {
+	// The page's keys and values are copied into a few shared buffers,
+	// not one allocation each.
+	var buf []byte
+	clone := func(b []byte) []byte {
+		if buf == nil || len(buf)+len(b) > cap(buf) {
+			buf = make([]byte, 0, max(len(b), 32<<10))
+		}
+		buf = append(buf, b...)
+		return buf[len(buf)-len(b) : len(buf) : len(buf)]
+	}
+	more, err = o.Page(t, lo, func(key, value []byte) {
+		if entries == nil {
+			entries = make([]Entry, 0, 64)
+		}
+		e := Entry{Key: clone(key)}
+		if !lo.KeysOnly {
+			e.Value = clone(value)
+		}
+		entries = append(entries, e)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return entries, more, nil
+}
+
+// Page calls add with each entry of one page of the listing lo describes,
+// in order (value nil when the listing is keys only), and reports whether
+// the page ended at its size bound before the listing did. key and value
+// are valid only during the call to add.
+//
+// The iterator stays open in t after a page the listing goes on from (t's
+// Commit or Discard closes it): a request for the next page
+// (the same listing, starting after this page's last key, or for a reverse
+// listing ending at it) with no write to t in between continues it rather
+// than seeking again. A page walk of a long listing costs one seek.
+func (o *Object) Page(t *Txn, lo ListOptions, add func(key, value []byte)) (more bool, err error) {
 	for _, k := range [][]byte{lo.Start, lo.End, lo.Prefix} {
 		if err := o.CheckKey(k); err != nil {
-			return nil, false, err
+			return false, err
 		}
 	}
 	if lo.Limit < 0 {
-		return nil, false, fmt.Errorf("%w: limit %d is negative", ErrInvalid, lo.Limit)
+		return false, fmt.Errorf("%w: limit %d is negative", ErrInvalid, lo.Limit)
 	}
+	c := t.cursor
+	if c == nil || !c.continues(o, lo) {
+		t.closeCursor()
+		c, err = o.openCursor(t, lo)
+		if c == nil || err != nil {
+			return false, err
+		}
+		t.cursor = c
+	}
+	it := c.it
+	next := it.Next
+	if lo.Reverse {
+		next = it.Prev
+	}
+	n, size := 0, 0
+	ok := c.on
+	for ; ok; ok = next() {
+		if lo.Limit > 0 && n == lo.Limit {
+			break
+		}
+		if n == maxListEntries || n > 0 && size >= maxListBytes {
+			more = true
+			break
+		}
+		key := it.Key()[len(o.prefix):]
+		var value []byte
+		if !lo.KeysOnly {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				t.closeCursor()
+				return false, fmt.Errorf("storage list: %w", err)
+			}
+			value = v
+		}
+		c.last = append(c.last[:0], key...)
+		size += len(key) + len(value)
+		n++
+		add(key, value)
+	}
+	c.on = ok
+	if err := it.Error(); err != nil {
+		t.closeCursor()
+		return false, fmt.Errorf("storage list: %w", err)
+	}
+	c.lo = lo
+	if !ok {
+		// the listing is done: nothing to continue
+		t.closeCursor()
+	}
+	return more, nil
+}
+
+// openCursor opens an iterator over the listing lo describes, standing on
+// its first entry; nil when the listing is empty by its bounds.
+func (o *Object) openCursor(t *Txn, lo ListOptions) (*cursor, error) {
 	lower, upper := o.key(lo.Prefix), prefixEnd(o.key(lo.Prefix))
 	if upper == nil {
 		upper = prefixEnd(o.prefix)
@@ -174,54 +266,44 @@ func (o *Object) List(t *Txn, lo ListOptions) (entries []Entry, more bool, err e
 		}
 	}
 	if bytes.Compare(lower, upper) >= 0 {
-		return nil, false, nil
+		return nil, nil
 	}
 	it, err := t.reader().NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
-		return nil, false, fmt.Errorf("storage list: %w", err)
+		return nil, fmt.Errorf("storage list: %w", err)
 	}
-	defer it.Close()
-	first, next := it.First, it.Next
+	c := &cursor{it: it, obj: o}
 	if lo.Reverse {
-		first, next = it.Last, it.Prev
+		c.on = it.Last()
+	} else {
+		c.on = it.First()
 	}
-	size := 0
-	// The page's keys and values are copied into a few shared buffers,
-	// not one allocation each.
-	var buf []byte
-	clone := func(b []byte) []byte {
-		if buf == nil || len(buf)+len(b) > cap(buf) {
-			buf = make([]byte, 0, max(len(b), 32<<10))
-		}
-		buf = append(buf, b...)
-		return buf[len(buf)-len(b) : len(buf) : len(buf)]
+	return c, nil
+}
+
+// A cursor is the open iterator of a listing's last page, in its Txn.
+type cursor struct {
+	it   *pebble.Iterator
+	obj  *Object
+	lo   ListOptions // the options of the page it gave last
+	last []byte      // that page's last key; nil before a page
+	on   bool        // the iterator stands on the entry the next page begins with
+}
+
+// continues reports whether lo asks for the page after c's: the same
+// listing, from where that page ended.
+func (c *cursor) continues(o *Object, lo ListOptions) bool {
+	p := c.lo
+	if c.obj != o || c.last == nil || lo.Reverse != p.Reverse || lo.KeysOnly != p.KeysOnly || !bytes.Equal(lo.Prefix, p.Prefix) {
+		return false
 	}
-	for ok := first(); ok; ok = next() {
-		if lo.Limit > 0 && len(entries) == lo.Limit {
-			break
-		}
-		if len(entries) == maxListEntries || len(entries) > 0 && size >= maxListBytes {
-			more = true
-			break
-		}
-		if entries == nil {
-			entries = make([]Entry, 0, 64)
-		}
-		e := Entry{Key: clone(it.Key()[len(o.prefix):])}
-		if !lo.KeysOnly {
-			v, err := it.ValueAndErr()
-			if err != nil {
-				return nil, false, fmt.Errorf("storage list: %w", err)
-			}
-			e.Value = clone(v)
-		}
-		size += len(e.Key) + len(e.Value)
-		entries = append(entries, e)
+	if lo.Reverse {
+		// the next page ends at the last key, and starts where this one did
+		return lo.End != nil && bytes.Equal(lo.End, c.last) &&
+			lo.StartAfter == p.StartAfter && (lo.Start == nil) == (p.Start == nil) && bytes.Equal(lo.Start, p.Start)
 	}
-	if err := it.Error(); err != nil {
-		return nil, false, fmt.Errorf("storage list: %w", err)
-	}
-	return entries, more, nil
+	return lo.StartAfter && lo.Start != nil && bytes.Equal(lo.Start, c.last) &&
+		(lo.End == nil) == (p.End == nil) && bytes.Equal(lo.End, p.End)
 }
 
 // PrefixLen is the length of the prefix every key of the object's storage

@@ -311,3 +311,98 @@ func TestTxn_SurvivesPowerLoss(t *testing.T) {
 		}
 	}
 }
+
+// TestObject_ListContinues: in one Txn, the pages of a walk continue one
+// iterator (forward and reverse, with a limit too), and give what pages
+// from fresh Txns give; a write to the Txn between two pages, or another
+// listing, makes the next page seek again and see what the Txn holds now.
+func TestObject_ListContinues(t *testing.T) {
+	s := openMem(t)
+	o := testObject(s, 1)
+	tx := s.NewTxn()
+	n := maxListEntries*3 + 5
+	for i := 0; i < n; i++ {
+		_ = o.Put(tx, []byte(fmt.Sprintf("k%05d", i)), []byte("v"))
+	}
+	_ = tx.Commit()
+	walk := func(tx *Txn, reverse bool, limit int, between func(page int)) (keys []string, seeks int) {
+		lo := ListOptions{Prefix: []byte("k"), Reverse: reverse}
+		for page := 0; ; page++ {
+			if limit > 0 {
+				lo.Limit = limit - len(keys)
+			}
+			before := tx.cursor
+			es, more, err := o.List(tx, lo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tx.cursor != nil && tx.cursor != before { // a last page closes its cursor
+				seeks++
+			}
+			keys = append(keys, keysOf(es)...)
+			if !more || limit > 0 && len(keys) >= limit {
+				return keys, seeks
+			}
+			if between != nil {
+				between(page)
+			}
+			last := es[len(es)-1].Key
+			if reverse {
+				lo.End = last
+			} else {
+				lo.Start, lo.StartAfter = last, true
+			}
+		}
+	}
+	for _, reverse := range []bool{false, true} {
+		for _, limit := range []int{0, 2500} {
+			tx := s.NewTxn()
+			got, seeks := walk(tx, reverse, limit, nil)
+			tx.Discard()
+			want, _ := walk(s.NewTxn(), reverse, limit, nil)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("reverse=%v limit=%d: a continued walk differs from fresh pages", reverse, limit)
+			}
+			if seeks != 1 {
+				t.Errorf("reverse=%v limit=%d: %d seeks, want 1", reverse, limit, seeks)
+			}
+		}
+	}
+
+	// A write between pages: the rest of the walk sees it.
+	tx = s.NewTxn()
+	got, seeks := walk(tx, false, 0, func(page int) {
+		if page == 0 {
+			_ = o.Put(tx, []byte("k99999"), []byte("new"))
+			_, _ = o.Delete(tx, []byte(fmt.Sprintf("k%05d", n-1)))
+		}
+	})
+	tx.Discard()
+	if len(got) != n || got[len(got)-1] != "k99999" || got[len(got)-2] != fmt.Sprintf("k%05d", n-2) {
+		t.Errorf("a walk with a write after its first page ends %v (%d keys)", got[len(got)-3:], len(got))
+	}
+	if seeks != 2 {
+		t.Errorf("a walk with a write after its first page: %d seeks, want 2", seeks)
+	}
+
+	// Another listing between pages, and a rollback: both seek again.
+	tx = s.NewTxn()
+	sp := tx.Savepoint()
+	_ = o.Put(tx, []byte("k00000x"), []byte("rolled back"))
+	got, _ = walk(tx, false, 0, func(page int) {
+		switch page {
+		case 0:
+			if es, _, err := o.List(tx, ListOptions{Prefix: []byte("k0000"), Limit: 3}); err != nil || len(es) != 3 {
+				t.Errorf("a listing between pages: %d entries, %v", len(es), err)
+			}
+		case 1:
+			if err := tx.RollbackTo(sp); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	tx.Discard()
+	if len(got) != n+1 { // the rolled-back key was on the first page
+		t.Errorf("a walk with a listing and a rollback between pages: %d keys, want %d", len(got), n+1)
+	}
+}

@@ -12,8 +12,9 @@ import (
 // writes. Nothing is visible to others until Commit, which syncs. A Txn is
 // used by one goroutine at a time and must end with Commit or Discard.
 type Txn struct {
-	s *Store
-	b *pebble.Batch // nil until the first write
+	s      *Store
+	b      *pebble.Batch // nil until the first write
+	cursor *cursor       // the last listing page's iterator (Object.Page); nil: none
 }
 
 // NewTxn starts a transaction.
@@ -26,11 +27,22 @@ func (t *Txn) reader() pebble.Reader {
 	return t.s.db
 }
 
+// batch returns the batch to write to. A write ends the open listing:
+// its iterator does not see what is written after it was made.
 func (t *Txn) batch() *pebble.Batch {
+	t.closeCursor()
 	if t.b == nil {
 		t.b = t.s.db.NewIndexedBatch()
 	}
 	return t.b
+}
+
+// closeCursor closes the iterator a listing left open, if any.
+func (t *Txn) closeCursor() {
+	if t.cursor != nil {
+		_ = t.cursor.it.Close()
+		t.cursor = nil
+	}
 }
 
 // Writes reports how many writes the Txn holds.
@@ -45,6 +57,7 @@ func (t *Txn) Writes() int {
 // to disk. A Txn without writes commits without touching the disk. The Txn is
 // finished afterwards, whatever the outcome.
 func (t *Txn) Commit() error {
+	t.closeCursor()
 	if t.b == nil {
 		return nil
 	}
@@ -69,6 +82,7 @@ func (t *Txn) Commit() error {
 
 // Discard drops the Txn's writes. It is safe to call after Commit.
 func (t *Txn) Discard() {
+	t.closeCursor()
 	if t.b != nil {
 		_ = t.b.Close()
 		t.b = nil
@@ -93,6 +107,7 @@ func (t *Txn) Savepoint() Savepoint {
 // appended to the batch in order, so the batch as it was at sp is a prefix
 // of its representation; RollbackTo rebuilds the indexed batch from it.
 func (t *Txn) RollbackTo(sp Savepoint) error {
+	t.closeCursor()
 	if t.b == nil || t.b.Count() == sp.count {
 		return nil
 	}
