@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dohost/dohost/abi"
@@ -34,6 +35,35 @@ type promMetrics struct {
 	deploys  *prometheus.CounterVec   // deploys by result
 	commits  prometheus.Histogram     // synced commits' duration
 	commitSz prometheus.Histogram     // and size
+
+	handlersMu sync.RWMutex
+	handlers   map[[2]string]*handlerMetrics // by class and handler
+}
+
+// handlerMetrics are one class's handler's series that nearly every run
+// counts in, looked up once rather than by label values each run.
+type handlerMetrics struct {
+	ok   prometheus.Counter  // calls, result ok
+	time prometheus.Observer // callTime
+}
+
+// handler returns the series of class's handler.
+func (m *promMetrics) handler(class, handler string) *handlerMetrics {
+	k := [2]string{class, handler}
+	m.handlersMu.RLock()
+	h := m.handlers[k]
+	m.handlersMu.RUnlock()
+	if h != nil {
+		return h
+	}
+	h = &handlerMetrics{ok: m.calls.WithLabelValues(class, handler, "ok"), time: m.callTime.WithLabelValues(class, handler)}
+	m.handlersMu.Lock()
+	if m.handlers == nil {
+		m.handlers = map[[2]string]*handlerMetrics{}
+	}
+	m.handlers[k] = h
+	m.handlersMu.Unlock()
+	return h
 }
 
 // buckets are the latency buckets, in seconds.
@@ -98,7 +128,9 @@ func (m *promMetrics) observe(worker string, status int, d time.Duration) {
 
 // Handled implements objects.Observer.
 func (m *promMetrics) Handled(class, handler string, code abi.Code, trap string, d time.Duration) {
-	result := "ok"
+	h := m.handler(class, handler)
+	h.time.Observe(d.Seconds())
+	result := ""
 	switch {
 	case trap != "":
 		result = "trapped"
@@ -107,9 +139,11 @@ func (m *promMetrics) Handled(class, handler string, code abi.Code, trap string,
 		result = "failed"
 	case code != abi.OK:
 		result = strings.ToLower(code.Constant())
+	default:
+		h.ok.Inc()
+		return
 	}
 	m.calls.WithLabelValues(class, handler, result).Inc()
-	m.callTime.WithLabelValues(class, handler).Observe(d.Seconds())
 }
 
 // committed records one synced commit (store.Options.OnCommit).

@@ -187,6 +187,16 @@ const (
 // it is counted as long for before it runs (tickAhead).
 const copyCost = time.Nanosecond
 
+// monoEpoch anchors monoNow.
+var monoEpoch = time.Now()
+
+// monoNow is the time now read from the monotonic clock alone: one clock
+// reading where time.Now takes two (wall and monotonic), and a call's
+// clock reads it several times a request. Its wall part is the epoch's
+// plus the time since; the clock only compares and subtracts times, which
+// use the monotonic part.
+func monoNow() time.Time { return monoEpoch.Add(time.Since(monoEpoch)) }
+
 // measure adds the call's running time since the last reading. If the
 // goroutine moved to another thread meanwhile (it was descheduled, so it
 // waited), or there was no reading (rebase), the wall time counts, up to
@@ -208,7 +218,7 @@ func (k *clock) measure(now time.Time) {
 // end within measureAfter, nearly all, never pay for a reading.
 func (k *clock) rebase() {
 	k.tid = -1
-	k.measured = time.Now()
+	k.measured = monoNow()
 }
 
 // start starts the clock: the guest may run for limit from now. The time
@@ -324,7 +334,7 @@ func (k *clock) waited(d time.Duration) {
 	if k.load.stopping.Load() {
 		panic(ErrStopping)
 	}
-	if time.Now().After(k.deadline) {
+	if monoNow().After(k.deadline) {
 		panic(errDeadline)
 	}
 	k.rebase()
@@ -353,7 +363,7 @@ func (k *clock) tick() { k.tickAhead(0) }
 // of bytes: the call counts as long if it will be, so that it waits for a
 // long slot before the work, not after it.
 func (k *clock) tickAhead(ahead time.Duration) {
-	now := time.Now()
+	now := monoNow()
 	if now.After(k.deadline) {
 		panic(errDeadline)
 	}
@@ -418,12 +428,12 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		case !k.slotted:
 			k.throttle()
 			k.await(k.load.long, &k.load.longWaiting, &k.slotted)
-			k.slotAt = time.Now()
+			k.slotAt = monoNow()
 		case k.load.longWaiting.Load() > 0 && now.Sub(k.slotAt) >= longTurn:
 			// Others wait for a slot: to the back of the line.
 			k.dropSlot()
 			k.await(k.load.long, &k.load.longWaiting, &k.slotted)
-			k.slotAt = time.Now()
+			k.slotAt = monoNow()
 		}
 	}
 	if k.slotted {

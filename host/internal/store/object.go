@@ -93,7 +93,9 @@ func (o *Object) Put(t *Txn, key, value []byte) error {
 	if err := o.CheckValue(value); err != nil {
 		return err
 	}
-	if err := setLarge(t.batch(), o.key(key), value); err != nil {
+	// The key is built on the stack when it fits: the batch copies it.
+	var buf [128]byte
+	if err := setLarge(t.batch(), append(append(buf[:0], o.prefix...), key...), value); err != nil {
 		return fmt.Errorf("storage put: %w", err)
 	}
 	return nil

@@ -63,6 +63,7 @@ type Store struct {
 	disk     *diskGuard
 	metaMu   sync.Mutex                       // serializes read-then-create of metadata records
 	onCommit func(bytes int, d time.Duration) // Options.OnCommit
+	commits  committer
 }
 
 // Options configure Open.
@@ -103,7 +104,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
-	return &Store{db: db, disk: newDiskGuard(dir, o.Reserve, o.FreeSpace, opts.FS, o.Logger), onCommit: o.OnCommit}, nil
+	return &Store{db: db, disk: newDiskGuard(dir, o.Reserve, o.FreeSpace, opts.FS, o.Logger), onCommit: o.OnCommit, commits: committer{db: db}}, nil
 }
 
 // Close flushes nothing extra (every commit is already synced) and closes the

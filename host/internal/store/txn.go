@@ -71,7 +71,7 @@ func (t *Txn) Commit() error {
 		return errDiskFull(b.Count())
 	}
 	start := time.Now()
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := t.s.commits.commit(b); err != nil {
 		return fmt.Errorf("commit %d writes: %w", b.Count(), err)
 	}
 	if f := t.s.onCommit; f != nil {

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Group commit: the batches of requests that commit while others are
+// committing are merged into one batch and committed together, so that N
+// concurrent requests cost the engine one commit (one trip through its
+// commit pipeline, one log record, one wake-up) and N memtable inserts,
+// not N commits. Each request's batch is atomic within the merged one,
+// and each returns when the merged batch is synced, as it would alone.
+//
+// At most maxCommitters merged commits are in flight at once; a request
+// that finds them all busy queues, and the first committer to finish
+// hands the queue to its oldest request, which commits it. A request that
+// finds no commit in flight commits alone at once: nothing waits longer
+// than it would without grouping. One committer makes the largest groups:
+// BenchmarkStorageWrite, 100 objects, gave 0.8-0.9× raw Pebble with one
+// and 0.55-0.7× with two (whose groups are half as large, and the engine
+// syncs its log once for both anyway).
+type committer struct {
+	db       *pebble.DB
+	mu       sync.Mutex
+	queue    []*commitReq // waiting, oldest first
+	inflight int          // committers at work
+	engine   atomic.Int64 // commits made to the engine
+	hold     func()       // tests: runs before a committer commits its group
+}
+
+// maxCommitters is how many merged commits may be in flight at once;
+// maxGroupBytes bounds a group's merged batch, and a batch at least as
+// large commits alone (merging copies it).
+const (
+	maxCommitters = 1
+	maxGroupBytes = 1 << 20
+)
+
+// commitReq is one batch waiting in the queue.
+type commitReq struct {
+	b    *pebble.Batch
+	err  error         // the outcome, when done signals it
+	lead bool          // set when done signals a hand-over: commit the queue
+	done chan struct{} // capacity 1
+}
+
+var commitReqs = sync.Pool{New: func() any { return &commitReq{done: make(chan struct{}, 1)} }}
+
+// commit commits b, synced, alone or merged with the batches waiting.
+func (c *committer) commit(b *pebble.Batch) error {
+	if len(b.Repr()) >= maxGroupBytes {
+		c.engine.Add(1)
+		return b.Commit(pebble.Sync)
+	}
+	c.mu.Lock()
+	if c.inflight < maxCommitters {
+		c.inflight++
+		c.mu.Unlock()
+		return c.lead(b)
+	}
+	r := commitReqs.Get().(*commitReq)
+	r.b = b
+	c.queue = append(c.queue, r)
+	c.mu.Unlock()
+	<-r.done
+	lead, err := r.lead, r.err
+	*r = commitReq{done: r.done}
+	commitReqs.Put(r)
+	if lead {
+		return c.lead(b)
+	}
+	return err
+}
+
+// lead commits b with as much of the queue as fits a group, tells their
+// requests the outcome, then hands over to the oldest request left, or
+// stops. The caller counts in inflight.
+func (c *committer) lead(b *pebble.Batch) error {
+	c.mu.Lock()
+	size, n := len(b.Repr()), 0
+	for n < len(c.queue) && size+len(c.queue[n].b.Repr()) <= maxGroupBytes {
+		size += len(c.queue[n].b.Repr())
+		n++
+	}
+	group := append([]*commitReq(nil), c.queue[:n]...)
+	c.queue = append(c.queue[:0], c.queue[n:]...)
+	c.mu.Unlock()
+	if c.hold != nil {
+		c.hold()
+	}
+
+	err := c.commitGroup(b, group)
+	for _, r := range group {
+		r.err = err
+		r.done <- struct{}{}
+	}
+
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		next := c.queue[0]
+		c.queue = append(c.queue[:0], c.queue[1:]...)
+		next.lead = true
+		next.done <- struct{}{}
+	} else {
+		c.inflight--
+	}
+	c.mu.Unlock()
+	return err
+}
+
+// commitGroup commits b and the group's batches as one synced batch.
+func (c *committer) commitGroup(b *pebble.Batch, group []*commitReq) error {
+	c.engine.Add(1)
+	if len(group) == 0 {
+		return b.Commit(pebble.Sync)
+	}
+	m := c.db.NewBatch()
+	defer m.Close()
+	if err := m.Apply(b, nil); err != nil {
+		return fmt.Errorf("group commit: %w", err)
+	}
+	for _, r := range group {
+		if err := m.Apply(r.b, nil); err != nil {
+			return fmt.Errorf("group commit: %w", err)
+		}
+	}
+	return m.Commit(pebble.Sync)
+}
