@@ -306,12 +306,18 @@ func TestAlarms_FireAndRetry(t *testing.T) {
 		dir := t.TempDir()
 		ts := startServerOpts(t, Options{DataDir: dir + "/data", AlarmRetryDelay: 50 * time.Millisecond},
 			writeConfig(t, dir, probeWasm(t, lang), probeConfig))
-		ts.st(t, "al", "alarm/set?in=100", 200, nil)
+		// An alarm an hour out is there to read (one due sooner may have
+		// run already on a busy machine); moved to 100 ms out, it runs.
+		ts.st(t, "al", "alarm/set?in=3600000", 200, nil)
 		var at *int64
 		ts.st(t, "al", "alarm/get", 200, &at)
 		if at == nil {
 			t.Fatal("alarm/get after set: none")
 		}
+		if d := time.Until(time.UnixMilli(*at)); d < 59*time.Minute || d > time.Hour {
+			t.Errorf("alarm/get after set in 1h: %v from now", d)
+		}
+		ts.st(t, "al", "alarm/set?in=100", 200, nil)
 		var r alarmRuns
 		waitFor(t, "alarm runs", func() bool {
 			ts.st(t, "al", "alarm/runs", 200, &r)
@@ -341,10 +347,18 @@ func TestAlarms_FireAndRetry(t *testing.T) {
 			t.Errorf("stats: %+v", s)
 		}
 
-		// A deleted alarm does not run.
-		ts.st(t, "al", "alarm/set?in=200", 200, nil)
+		// A deleted alarm does not run. (Due in 2 s, so that the delete
+		// lands before it even on a busy machine.)
+		ts.st(t, "al", "alarm/set?in=2000", 200, nil)
 		ts.st(t, "al", "alarm/delete", 200, nil)
-		time.Sleep(400 * time.Millisecond)
+		if s := ts.Stats(); s.AlarmsPending != 0 {
+			t.Errorf("a deleted alarm is pending: %+v", s)
+		}
+		ts.st(t, "al", "alarm/get", 200, &at)
+		if at != nil {
+			t.Errorf("alarm/get after delete: %d", *at)
+		}
+		time.Sleep(2200 * time.Millisecond)
 		ts.st(t, "al", "alarm/runs", 200, &r)
 		if r.Runs != 4 {
 			t.Errorf("a deleted alarm ran: runs %d", r.Runs)
