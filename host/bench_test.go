@@ -18,12 +18,23 @@ import (
 // rawPebble opens a Pebble database of its own in dir, on the same disk as
 // the server's, for benchmarks that set the ABI's cost next to Pebble's.
 func rawPebble(b *testing.B, dir string) *pebble.DB {
-	db, err := pebble.Open(dir+"/raw-pebble", &pebble.Options{FormatMajorVersion: pebble.FormatNewest})
+	db, err := pebble.Open(dir+"/raw-pebble", &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: quietEngine{}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
 	return db
+}
+
+// quietEngine drops the engine's log lines (the store's engine logs
+// only its errors; the raw database's replay lines would break the
+// benchmark's output).
+type quietEngine struct{}
+
+func (quietEngine) Infof(string, ...any)  {}
+func (quietEngine) Errorf(string, ...any) {}
+func (quietEngine) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
 }
 
 func benchClient() *http.Client {
