@@ -9,6 +9,9 @@ FUZZTIME      ?= 5s
 FUZZTIME_LONG ?= 5m
 
 BIN      := bin/dohost
+# dohost's JavaScript runtime, a Go guest (guests/js/runtime) that runs the
+# Workers whose main is a .js or .ts file; dohost looks for it beside itself.
+JS_RUNTIME := bin/dohost-js.wasm
 # Examples: Go ones (main.go, built here), C ones (<name>-c/*.c, built here
 # with clang and wasi-libc: apt-get install clang lld wasi-libc) and WAT ones
 # (<name>.wat, whose .wasm is committed and rebuilt when wat2wasm is
@@ -17,8 +20,9 @@ GO_EXAMPLES  := $(patsubst guests/examples/%/main.go,%,$(wildcard guests/example
 C_EXAMPLES   := $(patsubst guests/examples/%/,%,$(sort $(dir $(wildcard guests/examples/*-c/*.c))))
 RUST_EXAMPLES := $(patsubst guests/examples/%/,%,$(sort $(dir $(wildcard guests/examples/*-rust/main.rs))))
 AS_EXAMPLES  := $(patsubst guests/examples/%/,%,$(sort $(dir $(wildcard guests/examples/*-as/index.ts))))
+JS_EXAMPLES  := $(patsubst guests/examples/%/src/,%,$(sort $(dir $(wildcard guests/examples/*/src/index.[jt]s))))
 WAT_EXAMPLES := $(patsubst guests/examples/%/,%,$(dir $(wildcard guests/examples/*/*.wat)))
-EXAMPLES     := $(GO_EXAMPLES) $(C_EXAMPLES) $(RUST_EXAMPLES) $(AS_EXAMPLES) $(WAT_EXAMPLES)
+EXAMPLES     := $(GO_EXAMPLES) $(C_EXAMPLES) $(RUST_EXAMPLES) $(AS_EXAMPLES) $(WAT_EXAMPLES) $(JS_EXAMPLES)
 GO_EXAMPLE_WASM  := $(foreach e,$(GO_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 C_EXAMPLE_WASM   := $(foreach e,$(C_EXAMPLES),guests/examples/$(e)/$(e).wasm)
 RUST_EXAMPLE_WASM := $(foreach e,$(RUST_EXAMPLES),guests/examples/$(e)/$(e).wasm)
@@ -54,7 +58,10 @@ deps: ## install the C, Rust and WAT guest toolchains from Debian's packages (as
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_TOOLCHAINS)
 
-build: $(BIN) ## build bin/dohost
+build: $(BIN) $(JS_RUNTIME) ## build bin/dohost and its JavaScript runtime bin/dohost-js.wasm
+
+$(JS_RUNTIME): $(wildcard guests/js/runtime/*) $(wildcard guests/go/dohost/*.go) $(wildcard abi/*.go) go.mod go.sum
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./guests/js/runtime
 
 $(BIN): $(shell find cmd host abi -name '*.go') go.mod go.sum
 	$(GO) build -buildvcs=auto -o $@ ./cmd/dohost
@@ -106,10 +113,14 @@ guests: $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(RUST_EXAMPLE_WASM) $(AS_EXAMPLE_W
 install: ## go install the dohost command into $(go env GOBIN), or GOPATH/bin
 	$(GO) install -buildvcs=auto ./cmd/dohost
 
-dev: $(BIN) guests/examples/$(EXAMPLE)/$(EXAMPLE).wasm ## dohost dev on the example EXAMPLE: reloads it when its .wasm is rebuilt
+# example_dep is what serving the example $(1) needs built: its .wasm, or
+# for a JavaScript example the runtime.
+example_dep = $(if $(filter $(1),$(JS_EXAMPLES)),$(JS_RUNTIME),guests/examples/$(1)/$(1).wasm)
+
+dev: $(BIN) $$(call example_dep,$(EXAMPLE)) ## dohost dev on the example EXAMPLE: reloads it when its .wasm is rebuilt
 	$(BIN) dev --config guests/examples/$(EXAMPLE)/wrangler.toml --listen $(LISTEN) --data $(DATA)
 
-run: $(BIN) guests/examples/$(EXAMPLE)/$(EXAMPLE).wasm ## serve the example EXAMPLE on LISTEN, its data in DATA (see below)
+run: $(BIN) $$(call example_dep,$(EXAMPLE)) ## serve the example EXAMPLE on LISTEN, its data in DATA (see below)
 	$(BIN) serve --config guests/examples/$(EXAMPLE)/wrangler.toml --listen $(LISTEN) --data $(DATA)
 
 test: ## vet, then every test with the race detector, then each fuzz target briefly

@@ -172,9 +172,9 @@ func ReadDeploy(path string) (DeployRequest, error) {
 	if err != nil {
 		return DeployRequest{}, fmt.Errorf("config: %w", err)
 	}
-	wasm, err := os.ReadFile(c.Main)
+	wasm, err := readModule(c, "")
 	if err != nil {
-		return DeployRequest{}, fmt.Errorf("%s: read guest module: %w", path, err)
+		return DeployRequest{}, err
 	}
 	return DeployRequest{Config: raw, ConfigFile: path, Module: wasm}, nil
 }
@@ -398,9 +398,9 @@ func (s *Server) startupSpecs(cfgs []*config.Config) ([]workerSpec, error) {
 			errs = append(errs, fmt.Errorf("config: %w", err))
 			continue
 		}
-		wasm, err := os.ReadFile(c.Main)
+		wasm, err := readModule(c, s.opts.JSRuntime)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: read guest module: %w", c.File, err))
+			errs = append(errs, err)
 			continue
 		}
 		key := c.AccountID + "/" + c.Name

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dohost/dohost/host/internal/jsbundle"
 )
 
 // exampleWasm builds the example guests/examples/<name> and returns its
@@ -50,19 +52,30 @@ const toolchainHint = "C, Rust and WAT guests need the toolchains make deps inst
 // main pointed at the built module.
 func exampleServer(t *testing.T, name string) *testServer {
 	t.Helper()
-	wasm := exampleWasm(t, name)
-	cfg, err := os.ReadFile(filepath.Join(repoRoot(), "guests", "examples", name, "wrangler.toml"))
+	exdir := filepath.Join(repoRoot(), "guests", "examples", name)
+	cfg, err := os.ReadFile(filepath.Join(exdir, "wrangler.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg = regexp.MustCompile(`(?m)^main = .*$`).ReplaceAll(cfg, []byte(fmt.Sprintf("main = %q", wasm)))
 	dir := t.TempDir()
+	o := Options{DataDir: filepath.Join(dir, "data")}
+	main := regexp.MustCompile(`(?m)^main = "(.*)"$`)
+	if m := main.FindSubmatch(cfg); m != nil && jsbundle.IsSource(string(m[1])) {
+		// A JavaScript example: its own source, on the runtime built here.
+		o.JSRuntime = jsRuntime(t)
+		cfg = main.ReplaceAll(cfg, []byte(fmt.Sprintf("main = %q", filepath.Join(exdir, string(m[1])))))
+	} else {
+		cfg = main.ReplaceAll(cfg, []byte(fmt.Sprintf("main = %q", exampleWasm(t, name))))
+	}
 	path := filepath.Join(dir, "wrangler.toml")
 	if err := os.WriteFile(path, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return startServer(t, filepath.Join(dir, "data"), path)
+	return startServerOpts(t, o, path)
 }
+
+// jsRuntime builds dohost's JavaScript runtime, once per test binary.
+func jsRuntime(t testing.TB) string { return guestWasm(t, "guests/js/runtime") }
 
 // answer is what a client sees of a response, less what differs between
 // any two (the date, the request id).
@@ -139,7 +152,7 @@ func TestExamples_Agree(t *testing.T) {
 		steps  []exampleStep
 	}{
 		{"room", []string{"room-c", "room-rust", "room-as"}, roomSteps},
-		{"counter", []string{"counter-c", "counter-rust", "counter-as"}, counterSteps},
+		{"counter", []string{"counter-c", "counter-rust", "counter-as", "counter-js"}, counterSteps},
 	} {
 		for _, other := range c.others {
 			t.Run(other, func(t *testing.T) {

@@ -104,6 +104,11 @@ type Options struct {
 	// worker, method, path, status, duration and client address.
 	AccessLog bool
 
+	// JSRuntime is the module of dohost's JavaScript runtime
+	// (guests/js/runtime), which runs the workers whose main is a .js or
+	// .ts file; empty means DefaultJSRuntime().
+	JSRuntime string
+
 	freeSpace store.FreeSpaceFunc // tests: a disk that fills up
 }
 

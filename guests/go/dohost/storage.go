@@ -194,6 +194,25 @@ func (*Storage) Range(o StorageListOptions, f func(key string, value []byte) boo
 	}
 }
 
+// BeginTransaction starts a transaction that CommitTransaction or
+// RollbackTransaction ends, for code whose transaction cannot be one Go
+// callback (the JavaScript runtime's, whose callback may return a
+// promise). Transactions nest: end the innermost first. Transaction is the
+// way for Go code.
+func (*Storage) BeginTransaction() error {
+	return check("Storage.BeginTransaction", hostTxnBegin(), pending)
+}
+
+// CommitTransaction ends the innermost transaction, keeping its writes.
+func (*Storage) CommitTransaction() error {
+	return check("Storage.CommitTransaction", hostTxnCommit(), pending)
+}
+
+// RollbackTransaction ends the innermost transaction, undoing its writes.
+func (*Storage) RollbackTransaction() error {
+	return check("Storage.RollbackTransaction", hostTxnRollback(), pending)
+}
+
 // Transaction runs f as one transaction: if f returns an error or panics,
 // every write f made (to storage, KV and the alarm) is rolled back and the
 // error returned; otherwise they stand. Transactions nest.

@@ -29,7 +29,7 @@ const DefaultAccount = "default"
 type Config struct {
 	File      string // the file it was read from, as given
 	Name      string
-	Main      string // absolute path of the guest module
+	Main      string // absolute path of the guest module, or of a JavaScript Worker's entry file
 	AccountID string
 
 	KVNamespaces   []KVNamespace
@@ -38,9 +38,11 @@ type Config struct {
 	Migrations     []Migration
 	// Vars are [vars]: a string as its bytes, any other value as its
 	// JSON, as Workers gives a parsed value.
-	Vars   map[string][]byte
-	Limits Limits
-	Host   Host
+	Vars map[string][]byte
+	// JSONVars names the vars that were not strings, given as JSON.
+	JSONVars map[string]bool
+	Limits   Limits
+	Host     Host
 
 	// Warnings are problems that do not stop the worker: keys wrangler
 	// knows that dohost ignores.
@@ -569,6 +571,10 @@ func (ch *checker) vars(c *Config, t map[string]any) {
 				continue
 			}
 			c.Vars[name] = b
+			if c.JSONVars == nil {
+				c.JSONVars = map[string]bool{}
+			}
+			c.JSONVars[name] = true
 		}
 	}
 }
@@ -613,8 +619,10 @@ func (ch *checker) config(raw map[string]any) *Config {
 		ch.errorf("name", "%q is not a valid worker name: use lower-case letters, digits, '-' and '_', at most 64", c.Name)
 	}
 	if m := ch.str(raw, "", "main", true); m != "" {
-		if !strings.HasSuffix(m, ".wasm") {
-			ch.errorf("main", "%q must be a WebAssembly module (.wasm); dohost does not run JavaScript", m)
+		switch strings.ToLower(filepath.Ext(m)) {
+		case ".wasm", ".js", ".mjs", ".ts", ".mts", ".jsx", ".tsx":
+		default:
+			ch.errorf("main", "%q must be a WebAssembly module (.wasm) or a Worker in JavaScript or TypeScript (.js, .mjs, .ts, .mts, .jsx, .tsx)", m)
 		}
 		if !filepath.IsAbs(m) {
 			m = filepath.Join(filepath.Dir(ch.file), m)

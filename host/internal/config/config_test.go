@@ -116,14 +116,14 @@ bindings = [
 			"w.toml:8: durable_objects.bindings[2].name: \"9bad\" is not a valid binding name",
 		}},
 		{"kv and limits", `name = "Bad Name"
-main = "w.js"
+main = "w.py"
 kv_namespaces = [{ binding = "KV" }, "oops"]
 [limits]
 cpu_ms = 0
 memory = 3
 `, []string{
 			"w.toml:1: name: \"Bad Name\" is not a valid worker name",
-			"w.toml:2: main: \"w.js\" must be a WebAssembly module (.wasm)",
+			"w.toml:2: main: \"w.py\" must be a WebAssembly module (.wasm) or a Worker in JavaScript or TypeScript",
 			"w.toml:3: kv_namespaces[1]: must be a table, not a string",
 			"w.toml:3: kv_namespaces[0].id: is required",
 			"w.toml:5: limits.cpu_ms: 0 is out of range",

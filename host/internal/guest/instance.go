@@ -7,6 +7,7 @@ import (
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/quota"
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -99,6 +100,9 @@ func (m *Module) instantiate(ctx context.Context, stdout, stderr *logWriter) (mo
 		}
 	}()
 	cfg := withEnv(moduleConfig(stdout, stderr), m.vars)
+	if m.files != nil {
+		cfg = cfg.WithFSConfig(wazero.NewFSConfig().WithFSMount(m.files, "/"))
+	}
 	mod, err = m.rt.InstantiateModule(ctx, m.cm, cfg)
 	if err != nil {
 		return nil, describeTrap(err)

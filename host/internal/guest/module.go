@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"testing/fstest"
 	"time"
 
 	"github.com/dohost/dohost/host/internal/quota"
@@ -128,6 +130,10 @@ type Module struct {
 	writes writeSet
 	// spares are closed instances kept to be revived (recycle.go).
 	spares spares
+	// files is what the module's instances see as their file system,
+	// read-only: a JavaScript runtime's bundle (BundleSection), or nil:
+	// none.
+	files fs.FS
 	// refs counts the module's owner (until Close) and its open
 	// instances: the compiled code and the snapshot are released when the
 	// last goes, so that a module replaced by a deploy outlives the
@@ -285,6 +291,9 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 		return fmt.Errorf("compile %s after metering it (a dohost bug): %w", path, err)
 	}
 	m.cm, m.prep = cm, p
+	if js, ok, _ := wasmbin.CustomSection(wasm, BundleSection); ok {
+		m.files = fstest.MapFS{BundleFile: &fstest.MapFile{Data: js, Mode: 0o444}}
+	}
 	if err := m.check(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -301,6 +310,14 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 	}
 	return nil
 }
+
+// BundleSection is the custom section that carries a JavaScript Worker's
+// bundle in a module of dohost's JavaScript runtime; its instances read it
+// as the file /BundleFile (guests/js/runtime).
+const BundleSection = "dohost.js"
+
+// BundleFile is the name the bundle has in the instance's file system.
+const BundleFile = "bundle.js"
 
 // moduleConfig is the sandbox every guest instance runs in: real clocks and
 // crypto randomness, no files, sockets or arguments, and stdout/stderr sent

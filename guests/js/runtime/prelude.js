@@ -1,0 +1,488 @@
+// The Workers API of dohost's JavaScript runtime, over the host calls that
+// main.go gives as __dohost. It runs once, before the Worker's bundle, at
+// load: every object starts from a snapshot with it (and the bundle)
+// evaluated.
+(function (host) {
+  "use strict";
+  const g = globalThis;
+
+  function bytes(v, what) {
+    // A body or value as an ArrayBuffer of its own.
+    if (v === undefined || v === null) return new ArrayBuffer(0);
+    if (typeof v === "string") return host.encode(v);
+    if (v instanceof ArrayBuffer) return v.slice(0);
+    if (ArrayBuffer.isView(v)) return v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+    if (v instanceof URLSearchParams) return host.encode(v.toString());
+    throw new TypeError((what || "body") + ": dohost takes a string, an ArrayBuffer or a typed array, not " + Object.prototype.toString.call(v));
+  }
+  function missing(name) {
+    return function () { throw new TypeError(name + " is not supported by dohost's JavaScript runtime"); };
+  }
+
+  class Headers {
+    constructor(init) {
+      this._m = new Map(); // lower-case name → [name as given, [values]]
+      if (init instanceof Headers) init.forEach((v, k) => this.append(k, v));
+      else if (Array.isArray(init)) for (const [k, v] of init) this.append(k, v);
+      else if (init && typeof init === "object") for (const k of Object.keys(init)) this.append(k, init[k]);
+    }
+    append(k, v) {
+      const l = String(k).toLowerCase(), e = this._m.get(l);
+      if (e) e[1].push(String(v)); else this._m.set(l, [String(k), [String(v)]]);
+    }
+    set(k, v) { this._m.set(String(k).toLowerCase(), [String(k), [String(v)]]); }
+    get(k) { const e = this._m.get(String(k).toLowerCase()); return e ? e[1].join(", ") : null; }
+    has(k) { return this._m.has(String(k).toLowerCase()); }
+    delete(k) { this._m.delete(String(k).toLowerCase()); }
+    forEach(f, self) { for (const [k, v] of this.entries()) f.call(self, v, k, this); }
+    *entries() {
+      for (const l of [...this._m.keys()].sort()) yield [l, this._m.get(l)[1].join(", ")];
+    }
+    *keys() { for (const [k] of this.entries()) yield k; }
+    *values() { for (const [, v] of this.entries()) yield v; }
+    [Symbol.iterator]() { return this.entries(); }
+    // _wire is every field as [name as given, value], for the host.
+    _wire() {
+      const out = [];
+      for (const [, [name, vs]] of this._m) for (const v of vs) out.push([name, v]);
+      return out;
+    }
+  }
+
+  class URLSearchParams {
+    constructor(init) {
+      this._l = [];
+      if (typeof init === "string") {
+        for (const [k, v] of host.parseQuery(init.charAt(0) === "?" ? init.slice(1) : init)) this._l.push([k, v]);
+      } else if (Array.isArray(init)) for (const [k, v] of init) this._l.push([String(k), String(v)]);
+      else if (init && typeof init === "object") for (const k of Object.keys(init)) this._l.push([k, String(init[k])]);
+      this._url = null;
+    }
+    _changed() { if (this._url) this._url._search = this._l.length ? "?" + this.toString() : ""; }
+    get(k) { const e = this._l.find((p) => p[0] === k); return e ? e[1] : null; }
+    getAll(k) { return this._l.filter((p) => p[0] === k).map((p) => p[1]); }
+    has(k) { return this._l.some((p) => p[0] === k); }
+    set(k, v) {
+      const i = this._l.findIndex((p) => p[0] === k);
+      this._l = this._l.filter((p, j) => p[0] !== k || j === i);
+      if (i < 0) this._l.push([k, String(v)]); else this._l[this._l.findIndex((p) => p[0] === k)][1] = String(v);
+      this._changed();
+    }
+    append(k, v) { this._l.push([String(k), String(v)]); this._changed(); }
+    delete(k) { this._l = this._l.filter((p) => p[0] !== k); this._changed(); }
+    sort() { this._l.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); this._changed(); }
+    forEach(f, self) { for (const [k, v] of this._l) f.call(self, v, k, this); }
+    *entries() { yield* this._l.map((p) => [p[0], p[1]]); }
+    *keys() { for (const p of this._l) yield p[0]; }
+    *values() { for (const p of this._l) yield p[1]; }
+    [Symbol.iterator]() { return this.entries(); }
+    get size() { return this._l.length; }
+    toString() { return host.formatQuery(this._l); }
+  }
+
+  class URL {
+    constructor(url, base) {
+      const p = host.parseURL(String(url), base === undefined ? "" : String(base));
+      if (typeof p === "string") throw new TypeError("Invalid URL: " + p);
+      [this._protocol, this._username, this._password, this._hostname, this._port, this._pathname, this._search, this.hash] = p;
+      this._params = null;
+    }
+    get protocol() { return this._protocol; }
+    get host() { return this._hostname + (this._port ? ":" + this._port : ""); }
+    get hostname() { return this._hostname; }
+    get port() { return this._port; }
+    get pathname() { return this._pathname; }
+    set pathname(v) { this._pathname = String(v).charAt(0) === "/" ? String(v) : "/" + v; }
+    get search() { return this._search; }
+    set search(v) { v = String(v); this._search = v === "" || v === "?" ? "" : v.charAt(0) === "?" ? v : "?" + v; this._params = null; }
+    get username() { return this._username; }
+    get password() { return this._password; }
+    get origin() { return this._protocol + "//" + this.host; }
+    get searchParams() {
+      if (!this._params) { this._params = new URLSearchParams(this._search); this._params._url = this; }
+      return this._params;
+    }
+    get href() {
+      const auth = this._username ? this._username + (this._password ? ":" + this._password : "") + "@" : "";
+      return this._protocol + "//" + auth + this.host + this._pathname + this._search + this.hash;
+    }
+    toString() { return this.href; }
+    toJSON() { return this.href; }
+  }
+
+  // Body is what Request and Response share: a body read once.
+  class Body {
+    _init(body, headers) {
+      this.headers = headers instanceof Headers ? headers : new Headers(headers);
+      if (body === undefined || body === null) { this._body = null; return; }
+      if (typeof body === "string" && !this.headers.has("content-type")) this.headers.set("content-type", "text/plain;charset=UTF-8");
+      if (body instanceof URLSearchParams && !this.headers.has("content-type")) this.headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
+      this._body = bytes(body);
+    }
+    get bodyUsed() { return !!this._used; }
+    get body() { return this._body === null ? null : new Uint8Array(this._body); }
+    _take() {
+      if (this._used) throw new TypeError("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
+      this._used = true;
+      return this._body === null ? new ArrayBuffer(0) : this._body;
+    }
+    arrayBuffer() { try { return Promise.resolve(this._take()); } catch (e) { return Promise.reject(e); } }
+    bytes() { return this.arrayBuffer().then((b) => new Uint8Array(b)); }
+    text() { return this.arrayBuffer().then((b) => host.decode(b, false)); }
+    json() { return this.text().then((t) => JSON.parse(t)); }
+  }
+
+  class Request extends Body {
+    constructor(input, init) {
+      super();
+      init = init || {};
+      if (input instanceof Request) {
+        this.url = input.url; this.method = input.method;
+        this._init(init.body !== undefined ? init.body : input._body, init.headers !== undefined ? init.headers : new Headers(input.headers));
+      } else {
+        this.url = new URL(String(input)).href;
+        this.method = "GET";
+        this._init(init.body, init.headers);
+      }
+      if (init.method !== undefined) {
+        this.method = String(init.method);
+        if (/^(get|post|put|delete|head|options|patch)$/i.test(this.method)) this.method = this.method.toUpperCase();
+      }
+      if ((this.method === "GET" || this.method === "HEAD") && this._body !== null && this._body.byteLength > 0) {
+        throw new TypeError("Request with a GET or HEAD method cannot have a body.");
+      }
+      this.cf = {};
+      this.signal = null;
+    }
+    clone() { return new Request(this); }
+  }
+
+  const statusText = { 200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error" };
+  class Response extends Body {
+    constructor(body, init) {
+      super();
+      init = init || {};
+      this.status = init.status === undefined ? 200 : Number(init.status);
+      if (!(this.status >= 200 && this.status <= 599) && this.status !== 101) throw new RangeError("Responses may only be constructed with status codes in the range 200 to 599, inclusive.");
+      this.statusText = init.statusText !== undefined ? String(init.statusText) : statusText[this.status] || "";
+      if (init.webSocket) throw new TypeError("Response's webSocket is not supported by dohost's JavaScript runtime yet");
+      this._init(body, init.headers);
+    }
+    get ok() { return this.status >= 200 && this.status <= 299; }
+    clone() { return new Response(this._body, { status: this.status, statusText: this.statusText, headers: new Headers(this.headers) }); }
+    static json(v, init) {
+      init = Object.assign({}, init);
+      const h = new Headers(init.headers);
+      if (!h.has("content-type")) h.set("content-type", "application/json");
+      init.headers = h;
+      return new Response(JSON.stringify(v), init);
+    }
+    static redirect(url, status) {
+      return new Response(null, { status: status || 302, headers: { location: new URL(String(url)).href } });
+    }
+  }
+
+  class TextEncoder {
+    get encoding() { return "utf-8"; }
+    encode(s) { return new Uint8Array(host.encode(s === undefined ? "" : String(s))); }
+  }
+  class TextDecoder {
+    constructor(label, opts) {
+      label = label === undefined ? "utf-8" : String(label).toLowerCase();
+      if (label !== "utf-8" && label !== "utf8") throw new RangeError("TextDecoder: dohost decodes utf-8 only, not " + label);
+      this.fatal = !!(opts && opts.fatal);
+    }
+    get encoding() { return "utf-8"; }
+    decode(v) { return v === undefined ? "" : host.decode(bytes(v, "TextDecoder.decode"), this.fatal); }
+  }
+
+  const console = {};
+  for (const [name, level] of [["log", "info"], ["info", "info"], ["debug", "debug"], ["warn", "warn"], ["error", "error"], ["trace", "debug"]]) {
+    console[name] = (...args) => host.log(level, args.map(show).join(" "));
+  }
+  function show(v) {
+    if (typeof v === "string") return v;
+    if (v instanceof Error) return v.stack || String(v);
+    try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
+  }
+
+  const crypto = {
+    getRandomValues(a) {
+      if (!ArrayBuffer.isView(a)) throw new TypeError("crypto.getRandomValues takes a typed array");
+      if (a.byteLength > 65536) throw new RangeError("crypto.getRandomValues: at most 65536 bytes");
+      new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(host.random(a.byteLength)));
+      return a;
+    },
+    randomUUID() {
+      const b = new Uint8Array(host.random(16));
+      b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+      const h = [...b].map((x) => (x + 0x100).toString(16).slice(1)).join("");
+      return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+    },
+    subtle: new Proxy({}, { get: (t, k) => missing("crypto.subtle." + String(k)) }),
+  };
+
+  function btoa(s) {
+    s = String(s);
+    if (/[^\u0000-\u00ff]/.test(s)) throw new TypeError("btoa: the string has characters outside Latin-1");
+    return host.btoa(s);
+  }
+  function atob(s) {
+    const r = host.atob(String(s).replace(/[\t\n\f\r ]/g, ""));
+    if (r === null) throw new TypeError("atob: the string is not valid base64");
+    return r;
+  }
+  function structuredClone(v) {
+    if (v === undefined) return undefined;
+    return JSON.parse(JSON.stringify(v));
+  }
+
+  // Storage values and KV values with type "json" are JSON text; a value
+  // written by another language's guest that is not JSON reads as its
+  // text.
+  function encodeValue(v) {
+    if (v === undefined) throw new TypeError("storage.put: a value is required (undefined cannot be stored)");
+    const s = JSON.stringify(v);
+    if (s === undefined) throw new TypeError("storage.put: the value cannot be stored: " + typeof v);
+    return host.encode(s);
+  }
+  function decodeValue(b) {
+    const s = host.decode(b, false);
+    try { return JSON.parse(s); } catch (e) { return s; }
+  }
+
+  class DurableObjectId {
+    constructor(ns, hex, name) { this._ns = ns; this._hex = hex; if (name !== undefined) this.name = name; }
+    toString() { return this._hex; }
+    equals(o) { return o instanceof DurableObjectId && o._hex === this._hex; }
+  }
+  function toRequest(input, init) {
+    return input instanceof Request && init === undefined ? input : new Request(input, init);
+  }
+  function fromWire(w) {
+    // w is [status, [[name, value]...], ArrayBuffer]
+    const r = new Response(w[2].byteLength ? w[2] : null, { status: w[0] === 101 ? 200 : w[0], headers: w[1] });
+    if (w[0] === 101) r.status = 101;
+    return r;
+  }
+  class DurableObjectStub {
+    constructor(id) { this.id = id; this.name = id.name; }
+    fetch(input, init) {
+      try {
+        const r = toRequest(input, init);
+        return Promise.resolve(fromWire(host.stubFetch(this.id._ns, this.id._hex, this.id.name === undefined ? null : this.id.name, r.method, r.url, r.headers._wire(), r._take())));
+      } catch (e) { return Promise.reject(e); }
+    }
+  }
+  class DurableObjectNamespace {
+    constructor(binding) { this._b = binding; }
+    idFromName(name) { return new DurableObjectId(this._b, host.idFromName(this._b, String(name)), String(name)); }
+    newUniqueId() { return new DurableObjectId(this._b, host.newUniqueId(this._b)); }
+    idFromString(s) {
+      const r = host.idFromString(this._b, String(s));
+      return new DurableObjectId(this._b, r[0], r[1] === null ? undefined : r[1]);
+    }
+    get(id) {
+      if (!(id instanceof DurableObjectId)) throw new TypeError("get: expects a DurableObjectId from idFromName, newUniqueId or idFromString");
+      if (id._ns !== null && id._ns !== this._b) throw new TypeError("get: the ID belongs to namespace " + id._ns + ", not " + this._b);
+      return new DurableObjectStub(id._ns === null ? new DurableObjectId(this._b, id._hex, id.name) : id);
+    }
+    getByName(name) { return this.get(this.idFromName(name)); }
+    jurisdiction() { return this; }
+  }
+
+  function kvRead(b, type) {
+    switch (type || "text") {
+      case "text": return host.decode(b, false);
+      case "json": return JSON.parse(host.decode(b, false));
+      case "arrayBuffer": return b;
+      case "stream": throw new TypeError("KV get: type \"stream\" is not supported by dohost's JavaScript runtime");
+      default: throw new TypeError("KV get: unknown type " + type);
+    }
+  }
+  class KVNamespace {
+    constructor(binding) { this._b = binding; }
+    get(key, opts) {
+      try {
+        const type = typeof opts === "string" ? opts : opts && opts.type;
+        if (Array.isArray(key)) {
+          const m = new Map();
+          for (const k of key) { const b = host.kvGet(this._b, String(k)); m.set(k, b === null ? null : kvRead(b, type)); }
+          return Promise.resolve(m);
+        }
+        const b = host.kvGet(this._b, String(key));
+        return Promise.resolve(b === null ? null : kvRead(b, type));
+      } catch (e) { return Promise.reject(e); }
+    }
+    getWithMetadata(key, opts) {
+      return this.get(key, opts).then((value) => ({ value, metadata: value === null ? null : host.kvMetadata(this._b, String(key)), cacheStatus: null }));
+    }
+    put(key, value, opts) {
+      try {
+        opts = opts || {};
+        const meta = opts.metadata === undefined ? null : JSON.stringify(opts.metadata);
+        host.kvPut(this._b, String(key), bytes(value, "KV put"), Number(opts.expiration || 0), Number(opts.expirationTtl || 0), meta);
+        return Promise.resolve();
+      } catch (e) { return Promise.reject(e); }
+    }
+    delete(key) {
+      try { host.kvDelete(this._b, String(key)); return Promise.resolve(); } catch (e) { return Promise.reject(e); }
+    }
+    list(opts) {
+      try {
+        opts = opts || {};
+        const r = JSON.parse(host.kvList(this._b, String(opts.prefix || ""), String(opts.cursor || ""), Number(opts.limit || 0)));
+        return Promise.resolve(r);
+      } catch (e) { return Promise.reject(e); }
+    }
+  }
+
+  function listOptions(o) {
+    o = o || {};
+    return [String(o.start === undefined ? "" : o.start), String(o.startAfter === undefined ? "" : o.startAfter),
+      String(o.end === undefined ? "" : o.end), String(o.prefix === undefined ? "" : o.prefix), !!o.reverse, Number(o.limit || 0)];
+  }
+  const MAX_KEYS = 128;
+  function checkKeys(keys) {
+    if (keys.length > MAX_KEYS) throw new RangeError("storage: at most " + MAX_KEYS + " keys in one call, not " + keys.length);
+    return keys.map(String);
+  }
+  class DurableObjectStorage {
+    get(k) {
+      try {
+        if (Array.isArray(k)) {
+          const m = new Map();
+          for (const key of checkKeys(k)) { const b = host.stGet(key); if (b !== null) m.set(key, decodeValue(b)); }
+          return Promise.resolve(m);
+        }
+        const b = host.stGet(String(k));
+        return Promise.resolve(b === null ? undefined : decodeValue(b));
+      } catch (e) { return Promise.reject(e); }
+    }
+    put(k, v) {
+      try {
+        if (k !== null && typeof k === "object") {
+          const keys = checkKeys(Object.keys(k));
+          host.stPutMulti(keys, keys.map((key) => encodeValue(k[key])));
+        } else {
+          if (arguments.length < 2) throw new TypeError("storage.put: a value is required");
+          host.stPut(String(k), encodeValue(v));
+        }
+        return Promise.resolve();
+      } catch (e) { return Promise.reject(e); }
+    }
+    delete(k) {
+      try {
+        if (Array.isArray(k)) return Promise.resolve(host.stDeleteMulti(checkKeys(k)));
+        return Promise.resolve(host.stDelete(String(k)));
+      } catch (e) { return Promise.reject(e); }
+    }
+    deleteAll() {
+      try { host.stDeleteAll(); return Promise.resolve(); } catch (e) { return Promise.reject(e); }
+    }
+    list(o) {
+      try {
+        const m = new Map();
+        for (const [k, b] of host.stList(...listOptions(o))) m.set(k, decodeValue(b));
+        return Promise.resolve(m);
+      } catch (e) { return Promise.reject(e); }
+    }
+    getAlarm() {
+      try { return Promise.resolve(host.stGetAlarm()); } catch (e) { return Promise.reject(e); }
+    }
+    setAlarm(t) {
+      try {
+        const ms = t instanceof Date ? t.getTime() : Number(t);
+        if (!isFinite(ms)) throw new TypeError("setAlarm: expects a Date or milliseconds since the epoch");
+        host.stSetAlarm(ms);
+        return Promise.resolve();
+      } catch (e) { return Promise.reject(e); }
+    }
+    deleteAlarm() {
+      try { host.stDeleteAlarm(); return Promise.resolve(); } catch (e) { return Promise.reject(e); }
+    }
+    // transaction runs f with this storage: its writes commit with the
+    // request's, or none do if f throws.
+    transaction(f) {
+      let r;
+      try { host.txnBegin(); } catch (e) { return Promise.reject(e); }
+      try { r = f(this); } catch (e) { host.txnEnd(false); return Promise.reject(e); }
+      return Promise.resolve(r).then((v) => { host.txnEnd(true); return v; }, (e) => { host.txnEnd(false); throw e; });
+    }
+    sync() { return Promise.resolve(); }
+  }
+  const storage = new DurableObjectStorage();
+
+  class DurableObjectState {
+    constructor(hex, name) {
+      this.id = new DurableObjectId(null, hex, name === null ? undefined : name);
+      this.storage = storage;
+      this._waits = [];
+    }
+    blockConcurrencyWhile(f) {
+      try { return Promise.resolve(f()); } catch (e) { return Promise.reject(e); }
+    }
+    waitUntil(p) { this._waits.push(Promise.resolve(p)); }
+    acceptWebSocket() { missing("ctx.acceptWebSocket")(); }
+    getWebSockets() { missing("ctx.getWebSockets")(); }
+    setWebSocketAutoResponse() { missing("ctx.setWebSocketAutoResponse")(); }
+  }
+  class ExecutionContext {
+    constructor() { this._waits = []; }
+    waitUntil(p) { this._waits.push(Promise.resolve(p)); }
+    passThroughOnException() {}
+  }
+
+  class DurableObject {
+    constructor(ctx, env) { this.ctx = ctx; this.env = env; }
+  }
+  class WorkerEntrypoint {
+    constructor(ctx, env) { this.ctx = ctx; this.env = env; }
+  }
+
+  // env gives the bindings of the worker's wrangler.toml by name (the
+  // host names them at build time: __dohost_bindings), and its vars and
+  // secrets.
+  function makeEnv(bindings) {
+    const cache = new Map();
+    return new Proxy({}, {
+      get(t, k) {
+        if (typeof k !== "string") return undefined;
+        if (cache.has(k)) return cache.get(k);
+        let v;
+        switch (bindings[k]) {
+          case "kv": v = new KVNamespace(k); break;
+          case "do": v = new DurableObjectNamespace(k); break;
+          case "json": v = JSON.parse(host.envVar(k)); break;
+          default: v = host.envVar(k); if (v === null) return undefined; // a var or a secret
+        }
+        cache.set(k, v);
+        return v;
+      },
+      has(t, k) { return typeof k === "string" && (k in bindings || host.envVar(k) !== null); },
+      ownKeys() { return Object.keys(bindings); },
+      getOwnPropertyDescriptor(t, k) {
+        return k in bindings ? { value: this.get(t, k), enumerable: true, configurable: true } : undefined;
+      },
+    });
+  }
+
+  Object.assign(g, {
+    Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, crypto, btoa, atob, structuredClone,
+    setTimeout: missing("setTimeout"), setInterval: missing("setInterval"), fetch: missing("fetch (outbound requests)"),
+    WebSocketPair: missing("WebSocketPair"), caches: undefined,
+  });
+  // What main.go and the bundle's cloudflare:workers module reach.
+  g.__dohost_api = {
+    DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire,
+    request(method, url, headers, body) {
+      const r = new Request(url, { method, headers, body: method === "GET" || method === "HEAD" ? null : body });
+      return r;
+    },
+    // wire is a handler's Response as [status, headers, body] for the host.
+    wire(r) {
+      if (!(r instanceof Response)) throw new TypeError("the handler must return a Response, not " + (r === null ? "null" : typeof r));
+      return [r.status, r.headers._wire(), r._body === null ? new ArrayBuffer(0) : r._body];
+    },
+  };
+})(__dohost);
