@@ -151,7 +151,7 @@ func TestExamples_Agree(t *testing.T) {
 		others []string
 		steps  []exampleStep
 	}{
-		{"room", []string{"room-c", "room-rust", "room-as"}, roomSteps},
+		{"room", []string{"room-c", "room-rust", "room-as", "room-ts"}, roomSteps},
 		{"counter", []string{"counter-c", "counter-rust", "counter-as", "counter-js"}, counterSteps},
 	} {
 		for _, other := range c.others {

@@ -93,9 +93,7 @@ func hostObject(vm *goja.Runtime) *goja.Object {
 		var out [][2]string
 		for _, part := range strings.FieldsFunc(str(c, 0), func(r rune) bool { return r == '&' }) {
 			k, v, _ := strings.Cut(part, "=")
-			k, _ = url.QueryUnescape(k)
-			v, _ = url.QueryUnescape(v)
-			out = append(out, [2]string{k, v})
+			out = append(out, [2]string{formDecode(k), formDecode(v)})
 		}
 		return pairs(vm, out)
 	})
@@ -455,4 +453,41 @@ func parseURL(ref, base string) (*url.URL, error) {
 func jsonParse(vm *goja.Runtime, b []byte) (goja.Value, error) {
 	parse, _ := goja.AssertFunction(vm.Get("JSON").ToObject(vm).Get("parse"))
 	return parse(goja.Undefined(), vm.ToValue(string(b)))
+}
+
+// formDecode decodes a name or value of a query as the URL standard's
+// application/x-www-form-urlencoded parser does: '+' is a space, each %XX
+// a byte, a '%' not followed by two hex digits itself, and bytes that are
+// not UTF-8 U+FFFD.
+func formDecode(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }

@@ -12,10 +12,11 @@
 import { DurableObject } from "cloudflare:workers";
 
 // json answers v as JSON, escaped as the Go counter's encoder escapes it
-// (<, >, & and the line separators as \u escapes), so that the two answer
+// (<, >, &, the line separators and the replacement character that stands
+// for bytes that were not UTF-8 as \u escapes), so that the two answer
 // alike byte for byte.
 function json(v, init) {
-  const body = JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  const body = JSON.stringify(v).replace(/[<>&\u2028\u2029\ufffd]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
   const headers = Object.assign({ "Content-Type": "application/json" }, init && init.headers);
   return new Response(body, Object.assign({}, init, { headers }));
 }
