@@ -58,11 +58,11 @@ func exampleServer(t *testing.T, name string) *testServer {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	o := Options{DataDir: filepath.Join(dir, "data")}
+	var o Options
 	main := regexp.MustCompile(`(?m)^main = "(.*)"$`)
 	if m := main.FindSubmatch(cfg); m != nil && jsbundle.IsSource(string(m[1])) {
 		// A JavaScript example: its own source, on the runtime built here.
-		o.JSRuntime = jsRuntime(t)
+		o = jsOptions(t)
 		cfg = main.ReplaceAll(cfg, []byte(fmt.Sprintf("main = %q", filepath.Join(exdir, string(m[1])))))
 	} else {
 		cfg = main.ReplaceAll(cfg, []byte(fmt.Sprintf("main = %q", exampleWasm(t, name))))
@@ -71,11 +71,29 @@ func exampleServer(t *testing.T, name string) *testServer {
 	if err := os.WriteFile(path, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	o.DataDir = filepath.Join(dir, "data")
 	return startServerOpts(t, o, path)
 }
 
 // jsRuntime builds dohost's JavaScript runtime, once per test binary.
 func jsRuntime(t testing.TB) string { return guestWasm(t, "guests/js/runtime") }
+
+// jsOptions are options for a server of JavaScript Workers: the runtime
+// built here, compiled once into the test binary's shared compilation
+// cache (startServerOpts) by a program built without the race detector:
+// compiling its 18 MB of wasm takes wazero's compiler about 8 s, and ten
+// times that under the race detector.
+func jsOptions(t testing.TB) Options {
+	t.Helper()
+	rt := jsRuntime(t)
+	cache := filepath.Join(guests.dir, "wazero-cache")
+	buildOnce(t, cache+".js", "compile the JavaScript runtime into the cache", func() *exec.Cmd {
+		cmd := exec.Command("go", "test", "-count=1", "./host/testdata/precompile") // no -race
+		cmd.Env = append(os.Environ(), "PRECOMPILE_CACHE="+cache, "PRECOMPILE_MODULE="+rt)
+		return cmd
+	})
+	return Options{JSRuntime: rt}
+}
 
 // answer is what a client sees of a response, less what differs between
 // any two (the date, the request id).

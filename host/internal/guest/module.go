@@ -261,6 +261,16 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 	if v := wasm[4:8]; v[0] != 1 || v[1] != 0 || v[2] != 0 || v[3] != 0 {
 		return fmt.Errorf("%s is a WebAssembly binary of version %d; only version 1 (the MVP binary format) is supported", path, v[0])
 	}
+	// A JavaScript Worker's bundle is given to its instances as a file;
+	// the runtime is compiled without it, so that every Worker on the
+	// same runtime shares its compiled code (and the cache's copy).
+	if js, ok, _ := wasmbin.CustomSection(wasm, BundleSection); ok {
+		m.files = fstest.MapFS{BundleFile: &fstest.MapFile{Data: js, Mode: 0o444}}
+		var err error
+		if wasm, err = wasmbin.WithoutCustomSection(wasm, BundleSection); err != nil {
+			return fmt.Errorf("%s is not a valid WebAssembly module: %w", path, err)
+		}
+	}
 	// The module is prepared before wazero sees it: Prepare checks every
 	// count and length against the bytes there are, so a hostile count
 	// cannot make the compiler allocate what it asks for.
@@ -291,9 +301,6 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 		return fmt.Errorf("compile %s after metering it (a dohost bug): %w", path, err)
 	}
 	m.cm, m.prep = cm, p
-	if js, ok, _ := wasmbin.CustomSection(wasm, BundleSection); ok {
-		m.files = fstest.MapFS{BundleFile: &fstest.MapFile{Data: js, Mode: 0o444}}
-	}
 	if err := m.check(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

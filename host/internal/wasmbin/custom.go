@@ -35,3 +35,27 @@ func AppendCustomSection(wasm []byte, name string, payload []byte) []byte {
 	out = append(out, wasm...)
 	return appendSection(out, secCustom, body)
 }
+
+// WithoutCustomSection returns wasm without its custom sections called
+// name, every other section byte for byte as it was (so that a module
+// given to AppendCustomSection comes back exactly).
+func WithoutCustomSection(wasm []byte, name string) ([]byte, error) {
+	if _, err := sections(wasm); err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), wasm[:8]...)
+	r := &reader{b: wasm, p: 8}
+	for !r.done() {
+		start := r.p
+		id := r.byte()
+		body := r.bytes(r.u32())
+		if id == secCustom {
+			br := &reader{b: body}
+			if n := br.name(); br.err == nil && string(n) == name {
+				continue
+			}
+		}
+		out = append(out, wasm[start:r.p]...)
+	}
+	return out, r.err
+}

@@ -21,6 +21,9 @@ func TestCustomSection(t *testing.T) {
 	} else if got, ok, _ := CustomSection(p.Wasm, "dohost.js"); !ok || !bytes.Equal(got, big) {
 		t.Fatalf("after Prepare: ok %v, %d bytes", ok, len(got))
 	}
+	if back, err := WithoutCustomSection(w, "dohost.js"); err != nil || !bytes.Equal(back, AppendCustomSection(empty, "other", []byte("no"))) {
+		t.Fatalf("without the section: %x, %v", back, err)
+	}
 	if _, _, err := CustomSection(w[:len(w)-1], "dohost.js"); err == nil {
 		t.Fatal("a truncated module: no error")
 	}
