@@ -5,10 +5,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/config"
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/jsbundle"
 )
 
 // roomGuest is the seed example in one language.
@@ -23,7 +27,32 @@ func roomLangs(b testing.TB) []roomGuest {
 		{"rust", exampleWasm(b, "room-rust")},
 		{"as", exampleWasm(b, "room-as")},
 		{"wat", roomWAT()},
+		{"ts", roomTS(b)},
 	}
+}
+
+// roomTS is the room in TypeScript (guests/examples/room-ts) built into
+// its module as the host builds it: bundled into the JavaScript runtime.
+func roomTS(b testing.TB) string {
+	rt := jsOptions(b).JSRuntime
+	out := filepath.Join(guests.dir, "room-ts.wasm")
+	o, _ := guests.once.LoadOrStore(out, new(sync.Once))
+	o.(*sync.Once).Do(func() {
+		cfg, err := config.Load(filepath.Join(repoRoot(), "guests", "examples", "room-ts", "wrangler.toml"))
+		if err == nil {
+			var wasm []byte
+			if wasm, err = jsbundle.Build(cfg, rt); err == nil {
+				err = os.WriteFile(out, wasm, 0o644)
+			}
+		}
+		if err != nil {
+			guests.errs.Store(out, err)
+		}
+	})
+	if err, ok := guests.errs.Load(out); ok {
+		b.Fatal(err)
+	}
+	return out
 }
 
 // BenchmarkCompile loads each language's room as a worker does: check

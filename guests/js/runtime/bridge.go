@@ -107,9 +107,9 @@ func hostObject(vm *goja.Runtime) *goja.Object {
 			if i > 0 {
 				b = append(b, '&')
 			}
-			b = append(b, url.QueryEscape(p[0])...)
+			b = formEncode(b, p[0])
 			b = append(b, '=')
-			b = append(b, url.QueryEscape(p[1])...)
+			b = formEncode(b, p[1])
 		}
 		return vm.ToValue(string(b))
 	})
@@ -490,4 +490,22 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - 'a' + 10
+}
+
+// formEncode appends s encoded as the URL standard's
+// application/x-www-form-urlencoded serializer does: a space is '+', and
+// every byte but ASCII letters, digits and "*-._" is %XX.
+func formEncode(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '*', c == '-', c == '.', c == '_':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return b
 }

@@ -79,10 +79,14 @@ func Bundle(cfg *config.Config) ([]byte, error) {
 		Conditions:    []string{"workerd", "worker", "browser"},
 		// What goja runs as written; newer syntax (class fields, logical
 		// assignment) is lowered.
-		Target:   api.ES2020,
-		Charset:  api.CharsetUTF8,
-		LogLevel: api.LogLevelSilent,
-		Banner:   map[string]string{"js": "var __dohost_bindings = " + string(names) + ";"},
+		Target: api.ES2020,
+		// An inline source map: the runtime's stack traces name the
+		// Worker's own files and lines.
+		Sourcemap:      api.SourceMapInline,
+		SourcesContent: api.SourcesContentExclude,
+		Charset:        api.CharsetUTF8,
+		LogLevel:       api.LogLevelSilent,
+		Banner:         map[string]string{"js": "var __dohost_bindings = " + string(names) + ";"},
 		Plugins: []api.Plugin{{
 			Name: "dohost",
 			Setup: func(b api.PluginBuild) {

@@ -1,0 +1,291 @@
+package host
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// jsAppConfig serves testdata/js/app (its main is set by jsApp).
+const jsAppConfig = `
+name = "jsapp"
+kv_namespaces = [{ binding = "KV", id = "js-kv" }]
+
+[durable_objects]
+bindings = [{ name = "API", class_name = "Api" }, { name = "CTOR", class_name = "CtorThrows" }]
+
+[vars]
+GREETING = "hello"
+LIMITS = { max = 3 }
+
+[limits]
+cpu_ms = 1000
+memory_mb = 128
+`
+
+// jsApp serves the JavaScript test app testdata/js/app with the secret
+// TOKEN.
+func jsApp(t *testing.T) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	o := jsOptions(t)
+	o.DataDir = filepath.Join(dir, "data")
+	o.Secrets = map[string]map[string]string{"default/jsapp": {"TOKEN": "s3cret"}}
+	return startServerOpts(t, o, writeConfig(t, dir, filepath.Join(repoRoot(), "testdata", "js", "app", "index.ts"), jsAppConfig))
+}
+
+// getJSONOK GETs path, wants 200, and decodes the body into v.
+func (ts *testServer) getJSONOK(t *testing.T, path string, v any) {
+	t.Helper()
+	status, body := ts.do(t, "GET", path)
+	if status != 200 {
+		t.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, body)
+	}
+}
+
+// TestJS_API: the Workers API a Durable Object uses, through the test app:
+// storage (single and multi, listing, deleting, structured values),
+// transactions, KV (types, metadata, expiration, listing), namespaces and
+// stubs, vars and secrets, and the web APIs.
+func TestJS_API(t *testing.T) {
+	ts := jsApp(t)
+
+	var st struct {
+		A           string  `json:"a"`
+		Got         [][]any `json:"got"`
+		Listed      [][]any `json:"listed"`
+		Partial     []string
+		Reversed    []string
+		Deleted     bool
+		DeletedAgin bool `json:"deletedAgain"`
+		DeletedMany int  `json:"deletedMany"`
+		NoValue     string
+		Left        []string
+		After       int
+	}
+	ts.getJSONOK(t, "/obj/storage?name=s", &st)
+	got, _ := json.Marshal(st.Got)
+	listed, _ := json.Marshal(st.Listed)
+	if string(got) != `[["a","one"],["b",{"n":2}]]` || string(listed) != `[["a","one"],["b",{"n":2}],["c",[3]],["d",true]]` {
+		t.Errorf("get %s, list %s", got, listed)
+	}
+	if strings.Join(st.Partial, ",") != "b,c" || strings.Join(st.Reversed, ",") != "d,c" {
+		t.Errorf("list start/end %v, reverse limit 2 %v", st.Partial, st.Reversed)
+	}
+	if !st.Deleted || st.DeletedAgin || st.DeletedMany != 2 || st.A != "gone" {
+		t.Errorf("delete: %v, again %v, many %d, b %s", st.Deleted, st.DeletedAgin, st.DeletedMany, st.A)
+	}
+	if !strings.Contains(st.NoValue, "TypeError") || strings.Join(st.Left, ",") != "d" || st.After != 0 {
+		t.Errorf("put without a value: %q; left %v; after deleteAll %d", st.NoValue, st.Left, st.After)
+	}
+
+	var txn struct {
+		Failed string
+		T      *string
+	}
+	ts.getJSONOK(t, "/obj/txn?name=t&fail=1", &txn)
+	if !strings.Contains(txn.Failed, "fails on purpose") || txn.T != nil {
+		t.Errorf("failed transaction: %+v", txn)
+	}
+	ts.getJSONOK(t, "/obj/txn?name=t", &txn)
+	if txn.Failed != "" || txn.T == nil || *txn.T != "in-txn" {
+		t.Errorf("transaction: %+v", txn)
+	}
+
+	var kv struct {
+		Text     string
+		JSON     map[string]int
+		BufLen   int
+		Meta     struct{ Value, Metadata map[string]any }
+		Names    []string
+		Complete bool
+		Expires  bool
+		ListMeta map[string]string
+		Gone     *string
+	}
+	ts.getJSONOK(t, "/obj/kv?name=k", &kv)
+	if kv.Text != "v1" || kv.JSON["n"] != 2 || kv.BufLen != 2 || kv.Meta.Value["n"] != float64(2) || kv.Meta.Metadata["tag"] != "two" {
+		t.Errorf("kv reads: %+v", kv)
+	}
+	if strings.Join(kv.Names, ",") != "k1,k2" || !kv.Complete || !kv.Expires || kv.ListMeta["tag"] != "two" || kv.Gone != nil {
+		t.Errorf("kv list and delete: %+v", kv)
+	}
+
+	var ids struct {
+		Same, Unique, ParsedSame bool
+		HexLen                   int
+		Bad, Me                  string
+		OtherInfo                struct{ ID, Name string }
+	}
+	ts.getJSONOK(t, "/obj/ids?name=i", &ids)
+	if !ids.Same || !ids.Unique || !ids.ParsedSame || ids.HexLen != 64 || ids.Bad != "TypeError" || ids.Me != "i" || ids.OtherInfo.Name != "x" || len(ids.OtherInfo.ID) != 64 {
+		t.Errorf("ids: %+v", ids)
+	}
+
+	var env struct {
+		Greeting string
+		Limits   struct{ Max int }
+		Token    string
+		Keys     []string
+		None     bool
+	}
+	ts.getJSONOK(t, "/worker/env", &env)
+	if env.Greeting != "hello" || env.Limits.Max != 3 || env.Token != "s3cret" || strings.Join(env.Keys, ",") != "API,CTOR,GREETING,KV,LIMITS" || !env.None {
+		t.Errorf("env: %+v", env)
+	}
+
+	var web map[string]any
+	ts.getJSONOK(t, "/worker/web", &web)
+	want := map[string]any{
+		"href": "https://example.com:8443/a/b?x=1&y=+two+three&x=2&z=%C3%A9%26%3D#frag", "host": "example.com:8443",
+		"hostname": "example.com", "port": "8443", "pathname": "/a/b", "origin": "https://example.com:8443", "hash": "#frag",
+		"y": " two three", "params": "a1,b2,a3", "decoded": "héllo", "randomBytes": float64(16), "randomNonZero": true,
+		"uuid": true, "btoa": "aGVsbG8=", "atob": "hello", "method": "GET",
+	}
+	for k, v := range want {
+		if web[k] != v {
+			t.Errorf("web %s: %#v, want %#v", k, web[k], v)
+		}
+	}
+	for k, v := range map[string]string{
+		"x": `["1","2"]`, "headers": `["content-type: text/plain","x-one: 1, 2"]`, "encoded": `[104,195,169,108,108,111]`,
+		"clone": `{"a":[1,{"b":"c"}]}`,
+	} {
+		if b, _ := json.Marshal(web[k]); string(b) != v {
+			t.Errorf("web %s: %s, want %s", k, b, v)
+		}
+	}
+	if s, _ := web["subtle"].(string); !strings.Contains(s, "TypeError: crypto.subtle.digest is not supported") {
+		t.Errorf("crypto.subtle: %q", s)
+	}
+}
+
+// TestJS_Exceptions: an exception thrown in a Worker's fetch, in an
+// object's fetch (thrown or rejected), in a constructor and in an alarm
+// handler is a 500 with a request id; the log has the JavaScript error and
+// its stack, the client does not; the object keeps its instance, as
+// Workers does.
+func TestJS_Exceptions(t *testing.T) {
+	ts := jsApp(t)
+	for _, c := range []struct{ path, inLog string }{
+		{"/worker/throw?secret=hunter2", "Error: the worker throws with a secret: hunter2"},
+		{"/obj/throw?name=e", "TypeError: object throws on request 1"},
+		{"/obj/reject?name=e", "RangeError: object rejects on request 2"},
+		{"/ctor/count?name=c", "Error: the constructor throws"},
+		{"/worker/missing", "TypeError: setTimeout is not supported by dohost's JavaScript runtime"},
+		{"/obj/pending?name=e", "the handler's promise never settled"},
+	} {
+		status, body := ts.do(t, "GET", c.path)
+		id := requestID(body)
+		if status != 500 || id == "" || strings.Contains(body, "hunter2") || strings.Contains(body, "Error") {
+			t.Errorf("GET %s: %d %q; want 500, a request id and nothing of the error", c.path, status, body)
+			continue
+		}
+		log := ts.logFor(id)
+		if !strings.Contains(log, c.inLog) || !strings.Contains(log, "index.ts") && c.path != "/obj/pending?name=e" {
+			t.Errorf("GET %s: the log for %s lacks %q or a stack in index.ts:\n%s", c.path, id, c.inLog, log)
+		}
+	}
+	// The object that threw and rejected kept its instance: its count
+	// went on.
+	var n int
+	ts.getJSONOK(t, "/obj/count?name=e", &n)
+	if n != 4 {
+		t.Errorf("count after the exceptions: %d, want 4 (one instance throughout)", n)
+	}
+
+	// An alarm that throws is retried; its exception is logged.
+	ts.getJSONOK(t, "/obj/alarm/fail?name=al&n=1", new(string))
+	ts.getJSONOK(t, "/obj/alarm/set?name=al&in=0", new(map[string]bool))
+	var runs struct {
+		Runs, LastRetry int
+		Alarm           *int64
+	}
+	waitFor(t, "the alarm's retry succeeds", func() bool {
+		ts.getJSONOK(t, "/obj/alarm/runs?name=al", &runs)
+		return runs.Runs == 2
+	})
+	if runs.LastRetry != 1 || runs.Alarm != nil {
+		t.Errorf("alarm runs: %+v", runs)
+	}
+	if !strings.Contains(ts.logs.String(), "Error: the alarm throws on purpose (0 more)") {
+		t.Errorf("the alarm's exception is not in the log:\n%s", ts.logs)
+	}
+}
+
+// TestJS_Containment: an endless JavaScript loop is stopped at cpu_ms and
+// an endless allocation at memory_mb, each a 500 for its own request,
+// while other objects of the same Worker keep answering.
+func TestJS_Containment(t *testing.T) {
+	ts := jsApp(t)
+	ts.getJSONOK(t, "/obj/count?name=bystander", new(int))
+	for _, c := range []struct{ path, inLog string }{
+		{"/obj/loop?name=loop", "ran past its time limit"},
+		{"/obj/alloc?name=alloc", "guest trapped"}, // and stderr says why, below
+	} {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		var status int
+		var body string
+		go func() {
+			defer wg.Done()
+			status, body = ts.do(t, "GET", c.path)
+		}()
+		// While it runs, another object answers.
+		for i := 0; i < 3; i++ {
+			var n int
+			ts.getJSONOK(t, "/obj/count?name=bystander", &n)
+		}
+		wg.Wait()
+		if id := requestID(body); status != 500 || !strings.Contains(ts.logFor(id), c.inLog) {
+			t.Errorf("GET %s: %d %q; the log for it:\n%s", c.path, status, body, ts.logFor(id))
+		}
+	}
+	if !strings.Contains(ts.logs.String(), "fatal error: out of memory") {
+		t.Errorf("the guest's out-of-memory error is not in the log")
+	}
+	var n int
+	ts.getJSONOK(t, "/obj/count?name=bystander", &n)
+	if n != 8 {
+		t.Errorf("the bystander counted %d, want 8", n)
+	}
+}
+
+// TestJS_LoadErrors: a Worker whose source does not parse, or imports what
+// cannot be found, does not load, and the error names the file, line and
+// column.
+func TestJS_LoadErrors(t *testing.T) {
+	o := jsOptions(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.js")
+	if err := os.WriteFile(bad, []byte("import { x } from \"./nowhere\";\nimport fs from \"node:fs\";\nexport default { fetch() { return x; } };\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		main string
+		want []string
+	}{
+		{filepath.Join(repoRoot(), "testdata", "js", "broken", "index.ts"), []string{"index.ts:3:15: Unexpected \";\""}},
+		{bad, []string{"bad.js:1:19: Could not resolve \"./nowhere\"", "bad.js:2:16:", "\"node:fs\" is not provided by dohost's JavaScript runtime"}},
+	} {
+		o.DataDir = filepath.Join(t.TempDir(), "data")
+		o.Configs = []string{writeConfig(t, t.TempDir(), c.main, "name = \"broken\"\n")}
+		srv, err := New(t.Context(), o)
+		if err == nil {
+			srv.Close(t.Context())
+			t.Errorf("%s loaded", c.main)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", c.main, err, w)
+			}
+		}
+	}
+}
