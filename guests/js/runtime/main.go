@@ -18,6 +18,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/dohost/dohost/guests/go/dohost"
@@ -43,6 +44,11 @@ func init() {
 	if err := load(string(src)); err != nil {
 		dohost.Handle(func(*dohost.Request, *dohost.Env) (*dohost.Response, error) { return nil, err })
 	}
+	// Collect what evaluating the bundle left behind before the host
+	// takes the snapshot: every object starts with a heap of live data
+	// only and a full allowance before its first collection, instead of
+	// paying for a collection of the whole runtime in its first request.
+	runtime.GC()
 }
 
 func main() {}

@@ -84,7 +84,8 @@
     constructor(url, base) {
       const p = host.parseURL(String(url), base === undefined ? "" : String(base));
       if (typeof p === "string") throw new TypeError("Invalid URL: " + p);
-      [this._protocol, this._username, this._password, this._hostname, this._port, this._pathname, this._search, this.hash] = p;
+      this._protocol = p[0]; this._username = p[1]; this._password = p[2]; this._hostname = p[3];
+      this._port = p[4]; this._pathname = p[5]; this._search = p[6]; this.hash = p[7];
       this._params = null;
     }
     get protocol() { return this._protocol; }
@@ -112,6 +113,11 @@
 
   // Body is what Request and Response share: a body read once.
   class Body {
+    get headers() {
+      if (this._h === undefined) this._h = new Headers(this._raw);
+      return this._h;
+    }
+    set headers(h) { this._h = h; }
     _init(body, headers) {
       this.headers = headers instanceof Headers ? headers : new Headers(headers);
       if (body === undefined || body === null) { this._body = null; return; }
@@ -132,6 +138,7 @@
     json() { return this.text().then((t) => JSON.parse(t)); }
   }
 
+  const normalMethods = { GET: 1, POST: 1, PUT: 1, DELETE: 1, HEAD: 1, OPTIONS: 1, PATCH: 1 };
   class Request extends Body {
     constructor(input, init) {
       super();
@@ -146,7 +153,8 @@
       }
       if (init.method !== undefined) {
         this.method = String(init.method);
-        if (/^(get|post|put|delete|head|options|patch)$/i.test(this.method)) this.method = this.method.toUpperCase();
+        const up = this.method.toUpperCase();
+        if (normalMethods[up]) this.method = up;
       }
       if ((this.method === "GET" || this.method === "HEAD") && this._body !== null && this._body.byteLength > 0) {
         throw new TypeError("Request with a GET or HEAD method cannot have a body.");
@@ -259,10 +267,16 @@
   function toRequest(input, init) {
     return input instanceof Request && init === undefined ? input : new Request(input, init);
   }
+  // wireHeaders is a Request's or Response's headers as the host takes
+  // them: as they came, if the handler never made them a Headers.
+  function wireHeaders(r) { return r._h === undefined ? r._raw || [] : r._h._wire(); }
   function fromWire(w) {
     // w is [status, [[name, value]...], ArrayBuffer]
-    const r = new Response(w[2].byteLength ? w[2] : null, { status: w[0] === 101 ? 200 : w[0], headers: w[1] });
-    if (w[0] === 101) r.status = 101;
+    const r = Object.create(Response.prototype);
+    r.status = w[0];
+    r.statusText = statusText[w[0]] || "";
+    r._raw = w[1];
+    r._body = w[2].byteLength ? w[2] : null;
     return r;
   }
   class DurableObjectStub {
@@ -270,7 +284,7 @@
     fetch(input, init) {
       try {
         const r = toRequest(input, init);
-        return Promise.resolve(fromWire(host.stubFetch(this.id._ns, this.id._hex, this.id.name === undefined ? null : this.id.name, r.method, r.url, r.headers._wire(), r._take())));
+        return Promise.resolve(fromWire(host.stubFetch(this.id._ns, this.id._hex, this.id.name === undefined ? null : this.id.name, r.method, r.url, wireHeaders(r), r._take())));
       } catch (e) { return Promise.reject(e); }
     }
   }
@@ -475,14 +489,23 @@
   // What main.go and the bundle's cloudflare:workers module reach.
   g.__dohost_api = {
     DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire,
+    // request is a Request the host received: its URL is already
+    // absolute and canonical, and its headers are made only if the
+    // handler looks at them (building them costs more than the rest).
     request(method, url, headers, body) {
-      const r = new Request(url, { method, headers, body: method === "GET" || method === "HEAD" ? null : body });
+      const r = Object.create(Request.prototype);
+      r.url = url;
+      r.method = method;
+      r._raw = headers;
+      r._body = body.byteLength === 0 && (method === "GET" || method === "HEAD") ? null : body;
+      r.cf = {};
+      r.signal = null;
       return r;
     },
     // wire is a handler's Response as [status, headers, body] for the host.
     wire(r) {
       if (!(r instanceof Response)) throw new TypeError("the handler must return a Response, not " + (r === null ? "null" : typeof r));
-      return [r.status, r.headers._wire(), r._body === null ? new ArrayBuffer(0) : r._body];
+      return [r.status, wireHeaders(r), r._body === null ? new ArrayBuffer(0) : r._body];
     },
   };
 })(__dohost);
