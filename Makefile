@@ -147,7 +147,7 @@ bench-deploy: ## hot deploys and a rollback under wrk load: every request must s
 bench-ws: $(BIN) guests/examples/chat/chat.wasm ## one chat room, 10,000 WebSocket clients: broadcast p50/p99, memory per socket, on dohost and workerd (~3 min)
 	./scripts/bench-ws.sh
 
-bench-peer: $(BIN) guests/examples/room/room.wasm guests/examples/room-c/room-c.wasm guests/examples/room-rust/room-rust.wasm guests/examples/room-as/room-as.wasm guests/examples/room-wat/room-wat.wasm ## dohost (the room in each language) next to workerd under wrk (installs both; ~10 min)
+bench-peer: $(BIN) $(JS_RUNTIME) guests/examples/room/room.wasm guests/examples/room-c/room-c.wasm guests/examples/room-rust/room-rust.wasm guests/examples/room-as/room-as.wasm guests/examples/room-wat/room-wat.wasm ## dohost (the room in each language) next to workerd under wrk (installs both; ~10 min)
 	./scripts/bench-peer.sh
 
 soak: $(BIN) ## a victim tenant under load while an attacker tenant attacks, one attack at a time (~5 min)

@@ -13,7 +13,8 @@
 # Env: DUR=10 (s per measured run) WARM=3 (s warm-up) CONN=50 THREADS=2 ROUNDS=2
 #      HOG=0: with HOG=N, N CPU-bound processes (busy loops at the same priority) run beside the
 #      server and wrk during every run: the "busy machine" variant (make bench-peer HOG=1)
-#      SERVERS="dohost dohost-c dohost-rust dohost-as dohost-wat workerd"
+#      SERVERS="dohost dohost-c dohost-rust dohost-as dohost-wat workerd" (also dohost-ts: the
+#      room in TypeScript on the JavaScript runtime)
 #      PEER_HOME (default ~/.cache/dohost-peer; installed by ../shared/peer/setup.sh if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; [ -n "$HOGS" ] && kill 
 trap cleanup EXIT
 
 port_free() { ! curl -s -o /dev/null --max-time 1 "http://$1/" || { echo "something already listens on $1; stop it first" >&2; exit 1; }; }
-wait_up() { for _ in $(seq 1 200); do curl -s -o /dev/null --max-time 1 "http://$1/?roomId=up" && return 0; sleep 0.05; done; echo "server on $1 did not come up" >&2; exit 1; }
+wait_up() { for _ in $(seq 1 600); do curl -s -o /dev/null --max-time 1 "http://$1/?roomId=up" && return 0; sleep 0.05; done; echo "server on $1 did not come up" >&2; exit 1; }
 
 start() { # start dohost|dohost-X|workerd: a fresh server with empty state
   case $1 in
