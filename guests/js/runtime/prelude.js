@@ -19,49 +19,65 @@
     return function () { throw new TypeError(name + " is not supported by dohost's JavaScript runtime"); };
   }
 
+  // Headers keeps its fields as the host does: a list of [name as given,
+  // value] (plain loops, no iterators: they cost the interpreter most).
   class Headers {
     constructor(init) {
-      this._m = new Map(); // lower-case name → [name as given, [values]]
-      if (init instanceof Headers) init.forEach((v, k) => this.append(k, v));
-      else if (Array.isArray(init)) for (const [k, v] of init) this.append(k, v);
-      else if (init && typeof init === "object") for (const k of Object.keys(init)) this.append(k, init[k]);
+      this._l = [];
+      if (init instanceof Headers) { for (let i = 0; i < init._l.length; i++) this._l.push([init._l[i][0], init._l[i][1]]); }
+      else if (Array.isArray(init)) { for (let i = 0; i < init.length; i++) this.append(init[i][0], init[i][1]); }
+      else if (init && typeof init === "object") { const ks = Object.keys(init); for (let i = 0; i < ks.length; i++) this.append(ks[i], init[ks[i]]); }
     }
-    append(k, v) {
-      const l = String(k).toLowerCase(), e = this._m.get(l);
-      if (e) e[1].push(String(v)); else this._m.set(l, [String(k), [String(v)]]);
-    }
-    set(k, v) { this._m.set(String(k).toLowerCase(), [String(k), [String(v)]]); }
-    get(k) { const e = this._m.get(String(k).toLowerCase()); return e ? e[1].join(", ") : null; }
-    has(k) { return this._m.has(String(k).toLowerCase()); }
-    delete(k) { this._m.delete(String(k).toLowerCase()); }
-    forEach(f, self) { for (const [k, v] of this.entries()) f.call(self, v, k, this); }
-    *entries() {
-      for (const l of [...this._m.keys()].sort()) yield [l, this._m.get(l)[1].join(", ")];
-    }
-    *keys() { for (const [k] of this.entries()) yield k; }
-    *values() { for (const [, v] of this.entries()) yield v; }
-    [Symbol.iterator]() { return this.entries(); }
-    // _wire is every field as [name as given, value], for the host.
-    _wire() {
-      const out = [];
-      for (const [, [name, vs]] of this._m) for (const v of vs) out.push([name, v]);
+    append(k, v) { this._l.push([String(k), String(v)]); }
+    set(k, v) { this.delete(k); this._l.push([String(k), String(v)]); }
+    get(k) {
+      const l = String(k).toLowerCase();
+      let out = null;
+      for (let i = 0; i < this._l.length; i++) {
+        if (this._l[i][0].toLowerCase() === l) out = out === null ? this._l[i][1] : out + ", " + this._l[i][1];
+      }
       return out;
     }
+    has(k) {
+      const l = String(k).toLowerCase();
+      for (let i = 0; i < this._l.length; i++) if (this._l[i][0].toLowerCase() === l) return true;
+      return false;
+    }
+    delete(k) {
+      const l = String(k).toLowerCase();
+      this._l = this._l.filter((p) => p[0].toLowerCase() !== l);
+    }
+    // _entries is every name in lower case, sorted, with its values joined.
+    _entries() {
+      const names = [];
+      for (let i = 0; i < this._l.length; i++) {
+        const l = this._l[i][0].toLowerCase();
+        if (names.indexOf(l) < 0) names.push(l);
+      }
+      names.sort();
+      return names.map((l) => [l, this.get(l)]);
+    }
+    forEach(f, self) { const e = this._entries(); for (let i = 0; i < e.length; i++) f.call(self, e[i][1], e[i][0], this); }
+    entries() { return this._entries()[Symbol.iterator](); }
+    keys() { return this._entries().map((e) => e[0])[Symbol.iterator](); }
+    values() { return this._entries().map((e) => e[1])[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+    // _wire is every field as [name as given, value], for the host.
+    _wire() { return this._l; }
   }
 
   class URLSearchParams {
     constructor(init) {
       this._l = [];
-      if (typeof init === "string") {
-        for (const [k, v] of host.parseQuery(init.charAt(0) === "?" ? init.slice(1) : init)) this._l.push([k, v]);
-      } else if (Array.isArray(init)) for (const [k, v] of init) this._l.push([String(k), String(v)]);
-      else if (init && typeof init === "object") for (const k of Object.keys(init)) this._l.push([k, String(init[k])]);
+      if (typeof init === "string") this._l = host.parseQuery(init.charAt(0) === "?" ? init.slice(1) : init);
+      else if (Array.isArray(init)) { for (let i = 0; i < init.length; i++) this._l.push([String(init[i][0]), String(init[i][1])]); }
+      else if (init && typeof init === "object") { const ks = Object.keys(init); for (let i = 0; i < ks.length; i++) this._l.push([ks[i], String(init[ks[i]])]); }
       this._url = null;
     }
     _changed() { if (this._url) this._url._search = this._l.length ? "?" + this.toString() : ""; }
-    get(k) { const e = this._l.find((p) => p[0] === k); return e ? e[1] : null; }
+    get(k) { k = String(k); for (let i = 0; i < this._l.length; i++) if (this._l[i][0] === k) return this._l[i][1]; return null; }
     getAll(k) { return this._l.filter((p) => p[0] === k).map((p) => p[1]); }
-    has(k) { return this._l.some((p) => p[0] === k); }
+    has(k) { return this.get(k) !== null; }
     set(k, v) {
       const i = this._l.findIndex((p) => p[0] === k);
       this._l = this._l.filter((p, j) => p[0] !== k || j === i);
@@ -71,10 +87,10 @@
     append(k, v) { this._l.push([String(k), String(v)]); this._changed(); }
     delete(k) { this._l = this._l.filter((p) => p[0] !== k); this._changed(); }
     sort() { this._l.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); this._changed(); }
-    forEach(f, self) { for (const [k, v] of this._l) f.call(self, v, k, this); }
-    *entries() { yield* this._l.map((p) => [p[0], p[1]]); }
-    *keys() { for (const p of this._l) yield p[0]; }
-    *values() { for (const p of this._l) yield p[1]; }
+    forEach(f, self) { for (let i = 0; i < this._l.length; i++) f.call(self, this._l[i][1], this._l[i][0], this); }
+    entries() { return this._l.map((p) => [p[0], p[1]])[Symbol.iterator](); }
+    keys() { return this._l.map((p) => p[0])[Symbol.iterator](); }
+    values() { return this._l.map((p) => p[1])[Symbol.iterator](); }
     [Symbol.iterator]() { return this.entries(); }
     get size() { return this._l.length; }
     toString() { return host.formatQuery(this._l); }
