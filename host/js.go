@@ -30,6 +30,10 @@ func DefaultJSRuntime() string {
 	return filepath.Join(filepath.Dir(exe), JSRuntimeFile)
 }
 
+// IsScriptMain reports whether a config's main names a Worker in
+// JavaScript or TypeScript (bundled at load) rather than a module.
+func IsScriptMain(main string) bool { return jsbundle.IsSource(main) }
+
 // readModule is the guest module of the worker c: its main's bytes, or,
 // for a Worker in JavaScript or TypeScript, the runtime at jsRuntime
 // (empty: DefaultJSRuntime) with main bundled into it.

@@ -229,7 +229,16 @@ func dev(ctx context.Context, o devOptions, stdout, stderr io.Writer) int {
 	deployed := sha256.Sum256(append(append([]byte{}, req.Config...), req.Module...))
 	mainFile, cfgFile := modulePath(o.config), o.config
 	sources := scan(watch, nil, mainFile, o.data)
-	outputs := scan(nil, []string{mainFile, cfgFile})
+	// What a reload reads: the module and the config, or, for a Worker
+	// in JavaScript, every file beside its entry (its imports).
+	outputScan := func() fileState {
+		if host.IsScriptMain(mainFile) {
+			dir := filepath.Dir(mainFile)
+			return scan([]string{dir}, []string{cfgFile}, o.data, filepath.Join(dir, "node_modules"))
+		}
+		return scan(nil, []string{mainFile, cfgFile})
+	}
+	outputs := outputScan()
 	say("serving %s on http://%s (data in %s)", o.config, ln.Addr(), o.data)
 	if len(watch) > 0 {
 		say("watching %s; rebuilding with: %s", strings.Join(watch, ", "), command)
@@ -247,7 +256,7 @@ func dev(ctx context.Context, o devOptions, stdout, stderr io.Writer) int {
 			sources = now
 			build()
 		}
-		now := scan(nil, []string{mainFile, cfgFile})
+		now := outputScan()
 		if now.equal(outputs) {
 			continue
 		}
