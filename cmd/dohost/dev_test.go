@@ -46,43 +46,10 @@ func TestDev(t *testing.T) {
 	buildVersioned(t, v2dir, "v2")
 	v2, _ := os.ReadFile(filepath.Join(v2dir, "guest.wasm"))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int)
-	go func() {
-		done <- dev(ctx, devOptions{config: cfg, listen: "127.0.0.1:0", data: filepath.Join(dir, "data")}, pw, io.Discard)
-		pw.Close()
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	// The dev loop's lines, read as they come so that it never waits on
-	// the test.
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	// waitFor reads the dev loop's lines until one contains s: the
-	// readiness signal of each step.
-	waitFor := func(s string) string {
-		t.Helper()
-		for l := range lines {
-			if strings.Contains(l, s) {
-				return l
-			}
-		}
-		t.Fatalf("the dev loop ended before it said %q", s)
-		return ""
-	}
+	d := startDev(t, cfg, filepath.Join(dir, "data"))
+	waitFor := d.waitFor
 	waitFor("secrets from .dev.vars: 1")
-	l := waitFor("serving")
-	addr := l[strings.Index(l, "http://"):]
-	addr = addr[:strings.Index(addr, " ")]
+	addr := d.serving()
 	c := &child{url: addr}
 	if v := objVersion(t, c); v != "v1" {
 		t.Fatalf("served %s, want v1", v)
@@ -113,7 +80,7 @@ func TestDev(t *testing.T) {
 	deadline := time.After(3 * devPoll)
 	for {
 		select {
-		case l := <-lines:
+		case l := <-d.lines:
 			if strings.Contains(l, "building") {
 				builds++
 			}
@@ -125,4 +92,61 @@ func TestDev(t *testing.T) {
 	if builds > 0 {
 		t.Errorf("%d builds ran with no source changed", builds)
 	}
+}
+
+// devLoop is a dev loop a test runs: its lines, read as they come so that
+// it never waits on the test.
+type devLoop struct {
+	t     *testing.T
+	lines chan string
+}
+
+// startDev runs the dev loop on config, its data in data, until the test
+// ends.
+func startDev(t *testing.T, config, data string) *devLoop {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int)
+	go func() {
+		done <- dev(ctx, devOptions{config: config, listen: "127.0.0.1:0", data: data}, pw, io.Discard)
+		pw.Close()
+	}()
+	d := &devLoop{t: t, lines: make(chan string, 100)}
+	go func() {
+		defer close(d.lines)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			d.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		go func() {
+			for range d.lines { // what it says while it stops
+			}
+		}()
+		<-done
+	})
+	return d
+}
+
+// waitFor reads the dev loop's lines until one contains s: the readiness
+// signal of each step.
+func (d *devLoop) waitFor(s string) string {
+	d.t.Helper()
+	for l := range d.lines {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	d.t.Fatalf("the dev loop ended before it said %q", s)
+	return ""
+}
+
+// serving waits until the dev loop serves and returns its URL.
+func (d *devLoop) serving() string {
+	d.t.Helper()
+	l := d.waitFor("serving")
+	addr := l[strings.Index(l, "http://"):]
+	return addr[:strings.Index(addr, " ")]
 }

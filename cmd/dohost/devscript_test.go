@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -49,40 +47,9 @@ func TestDev_JavaScript(t *testing.T) {
 	write("src/index.js", "import { version } from \"./version.js\";\nexport default { fetch() { return new Response(version); } };\n")
 	write("src/version.js", "export const version = \"v1\";\n")
 
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int)
-	go func() {
-		done <- dev(ctx, devOptions{config: filepath.Join(dir, "wrangler.toml"), listen: "127.0.0.1:0", data: data}, pw, io.Discard)
-		pw.Close()
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	// The dev loop's lines, read as they come so that it never waits on
-	// the test.
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	waitFor := func(s string) string {
-		t.Helper()
-		for l := range lines {
-			if strings.Contains(l, s) {
-				return l
-			}
-		}
-		t.Fatalf("the dev loop ended before it said %q", s)
-		return ""
-	}
-	l := waitFor("serving")
-	addr := l[strings.Index(l, "http://"):]
-	addr = addr[:strings.Index(addr, " ")]
+	d := startDev(t, filepath.Join(dir, "wrangler.toml"), data)
+	waitFor := d.waitFor
+	addr := d.serving()
 	get := func() string {
 		t.Helper()
 		resp, err := http.Get(addr + "/")
