@@ -97,12 +97,17 @@ func readClose(t testing.TB, c *websocket.Conn) *websocket.CloseError {
 	}
 }
 
-// TestChat_Flow: the chat example — every message stored and sent to every
+// TestChat_Flow: the chat example, in Go and in JavaScript — every message stored and sent to every
 // client of the room, the sender included; a client that joins gets the
 // stored messages first, oldest first; "ping" answered by the host
 // without waking the room.
 func TestChat_Flow(t *testing.T) {
-	ts := exampleServer(t, "chat")
+	for _, example := range []string{"chat", "chat-js"} {
+		t.Run(example, func(t *testing.T) { chatFlow(t, exampleServer(t, example)) })
+	}
+}
+
+func chatFlow(t *testing.T, ts *testServer) {
 	a := dialWS(t, ts, "/?room=lobby")
 	sendText(t, a, "hello")
 	if got := readText(t, a); got != "hello" {

@@ -373,8 +373,97 @@ func hostObject(vm *goja.Runtime) *goja.Object {
 		}
 		return goja.Undefined()
 	})
+	// WebSockets (the object's, by id).
+	wsOf := func(c goja.FunctionCall) dohost.WebSocket {
+		ws, ok := sockets[uint32(c.Argument(0).ToInteger())]
+		if !ok {
+			panic(vm.NewTypeError("the WebSocket is not one of this object's open sockets"))
+		}
+		return ws
+	}
+	set("wsAccept", func(c goja.FunctionCall) goja.Value {
+		if theState == nil {
+			panic(vm.NewTypeError("acceptWebSocket: only a Durable Object accepts WebSockets"))
+		}
+		ws, err := theState.AcceptWebSocket(strs(c.Argument(0))...)
+		if err != nil {
+			throw(err)
+		}
+		sockets[ws.ID()] = ws
+		return vm.ToValue(ws.ID())
+	})
+	set("wsList", func(c goja.FunctionCall) goja.Value {
+		if theState == nil {
+			return vm.ToValue([]any{})
+		}
+		l, err := theState.GetWebSockets(str(c, 0))
+		if err != nil {
+			throw(err)
+		}
+		ids := make([]any, len(l))
+		for i, ws := range l {
+			sockets[ws.ID()] = ws
+			ids[i] = ws.ID()
+		}
+		return vm.ToValue(ids)
+	})
+	set("wsSend", func(c goja.FunctionCall) goja.Value {
+		ws := wsOf(c)
+		var err error
+		if s, ok := c.Argument(1).Export().(string); ok {
+			err = ws.Send(s)
+		} else {
+			err = ws.SendBinary(buf(c, 1))
+		}
+		if err != nil {
+			throw(err)
+		}
+		return goja.Undefined()
+	})
+	set("wsClose", func(c goja.FunctionCall) goja.Value {
+		if err := wsOf(c).Close(int(c.Argument(1).ToInteger()), str(c, 2)); err != nil {
+			throw(err)
+		}
+		return goja.Undefined()
+	})
+	set("wsTags", func(c goja.FunctionCall) goja.Value {
+		tags := wsOf(c).Tags()
+		if tags == nil {
+			tags = []string{}
+		}
+		return vm.ToValue(tags)
+	})
+	set("wsAttachment", func(c goja.FunctionCall) goja.Value {
+		b, err := wsOf(c).Attachment()
+		if err != nil {
+			throw(err)
+		}
+		return bytesOrNull(b, len(b) > 0)
+	})
+	set("wsSetAttachment", func(c goja.FunctionCall) goja.Value {
+		if err := wsOf(c).SetAttachment(buf(c, 1)); err != nil {
+			throw(err)
+		}
+		return goja.Undefined()
+	})
+	set("wsAutoResponse", func(c goja.FunctionCall) goja.Value {
+		if theState == nil {
+			panic(vm.NewTypeError("setWebSocketAutoResponse: only a Durable Object has WebSockets"))
+		}
+		if err := theState.SetWebSocketAutoResponse(str(c, 0), str(c, 1)); err != nil {
+			throw(err)
+		}
+		return goja.Undefined()
+	})
 	return h
 }
+
+// sockets are the object's WebSockets the runtime has seen, by id: the
+// host's ids are stable for a socket's life, across evictions.
+var sockets = map[uint32]dohost.WebSocket{}
+
+// theState is the object's state: nil in a Worker.
+var theState *dohost.State
 
 // toJSRequest is req as a JavaScript Request.
 func toJSRequest(req *dohost.Request) (goja.Value, error) {

@@ -161,6 +161,7 @@ func newExecutionContext() (goja.Value, error) {
 // registerClass makes the exported class name a Durable Object class.
 func registerClass(name string, class *goja.Object) {
 	dohost.RegisterClass(name, func(state *dohost.State, _ *dohost.Env) dohost.Object {
+		theState = state
 		return &object{class: name, ctor: class, state: state}
 	})
 }
@@ -236,6 +237,59 @@ func (o *object) Alarm(info dohost.AlarmInfo) error {
 		return fmt.Errorf("%s.alarm: %s", o.class, describe(err))
 	}
 	_, err = settle(o.class+".alarm", v)
+	return err
+}
+
+// WebSocketMessage calls the instance's webSocketMessage(ws, message): a
+// string for a text message, an ArrayBuffer for a binary one.
+func (o *object) WebSocketMessage(ws dohost.WebSocket, msg dohost.Message) error {
+	var m goja.Value
+	if msg.Binary {
+		m = js.vm.ToValue(js.vm.NewArrayBuffer(msg.Data))
+	} else {
+		m = js.vm.ToValue(msg.Text())
+	}
+	return o.socketEvent("webSocketMessage", ws, m)
+}
+
+// WebSocketClose calls the instance's webSocketClose(ws, code, reason,
+// wasClean), if it has one.
+func (o *object) WebSocketClose(ws dohost.WebSocket, code int, reason string, wasClean bool) error {
+	vm := js.vm
+	return o.socketEvent("webSocketClose", ws, vm.ToValue(code), vm.ToValue(reason), vm.ToValue(wasClean))
+}
+
+// WebSocketError calls the instance's webSocketError(ws, error), if it
+// has one.
+func (o *object) WebSocketError(ws dohost.WebSocket, err error) error {
+	return o.socketEvent("webSocketError", ws, js.vm.NewGoError(err))
+}
+
+// socketEvent calls the handler method of the instance with the socket's
+// JavaScript object and args. A class without webSocketMessage fails the
+// event; one without webSocketClose or webSocketError ignores it.
+func (o *object) socketEvent(method string, ws dohost.WebSocket, args ...goja.Value) error {
+	this, err := o.instance()
+	if err != nil {
+		return err
+	}
+	f, ok := goja.AssertFunction(this.Get(method))
+	if !ok {
+		if method == "webSocketMessage" {
+			return fmt.Errorf("class %s accepted a WebSocket but has no webSocketMessage method", o.class)
+		}
+		return nil
+	}
+	sockets[ws.ID()] = ws
+	wsv, err := callable(js.api.Get("socket"))(goja.Undefined(), js.vm.ToValue(ws.ID()))
+	if err != nil {
+		return fmt.Errorf("%s.%s: %s", o.class, method, describe(err))
+	}
+	v, err := f(this, append([]goja.Value{wsv}, args...)...)
+	if err != nil {
+		return fmt.Errorf("%s.%s: %s", o.class, method, describe(err))
+	}
+	_, err = settle(o.class+"."+method, v)
 	return err
 }
 

@@ -187,9 +187,16 @@
       super();
       init = init || {};
       this.status = init.status === undefined ? 200 : Number(init.status);
-      if (!(this.status >= 200 && this.status <= 599) && this.status !== 101) throw new RangeError("Responses may only be constructed with status codes in the range 200 to 599, inclusive.");
+      if (!(this.status >= 200 && this.status <= 599) && !(this.status === 101 && init.webSocket)) throw new RangeError("Responses may only be constructed with status codes in the range 200 to 599, inclusive.");
       this.statusText = init.statusText !== undefined ? String(init.statusText) : statusText[this.status] || "";
-      if (init.webSocket) throw new TypeError("Response's webSocket is not supported by dohost's JavaScript runtime yet");
+      if (init.webSocket) {
+        // The client end of a pair whose server end the object accepted.
+        if (!(init.webSocket instanceof WebSocket) || !init.webSocket._pair || init.webSocket._pair._id < 0) {
+          throw new TypeError("Response: webSocket must be the client end of a WebSocketPair whose server end was given to ctx.acceptWebSocket");
+        }
+        if (this.status !== 101) throw new RangeError("Response: a webSocket response has status 101");
+        this.webSocket = init.webSocket;
+      }
       this._init(body, init.headers);
     }
     get ok() { return this.status >= 200 && this.status <= 299; }
@@ -443,6 +450,39 @@
   }
   const storage = new DurableObjectStorage();
 
+  // WebSockets, the Hibernation API's way: a WebSocketPair's server end
+  // is given to ctx.acceptWebSocket, the client end to the 101 Response,
+  // and the host calls the object's webSocketMessage and webSocketClose.
+  const sockets = new Map(); // the host's socket id → its WebSocket
+  class WebSocket {
+    constructor() { this._id = -1; }
+    get readyState() { return this._id < 0 ? 0 : 1; }
+    send(m) {
+      if (this._id < 0) throw new TypeError("WebSocket.send: the socket is not accepted (ctx.acceptWebSocket)");
+      host.wsSend(this._id, typeof m === "string" ? m : bytes(m, "WebSocket.send"));
+    }
+    close(code, reason) {
+      if (this._id < 0) throw new TypeError("WebSocket.close: the socket is not accepted");
+      host.wsClose(this._id, code === undefined ? 1000 : Number(code), reason === undefined ? "" : String(reason));
+    }
+    serializeAttachment(v) { host.wsSetAttachment(this._id, encodeValue(v)); }
+    deserializeAttachment() { const b = host.wsAttachment(this._id); return b === null ? null : decodeValue(b); }
+    accept() { throw new TypeError("WebSocket.accept (WebSockets without hibernation) is not supported by dohost's JavaScript runtime: use ctx.acceptWebSocket"); }
+    addEventListener() { throw new TypeError("WebSocket.addEventListener is not supported by dohost's JavaScript runtime: use the object's webSocketMessage and webSocketClose"); }
+  }
+  WebSocket.CONNECTING = 0; WebSocket.OPEN = 1; WebSocket.CLOSING = 2; WebSocket.CLOSED = 3;
+  function socket(id) {
+    let ws = sockets.get(id);
+    if (!ws) { ws = new WebSocket(); ws._id = id; sockets.set(id, ws); }
+    return ws;
+  }
+  class WebSocketPair {
+    constructor() { this[0] = new WebSocket(); this[1] = new WebSocket(); this[0]._pair = this[1]; }
+  }
+  class WebSocketRequestResponsePair {
+    constructor(request, response) { this.request = String(request); this.response = String(response); }
+  }
+
   class DurableObjectState {
     constructor(hex, name) {
       this.id = new DurableObjectId(null, hex, name === null ? undefined : name);
@@ -453,9 +493,17 @@
       try { return Promise.resolve(f()); } catch (e) { return Promise.reject(e); }
     }
     waitUntil(p) { this._waits.push(Promise.resolve(p)); }
-    acceptWebSocket() { missing("ctx.acceptWebSocket")(); }
-    getWebSockets() { missing("ctx.getWebSockets")(); }
-    setWebSocketAutoResponse() { missing("ctx.setWebSocketAutoResponse")(); }
+    acceptWebSocket(ws, tags) {
+      if (!(ws instanceof WebSocket) || ws._id >= 0) throw new TypeError("acceptWebSocket: expects the server end of a new WebSocketPair");
+      ws._id = host.wsAccept(tags === undefined ? [] : Array.from(tags, String));
+      sockets.set(ws._id, ws);
+    }
+    getWebSockets(tag) { return host.wsList(tag === undefined ? "" : String(tag)).map(socket); }
+    getTags(ws) { return host.wsTags(ws._id); }
+    setWebSocketAutoResponse(pair) {
+      if (pair === undefined) host.wsAutoResponse("", "");
+      else host.wsAutoResponse(pair.request, pair.response);
+    }
   }
   class ExecutionContext {
     constructor() { this._waits = []; }
@@ -500,11 +548,11 @@
   Object.assign(g, {
     Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, crypto, btoa, atob, structuredClone,
     setTimeout: missing("setTimeout"), setInterval: missing("setInterval"), fetch: missing("fetch (outbound requests)"),
-    WebSocketPair: missing("WebSocketPair"), caches: undefined,
+    WebSocket, WebSocketPair, WebSocketRequestResponsePair, caches: undefined,
   });
   // What main.go and the bundle's cloudflare:workers module reach.
   g.__dohost_api = {
-    DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire,
+    DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire, socket,
     // request is a Request the host received: its URL is already
     // absolute and canonical, and its headers are made only if the
     // handler looks at them (building them costs more than the rest).
