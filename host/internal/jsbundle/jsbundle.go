@@ -141,7 +141,7 @@ func Module(runtime, bundle []byte) []byte {
 func Build(cfg *config.Config, runtimePath string) ([]byte, error) {
 	rt, err := os.ReadFile(runtimePath)
 	if err != nil {
-		return nil, fmt.Errorf("dohost's JavaScript runtime (build it with make, or pass --js-runtime): %w", err)
+		return nil, fmt.Errorf("dohost's JavaScript runtime (make build puts it beside bin/dohost; $DOHOST_JS_RUNTIME names another): %w", err)
 	}
 	if _, ok, _ := wasmbin.CustomSection(rt, guest.BundleSection); ok {
 		return nil, fmt.Errorf("%s already carries a bundle: it is not the JavaScript runtime", runtimePath)
