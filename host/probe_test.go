@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -380,23 +381,48 @@ func TestConformance_Errors(t *testing.T) {
 			t.Errorf("object b counted %d requests, want 1: the bad request reached it", n)
 		}
 	})
+	// JavaScript has no storage in a Worker to misuse; its stub call with
+	// a bad header fails the same way, the code on the Error it throws.
+	t.Run("js", func(t *testing.T) {
+		ts := startJSProbe(t)
+		var e abiError
+		ts.getJSON(t, "/stub/badheader", 502, &e)
+		if e.Code != 3 || e.CodeName != "bad encoding" || !strings.Contains(e.Message, "Bad Name") {
+			t.Errorf("/stub/badheader: %+v, want code 3 (bad encoding) naming the header", e)
+		}
+		var n int
+		ts.getJSON(t, "/obj/count?name=b", 200, &n)
+		if n != 1 {
+			t.Errorf("object b counted %d requests, want 1: the bad request reached it", n)
+		}
+	})
 }
 
 // TestConformance_Responses: every language's object answers the same
-// response as the Go probe's, as the client sees it: an empty, a one-byte
+// response as the Go probe's (JavaScript's too: testdata/guests/probe-js), as the client sees it: an empty, a one-byte
 // and a 1 MiB binary body, and 100 headers with a name given twice.
 func TestConformance_Responses(t *testing.T) {
 	servers := probeServers(t)
+	servers["js"] = startJSProbe(t)
 	for _, path := range []string{"/obj/big?n=0&name=r", "/obj/big?n=1&name=r", "/obj/big?n=1048576&name=r", "/obj/headers?n=100&name=r"} {
 		want := answer(t, servers["go"], "GET", path, "")
 		if !strings.HasPrefix(want, "200\n") {
 			t.Errorf("%s: the Go probe answers %.200s", path, want)
 			continue
 		}
-		for _, lang := range probeLangs[1:] {
+		for _, lang := range append(probeLangs[1:], "js") {
 			if got := answer(t, servers[lang], "GET", path, ""); got != want {
 				t.Errorf("%s: %s answers\n%.400s\nthe Go probe\n%.400s", path, lang, got, want)
 			}
 		}
 	}
+}
+
+// startJSProbe serves the JavaScript probe, testdata/guests/probe-js.
+func startJSProbe(t *testing.T) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	o := jsOptions(t)
+	o.DataDir = filepath.Join(dir, "data")
+	return startServerOpts(t, o, writeConfig(t, dir, filepath.Join(repoRoot(), "testdata", "guests", "probe-js", "index.js"), probeConfig))
 }

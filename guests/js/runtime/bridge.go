@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -22,7 +23,19 @@ func hostObject(vm *goja.Runtime) *goja.Object {
 	env := &dohost.Env{}
 	var st dohost.Storage
 	set := func(name string, f func(goja.FunctionCall) goja.Value) { _ = h.Set(name, f) }
-	throw := func(err error) { panic(vm.NewGoError(err)) }
+	// throw throws err as an Error; a failed host call's carries the
+	// ABI's status as code (a number) and codeName, and the host's
+	// message as message.
+	throw := func(err error) {
+		e := vm.NewGoError(err)
+		var de *dohost.Error
+		if errors.As(err, &de) {
+			_ = e.Set("code", int(de.Code))
+			_ = e.Set("codeName", de.Code.String())
+			_ = e.Set("message", de.Message)
+		}
+		panic(e)
+	}
 	str := func(c goja.FunctionCall, i int) string { return c.Argument(i).String() }
 	buf := func(c goja.FunctionCall, i int) []byte {
 		var ab goja.ArrayBuffer
