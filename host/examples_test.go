@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dohost/dohost/host/internal/jsbundle"
+	"github.com/dohost/dohost/host/internal/config"
 )
 
 // exampleWasm builds the example guests/examples/<name> and returns its
@@ -60,7 +60,7 @@ func exampleServer(t *testing.T, name string) *testServer {
 	dir := t.TempDir()
 	var o Options
 	main := regexp.MustCompile(`(?m)^main = "(.*)"$`)
-	if m := main.FindSubmatch(cfg); m != nil && jsbundle.IsSource(string(m[1])) {
+	if m := main.FindSubmatch(cfg); m != nil && config.IsScript(string(m[1])) {
 		// A JavaScript example: its own source, on the runtime built here.
 		o = jsOptions(t)
 		cfg = main.ReplaceAll(cfg, []byte(fmt.Sprintf("main = %q", filepath.Join(exdir, string(m[1])))))

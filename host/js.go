@@ -32,13 +32,13 @@ func DefaultJSRuntime() string {
 
 // IsScriptMain reports whether a config's main names a Worker in
 // JavaScript or TypeScript (bundled at load) rather than a module.
-func IsScriptMain(main string) bool { return jsbundle.IsSource(main) }
+func IsScriptMain(main string) bool { return config.IsScript(main) }
 
 // readModule is the guest module of the worker c: its main's bytes, or,
 // for a Worker in JavaScript or TypeScript, the runtime at jsRuntime
 // (empty: DefaultJSRuntime) with main bundled into it.
 func readModule(c *config.Config, jsRuntime string) ([]byte, error) {
-	if !jsbundle.IsSource(c.Main) {
+	if !config.IsScript(c.Main) {
 		wasm, err := os.ReadFile(c.Main)
 		if err != nil {
 			return nil, fmt.Errorf("%s: read guest module: %w", c.File, err)

@@ -607,6 +607,16 @@ func typeName(v any) string {
 	}
 }
 
+// IsScript reports whether main names a Worker in JavaScript or
+// TypeScript (an entry file the host bundles) rather than a module.
+func IsScript(main string) bool {
+	switch strings.ToLower(filepath.Ext(main)) {
+	case ".js", ".mjs", ".ts", ".mts", ".jsx", ".tsx":
+		return true
+	}
+	return false
+}
+
 func (ch *checker) config(raw map[string]any) *Config {
 	c := &Config{File: ch.file, AccountID: DefaultAccount, Limits: DefaultLimits, Host: DefaultHost}
 	// compatibility_date and compatibility_flags, which wrangler requires,
@@ -619,9 +629,7 @@ func (ch *checker) config(raw map[string]any) *Config {
 		ch.errorf("name", "%q is not a valid worker name: use lower-case letters, digits, '-' and '_', at most 64", c.Name)
 	}
 	if m := ch.str(raw, "", "main", true); m != "" {
-		switch strings.ToLower(filepath.Ext(m)) {
-		case ".wasm", ".js", ".mjs", ".ts", ".mts", ".jsx", ".tsx":
-		default:
+		if !strings.HasSuffix(m, ".wasm") && !IsScript(m) {
 			ch.errorf("main", "%q must be a WebAssembly module (.wasm) or a Worker in JavaScript or TypeScript (.js, .mjs, .ts, .mts, .jsx, .tsx)", m)
 		}
 		if !filepath.IsAbs(m) {

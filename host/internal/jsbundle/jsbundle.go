@@ -17,16 +17,6 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 )
 
-// IsSource reports whether main names a JavaScript or TypeScript entry
-// file rather than a WebAssembly module.
-func IsSource(main string) bool {
-	switch strings.ToLower(filepath.Ext(main)) {
-	case ".js", ".mjs", ".ts", ".mts", ".jsx", ".tsx":
-		return true
-	}
-	return false
-}
-
 // Error is a bundle that could not be built: each problem with its file,
 // line and column.
 type Error struct {
