@@ -10,19 +10,29 @@ func CustomSection(wasm []byte, name string) (payload []byte, ok bool, err error
 		return nil, false, err
 	}
 	for _, s := range secs {
-		if s.id != secCustom {
-			continue
+		n, payload, err := s.custom()
+		if err != nil {
+			return nil, false, err
 		}
-		r := &reader{b: s.body}
-		n := r.name()
-		if r.err != nil {
-			return nil, false, fmt.Errorf("custom section: %w", r.err)
-		}
-		if string(n) == name {
-			return s.body[r.p:], true, nil
+		if s.id == secCustom && n == name {
+			return payload, true, nil
 		}
 	}
 	return nil, false, nil
+}
+
+// custom is a custom section's name and payload ("" and nil for another
+// section).
+func (s section) custom() (name string, payload []byte, err error) {
+	if s.id != secCustom {
+		return "", nil, nil
+	}
+	r := &reader{b: s.body}
+	n := r.name()
+	if r.err != nil {
+		return "", nil, fmt.Errorf("custom section: %w", r.err)
+	}
+	return string(n), s.body[r.p:], nil
 }
 
 // AppendCustomSection returns wasm with a custom section called name
@@ -40,22 +50,16 @@ func AppendCustomSection(wasm []byte, name string, payload []byte) []byte {
 // name, every other section byte for byte as it was (so that a module
 // given to AppendCustomSection comes back exactly).
 func WithoutCustomSection(wasm []byte, name string) ([]byte, error) {
-	if _, err := sections(wasm); err != nil {
+	secs, err := sections(wasm)
+	if err != nil {
 		return nil, err
 	}
-	out := append([]byte(nil), wasm[:8]...)
-	r := &reader{b: wasm, p: 8}
-	for !r.done() {
-		start := r.p
-		id := r.byte()
-		body := r.bytes(r.u32())
-		if id == secCustom {
-			br := &reader{b: body}
-			if n := br.name(); br.err == nil && string(n) == name {
-				continue
-			}
+	out := append(make([]byte, 0, len(wasm)), wasm[:8]...)
+	for _, s := range secs {
+		if n, _, err := s.custom(); err == nil && s.id == secCustom && n == name {
+			continue
 		}
-		out = append(out, wasm[start:r.p]...)
+		out = append(out, s.raw...)
 	}
-	return out, r.err
+	return out, nil
 }

@@ -73,10 +73,12 @@ func (r *reader) sleb(maxBytes int) {
 
 func (r *reader) name() []byte { return r.bytes(r.u32()) }
 
-// section is one section of a module: its id and its body.
+// section is one section of a module: its id and its body, and the
+// section as it stands in the module (id, size and body).
 type section struct {
 	id   byte
 	body []byte
+	raw  []byte
 }
 
 // sections splits a module into its sections.
@@ -87,12 +89,13 @@ func sections(wasm []byte) ([]section, error) {
 	r := &reader{b: wasm, p: 8}
 	var out []section
 	for !r.done() {
+		start := r.p
 		id := r.byte()
 		body := r.bytes(r.u32())
 		if r.err != nil {
 			return nil, r.err
 		}
-		out = append(out, section{id, body})
+		out = append(out, section{id, body, wasm[start:r.p]})
 	}
 	return out, r.err
 }
