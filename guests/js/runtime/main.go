@@ -48,10 +48,10 @@ func init() {
 	// takes the snapshot: every object starts with a heap of live data
 	// only and a full allowance before its first collection, instead of
 	// paying for a collection of the whole runtime in its first request.
-	runtime.GC()
-	// Grow the heap's memory once, now, so that the snapshot has room
-	// for what requests allocate: an instance whose memory never grows
-	// past the snapshot's can be reset and reused for another object.
+	// Before that, grow the heap's memory once, so that the snapshot has
+	// room for what requests allocate: an instance whose memory never
+	// grows past the snapshot's can be reset and reused for another
+	// object.
 	reserve = make([]byte, heapReserve)
 	reserve = nil
 	runtime.GC()
@@ -65,22 +65,25 @@ var reserve []byte
 
 func main() {}
 
-// js is the runtime's one interpreter and what it found in the bundle.
+// js is the runtime's one interpreter, the parts of the prelude the
+// runtime calls (__dohost_api, looked up once), and the Worker's env.
 var js struct {
 	vm      *goja.Runtime
-	api     *goja.Object // __dohost_api (prelude.js)
-	wire    goja.Callable
-	request goja.Callable
-	env     goja.Value // the Worker's env
-	state   goja.Callable
+	api     *goja.Object
+	wire    goja.Callable    // a Response as the host takes it
+	request goja.Callable    // a Request from what the host gives
+	socket  goja.Callable    // the WebSocket object of a socket id
+	context goja.Constructor // ExecutionContext
+	state   goja.Constructor // DurableObjectState
+	env     goja.Value       // the Worker's env
 }
 
-// load evaluates the prelude and the bundle and registers what the bundle
-// exports.
-func load(bundle string) error {
+// boot makes the interpreter, with host as __dohost, and evaluates the
+// prelude.
+func boot(host func(*goja.Runtime) *goja.Object) error {
 	vm := goja.New()
 	js.vm = vm
-	if err := vm.Set("__dohost", hostObject(vm)); err != nil {
+	if err := vm.Set("__dohost", host(vm)); err != nil {
 		return err
 	}
 	if _, err := vm.RunScript("dohost:prelude.js", prelude); err != nil {
@@ -89,6 +92,33 @@ func load(bundle string) error {
 	js.api = vm.Get("__dohost_api").ToObject(vm)
 	js.wire = callable(js.api.Get("wire"))
 	js.request = callable(js.api.Get("request"))
+	js.socket = callable(js.api.Get("socket"))
+	js.context = constructor(js.api.Get("ExecutionContext"))
+	js.state = constructor(js.api.Get("DurableObjectState"))
+	return nil
+}
+
+// makeEnv sets the Worker's env from the bundle's __dohost_bindings.
+func makeEnv() error {
+	bindings := js.vm.Get("__dohost_bindings")
+	if bindings == nil || goja.IsUndefined(bindings) {
+		bindings = js.vm.NewObject()
+	}
+	env, err := callable(js.api.Get("makeEnv"))(goja.Undefined(), bindings)
+	if err != nil {
+		return fmt.Errorf("env: %s", describe(err))
+	}
+	js.env = env
+	return nil
+}
+
+// load evaluates the prelude and the bundle and registers what the bundle
+// exports.
+func load(bundle string) error {
+	if err := boot(hostObject); err != nil {
+		return err
+	}
+	vm := js.vm
 	if _, err := vm.RunScript("bundle.js", bundle); err != nil {
 		return fmt.Errorf("loading the Worker: %s", describe(err))
 	}
@@ -97,15 +127,9 @@ func load(bundle string) error {
 		return fmt.Errorf("the bundle defines no module (__dohost_module): was it built by dohost?")
 	}
 	exports := mod.ToObject(vm)
-	bindings := vm.Get("__dohost_bindings")
-	if bindings == nil || goja.IsUndefined(bindings) {
-		bindings = vm.NewObject()
+	if err := makeEnv(); err != nil {
+		return err
 	}
-	env, err := callable(js.api.Get("makeEnv"))(goja.Undefined(), bindings)
-	if err != nil {
-		return fmt.Errorf("env: %s", describe(err))
-	}
-	js.env = env
 	if def := exports.Get("default"); def != nil && !goja.IsUndefined(def) {
 		if err := registerWorker(def); err != nil {
 			return err
@@ -159,11 +183,7 @@ func registerWorker(def goja.Value) error {
 }
 
 func newExecutionContext() (goja.Value, error) {
-	c, ok := goja.AssertConstructor(js.api.Get("ExecutionContext"))
-	if !ok {
-		return nil, fmt.Errorf("prelude: no ExecutionContext")
-	}
-	v, err := c(nil)
+	v, err := js.context(nil)
 	if err != nil {
 		return nil, fmt.Errorf("ExecutionContext: %s", describe(err))
 	}
@@ -198,8 +218,7 @@ func (o *object) instance() (*goja.Object, error) {
 	if n, ok := id.Name(); ok {
 		name = vm.ToValue(n)
 	}
-	sc, _ := goja.AssertConstructor(js.api.Get("DurableObjectState"))
-	ctxv, err := sc(nil, vm.ToValue(id.String()), name)
+	ctxv, err := js.state(nil, vm.ToValue(id.String()), name)
 	if err != nil {
 		return nil, fmt.Errorf("DurableObjectState: %s", describe(err))
 	}
@@ -293,7 +312,7 @@ func (o *object) socketEvent(method string, ws dohost.WebSocket, args ...goja.Va
 		return nil
 	}
 	sockets[ws.ID()] = ws
-	wsv, err := callable(js.api.Get("socket"))(goja.Undefined(), js.vm.ToValue(ws.ID()))
+	wsv, err := js.socket(goja.Undefined(), js.vm.ToValue(ws.ID()))
 	if err != nil {
 		return fmt.Errorf("%s.%s: %s", o.class, method, describe(err))
 	}
@@ -355,6 +374,14 @@ func describeValue(v goja.Value) string {
 		}
 	}
 	return v.String()
+}
+
+func constructor(v goja.Value) goja.Constructor {
+	c, ok := goja.AssertConstructor(v)
+	if !ok {
+		panic(fmt.Sprintf("dohost js runtime: prelude: %v is not a constructor", v))
+	}
+	return c
 }
 
 func callable(v goja.Value) goja.Callable {

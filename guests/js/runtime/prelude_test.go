@@ -41,25 +41,16 @@ var __dohost_module = { default: { async fetch(request, env) {
 // host calls answered at once: the Workers API's own cost. With
 // PRELUDE_PROFILE=file it writes goja's profile of the JavaScript.
 func BenchmarkPrelude(b *testing.B) {
-	vm := goja.New()
-	js.vm = vm
-	if err := vm.Set("__dohost", fakeHost(vm)); err != nil {
+	if err := boot(fakeHost); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := vm.RunScript("prelude.js", prelude); err != nil {
-		b.Fatal(err)
-	}
-	js.api = vm.Get("__dohost_api").ToObject(vm)
-	js.wire = callable(js.api.Get("wire"))
-	js.request = callable(js.api.Get("request"))
+	vm := js.vm
 	if _, err := vm.RunScript("app.js", seedFlow); err != nil {
 		b.Fatal(err)
 	}
-	env, err := callable(js.api.Get("makeEnv"))(goja.Undefined(), vm.Get("__dohost_bindings"))
-	if err != nil {
+	if err := makeEnv(); err != nil {
 		b.Fatal(err)
 	}
-	js.env = env
 	def := vm.Get("__dohost_module").ToObject(vm).Get("default").ToObject(vm)
 	fetch := callable(def.Get("fetch"))
 	if p := os.Getenv("PRELUDE_PROFILE"); p != "" {
