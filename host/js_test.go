@@ -30,23 +30,20 @@ memory_mb = 128
 // TOKEN.
 func jsApp(t *testing.T) *testServer {
 	t.Helper()
+	return startJS(t, "testdata/js/app/index.ts", jsAppConfig,
+		map[string]map[string]string{"default/jsapp": {"TOKEN": "s3cret"}})
+}
+
+// startJS serves the JavaScript Worker main (relative to the repository
+// root) with the config body cfg and the secrets, on the runtime built
+// here, from a data directory of its own.
+func startJS(t *testing.T, main, cfg string, secrets map[string]map[string]string) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	o := jsOptions(t)
 	o.DataDir = filepath.Join(dir, "data")
-	o.Secrets = map[string]map[string]string{"default/jsapp": {"TOKEN": "s3cret"}}
-	return startServerOpts(t, o, writeConfig(t, dir, filepath.Join(repoRoot(), "testdata", "js", "app", "index.ts"), jsAppConfig))
-}
-
-// getJSONOK GETs path, wants 200, and decodes the body into v.
-func (ts *testServer) getJSONOK(t *testing.T, path string, v any) {
-	t.Helper()
-	status, body := ts.do(t, "GET", path)
-	if status != 200 {
-		t.Fatalf("GET %s: %d %s", path, status, body)
-	}
-	if err := json.Unmarshal([]byte(body), v); err != nil {
-		t.Fatalf("GET %s: %v in %s", path, err, body)
-	}
+	o.Secrets = secrets
+	return startServerOpts(t, o, writeConfig(t, dir, filepath.Join(repoRoot(), main), cfg))
 }
 
 // TestJS_API: the Workers API a Durable Object uses, through the test app:
@@ -69,7 +66,7 @@ func TestJS_API(t *testing.T) {
 		Left        []string
 		After       int
 	}
-	ts.getJSONOK(t, "/obj/storage?name=s", &st)
+	ts.getJSON(t, "/obj/storage?name=s", 200, &st)
 	got, _ := json.Marshal(st.Got)
 	listed, _ := json.Marshal(st.Listed)
 	if string(got) != `[["a","one"],["b",{"n":2}]]` || string(listed) != `[["a","one"],["b",{"n":2}],["c",[3]],["d",true]]` {
@@ -89,11 +86,11 @@ func TestJS_API(t *testing.T) {
 		Failed string
 		T      *string
 	}
-	ts.getJSONOK(t, "/obj/txn?name=t&fail=1", &txn)
+	ts.getJSON(t, "/obj/txn?name=t&fail=1", 200, &txn)
 	if !strings.Contains(txn.Failed, "fails on purpose") || txn.T != nil {
 		t.Errorf("failed transaction: %+v", txn)
 	}
-	ts.getJSONOK(t, "/obj/txn?name=t", &txn)
+	ts.getJSON(t, "/obj/txn?name=t", 200, &txn)
 	if txn.Failed != "" || txn.T == nil || *txn.T != "in-txn" {
 		t.Errorf("transaction: %+v", txn)
 	}
@@ -109,7 +106,7 @@ func TestJS_API(t *testing.T) {
 		ListMeta map[string]string
 		Gone     *string
 	}
-	ts.getJSONOK(t, "/obj/kv?name=k", &kv)
+	ts.getJSON(t, "/obj/kv?name=k", 200, &kv)
 	if kv.Text != "v1" || kv.JSON["n"] != 2 || kv.BufLen != 2 || kv.Meta.Value["n"] != float64(2) || kv.Meta.Metadata["tag"] != "two" {
 		t.Errorf("kv reads: %+v", kv)
 	}
@@ -123,7 +120,7 @@ func TestJS_API(t *testing.T) {
 		Bad, Me                  string
 		OtherInfo                struct{ ID, Name string }
 	}
-	ts.getJSONOK(t, "/obj/ids?name=i", &ids)
+	ts.getJSON(t, "/obj/ids?name=i", 200, &ids)
 	if !ids.Same || !ids.Unique || !ids.ParsedSame || ids.HexLen != 64 || ids.Bad != "TypeError" || ids.Me != "i" || ids.OtherInfo.Name != "x" || len(ids.OtherInfo.ID) != 64 {
 		t.Errorf("ids: %+v", ids)
 	}
@@ -135,13 +132,13 @@ func TestJS_API(t *testing.T) {
 		Keys     []string
 		None     bool
 	}
-	ts.getJSONOK(t, "/worker/env", &env)
+	ts.getJSON(t, "/worker/env", 200, &env)
 	if env.Greeting != "hello" || env.Limits.Max != 3 || env.Token != "s3cret" || strings.Join(env.Keys, ",") != "API,CTOR,GREETING,KV,LIMITS" || !env.None {
 		t.Errorf("env: %+v", env)
 	}
 
 	var web map[string]any
-	ts.getJSONOK(t, "/worker/web", &web)
+	ts.getJSON(t, "/worker/web", 200, &web)
 	want := map[string]any{
 		"href": "https://example.com:8443/a/b?x=1&y=+two+three&x=2&z=%C3%A9%26%3D#frag", "host": "example.com:8443",
 		"hostname": "example.com", "port": "8443", "pathname": "/a/b", "origin": "https://example.com:8443", "hash": "#frag",
@@ -195,20 +192,20 @@ func TestJS_Exceptions(t *testing.T) {
 	// The object that threw and rejected kept its instance: its count
 	// went on.
 	var n int
-	ts.getJSONOK(t, "/obj/count?name=e", &n)
+	ts.getJSON(t, "/obj/count?name=e", 200, &n)
 	if n != 4 {
 		t.Errorf("count after the exceptions: %d, want 4 (one instance throughout)", n)
 	}
 
 	// An alarm that throws is retried; its exception is logged.
-	ts.getJSONOK(t, "/obj/alarm/fail?name=al&n=1", new(string))
-	ts.getJSONOK(t, "/obj/alarm/set?name=al&in=0", new(map[string]bool))
+	ts.getJSON(t, "/obj/alarm/fail?name=al&n=1", 200, new(string))
+	ts.getJSON(t, "/obj/alarm/set?name=al&in=0", 200, new(map[string]bool))
 	var runs struct {
 		Runs, LastRetry int
 		Alarm           *int64
 	}
 	waitFor(t, "the alarm's retry succeeds", func() bool {
-		ts.getJSONOK(t, "/obj/alarm/runs?name=al", &runs)
+		ts.getJSON(t, "/obj/alarm/runs?name=al", 200, &runs)
 		return runs.Runs == 2
 	})
 	if runs.LastRetry != 1 || runs.Alarm != nil {
@@ -224,7 +221,7 @@ func TestJS_Exceptions(t *testing.T) {
 // while other objects of the same Worker keep answering.
 func TestJS_Containment(t *testing.T) {
 	ts := jsApp(t)
-	ts.getJSONOK(t, "/obj/count?name=bystander", new(int))
+	ts.getJSON(t, "/obj/count?name=bystander", 200, new(int))
 	for _, c := range []struct{ path, inLog string }{
 		{"/obj/loop?name=loop", "ran past its time limit"},
 		{"/obj/alloc?name=alloc", "guest trapped"}, // and stderr says why, below
@@ -240,7 +237,7 @@ func TestJS_Containment(t *testing.T) {
 		// While it runs, another object answers.
 		for i := 0; i < 3; i++ {
 			var n int
-			ts.getJSONOK(t, "/obj/count?name=bystander", &n)
+			ts.getJSON(t, "/obj/count?name=bystander", 200, &n)
 		}
 		wg.Wait()
 		if id := requestID(body); status != 500 || !strings.Contains(ts.logFor(id), c.inLog) {
@@ -251,7 +248,7 @@ func TestJS_Containment(t *testing.T) {
 		t.Errorf("the guest's out-of-memory error is not in the log")
 	}
 	var n int
-	ts.getJSONOK(t, "/obj/count?name=bystander", &n)
+	ts.getJSON(t, "/obj/count?name=bystander", 200, &n)
 	if n != 8 {
 		t.Errorf("the bystander counted %d, want 8", n)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -421,8 +420,5 @@ func TestConformance_Responses(t *testing.T) {
 // startJSProbe serves the JavaScript probe, testdata/guests/probe-js.
 func startJSProbe(t *testing.T) *testServer {
 	t.Helper()
-	dir := t.TempDir()
-	o := jsOptions(t)
-	o.DataDir = filepath.Join(dir, "data")
-	return startServerOpts(t, o, writeConfig(t, dir, filepath.Join(repoRoot(), "testdata", "guests", "probe-js", "index.js"), probeConfig))
+	return startJS(t, "testdata/guests/probe-js/index.js", probeConfig, nil)
 }
