@@ -15,6 +15,12 @@
     if (v instanceof URLSearchParams) return host.encode(v.toString());
     throw new TypeError((what || "body") + ": dohost takes a string, an ArrayBuffer or a typed array, not " + Object.prototype.toString.call(v));
   }
+  // promised runs f now (the host answers at once) and gives what it
+  // returns, or what it throws, as a promise: the Workers API's calls
+  // are asynchronous.
+  function promised(f) {
+    try { return Promise.resolve(f()); } catch (e) { return Promise.reject(e); }
+  }
   function missing(name) {
     return function () { throw new TypeError(name + " is not supported by dohost's JavaScript runtime"); };
   }
@@ -148,7 +154,7 @@
       this._used = true;
       return this._body === null ? new ArrayBuffer(0) : this._body;
     }
-    arrayBuffer() { try { return Promise.resolve(this._take()); } catch (e) { return Promise.reject(e); } }
+    arrayBuffer() { return promised(() => this._take()); }
     bytes() { return this.arrayBuffer().then((b) => new Uint8Array(b)); }
     text() { return this.arrayBuffer().then((b) => host.decode(b, false)); }
     json() { return this.text().then((t) => JSON.parse(t)); }
@@ -305,10 +311,10 @@
   class DurableObjectStub {
     constructor(id) { this.id = id; this.name = id.name; }
     fetch(input, init) {
-      try {
+      return promised(() => {
         const r = toRequest(input, init);
-        return Promise.resolve(fromWire(host.stubFetch(this.id._ns, this.id._hex, this.id.name === undefined ? null : this.id.name, r.method, r.url, wireHeaders(r), r._take())));
-      } catch (e) { return Promise.reject(e); }
+        return fromWire(host.stubFetch(this.id._ns, this.id._hex, this.id.name === undefined ? null : this.id.name, r.method, r.url, wireHeaders(r), r._take()));
+      });
     }
   }
   class DurableObjectNamespace {
@@ -340,37 +346,33 @@
   class KVNamespace {
     constructor(binding) { this._b = binding; }
     get(key, opts) {
-      try {
+      return promised(() => {
         const type = typeof opts === "string" ? opts : opts && opts.type;
         if (Array.isArray(key)) {
           const m = new Map();
           for (const k of key) { const b = host.kvGet(this._b, String(k)); m.set(k, b === null ? null : kvRead(b, type)); }
-          return Promise.resolve(m);
+          return m;
         }
         const b = host.kvGet(this._b, String(key));
-        return Promise.resolve(b === null ? null : kvRead(b, type));
-      } catch (e) { return Promise.reject(e); }
+        return b === null ? null : kvRead(b, type);
+      });
     }
     getWithMetadata(key, opts) {
       return this.get(key, opts).then((value) => ({ value, metadata: value === null ? null : host.kvMetadata(this._b, String(key)), cacheStatus: null }));
     }
     put(key, value, opts) {
-      try {
+      return promised(() => {
         opts = opts || {};
         const meta = opts.metadata === undefined ? null : JSON.stringify(opts.metadata);
         host.kvPut(this._b, String(key), bytes(value, "KV put"), Number(opts.expiration || 0), Number(opts.expirationTtl || 0), meta);
-        return Promise.resolve();
-      } catch (e) { return Promise.reject(e); }
+      });
     }
-    delete(key) {
-      try { host.kvDelete(this._b, String(key)); return Promise.resolve(); } catch (e) { return Promise.reject(e); }
-    }
+    delete(key) { return promised(() => { host.kvDelete(this._b, String(key)); }); }
     list(opts) {
-      try {
+      return promised(() => {
         opts = opts || {};
-        const r = JSON.parse(host.kvList(this._b, String(opts.prefix || ""), String(opts.cursor || ""), Number(opts.limit || 0)));
-        return Promise.resolve(r);
-      } catch (e) { return Promise.reject(e); }
+        return JSON.parse(host.kvList(this._b, String(opts.prefix || ""), String(opts.cursor || ""), Number(opts.limit || 0)));
+      });
     }
   }
 
@@ -386,58 +388,48 @@
   }
   class DurableObjectStorage {
     get(k) {
-      try {
+      return promised(() => {
         if (Array.isArray(k)) {
           const m = new Map();
           for (const key of checkKeys(k)) { const b = host.stGet(key); if (b !== null) m.set(key, decodeValue(b)); }
-          return Promise.resolve(m);
+          return m;
         }
         const b = host.stGet(String(k));
-        return Promise.resolve(b === null ? undefined : decodeValue(b));
-      } catch (e) { return Promise.reject(e); }
+        return b === null ? undefined : decodeValue(b);
+      });
     }
     put(k, v) {
-      try {
+      const given = arguments.length;
+      return promised(() => {
         if (k !== null && typeof k === "object") {
           const keys = checkKeys(Object.keys(k));
           host.stPutMulti(keys, keys.map((key) => encodeValue(k[key])));
         } else {
-          if (arguments.length < 2) throw new TypeError("storage.put: a value is required");
+          if (given < 2) throw new TypeError("storage.put: a value is required");
           host.stPut(String(k), encodeValue(v));
         }
-        return Promise.resolve();
-      } catch (e) { return Promise.reject(e); }
+      });
     }
     delete(k) {
-      try {
-        if (Array.isArray(k)) return Promise.resolve(host.stDeleteMulti(checkKeys(k)));
-        return Promise.resolve(host.stDelete(String(k)));
-      } catch (e) { return Promise.reject(e); }
+      return promised(() => Array.isArray(k) ? host.stDeleteMulti(checkKeys(k)) : host.stDelete(String(k)));
     }
-    deleteAll() {
-      try { host.stDeleteAll(); return Promise.resolve(); } catch (e) { return Promise.reject(e); }
-    }
+    deleteAll() { return promised(() => { host.stDeleteAll(); }); }
     list(o) {
-      try {
+      return promised(() => {
         const m = new Map();
         for (const [k, b] of host.stList(...listOptions(o))) m.set(k, decodeValue(b));
-        return Promise.resolve(m);
-      } catch (e) { return Promise.reject(e); }
+        return m;
+      });
     }
-    getAlarm() {
-      try { return Promise.resolve(host.stGetAlarm()); } catch (e) { return Promise.reject(e); }
-    }
+    getAlarm() { return promised(() => host.stGetAlarm()); }
     setAlarm(t) {
-      try {
+      return promised(() => {
         const ms = t instanceof Date ? t.getTime() : Number(t);
         if (!isFinite(ms)) throw new TypeError("setAlarm: expects a Date or milliseconds since the epoch");
         host.stSetAlarm(ms);
-        return Promise.resolve();
-      } catch (e) { return Promise.reject(e); }
+      });
     }
-    deleteAlarm() {
-      try { host.stDeleteAlarm(); return Promise.resolve(); } catch (e) { return Promise.reject(e); }
-    }
+    deleteAlarm() { return promised(() => { host.stDeleteAlarm(); }); }
     // transaction runs f with this storage: its writes commit with the
     // request's, or none do if f throws.
     transaction(f) {
@@ -489,9 +481,7 @@
       this.storage = storage;
       this._waits = [];
     }
-    blockConcurrencyWhile(f) {
-      try { return Promise.resolve(f()); } catch (e) { return Promise.reject(e); }
-    }
+    blockConcurrencyWhile(f) { return promised(f); }
     waitUntil(p) { this._waits.push(Promise.resolve(p)); }
     acceptWebSocket(ws, tags) {
       if (!(ws instanceof WebSocket) || ws._id >= 0) throw new TypeError("acceptWebSocket: expects the server end of a new WebSocketPair");
