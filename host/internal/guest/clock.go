@@ -30,8 +30,13 @@ const (
 	throttleAfter = 5 * time.Millisecond
 	hotAfter      = 50 * time.Millisecond
 	// debtLongAfter is throttleAfter for the calls of an account whose
-	// runaways owe time.
+	// runaways owe time; busyLongAfter for those of an account with long
+	// calls under way while other accounts are served (quota.CPU.Shared).
+	// Such an account has shown what its calls do, and a new call of it
+	// running for throttleAfter beside its long ones would take the core
+	// kept for short requests.
 	debtLongAfter = time.Millisecond
+	busyLongAfter = 250 * time.Microsecond
 	throttleShare = 20
 	// maxNap is the longest a throttled call sleeps at once: it owes the
 	// rest at its next checks, so that a call that owes much holds its
@@ -40,6 +45,12 @@ const (
 	// longTurn is how long a long call keeps its slot while other long
 	// calls wait for one.
 	longTurn = 2 * time.Millisecond
+	// yieldEvery is how long any call runs at most (to its next check)
+	// before it lets the goroutines waiting for its core run: the
+	// scheduler cannot stop guest code, and a request made runnable on
+	// this core (its connection read, its commit done) would otherwise
+	// wait for the whole call.
+	yieldEvery = 250 * time.Microsecond
 )
 
 // Load counts the work in flight on a server, for throttling: the
@@ -54,8 +65,9 @@ type Load struct {
 	stopOnce            sync.Once
 	stopped             chan struct{} // closed by Stop
 
-	long        chan struct{} // a token for each long call running: all cores but one
-	longWaiting atomic.Int64  // long calls waiting for a slot
+	long        chan struct{}             // a token for each long call running: all cores but one
+	last        atomic.Pointer[quota.CPU] // the account of the work Begin counted last
+	longWaiting atomic.Int64              // long calls waiting for a slot
 }
 
 // NewLoad returns a Load for a server on this machine: long calls run on
@@ -122,6 +134,13 @@ func (l *Load) Begin(cpu *quota.CPU) {
 	l.inflight.Add(1)
 	if cpu != nil {
 		cpu.Inflight.Add(1)
+		if prev := l.last.Swap(cpu); prev != cpu && prev != nil {
+			// Two accounts' work interleaves: each is served beside
+			// another.
+			now := monoNow()
+			cpu.SharedAt(now)
+			prev.SharedAt(now)
+		}
 	}
 }
 
@@ -157,9 +176,11 @@ type clock struct {
 	owed      time.Duration // a slow request's throttling: sleep not yet taken
 	slack     time.Duration // how much later throttling may still move the deadline
 	throttled bool          // counted in load.throttled
+	long      bool          // counted in cpu.Long
 	gated     bool          // holds its account's gate (quota.CPU.Gate)
 	slotted   bool          // holds one of the load's long slots
 	slotAt    time.Time     // when it took it
+	yielded   time.Time     // when it last let other goroutines run (or started)
 
 	// The call's running time, read from its thread's CPU clock (once the
 	// call may have run measureAfter, then every measureEvery at most: a
@@ -231,6 +252,7 @@ func (k *clock) start(limit time.Duration) {
 	k.ran, k.slice = 0, 0
 	k.rebase()
 	k.deadline = k.measured.Add(limit)
+	k.yielded = k.measured
 }
 
 // blocked stops the clock for d, the time the call waited in a host call
@@ -244,6 +266,10 @@ func (k *clock) blocked(d time.Duration) {
 // stop ends the clock.
 func (k *clock) stop() {
 	k.release()
+	if k.long {
+		k.long = false
+		k.cpu.Long.Add(-1)
+	}
 	if k.throttled {
 		k.throttled = false
 		k.load.throttled.Add(-1)
@@ -373,18 +399,26 @@ func (k *clock) tickAhead(ahead time.Duration) {
 	if k.load.stopping.Load() {
 		panic(ErrStopping)
 	}
+	if !k.slotted && now.Sub(k.yielded) >= yieldEvery {
+		runtime.Gosched()
+		k.yielded = now
+	}
 	indebted := k.cpu.InDebt(now)
-	// An account whose runaways owe time has shown what its calls do:
+	// An account whose runaways owe time, or that has long calls under
+	// way while other accounts are served, has shown what its calls do:
 	// they count as long sooner.
 	longAfter := throttleAfter
-	if indebted {
+	switch {
+	case k.cpu.Shared(now) && k.cpu.Long.Load() > 0:
+		longAfter = busyLongAfter
+	case indebted:
 		longAfter = debtLongAfter
 	}
 	// The wall time since the last reading bounds the running time in it:
 	// while that bound is under measureAfter, nothing below applies and
 	// the thread's clock is not read (nearly all calls end so, never
 	// paying for a reading).
-	if k.ran+now.Sub(k.measured)+ahead <= measureAfter && !k.slotted && !k.gated {
+	if k.ran+now.Sub(k.measured)+ahead <= min(measureAfter, longAfter) && !k.slotted && !k.gated {
 		return
 	}
 	if now.Sub(k.measured) >= measureEvery {
@@ -424,6 +458,10 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		}
 	}
 	if ran > longAfter {
+		if !k.long && k.cpu != nil {
+			k.long = true
+			k.cpu.Long.Add(1)
+		}
 		switch {
 		case !k.slotted:
 			k.throttle()

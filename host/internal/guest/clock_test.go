@@ -105,3 +105,98 @@ func TestClock_DebtHoldsOnlyRunaways(t *testing.T) {
 		t.Error("the short call changed the account's debt")
 	}
 }
+
+// TestLoad_Shared: work of two accounts that interleaves marks both as
+// sharing the host; one account's work alone marks neither.
+func TestLoad_Shared(t *testing.T) {
+	l := newLoad(1)
+	var a, b quota.CPU
+	for i := 0; i < 3; i++ {
+		l.Begin(&a)
+		l.End(&a)
+	}
+	if a.Shared(time.Now()) {
+		t.Fatal("an account alone on the host counts as sharing it")
+	}
+	l.Begin(&b)
+	l.End(&b)
+	if !a.Shared(time.Now()) || !b.Shared(time.Now()) {
+		t.Errorf("after interleaved work: a shared %v, b shared %v", a.Shared(time.Now()), b.Shared(time.Now()))
+	}
+}
+
+// slotAfter runs a new call of account cpu on l until it holds a long
+// slot, and returns the CPU time it had run by then.
+func slotAfter(l *Load, cpu *quota.CPU) time.Duration {
+	k := &clock{load: l, cpu: cpu}
+	k.start(time.Minute)
+	defer k.stop()
+	spin(k, func() bool { return k.slotted })
+	return k.ran
+}
+
+// TestClock_BusyAccountLongSooner: while an account has a long call under
+// way and shares the host with others, its new calls count as long after
+// busyLongAfter rather than throttleAfter: they take turns with its long
+// calls instead of taking the core kept for the others' short requests.
+// An account alone on the host keeps the usual threshold.
+func TestClock_BusyAccountLongSooner(t *testing.T) {
+	l := newLoad(2)
+	var a, b quota.CPU
+	a.Long.Add(1) // a call of a's runs long
+	if ran := slotAfter(l, &a); ran <= throttleAfter {
+		t.Errorf("alone on the host, a's new call counted as long after %v of CPU time, want past %v", ran, throttleAfter)
+	}
+	l.Begin(&b) // b's work interleaves with a's
+	l.Begin(&a)
+	defer l.End(&b)
+	defer l.End(&a)
+	if ran := slotAfter(l, &a); ran <= busyLongAfter || ran > debtLongAfter+measureEvery {
+		t.Errorf("beside b, a's new call counted as long after %v of CPU time, want past %v and about then", ran, busyLongAfter)
+	}
+	if ran := slotAfter(l, &b); ran <= throttleAfter {
+		t.Errorf("b's call (no long calls of b's) counted as long after %v, want past %v", ran, throttleAfter)
+	}
+}
+
+// TestClock_Yields: a call that is not long still lets a goroutine
+// waiting for its core run every yieldEvery or so, well before it would
+// count as long: the scheduler cannot stop guest code, and a request
+// made runnable on the call's core would otherwise wait for the whole
+// call.
+func TestClock_Yields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	l := newLoad(1)
+	var a quota.CPU
+	started, ran := make(chan struct{}), make(chan struct{})
+	var cpu time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		k := &clock{load: l, cpu: &a}
+		k.start(time.Minute)
+		defer k.stop()
+		_, c0 := threadCPU()
+		go func() { <-started; close(ran) }() // runnable on the one P from here
+		close(started)
+		spin(k, func() bool {
+			select {
+			case <-ran:
+				return true
+			default:
+				return false
+			}
+		})
+		_, c1 := threadCPU()
+		cpu = c1 - c0
+	}()
+	<-done
+	if cpu >= throttleAfter/2 {
+		t.Errorf("a goroutine waiting for the call's core ran after %v of the call's CPU time, want well under %v", cpu, throttleAfter/2)
+	}
+	if k := len(l.long); k != 0 {
+		t.Errorf("the call took a long slot")
+	}
+}

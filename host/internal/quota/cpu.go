@@ -16,6 +16,13 @@ type CPU struct {
 	// in flight, and its guest calls throttled among them: another
 	// account's long calls slow down for its waiting work, its own do not.
 	Inflight, Throttled atomic.Int64
+	// Long counts the account's guest calls under way that have run long
+	// (hold or wait for a long slot): while it has any and shares the
+	// host with other accounts (Shared), its other calls count as long
+	// sooner.
+	Long atomic.Int64
+
+	shared atomic.Int64 // unix nanoseconds when its work last interleaved with another account's
 
 	mu   sync.Mutex
 	next atomic.Int64 // unix nanoseconds when the account's runaway work may run on; written under mu
@@ -49,4 +56,24 @@ func (c *CPU) InDebt(now time.Time) bool {
 		return false
 	}
 	return c.next.Load() > now.UnixNano()
+}
+
+// sharedFor is how long after its work last interleaved with another
+// account's an account counts as sharing the host.
+const sharedFor = 100 * time.Millisecond
+
+// SharedAt records that the account's work interleaved with another
+// account's at now: a request or alarm run of one began right after one
+// of the other.
+func (c *CPU) SharedAt(now time.Time) { c.shared.Store(now.UnixNano()) }
+
+// Shared reports whether the account's work interleaved with another
+// account's within the last sharedFor: other accounts are being served
+// beside it, and may be waiting for a core without the host knowing yet
+// (a request counts once a core has read it).
+func (c *CPU) Shared(now time.Time) bool {
+	if c == nil {
+		return false
+	}
+	return now.UnixNano()-c.shared.Load() < int64(sharedFor)
 }

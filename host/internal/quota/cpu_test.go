@@ -77,3 +77,23 @@ func TestRate_Reserve(t *testing.T) {
 		t.Errorf("no rate: wait %v", d)
 	}
 }
+
+// TestCPU_Shared: an account shares the host for sharedFor after its work
+// last interleaved with another account's, and not before it ever did.
+func TestCPU_Shared(t *testing.T) {
+	var c CPU
+	now := time.Unix(1000, 0)
+	if c.Shared(now) {
+		t.Fatal("a new account shares the host")
+	}
+	c.SharedAt(now)
+	if !c.Shared(now.Add(sharedFor - time.Millisecond)) {
+		t.Error("not shared within sharedFor")
+	}
+	if c.Shared(now.Add(sharedFor)) {
+		t.Error("still shared after sharedFor")
+	}
+	if (*CPU)(nil).Shared(now) {
+		t.Error("no account shares the host")
+	}
+}
