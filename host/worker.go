@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/config"
@@ -44,6 +45,8 @@ type worker struct {
 	// it once the worker is checked and recorded.
 	activate []func()
 
+	refused sampledLog // "every Worker instance is busy", at most a line a second
+
 	refs      atomic.Int64 // requests running on it
 	retired   atomic.Bool  // replaced: its last request closes it
 	closeOnce sync.Once
@@ -72,6 +75,7 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 		env:        &guest.Env{KV: map[string]*store.KV{}, Namespaces: map[string]guest.Namespace{}},
 		namespaces: map[string]*objects.Namespace{},
 		tenant:     s.quota.Tenant(cfg.AccountID),
+		refused:    sampledLog{every: time.Second},
 	}
 	defer func() {
 		if err != nil {
