@@ -45,6 +45,9 @@ var (
 	addr     = flag.String("listen", "127.0.0.1:8790", "where dohost serves")
 	keep     = flag.Bool("keep", false, "keep the data directory and dohost's log, and say where")
 	debug    = flag.String("debug-addr", "", "pass --debug-addr to dohost (pprof), and take a goroutine dump halfway through each attack into the data directory")
+	niceness = flag.Int("nice", 10, "run dohost at this niceness: the load generator shares the cores, and its own wait for one would count as the victim's latency")
+	attacker = flag.String("attacker", "", "(internal) be the attacker's clients of this attack for one phase, against -listen: the soak runs them so, in a process of their own")
+	hostLat  = flag.Bool("host-latency", false, "pass --access-log to dohost and also report the victim's p99 as the host measured it (from reading the request to the end of the answer): what the rest is, the client waited for a core")
 )
 
 // An attack is a function that misbehaves against base until ctx ends.
@@ -56,6 +59,10 @@ type attack struct {
 
 func main() {
 	flag.Parse()
+	if *attacker != "" {
+		runAttacker(*attacker)
+		return
+	}
 	root, err := os.Getwd()
 	check(err)
 	dir, err := os.MkdirTemp("", "dohost-soak-")
@@ -74,17 +81,24 @@ func main() {
 	if *debug != "" {
 		args = append(args, "--debug-addr", *debug)
 	}
+	if *hostLat {
+		args = append(args, "--access-log")
+	}
 	for _, c := range uniq(configs) {
 		args = append(args, "--config", c)
 	}
 	cmd := exec.Command(*binary, args...)
-	logf, err := os.Create(filepath.Join(dir, "dohost.log"))
-	check(err)
-	cmd.Stdout, cmd.Stderr = logf, logf
+	if *niceness != 0 {
+		cmd = exec.Command("nice", append([]string{"-n", strconv.Itoa(*niceness), *binary}, args...)...)
+	}
+	// dohost's log goes through a pipe, as to a log collector: a write to
+	// a file on the data's disk can wait for the journal behind a sync.
+	logf := newLogFile(filepath.Join(dir, "dohost.log"))
+	cmd.Stdout, cmd.Stderr = logf.w, logf.w
 	check(cmd.Start())
 	pid := cmd.Process.Pid
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { exited <- cmd.Wait(); logf.w.Close() }()
 	base := "http://" + *addr
 	waitUp(base, exited)
 
@@ -94,7 +108,11 @@ func main() {
 	}
 	fmt.Printf("# dohost soak: victim = room-wat (account victim, %s), attacker = testdata/hostile (account evil); %s a phase; %d cores\n",
 		load, *phaseDur, runtimeCPUs())
-	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s %9s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", "peak MiB", "what")
+	hostCol := ""
+	if *hostLat {
+		hostCol = fmt.Sprintf(" %8s", "host p99")
+	}
+	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s%s %9s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", hostCol, "peak MiB", "what")
 
 	v := newVictim(base, *rate, *clients)
 	defer v.stop()
@@ -102,6 +120,7 @@ func main() {
 	run := func(name, kind, what string, a func(ctx context.Context)) {
 		resetPeak(pid)
 		v.reset()
+		logAt := logf.size()
 		ctx, cancel := context.WithTimeout(context.Background(), *phaseDur)
 		done := make(chan struct{})
 		if a != nil {
@@ -135,11 +154,14 @@ func main() {
 			baseline = p99
 		}
 		ratio := float64(p99) / float64(max(baseline, time.Microsecond))
-		fmt.Printf("%-14s %-6s %9d %7d %8.2f %8.2f %7.2f %9d  %s\n", name, kind, n, errs,
-			ms(p50), ms(p99), ratio, peakRSS(pid)>>20, what)
+		if *hostLat {
+			hostCol = fmt.Sprintf(" %8.2f", ms(hostP99(logf, logAt)))
+		}
+		fmt.Printf("%-14s %-6s %9d %7d %8.2f %8.2f %7.2f%s %9d  %s\n", name, kind, n, errs,
+			ms(p50), ms(p99), ratio, hostCol, peakRSS(pid)>>20, what)
 		select {
 		case err := <-exited:
-			fmt.Printf("FAIL: dohost exited during %s: %v (log: %s)\n", name, err, logf.Name())
+			fmt.Printf("FAIL: dohost exited during %s: %v (log: %s)\n", name, err, logf.name)
 			os.Exit(1)
 		default:
 		}
@@ -156,7 +178,7 @@ func main() {
 			continue
 		}
 		a := a
-		run(a.name, a.kind, a.what, func(ctx context.Context) { a.run(ctx, base) })
+		run(a.name, a.kind, a.what, func(ctx context.Context) { attackFrom(ctx, a.name) })
 		// Let the host settle (evictions, trims, alarms) between attacks.
 		time.Sleep(2 * time.Second)
 	}
@@ -172,6 +194,39 @@ func main() {
 	cancel()
 	fmt.Printf("\nSIGTERM with looping guests: dohost pid %d exited after %v: %v\n", pid, time.Since(start).Round(time.Millisecond), exitStatus(err))
 	fmt.Printf("the host ran every phase in one process (pid %d); its peak RSS over the run: see the phases above\n", pid)
+}
+
+// attackFrom runs the attackers' clients of the attack name until ctx
+// ends, in a process of their own at dohost's niceness: they share the
+// cores with the host and the victim's clients, where a real attacker's
+// would be elsewhere, and in the victim's process their goroutines
+// would delay its requests (the clients of one attack send thousands of
+// requests a second).
+func attackFrom(ctx context.Context, name string) {
+	self, err := os.Executable()
+	check(err)
+	args := []string{self, "-attacker", name, "-listen", *addr, "-phase", phaseDur.String()}
+	if *niceness != 0 {
+		args = append([]string{"nice", "-n", strconv.Itoa(*niceness)}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.WaitDelay = 30 * time.Second
+	_ = cmd.Run() // ended by ctx, or done with its phase
+}
+
+// runAttacker is the attackers' process of attackFrom: the attack's
+// clients for one phase.
+func runAttacker(name string) {
+	for _, a := range attacks {
+		if a.name == name {
+			ctx, cancel := context.WithTimeout(context.Background(), *phaseDur)
+			defer cancel()
+			a.run(ctx, "http://"+*addr)
+			return
+		}
+	}
+	check(fmt.Errorf("no attack %q", name))
 }
 
 // posts is the attack of n clients POSTing to the hostile guest name,
@@ -570,6 +625,74 @@ func waitUp(base string, exited <-chan error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// accessRe matches an access-log line of the victim's worker.
+var accessRe = regexp.MustCompile(`msg=request .*worker=victim/.* duration=(\S+)`)
+
+// logFile is dohost's log: what it writes to w is appended to the file
+// name by a goroutine of the soak.
+type logFile struct {
+	name    string
+	w       *os.File // dohost's end of the pipe
+	written atomic.Int64
+	done    chan struct{} // closed when all that w had is in the file
+}
+
+func newLogFile(name string) *logFile {
+	f, err := os.Create(name)
+	check(err)
+	r, w, err := os.Pipe()
+	check(err)
+	l := &logFile{name: name, w: w, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		defer f.Close()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				if _, werr := f.Write(buf[:n]); werr == nil {
+					l.written.Add(int64(n))
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// size is how much of the log is in the file so far.
+func (l *logFile) size() int64 { return l.written.Load() }
+
+// hostP99 is the p99 of the victim's requests in dohost's access log
+// from offset at on: their time in the host.
+func hostP99(l *logFile, at int64) time.Duration {
+	time.Sleep(100 * time.Millisecond) // the last lines through the pipe
+	f, err := os.Open(l.name)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	if _, err := f.Seek(at, io.SeekStart); err != nil {
+		return 0
+	}
+	var lat []time.Duration
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := accessRe.FindStringSubmatch(sc.Text()); m != nil {
+			if d, err := time.ParseDuration(m[1]); err == nil {
+				lat = append(lat, d)
+			}
+		}
+	}
+	if len(lat) == 0 {
+		return 0
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat[len(lat)*99/100]
 }
 
 // resetPeak resets the process's peak RSS (VmHWM), so that each phase
