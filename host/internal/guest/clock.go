@@ -180,7 +180,7 @@ type clock struct {
 	gated     bool          // holds its account's gate (quota.CPU.Gate)
 	slotted   bool          // holds one of the load's long slots
 	slotAt    time.Time     // when it took it
-	yielded   time.Time     // when it last let other goroutines run (or started)
+	yielded   time.Time     // when it last let other goroutines run, or waited (rebase)
 
 	// The call's running time, read from its thread's CPU clock (once the
 	// call may have run measureAfter, then every measureEvery at most: a
@@ -240,6 +240,7 @@ func (k *clock) measure(now time.Time) {
 func (k *clock) rebase() {
 	k.tid = -1
 	k.measured = monoNow()
+	k.yielded = k.measured // it waited: others had the core meanwhile
 }
 
 // start starts the clock: the guest may run for limit from now. The time
@@ -252,7 +253,6 @@ func (k *clock) start(limit time.Duration) {
 	k.ran, k.slice = 0, 0
 	k.rebase()
 	k.deadline = k.measured.Add(limit)
-	k.yielded = k.measured
 }
 
 // blocked stops the clock for d, the time the call waited in a host call
