@@ -370,9 +370,13 @@ func (k *clock) waited(d time.Duration) {
 // the call if it is past its deadline, and schedules it if it has been
 // running for long, or if its account owes time:
 //
-//   - a call that has run past throttleAfter (a long call) runs only with
-//     one of the load's long slots, all cores but one, taking turns of
-//     longTurn with the other long calls that wait for one;
+//   - every call lets the goroutines waiting for its core run once it has
+//     run yieldEvery since it last did or waited;
+//   - a call that has run past throttleAfter (a long call; busyLongAfter
+//     for an account with long calls under way beside other accounts,
+//     debtLongAfter for one that owes time) runs only with one of the
+//     load's long slots, all cores but one, taking turns of longTurn with
+//     the other long calls that wait for one;
 //   - while other accounts' requests are in flight, a long call that has
 //     not run past hotAfter (a slow request) is slowed alone, to a
 //     twentieth of the time;
