@@ -89,7 +89,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if errors.Is(err, guest.ErrPoolBusy) {
-		wk.refused.warn(wk.log, "request refused: every Worker instance is busy", "request_id", id, "err", err)
+		warnEvery(&wk.refused, refusalLogEvery, wk.log, "request refused: every Worker instance is busy", "request_id", id, "err", err)
 		s.fail(w, id, http.StatusServiceUnavailable, "the worker is busy; try again later")
 		return
 	}

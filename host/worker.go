@@ -10,11 +10,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/config"
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/lograte"
 	"github.com/dohost/dohost/host/internal/objects"
 	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/sockets"
@@ -45,7 +45,7 @@ type worker struct {
 	// it once the worker is checked and recorded.
 	activate []func()
 
-	refused sampledLog // "every Worker instance is busy", at most a line a second
+	refused lograte.Every // "every Worker instance is busy": a line per refusalLogEvery
 
 	refs      atomic.Int64 // requests running on it
 	retired   atomic.Bool  // replaced: its last request closes it
@@ -75,7 +75,6 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 		env:        &guest.Env{KV: map[string]*store.KV{}, Namespaces: map[string]guest.Namespace{}},
 		namespaces: map[string]*objects.Namespace{},
 		tenant:     s.quota.Tenant(cfg.AccountID),
-		refused:    sampledLog{every: time.Second},
 	}
 	defer func() {
 		if err != nil {

@@ -47,6 +47,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/dohost/dohost/host/internal/bigcopy"
+	"github.com/dohost/dohost/host/internal/lograte"
 )
 
 // Table tags: the first byte of every key.
@@ -223,16 +224,11 @@ type engineLogger struct {
 	log *slog.Logger
 
 	mu   sync.Mutex
-	seen map[string]*logged // guarded by mu: by format
-}
-
-type logged struct {
-	last    time.Time
-	dropped int
+	seen map[string]*lograte.Every // guarded by mu: by format
 }
 
 func newEngineLogger(log *slog.Logger) *engineLogger {
-	return &engineLogger{log: log, seen: map[string]*logged{}}
+	return &engineLogger{log: log, seen: map[string]*lograte.Every{}}
 }
 
 func (*engineLogger) Infof(string, ...any) {}
@@ -242,20 +238,16 @@ func (l *engineLogger) Errorf(format string, args ...any) {
 	e := l.seen[format]
 	if e == nil {
 		if len(l.seen) > 1000 {
-			l.seen = map[string]*logged{}
+			l.seen = map[string]*lograte.Every{}
 		}
-		e = &logged{}
+		e = &lograte.Every{}
 		l.seen[format] = e
 	}
-	now := time.Now()
-	if now.Sub(e.last) < time.Minute {
-		e.dropped++
-		l.mu.Unlock()
+	l.mu.Unlock()
+	ok, dropped := e.Take(time.Now(), time.Minute)
+	if !ok {
 		return
 	}
-	dropped := e.dropped
-	e.last, e.dropped = now, 0
-	l.mu.Unlock()
 	if dropped > 0 {
 		l.log.Error("storage engine: "+fmt.Sprintf(format, args...), "repeated", dropped)
 	} else {
