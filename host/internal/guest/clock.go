@@ -134,6 +134,11 @@ func (l *Load) Begin(cpu *quota.CPU) {
 	l.inflight.Add(1)
 	if cpu != nil {
 		cpu.Inflight.Add(1)
+		// Read before writing: one account's requests in a row, nearly
+		// all of a single tenant's, leave the shared word unwritten.
+		if l.last.Load() == cpu {
+			return
+		}
 		if prev := l.last.Swap(cpu); prev != cpu && prev != nil {
 			// Two accounts' work interleaves: each is served beside
 			// another.
