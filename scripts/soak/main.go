@@ -636,7 +636,6 @@ type logFile struct {
 	name    string
 	w       *os.File // dohost's end of the pipe
 	written atomic.Int64
-	done    chan struct{} // closed when all that w had is in the file
 }
 
 func newLogFile(name string) *logFile {
@@ -644,9 +643,8 @@ func newLogFile(name string) *logFile {
 	check(err)
 	r, w, err := os.Pipe()
 	check(err)
-	l := &logFile{name: name, w: w, done: make(chan struct{})}
+	l := &logFile{name: name, w: w}
 	go func() {
-		defer close(l.done)
 		defer f.Close()
 		buf := make([]byte, 64<<10)
 		for {
