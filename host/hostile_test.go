@@ -53,6 +53,7 @@ func TestHostile_RunTime(t *testing.T) {
 		trap        bool
 	}{
 		{"loop", "ran past its time limit", true},
+		{"bigfill", "ran past its time limit", true},
 		{"membomb", "unreachable", true},
 		{"unreachable", "unreachable", true},
 		{"recursion", "call stack exhausted", true},

@@ -248,6 +248,7 @@ var attacks = []attack{
 	}},
 	{"loop", "endless loops in 16 objects (cpu_ms 200)", "cpu", posts("loop", 16)},
 	{"kvgetloop", "reading a 25 MiB value in a loop (16 at once)", "cpu", posts("kvgetloop", 16)},
+	{"bigfill", "fills and copies of 255 MiB, one instruction each (16 at once)", "cpu", posts("bigfill", 16)},
 	{"workerloop", "every Worker instance in a loop", "cpu", posts("workerloop", 8)},
 	{"memhog", "100 objects growing to 64 MiB each and keeping it", "memory", func(ctx context.Context, base string) {
 		objects(ctx, base+"/evil/memhog/", 100)

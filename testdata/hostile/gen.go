@@ -77,6 +77,13 @@ var cases = []hostile{
 		misbehave: `(loop $again
       (drop (call $storage_put (i32.const 32) (i32.const 1) (i32.const 0x10000) (i32.const 131072)))
       (br $again))`},
+	{name: "bigfill", about: "POST fills and copies 255 MiB with single memory.fill and memory.copy instructions, 32 of each in straight-line code (no loop and no call: nothing the fuel meter counts); cpu_ms = 200 stops it in the middle, because the host does large fills and copies a piece at a time, checking the clock between pieces; run to its end, it would return without a response",
+		limits: "cpu_ms = 200\nmemory_mb = 256",
+		misbehave: `(drop (memory.grow (i32.const 4092)))
+` + strings.Repeat(`    (memory.fill (i32.const 0x100000) (i32.const 0xAB) (i32.const 0xFF00000))
+    (memory.copy (i32.const 0x100000) (i32.const 0x8000000) (i32.const 0x7F00000))
+`, 32) + `    ;; (and no response: nothing after the fills checks the clock)
+   `},
 	{name: "logflood", about: "POST writes 64 MiB without a newline to stdout, eight times: the log must hold at most a line of it",
 		limits: "memory_mb = 128",
 		imports: `  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))

@@ -1,4 +1,4 @@
-// Package bigcopy copies large byte slices a piece at a time.
+// Package bigcopy copies and fills large byte slices a piece at a time.
 //
 // A copy is one memmove, which the Go runtime cannot stop in the middle:
 // while a goroutine copies 25 MiB (tens of milliseconds with the page
@@ -30,4 +30,50 @@ func Clone(b []byte) []byte {
 	c := make([]byte, len(b))
 	Copy(c, b)
 	return c
+}
+
+// Fill sets every byte of dst to v, a piece at a time, calling between
+// (when not nil) before each piece: a guest's memory.fill, done by the
+// host, checks the guest's clock there.
+func Fill(dst []byte, v byte, between func()) {
+	for off := 0; off < len(dst); off += chunk {
+		if between != nil {
+			between()
+		}
+		p := dst[off:min(off+chunk, len(dst))]
+		if v == 0 {
+			clear(p)
+			continue
+		}
+		// One byte, then doubling copies: memmoves rather than a loop of
+		// byte stores.
+		p[0] = v
+		for n := 1; n < len(p); n *= 2 {
+			copy(p[n:], p[:n])
+		}
+	}
+}
+
+// Move copies the n bytes of mem at src to dst, which may overlap, as
+// memmove does, a piece at a time, calling between (when not nil) before
+// each piece. The pieces go up when dst is below src and down when it is
+// above, so that no piece overwrites bytes a later one reads. The ranges
+// must be within mem.
+func Move(mem []byte, dst, src, n int, between func()) {
+	piece := func(at, m int) {
+		if between != nil {
+			between()
+		}
+		copy(mem[dst+at:dst+at+m], mem[src+at:src+at+m])
+	}
+	if dst <= src {
+		for off := 0; off < n; off += chunk {
+			piece(off, min(chunk, n-off))
+		}
+		return
+	}
+	for end := n; end > 0; end -= chunk {
+		m := min(chunk, end)
+		piece(end-m, m)
+	}
 }

@@ -23,3 +23,50 @@ func TestCopy(t *testing.T) {
 		t.Error("Clone(nil) is not nil")
 	}
 }
+
+func TestFill(t *testing.T) {
+	for _, v := range []byte{0, 1, 0xAB} {
+		for _, n := range []int{0, 1, 2, 3, chunk - 1, chunk, chunk + 1, 3*chunk + 7} {
+			b := make([]byte, n+2)
+			b[0], b[n+1] = 9, 9
+			pieces := 0
+			Fill(b[1:n+1], v, func() { pieces++ })
+			if b[0] != 9 || b[n+1] != 9 {
+				t.Errorf("Fill of %d bytes wrote outside its slice", n)
+			}
+			for i, c := range b[1 : n+1] {
+				if c != v {
+					t.Fatalf("Fill(%d bytes, %#x): byte %d is %#x", n, v, i, c)
+				}
+			}
+			if want := (n + chunk - 1) / chunk; pieces != want {
+				t.Errorf("Fill of %d bytes: %d pieces, want %d", n, pieces, want)
+			}
+		}
+	}
+}
+
+// TestMove: overlapping moves both ways, each against copy (a memmove)
+// of the same bytes.
+func TestMove(t *testing.T) {
+	size := 4*chunk + 100
+	for _, c := range []struct{ dst, src, n int }{
+		{0, 0, size}, {1, 0, size - 1}, {0, 1, size - 1}, {chunk + 3, 0, 3 * chunk}, {0, chunk + 3, 3 * chunk},
+		{10, 20, 5}, {20, 10, 5}, {0, 2 * chunk, 2 * chunk}, {2 * chunk, 0, 2 * chunk}, {7, 7, 0},
+	} {
+		mem := make([]byte, size)
+		for i := range mem {
+			mem[i] = byte(i*7 + i>>8)
+		}
+		want := append([]byte(nil), mem...)
+		copy(want[c.dst:c.dst+c.n], want[c.src:c.src+c.n])
+		pieces := 0
+		Move(mem, c.dst, c.src, c.n, func() { pieces++ })
+		if !bytes.Equal(mem, want) {
+			t.Errorf("Move(dst %d, src %d, n %d) differs from memmove", c.dst, c.src, c.n)
+		}
+		if w := (c.n + chunk - 1) / chunk; pieces != w {
+			t.Errorf("Move of %d bytes: %d pieces, want %d", c.n, pieces, w)
+		}
+	}
+}

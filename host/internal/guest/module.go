@@ -244,6 +244,12 @@ func newRuntime(ctx context.Context, cache *Cache, memoryPages uint32) (wazero.R
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(tableGrow), []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
 		Export(tableGrowFunc).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(memFill), bulkParams, []api.ValueType{api.ValueTypeI32}).
+		Export(memFillFunc).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(memCopy), bulkParams, []api.ValueType{api.ValueTypeI32}).
+		Export(memCopyFunc).
 		Instantiate(ctx)
 	if err != nil {
 		_ = rt.Close(ctx)
@@ -278,6 +284,7 @@ func (m *Module) compile(ctx context.Context, wasm []byte) error {
 		FuelModule: meterModule, FuelName: meterFunc, Fuel: fuelPerSlice, ImportCallWeight: importCallWeight,
 		OverflowName: overflowFunc, MaxDepth: maxCallDepth, GlobalPrefix: globalPrefix,
 		TableGrowName: tableGrowFunc, MaxTableElements: maxTableElements,
+		FillName: memFillFunc, CopyName: memCopyFunc, BulkAbove: bulkAbove,
 	})
 	switch {
 	case errors.Is(err, wasmbin.ErrMalformed):

@@ -35,10 +35,13 @@ const (
 	opPrefixSIMD   = 0xfd
 )
 
-// Sub-opcodes of the 0xFC prefix that change tables or data segments.
+// Sub-opcodes of the 0xFC prefix that change tables or data segments, or
+// fill and copy memory.
 const (
 	fcMemoryInit = 8
 	fcDataDrop   = 9
+	fcMemoryCopy = 10
+	fcMemoryFill = 11
 	fcTableInit  = 12
 	fcElemDrop   = 13
 	fcTableCopy  = 14
@@ -125,10 +128,10 @@ func (r *reader) skipPrefixed(prefix byte, sub uint32) {
 			r.byte()
 		case sub == fcDataDrop, sub == fcElemDrop, sub == fcTableGrow, sub == 16, sub == fcTableFill:
 			r.u32()
-		case sub == 10: // memory.copy
+		case sub == fcMemoryCopy:
 			r.byte()
 			r.byte()
-		case sub == 11: // memory.fill
+		case sub == fcMemoryFill:
 			r.byte()
 		case sub == fcTableInit, sub == fcTableCopy:
 			r.u32()

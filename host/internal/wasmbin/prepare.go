@@ -37,6 +37,19 @@ type Options struct {
 	// past the table's maximum). The host charges the new elements to the
 	// instance's memory budget there.
 	TableGrowName string
+	// FillName and CopyName, if set (both or neither), name the functions,
+	// in FuelModule, of type (i32, i32, i32) -> (i32) that every
+	// memory.fill and memory.copy of more than BulkAbove bytes calls first
+	// with its operands: the destination, the value or source, and the
+	// length. The function either does the whole operation and returns 0,
+	// which leaves the instruction nothing to do, or returns the length
+	// unchanged and leaves the operation to the instruction (which traps
+	// when it is out of bounds). One such instruction can fill or copy
+	// gigabytes as a single step no scheduler can interrupt; the host does
+	// a large one a piece at a time, checking its clock between pieces.
+	// Smaller ones stay native: compilers emit them for every small copy.
+	FillName, CopyName string
+	BulkAbove          uint32
 	// GlobalPrefix is the prefix of the exports Prepare adds for the
 	// module's mutable globals (see Prepared.Globals). No export of the
 	// original module may start with it.
@@ -92,13 +105,13 @@ var (
 // instructions the guest can run before the next such point; when the fuel
 // is used up the code calls the fuel function, a host function, which
 // refills it or stops the guest. Any code that runs forever therefore calls
-// into the host at least every Options.Fuel instructions or so. The fuel
-// function and the overflow function are new imports placed after the
+// into the host at least every Options.Fuel instructions or so, and a
+// large memory.fill or memory.copy goes through the host too (FillName).
+// The fuel function, the overflow function and the optional table grow,
+// fill and copy functions are new imports placed, in that order, after the
 // module's own function imports, so every index of a function defined in
-// the module moves up by two, in
-// the code, the exports, the start function, the element segments, the
-// globals and the name section (by three with Options.TableGrowName, whose
-// function follows them).
+// the module moves up by their number, in the code, the exports, the
+// start function, the element segments, the globals and the name section.
 //
 // Snapshots: a module whose state after initialization is its memory and
 // its mutable globals (it has one memory of its own, does not change
@@ -125,17 +138,30 @@ func Prepare(wasm []byte, o Options) (*Prepared, error) {
 			return nil, fmt.Errorf("module exports %q: export names starting with %q are reserved for the host", e.name, o.GlobalPrefix)
 		}
 	}
+	if (o.FillName == "") != (o.CopyName == "") {
+		return nil, errors.New("wasmbin: Options.FillName and CopyName go together")
+	}
 	w := &rewriter{m: m, o: o}
 	w.fuelFunc = uint32(m.funcImports)
-	w.overflowFunc = w.fuelFunc + 1
-	w.tableGrowFunc = w.fuelFunc + 2
-	w.added = 2
-	if o.TableGrowName != "" {
-		w.added = 3
+	w.fuelType = uint32(len(m.types))
+	add := func(name string, params, results []byte) uint32 {
+		w.funcs = append(w.funcs, addedFunc{name, params, results})
+		return w.fuelFunc + uint32(len(w.funcs)-1)
 	}
+	i32 := []byte{valI32}
+	add(o.FuelName, nil, i32)
+	w.overflowFunc = add(o.OverflowName, nil, nil)
+	if o.TableGrowName != "" {
+		w.tableGrowFunc = add(o.TableGrowName, i32, i32)
+	}
+	w.bulk = o.FillName != ""
+	if w.bulk {
+		w.fillFunc = add(o.FillName, []byte{valI32, valI32, valI32}, i32)
+		w.copyFunc = add(o.CopyName, []byte{valI32, valI32, valI32}, i32)
+	}
+	w.added = uint32(len(w.funcs))
 	w.fuelGlobal = uint32(m.globalImports + len(m.globals))
 	w.depthGlobal = w.fuelGlobal + 1
-	w.fuelType = uint32(len(m.types))
 	p := &Prepared{}
 	for _, n := range m.tableMins {
 		p.TableElements += uint64(n)
@@ -213,19 +239,33 @@ func order(id byte) int {
 }
 
 type rewriter struct {
-	m             *module
-	o             Options
-	fuelFunc      uint32     // index of the fuel import
-	overflowFunc  uint32     // index of the overflow import, right after it
-	tableGrowFunc uint32     // index of the table grow import, right after that (if any)
-	added         uint32     // the imports (and types) added: 2, or 3 with the table grow
-	fuelGlobal    uint32     // index of the fuel global
-	depthGlobal   uint32     // index of the call depth global, right after it
-	fuelType      uint32     // index of its type, () -> (i32); () -> () and (i32) -> (i32) follow
-	blockTypes    []funcType // types added for multi-value function bodies, after those two
+	m     *module
+	o     Options
+	funcs []addedFunc // the functions imported for the meter, in order
+	added uint32      // their number: the imports (and types) added
+	// The indices of the added functions: fuel first, overflow after it,
+	// then table grow (if any), fill and copy (if bulk).
+	fuelFunc, overflowFunc, tableGrowFunc, fillFunc, copyFunc uint32
+	bulk                                                      bool
+	fuelGlobal                                                uint32 // index of the fuel global
+	// depthGlobal, right after it, counts the call depth; with bulk, three
+	// scratch globals follow (bulkGlobals).
+	depthGlobal   uint32
+	fuelType      uint32     // index of the fuel function's type; the other added functions' follow, in order
+	blockTypes    []funcType // types added for multi-value function bodies, after those
 	mutatesTables bool       // the code uses table.set/grow/fill/init/copy, elem.drop or data.drop
 	dataIndices   bool       // the code uses memory.init or data.drop
 }
+
+// addedFunc is a function the rewriter imports from Options.FuelModule.
+type addedFunc struct {
+	name            string
+	params, results []byte
+}
+
+// bulkGlobals is the number of scratch globals a bulk instruction's guard
+// holds its operands in (see appendBulk).
+const bulkGlobals = 3
 
 // snapshotBlocker says why the module cannot be snapshotted, or "".
 func (w *rewriter) snapshotBlocker() string {
@@ -290,10 +330,12 @@ func (w *rewriter) appendSection(out []byte, id byte, orig []byte, p *Prepared) 
 	case secType:
 		b = appendU32(b, uint32(len(m.types))+w.added+uint32(len(w.blockTypes)))
 		b = append(b, rest(orig)...)
-		b = append(b, 0x60, 0, 1, valI32) // fuel
-		b = append(b, 0x60, 0, 0)         // overflow
-		if w.added == 3 {
-			b = append(b, 0x60, 1, valI32, 1, valI32) // table grow
+		for _, f := range w.funcs {
+			b = append(b, 0x60)
+			b = appendU32(b, uint32(len(f.params)))
+			b = append(b, f.params...)
+			b = appendU32(b, uint32(len(f.results)))
+			b = append(b, f.results...)
 		}
 		for _, t := range w.blockTypes {
 			b = append(b, 0x60, 0)
@@ -303,22 +345,18 @@ func (w *rewriter) appendSection(out []byte, id byte, orig []byte, p *Prepared) 
 	case secImport:
 		b = appendU32(b, uint32(len(m.imports))+w.added)
 		b = append(b, rest(orig)...)
-		b = appendName(b, w.o.FuelModule)
-		b = appendName(b, w.o.FuelName)
-		b = append(b, kindFunc)
-		b = appendU32(b, w.fuelType)
-		b = appendName(b, w.o.FuelModule)
-		b = appendName(b, w.o.OverflowName)
-		b = append(b, kindFunc)
-		b = appendU32(b, w.fuelType+1)
-		if w.added == 3 {
+		for i, f := range w.funcs {
 			b = appendName(b, w.o.FuelModule)
-			b = appendName(b, w.o.TableGrowName)
+			b = appendName(b, f.name)
 			b = append(b, kindFunc)
-			b = appendU32(b, w.fuelType+2)
+			b = appendU32(b, w.fuelType+uint32(i))
 		}
 	case secGlobal:
-		b = appendU32(b, uint32(len(m.globals)+2))
+		scratch := 0
+		if w.bulk {
+			scratch = bulkGlobals
+		}
+		b = appendU32(b, uint32(len(m.globals)+2+scratch))
 		for _, g := range m.globals {
 			b = append(b, g.valType, boolByte(g.mutable))
 			b = w.appendConstExpr(b, g.init)
@@ -327,6 +365,9 @@ func (w *rewriter) appendSection(out []byte, id byte, orig []byte, p *Prepared) 
 		b = appendSLEB32(b, w.o.Fuel)
 		b = append(b, opEnd)
 		b = append(b, valI32, 1, opI32Const, 0, opEnd) // call depth
+		for range scratch {
+			b = append(b, valI32, 1, opI32Const, 0, opEnd)
+		}
 	case secExport:
 		b = appendU32(b, uint32(len(m.exports)+len(p.Globals)))
 		for _, e := range m.exports {
@@ -652,10 +693,15 @@ func (w *rewriter) meter(out []byte, b body, ft funcType) ([]byte, error) {
 				out = append(out, opReturn)
 			}
 		case opPrefixFC:
-			if in.sub == fcTableGrow && w.added == 3 {
+			switch {
+			case in.sub == fcTableGrow && w.o.TableGrowName != "":
 				// [ref, n] → call $tablegrow(n) → [ref, n'] → table.grow
 				out = append(out, opCall)
 				out = appendU32(out, w.tableGrowFunc)
+			case in.sub == fcMemoryFill && w.bulk:
+				out = w.appendBulk(out, w.fillFunc)
+			case in.sub == fcMemoryCopy && w.bulk:
+				out = w.appendBulk(out, w.copyFunc)
 			}
 			out = append(out, b.code[in.start:r.p]...)
 		case opEnd:
@@ -691,6 +737,31 @@ func (w *rewriter) appendBlockType(b []byte, results []byte) []byte {
 	}
 	w.blockTypes = append(w.blockTypes, funcType{results: results})
 	return appendSLEB32(b, int32(w.fuelType)+int32(w.added)+int32(len(w.blockTypes)-1))
+}
+
+// appendBulk appends, before a memory.fill or memory.copy, the guard that
+// hands one of more than BulkAbove bytes to the host function f. The
+// operands [d, x, n] go to the scratch globals (the guest runs on one
+// thread and nothing runs between the sets and the gets), and n comes
+// back as what f leaves to the instruction: 0 when it did the work.
+//
+//	global.set $n  global.set $x  global.set $d
+//	global.get $n  i32.const BulkAbove  i32.gt_u
+//	if  global.get $d  global.get $x  global.get $n  call f  global.set $n  end
+//	global.get $d  global.get $x  global.get $n
+func (w *rewriter) appendBulk(b []byte, f uint32) []byte {
+	d, x, n := w.depthGlobal+1, w.depthGlobal+2, w.depthGlobal+3
+	op := func(b []byte, op byte, g uint32) []byte { return appendU32(append(b, op), g) }
+	getAll := func(b []byte) []byte { return op(op(op(b, opGlobalGet, d), opGlobalGet, x), opGlobalGet, n) }
+	b = op(op(op(b, opGlobalSet, n), opGlobalSet, x), opGlobalSet, d)
+	b = op(b, opGlobalGet, n)
+	b = appendSLEB32(append(b, opI32Const), int32(w.o.BulkAbove))
+	b = append(b, opI32GtU, opIf, 0x40)
+	b = getAll(b)
+	b = op(b, opCall, f)
+	b = op(b, opGlobalSet, n)
+	b = append(b, opEnd)
+	return getAll(b)
 }
 
 // appendDepthCheck appends the call depth's increment and check:

@@ -3,6 +3,8 @@ package wasmbin
 import (
 	"context"
 	"errors"
+	"fmt"
+	"github.com/dohost/dohost/host/internal/bigcopy"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -304,11 +306,16 @@ func FuzzPrepare(f *testing.F) {
 	f.Add(readTestdata(f, "meter.wasm"))
 	f.Add(readTestdata(f, "snapshot.wasm"))
 	f.Add(readTestdata(f, "ops.wasm"))
+	f.Add(readTestdata(f, "bulk.wasm"))
+	// Every function the rewriter can add, and the guard of bulk
+	// instructions.
+	opts := testOpts
+	opts.TableGrowName, opts.FillName, opts.CopyName, opts.BulkAbove = "grow", "fill", "copy", 4096
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	f.Cleanup(func() { rt.Close(ctx) })
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		p, err := Prepare(wasm, testOpts)
+		p, err := Prepare(wasm, opts)
 		if errors.Is(err, ErrMalformed) {
 			// No valid module is malformed; and wazero's own decoder may
 			// allocate what a hostile count asks for, which is why the
@@ -397,4 +404,107 @@ func malformedNameModule() []byte {
 	name := []byte("\x04name\x00\x01\x02\x61\x00")
 	wasm := append([]byte("\x00asm\x01\x00\x00\x00\x00"), byte(len(name)))
 	return append(wasm, name...)
+}
+
+// TestPrepare_Bulk: memory.fill and memory.copy of more than BulkAbove
+// bytes go through the host's functions, smaller ones stay native, and
+// either way the memory, the stack, the traps and the module's globals
+// are as the original module leaves them.
+func TestPrepare_Bulk(t *testing.T) {
+	opts := testOpts
+	opts.FuelModule = "bulkhost" // newFuelRuntime's "fuel" has no fill or copy
+	opts.FillName, opts.CopyName, opts.BulkAbove = "fill", "copy", 4096
+	orig := readTestdata(t, "bulk.wasm")
+	p, err := Prepare(orig, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Snapshot {
+		t.Errorf("bulk.wasm: snapshot refused: %s", p.NoSnapshot)
+	}
+	ctx := context.Background()
+	rt := newFuelRuntime(t)
+	var hostCalls atomic.Int64
+	inBounds := func(m api.Module, at, n uint32) ([]byte, bool) {
+		mem, _ := m.Memory().Read(0, m.Memory().Size())
+		return mem, uint64(at)+uint64(n) <= uint64(len(mem))
+	}
+	_, err = rt.NewHostModuleBuilder(opts.FuelModule).NewFunctionBuilder().
+		WithFunc(func() int32 { return opts.Fuel }).Export(opts.FuelName).
+		NewFunctionBuilder().WithFunc(func() { panic(errOverflow) }).Export(opts.OverflowName).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) {
+			hostCalls.Add(1)
+			d, v, n := uint32(s[0]), byte(s[1]), uint32(s[2])
+			s[0] = uint64(n) // out of bounds: left to the instruction, which traps
+			if mem, ok := inBounds(m, d, n); ok {
+				bigcopy.Fill(mem[d:d+n], v, nil)
+				s[0] = 0
+			}
+		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export("fill").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) {
+			hostCalls.Add(1)
+			d, src, n := uint32(s[0]), uint32(s[1]), uint32(s[2])
+			s[0] = uint64(n)
+			mem, ok := inBounds(m, d, n)
+			if _, ok2 := inBounds(m, src, n); ok && ok2 {
+				bigcopy.Move(mem, int(d), int(src), int(n), nil)
+				s[0] = 0
+			}
+		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export("copy").
+		Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm := p.Wasm
+	const memSize = 4 * 65536
+	var want int64
+	for _, c := range []struct {
+		fn      string
+		a, b, n uint32
+		host    bool
+	}{
+		{"fill", 100, 0xAB, 10, false},
+		{"fill", 100, 0x1AB, 100000, true}, // the value is a byte
+		{"fill", 0, 1, memSize, true},
+		{"fill", memSize, 1, 0, false},
+		{"fill", memSize - 100, 3, 5000, true}, // out of bounds: traps
+		{"fill", 0, 3, 0xFFFFFFFF, true},       // so does this
+		{"copy", 5, 0, 10, false},
+		{"copy", 1000, 0, 200000, true},     // overlapping, up
+		{"copy", 0, 1000, 200000, true},     // overlapping, down
+		{"copy", 200000, 0, 100000, true},   // out of bounds: traps
+		{"copy", 0, 0xFFFFFF00, 5000, true}, // so does this
+		{"copy", memSize, memSize, 0, false},
+	} {
+		var res [2]string
+		for i, w := range [][]byte{orig, wasm} {
+			m, err := rt.InstantiateWithConfig(ctx, w, wazero.NewModuleConfig().WithName(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			call(t, m, "pattern", 200000)
+			r, err := m.ExportedFunction(c.fn).Call(ctx, uint64(c.a), uint64(c.b), uint64(c.n))
+			if err != nil {
+				res[i] = "trap: " + err.Error()
+				if j := strings.Index(res[i], "\n"); j >= 0 {
+					res[i] = res[i][:j]
+				}
+			} else {
+				res[i] = fmt.Sprintf("%d, memory sum %d", r[0], call(t, m, "sum", 0, memSize))
+			}
+			m.Close(ctx)
+		}
+		if res[0] != res[1] {
+			t.Errorf("%s(%d, %d, %d): original %s, prepared %s", c.fn, c.a, c.b, c.n, res[0], res[1])
+		}
+		if c.host {
+			want++
+		}
+		if got := hostCalls.Load(); got != want {
+			t.Errorf("%s(%d, %d, %d): the host was called %d times in all, want %d", c.fn, c.a, c.b, c.n, got, want)
+			want = got
+		}
+	}
 }
