@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -216,6 +217,65 @@ func TestProbe_Cycle(t *testing.T) {
 		}
 		// The objects still answer afterwards.
 		ts.getJSON(t, "/obj/call?name=a&chain=b", 200, &chain)
+	})
+}
+
+// TestConformance_Overloaded: a stub call to an object whose queue is
+// full (max_queue = 0: no request may wait for it) fails at once with
+// OVERLOADED in every language, naming the limit; once the object is
+// free, the same call goes through.
+func TestConformance_Overloaded(t *testing.T) {
+	eachLang(t, func(t *testing.T, lang string) {
+		dir := t.TempDir()
+		ts := startServerOpts(t, Options{DataDir: dir + "/data"},
+			writeConfig(t, dir, probeWasm(t, lang), probeConfig+"\n[limits]\nmax_queue = 0\n"))
+		busy := make(chan string)
+		// x computes for 2 s. Its request is refused in turn while one
+		// of the calls below holds x (max_queue = 0 for it too): it
+		// tries again until it has x's turn.
+		go func() {
+			for {
+				resp, err := http.Get(ts.URL + "/obj/busy?name=x&ms=2000")
+				if err != nil {
+					busy <- err.Error()
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 502 || !strings.Contains(string(body), `"code":10`) {
+					busy <- fmt.Sprint(resp.StatusCode, " ", string(body))
+					return
+				}
+			}
+		}()
+		// Until a call finds x busy: one that comes before x's busy
+		// request has its turn gets through.
+		for {
+			status, body := ts.get(t, "/obj/call?name=y&chain=x")
+			if status == 502 {
+				var e abiError
+				if err := json.Unmarshal([]byte(body), &e); err != nil || e.Code != 10 || !strings.Contains(e.Message, "max_queue") {
+					t.Fatalf("y→x while x is busy: %s, want code 10 (overloaded) naming max_queue", body)
+				}
+				break
+			}
+			if status != 200 {
+				t.Fatalf("y→x: %d %s", status, body)
+			}
+			select {
+			case b := <-busy:
+				t.Fatalf("x's busy request ended (%s) before a call found it busy", b)
+			default:
+			}
+		}
+		if b := <-busy; b != `200 "busy"` {
+			t.Errorf("x's busy request: %s", b)
+		}
+		var chain []string
+		ts.getJSON(t, "/obj/call?name=y&chain=x", 200, &chain)
+		if strings.Join(chain, ",") != "x" {
+			t.Errorf("y→x once x is free: %v, want [x]", chain)
+		}
 	})
 }
 

@@ -356,6 +356,12 @@ class Probe extends dohost.DurableObject {
       unreachable();
     }
     if (op == "kvput") return KV.put(bytes(q(req, "key")), bytes(q(req, "value"))) ? json(200, OK) : failCall();
+    if (op == "busy") {
+      // Holds the object's turn for ms milliseconds, computing.
+      const until = dohost.nowMs() + <u64>atoi(q(req, "ms"));
+      while (dohost.nowMs() < until) {}
+      return json(200, "\"busy\"");
+    }
     if (op == "call") {
       const chain = q(req, "chain");
       if (chain.length == 0) return json(200, "[" + jstr(bytes(name)) + "]");

@@ -712,6 +712,13 @@ static int probe_fetch(void *self, const dohost_request *req, dohost_response *r
 		}
 		return forward(PROBE, id, DOHOST_STR("GET"), dohost_buf_str(&u), resp);
 	}
+	if (is(op, "busy")) {
+		/* Holds the object's turn for ms milliseconds, computing. */
+		uint64_t until = dohost_now_ms() + (uint64_t)atoi_str(q(url, "ms"));
+		while (dohost_now_ms() < until) {
+		}
+		return json_lit(resp, 200, "\"busy\"");
+	}
 	if (is(op, "log")) {
 		v = q(url, "msg");
 		dohost_log(DOHOST_LOG_INFO, v);

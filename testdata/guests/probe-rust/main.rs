@@ -334,6 +334,12 @@ impl Object for Probe {
                 KV.put(q(req, "key"), q(req, "value"))?;
                 json(200, OK.to_string())
             }
+            "busy" => {
+                // Holds the object's turn for ms milliseconds, computing.
+                let until = dohost::now_ms() + atoi(&q(req, "ms")) as u64;
+                while dohost::now_ms() < until {}
+                json(200, "\"busy\"".to_string())
+            }
             "call" => {
                 let chain = q(req, "chain");
                 if chain.is_empty() {

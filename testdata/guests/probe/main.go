@@ -19,6 +19,7 @@
 // panic (handler panics), exit (the guest exits: a trap), writeexit (a KV
 // write, then exit), kvput?key=K&value=V, call?chain=A,B,… (call the next
 // object in the chain), log?msg=M, big?n=N (an N-byte body), sleep?ms=M,
+// busy?ms=M (computes for M ms, holding the object's turn),
 // chatty?n=N (N log lines and N lines of stdout), sandbox (tries files,
 // the environment and the network, and says what happened).
 // Every path may be prefixed with /p (for the routing tests).
@@ -510,6 +511,12 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 		wd, err := os.Getwd()
 		res["getwd"] = wd + " " + fmt.Sprint(err)
 		return dohost.JSON(200, res), nil
+	case "busy":
+		// Holds the object's turn for ms milliseconds, computing.
+		ms, _ := strconv.Atoi(q.Get("ms"))
+		for until := time.Now().Add(time.Duration(ms) * time.Millisecond); time.Now().Before(until); {
+		}
+		return dohost.JSON(200, "busy"), nil
 	case "sleep":
 		ms, _ := strconv.Atoi(q.Get("ms"))
 		time.Sleep(time.Duration(ms) * time.Millisecond)
