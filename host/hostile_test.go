@@ -22,6 +22,16 @@ func hostileConfig(name string) string {
 	return filepath.Join(repoRoot(), "testdata", "hostile", name, "wrangler.toml")
 }
 
+// readHostile reads the module of testdata/hostile/<name>.
+func readHostile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", "hostile", name, "guest.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func (ts *testServer) do(t *testing.T, method, path string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, ts.URL+path, nil)
@@ -170,6 +180,7 @@ func TestHostile_LoadTime(t *testing.T) {
 		{"badimport", `imports env.abort: only the modules "dohost" and "wasi_snapshot_preview1" can be imported`},
 		{"noexports", "module does not declare a dohost ABI version"},
 		{"notwasm", "is not a WebAssembly module"},
+		{"validatorpanic", "wazero failed on it"},
 	} {
 		_, err := New(t.Context(), Options{DataDir: filepath.Join(t.TempDir(), "data"), Configs: []string{hostileConfig(c.name)}})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -223,7 +223,20 @@ bindings = [{ name = "NS", class_name = "Hostile" }]
 name = "hostile-notwasm"
 main = "guest.wasm"
 `)
+	// Bytes FuzzPrepare found: the meter refuses their code, and wazero's
+	// validator, which then says what is wrong, panics on them (index out
+	// of range). A module's bytes must never take the host down.
+	os.MkdirAll("validatorpanic", 0o755)
+	write("validatorpanic/guest.wasm", validatorPanic)
+	write("validatorpanic/wrangler.toml", `# A hostile guest: bytes on which wazero's validator panics; refused at load.
+# Serve it by hand: dohost serve --config testdata/hostile/validatorpanic/wrangler.toml
+name = "hostile-validatorpanic"
+main = "guest.wasm"
+`)
 }
+
+// validatorPanic is testdata/hostile/validatorpanic/guest.wasm.
+const validatorPanic = "\x00asm\x01\x00\x00\x00\x01$\a`\x02\x7f\x7f\x01\x7f`\x01\x7f\x01\x7f`\x00\x00`\x03\x7f\x7f\x7f\x01\x7f`\x00\x01\x7f`\x00\x01~`\x01\x7f\x02\x7f\x7f\x02\r\x01\x03000\x0500000\x00\x01\x03\x17\x16\x02\x00\x00\x00\x01\x00\x01\x03\x02\x01\x04\x05\x02\x04\x01\x06\x01\x01\x01\x02\x020\x04\x04\x01p\x000\x05\x03\x01\x000\x06\x10\x03\x7f\x01A0\v~\x01B0\vp\x00\xd2\x02\v\t\f\x02\x00A0\v\x0200\x03\x00\x010\n\xf2\x02\x16\t\x00A0A0A0\x00\v\a\x00A0A0x\v\a\x00A0A0x\v\a\x00A0A0x\v#\x010\x7f\x02@A02\x010\x00A0xA0A0C0000A0\x10\x160000000\v3\x010c\x030000000000000000000000000000000000000000000000\v\x1c\x0000000000000000000000000000\v\v\x00000000000\v\b\x00000000\v \x010c\x03000000000000000000000000000\v\x04\x0000\v\x04\x0000\v\t\x000000000\v\x05\x00000\v\a\x0000000\v\x12\x000000000000000000\v\a\x0000000\v2\x00000000000000000000000000000000000000000000000000\v\x15\x000000000000000000000\v\x03\x000\v\a\x0000000\v\x11\x00000000000000000\v\v\x16\x02\x00A0\v\x0500000\x00A\xe80\v\x0500000"
 
 func write(path, s string) {
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {

@@ -360,12 +360,20 @@ type Cache struct {
 }
 
 // compileModule compiles wasm in the module's runtime, one compile at a
-// time among the runtimes that share its cache.
-func (m *Module) compileModule(ctx context.Context, wasm []byte) (wazero.CompiledModule, error) {
+// time among the runtimes that share its cache. A panic in wazero is an
+// error: its validator has panicked on hostile bytes
+// (testdata/hostile/validatorpanic), and a module that cannot be compiled
+// is refused, never the host taken down with it.
+func (m *Module) compileModule(ctx context.Context, wasm []byte) (cm wazero.CompiledModule, err error) {
 	if m.cache != nil {
 		m.cache.mu.Lock()
 		defer m.cache.mu.Unlock()
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			cm, err = nil, fmt.Errorf("wazero failed on it: %v", r)
+		}
+	}()
 	return m.rt.CompileModule(ctx, wasm)
 }
 

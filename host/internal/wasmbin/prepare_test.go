@@ -322,7 +322,7 @@ func FuzzPrepare(f *testing.F) {
 			// host prepares a module before wazero sees it.
 			return
 		}
-		cm, cerr := rt.CompileModule(ctx, wasm)
+		cm, cerr := compileRecovered(ctx, rt, wasm)
 		if cerr != nil {
 			return
 		}
@@ -339,6 +339,18 @@ func FuzzPrepare(f *testing.F) {
 		}
 		cm2.Close(ctx)
 	})
+}
+
+// compileRecovered compiles wasm, with a panic of wazero's as an error:
+// its validator panics on some bytes (testdata/fuzz/FuzzPrepare/7604b76aebeb0fad),
+// which the host refuses the same way (guest's compileModule).
+func compileRecovered(ctx context.Context, rt wazero.Runtime, wasm []byte) (cm wazero.CompiledModule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("wazero panicked: %v", r)
+		}
+	}()
+	return rt.CompileModule(ctx, wasm)
 }
 
 // TestPrepare_Ops: a function with every kind of immediate gives the same
