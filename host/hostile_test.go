@@ -181,6 +181,7 @@ func TestHostile_LoadTime(t *testing.T) {
 		{"noexports", "module does not declare a dohost ABI version"},
 		{"notwasm", "is not a WebAssembly module"},
 		{"validatorpanic", "wazero failed on it"},
+		{"hugecount", "is not a valid WebAssembly module: code: wasmbin: malformed module: code count 861539610 in a section of 7 bytes"},
 	} {
 		_, err := New(t.Context(), Options{DataDir: filepath.Join(t.TempDir(), "data"), Configs: []string{hostileConfig(c.name)}})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -233,6 +233,17 @@ main = "guest.wasm"
 name = "hostile-validatorpanic"
 main = "guest.wasm"
 `)
+	// 17 bytes FuzzPrepare found: a code section whose count of function
+	// bodies (861 million) the meter once made room for before it
+	// checked it against the section's 7 bytes: 41 GB, and the host died
+	// out of memory.
+	os.MkdirAll("hugecount", 0o755)
+	write("hugecount/guest.wasm", "\x00asm\x01\x00\x00\x00\n\a\x9a\x9a\xe8\x9a\x03\x9a0")
+	write("hugecount/wrangler.toml", `# A hostile guest: a count of function bodies far over the bytes that hold them; refused at load.
+# Serve it by hand: dohost serve --config testdata/hostile/hugecount/wrangler.toml
+name = "hostile-hugecount"
+main = "guest.wasm"
+`)
 }
 
 // validatorPanic is testdata/hostile/validatorpanic/guest.wasm.

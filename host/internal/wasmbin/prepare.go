@@ -172,6 +172,11 @@ func Prepare(wasm []byte, o Options) (*Prepared, error) {
 	var code []byte
 	if m.codeSection >= 0 {
 		if code, err = w.code(m.sections[m.codeSection].body); err != nil {
+			if errors.Is(err, ErrMalformed) {
+				// Counts and lengths that do not fit the bytes: never for
+				// wazero, whose decoder may allocate what they ask for.
+				return nil, fmt.Errorf("code: %w", err)
+			}
 			return nil, fmt.Errorf("%w: code: %w", ErrUnsupported, err)
 		}
 	}
@@ -561,10 +566,10 @@ func (w *rewriter) names(body []byte, at int) ([]byte, error) {
 func (w *rewriter) code(sec []byte) ([]byte, error) {
 	bs, err := bodies(sec)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if len(bs) != len(w.m.funcs) {
-		return nil, fmt.Errorf("%d function bodies for %d functions", len(bs), len(w.m.funcs))
+		return nil, fmt.Errorf("%w: %d function bodies for %d functions", ErrMalformed, len(bs), len(w.m.funcs))
 	}
 	out := appendU32(make([]byte, 0, len(sec)+len(sec)/8), uint32(len(bs)))
 	var fb []byte
