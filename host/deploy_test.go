@@ -158,8 +158,8 @@ func TestDeploy_BadVersionRefused(t *testing.T) {
 		reason string
 	}{
 		{"not wasm", DeployRequest{Config: []byte("main = \"x.wasm\"\n" + deployConfig), ConfigFile: "w.toml", Module: []byte("not a module")}, "not a WebAssembly module"},
-		// Bytes on which wazero's validator panics: refused, the host up.
-		{"validator panic", DeployRequest{Config: []byte("main = \"x.wasm\"\n" + deployConfig), ConfigFile: "w.toml", Module: readHostile(t, "validatorpanic")}, "wazero failed on it"},
+		// Bytes on which wazero's validator panics: refused before it sees them.
+		{"validator panic", DeployRequest{Config: []byte("main = \"x.wasm\"\n" + deployConfig), ConfigFile: "w.toml", Module: readHostile(t, "validatorpanic")}, "cannot be metered"},
 		{"bad config", DeployRequest{Config: []byte("name = 3"), ConfigFile: "w.toml", Module: deployProbe(t, "v2")}, "name"},
 		{"missing class", DeployRequest{Config: []byte("main = \"x.wasm\"\n" + strings.ReplaceAll(deployConfig, "Versioned", "Nope")), ConfigFile: "w.toml", Module: deployProbe(t, "v2")}, `class "Nope" is not exported`},
 		{"other account", DeployRequest{Config: []byte("main = \"x.wasm\"\naccount_id = \"acme\"\n" + deployConfig), ConfigFile: "w.toml", Module: deployProbe(t, "v2"), Account: "default"}, "not the account of the token"},

@@ -180,7 +180,9 @@ func TestHostile_LoadTime(t *testing.T) {
 		{"badimport", `imports env.abort: only the modules "dohost" and "wasi_snapshot_preview1" can be imported`},
 		{"noexports", "module does not declare a dohost ABI version"},
 		{"notwasm", "is not a WebAssembly module"},
-		{"validatorpanic", "wazero failed on it"},
+		{"validatorpanic", "cannot be metered: its code is malformed or uses an instruction outside WebAssembly 2.0"},
+		{"elemcount", "is not a valid WebAssembly module: wasmbin: malformed module: section 9: wasmbin: at byte 5: element count 861539610"},
+		{"twocode", "is not a valid WebAssembly module: wasmbin: malformed module: section 10 (number 4 in the module): unknown, repeated or out of order"},
 		{"hugecount", "is not a valid WebAssembly module: code: wasmbin: malformed module: code count 861539610 in a section of 7 bytes"},
 	} {
 		_, err := New(t.Context(), Options{DataDir: filepath.Join(t.TempDir(), "data"), Configs: []string{hostileConfig(c.name)}})

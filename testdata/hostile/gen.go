@@ -224,8 +224,8 @@ name = "hostile-notwasm"
 main = "guest.wasm"
 `)
 	// Bytes FuzzPrepare found: the meter refuses their code, and wazero's
-	// validator, which then says what is wrong, panics on them (index out
-	// of range). A module's bytes must never take the host down.
+	// validator, which was then asked what is wrong, panicked on them
+	// (index out of range). A module's bytes must never take the host down.
 	os.MkdirAll("validatorpanic", 0o755)
 	write("validatorpanic/guest.wasm", validatorPanic)
 	write("validatorpanic/wrangler.toml", `# A hostile guest: bytes on which wazero's validator panics; refused at load.
@@ -242,6 +242,27 @@ main = "guest.wasm"
 	write("hugecount/wrangler.toml", `# A hostile guest: a count of function bodies far over the bytes that hold them; refused at load.
 # Serve it by hand: dohost serve --config testdata/hostile/hugecount/wrangler.toml
 name = "hostile-hugecount"
+main = "guest.wasm"
+`)
+	// The same count in an element section: the meter refused it, and
+	// handed the module to wazero to say why, whose decoder then made
+	// room for the count.
+	os.MkdirAll("elemcount", 0o755)
+	write("elemcount/guest.wasm", "\x00asm\x01\x00\x00\x00\t\a\x9a\x9a\xe8\x9a\x03\x9a0")
+	write("elemcount/wrangler.toml", `# A hostile guest: a count of element segments far over the bytes that hold them; refused at load.
+# Serve it by hand: dohost serve --config testdata/hostile/elemcount/wrangler.toml
+name = "hostile-elemcount"
+main = "guest.wasm"
+`)
+	// Two code sections, the first claiming 861 million bodies: the meter
+	// read the second and copied the first as it was into the module it
+	// gave wazero, whose decoder made room for them (62 GB).
+	os.MkdirAll("twocode", 0o755)
+	write("twocode/guest.wasm", "\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00"+
+		"\x0a\x07\x9a\x9a\xe8\x9a\x03\x9a\x30\x0a\x04\x01\x02\x00\x0b")
+	write("twocode/wrangler.toml", `# A hostile guest: two code sections, the first with a count far over its bytes; refused at load.
+# Serve it by hand: dohost serve --config testdata/hostile/twocode/wrangler.toml
+name = "hostile-twocode"
 main = "guest.wasm"
 `)
 }

@@ -103,7 +103,17 @@ func parseModule(wasm []byte) (*module, error) {
 		return nil, err
 	}
 	m := &module{sections: secs, codeSection: -1}
+	last := 0 // the order of the last known section
 	for i, s := range secs {
+		if s.id != secCustom {
+			// Each known section once, in order: the rewriter reads the
+			// last of a kind and copies the others as they are, where
+			// wazero's decoder would make room for what their counts say.
+			if s.id > secDataCount || order(s.id) <= last {
+				return nil, fmt.Errorf("section %d (number %d in the module): unknown, repeated or out of order", s.id, i+1)
+			}
+			last = order(s.id)
+		}
 		r := &reader{b: s.body}
 		switch s.id {
 		case secType:
@@ -170,8 +180,9 @@ func parseModule(wasm []byte) (*module, error) {
 		case secElement:
 			if n := r.u32(); uint64(n) > uint64(len(r.b)) {
 				r.fail("element count %d", n)
+			} else {
+				continue // read when rewritten
 			}
-			continue // read when rewritten
 		default:
 			continue // custom sections: kept raw
 		}

@@ -218,7 +218,7 @@ func Prepare(wasm []byte, o Options) (*Prepared, error) {
 			continue
 		}
 		if out, err = w.appendSectionChecked(out, s, p); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 	}
 	for _, id := range []byte{secType, secImport, secGlobal, secExport} {

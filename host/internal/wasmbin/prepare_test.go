@@ -520,3 +520,29 @@ func TestPrepare_Bulk(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepare_SectionOrder: a known section repeated, out of order or of
+// an unknown id is malformed. The rewriter reads the last section of a
+// kind and copied the others as they were: a first code section that
+// claims 861 million bodies reached wazero, whose decoder made room for
+// them (62 GB: the host died out of memory).
+func TestPrepare_SectionOrder(t *testing.T) {
+	head := "\x00asm\x01\x00\x00\x00"
+	typ := "\x01\x04\x01\x60\x00\x00"                 // type: () -> ()
+	fn := "\x03\x02\x01\x00"                          // function: one, of type 0
+	code := "\x0a\x04\x01\x02\x00\x0b"                // code: one empty body
+	hostile := "\x0a\x07\x9a\x9a\xe8\x9a\x03\x9a\x30" // code: 861,539,610 bodies in 7 bytes
+	for _, c := range []struct{ name, wasm string }{
+		{"two code sections", head + typ + fn + hostile + code},
+		{"two type sections", head + typ + typ + fn + code},
+		{"function after code", head + typ + code + fn},
+		{"unknown section 13", head + typ + fn + code + "\x0d\x00"},
+	} {
+		if _, err := Prepare([]byte(c.wasm), testOpts); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "repeated or out of order") {
+			t.Errorf("%s: %v, want ErrMalformed naming the section", c.name, err)
+		}
+	}
+	if _, err := Prepare([]byte(head+typ+fn+"\x00\x03\x01x\x00"+code), testOpts); err != nil {
+		t.Errorf("a custom section between known ones: %v", err)
+	}
+}
