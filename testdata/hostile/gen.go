@@ -216,55 +216,41 @@ bindings = [{ name = "NS", class_name = "Hostile" }]
 		}
 		write(filepath.Join(dir, "wrangler.toml"), toml)
 	}
-	os.MkdirAll("notwasm", 0o755)
-	write("notwasm/guest.wasm", "this is a text file, not a WebAssembly module\n")
-	write("notwasm/wrangler.toml", `# A hostile guest: main is not WebAssembly; refused at load.
-# Serve it by hand: dohost serve --config testdata/hostile/notwasm/wrangler.toml
-name = "hostile-notwasm"
+	for _, b := range byteCases {
+		os.MkdirAll(b.name, 0o755)
+		write(filepath.Join(b.name, "guest.wasm"), b.bytes)
+		write(filepath.Join(b.name, "wrangler.toml"), fmt.Sprintf(`# A hostile guest: %s; refused at load.
+# Serve it by hand: dohost serve --config testdata/hostile/%s/wrangler.toml
+name = "hostile-%s"
 main = "guest.wasm"
-`)
-	// Bytes FuzzPrepare found: the meter refuses their code, and wazero's
-	// validator, which was then asked what is wrong, panicked on them
-	// (index out of range). A module's bytes must never take the host down.
-	os.MkdirAll("validatorpanic", 0o755)
-	write("validatorpanic/guest.wasm", validatorPanic)
-	write("validatorpanic/wrangler.toml", `# A hostile guest: bytes on which wazero's validator panics; refused at load.
-# Serve it by hand: dohost serve --config testdata/hostile/validatorpanic/wrangler.toml
-name = "hostile-validatorpanic"
-main = "guest.wasm"
-`)
-	// 17 bytes FuzzPrepare found: a code section whose count of function
-	// bodies (861 million) the meter once made room for before it
-	// checked it against the section's 7 bytes: 41 GB, and the host died
-	// out of memory.
-	os.MkdirAll("hugecount", 0o755)
-	write("hugecount/guest.wasm", "\x00asm\x01\x00\x00\x00\n\a\x9a\x9a\xe8\x9a\x03\x9a0")
-	write("hugecount/wrangler.toml", `# A hostile guest: a count of function bodies far over the bytes that hold them; refused at load.
-# Serve it by hand: dohost serve --config testdata/hostile/hugecount/wrangler.toml
-name = "hostile-hugecount"
-main = "guest.wasm"
-`)
+`, b.about, b.name, b.name))
+	}
+}
+
+// byteCases are hostile guests given as bytes rather than WAT: modules no
+// assembler writes. Most were found by FuzzPrepare; a module's bytes must
+// never take the host down.
+var byteCases = []struct{ name, about, bytes string }{
+	{"notwasm", "main is not WebAssembly", "this is a text file, not a WebAssembly module\n"},
+	// The meter refuses their code, and wazero's validator, which was
+	// then asked what is wrong, panicked on them (index out of range).
+	{"validatorpanic", "bytes on which wazero's validator panics", validatorPanic},
+	// A code section whose count of function bodies (861 million) the
+	// meter once made room for before it checked it against the
+	// section's 7 bytes: 41 GB, and the host died out of memory.
+	{"hugecount", "a count of function bodies far over the bytes that hold them",
+		"\x00asm\x01\x00\x00\x00\n\a\x9a\x9a\xe8\x9a\x03\x9a0"},
 	// The same count in an element section: the meter refused it, and
 	// handed the module to wazero to say why, whose decoder then made
 	// room for the count.
-	os.MkdirAll("elemcount", 0o755)
-	write("elemcount/guest.wasm", "\x00asm\x01\x00\x00\x00\t\a\x9a\x9a\xe8\x9a\x03\x9a0")
-	write("elemcount/wrangler.toml", `# A hostile guest: a count of element segments far over the bytes that hold them; refused at load.
-# Serve it by hand: dohost serve --config testdata/hostile/elemcount/wrangler.toml
-name = "hostile-elemcount"
-main = "guest.wasm"
-`)
+	{"elemcount", "a count of element segments far over the bytes that hold them",
+		"\x00asm\x01\x00\x00\x00\t\a\x9a\x9a\xe8\x9a\x03\x9a0"},
 	// Two code sections, the first claiming 861 million bodies: the meter
 	// read the second and copied the first as it was into the module it
 	// gave wazero, whose decoder made room for them (62 GB).
-	os.MkdirAll("twocode", 0o755)
-	write("twocode/guest.wasm", "\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00"+
-		"\x0a\x07\x9a\x9a\xe8\x9a\x03\x9a\x30\x0a\x04\x01\x02\x00\x0b")
-	write("twocode/wrangler.toml", `# A hostile guest: two code sections, the first with a count far over its bytes; refused at load.
-# Serve it by hand: dohost serve --config testdata/hostile/twocode/wrangler.toml
-name = "hostile-twocode"
-main = "guest.wasm"
-`)
+	{"twocode", "two code sections, the first with a count far over its bytes",
+		"\x00asm\x01\x00\x00\x00\x01\x04\x01\x60\x00\x00\x03\x02\x01\x00" +
+			"\x0a\x07\x9a\x9a\xe8\x9a\x03\x9a\x30\x0a\x04\x01\x02\x00\x0b"},
 }
 
 // validatorPanic is testdata/hostile/validatorpanic/guest.wasm.
