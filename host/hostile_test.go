@@ -25,7 +25,7 @@ func hostileConfig(name string) string {
 // readHostile reads the module of testdata/hostile/<name>.
 func readHostile(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", "hostile", name, "guest.wasm"))
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(hostileConfig(name)), "guest.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,13 +24,17 @@ var (
 	errOverflow  = errors.New("calls nest too deep")
 )
 
-// fuelRuntime is a runtime with the "env" import of meter.wat and the fuel
-// function. The fuel function counts its calls and, once limit calls have
-// been made (limit > 0), stops the guest.
+// fuelRuntime is a runtime with the "env" import of meter.wat and the
+// meter's functions. The fuel function counts its calls and, once limit
+// calls have been made (limit > 0), stops the guest; the fill and copy
+// functions (for modules prepared with FillName "fill" and CopyName
+// "copy") count theirs in bulkCalls and do the work in one piece, or leave
+// an out-of-bounds range to the instruction.
 type fuelRuntime struct {
 	wazero.Runtime
-	calls atomic.Int64
-	limit int64
+	calls     atomic.Int64
+	limit     int64
+	bulkCalls atomic.Int64
 }
 
 func newFuelRuntime(t testing.TB) *fuelRuntime {
@@ -52,7 +56,29 @@ func newFuelRuntime(t testing.TB) *fuelRuntime {
 		}), nil, []api.ValueType{api.ValueTypeI32}).Export(testOpts.FuelName).
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) {
 		panic(errOverflow)
-	}), nil, nil).Export(testOpts.OverflowName).Instantiate(ctx)
+	}), nil, nil).Export(testOpts.OverflowName).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) {
+			f.bulkCalls.Add(1)
+			d, v, n := uint32(s[0]), byte(s[1]), uint32(s[2])
+			s[0] = uint64(n) // out of bounds: left to the instruction, which traps
+			if mem, ok := inBounds(m, d, n); ok {
+				bigcopy.Fill(mem[d:d+n], v, nil)
+				s[0] = 0
+			}
+		}), bulkTypes, []api.ValueType{api.ValueTypeI32}).Export("fill").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) {
+			f.bulkCalls.Add(1)
+			d, src, n := uint32(s[0]), uint32(s[1]), uint32(s[2])
+			s[0] = uint64(n)
+			mem, ok := inBounds(m, d, n)
+			if _, ok2 := inBounds(m, src, n); ok && ok2 {
+				bigcopy.Move(mem, int(d), int(src), int(n), nil)
+				s[0] = 0
+			}
+		}), bulkTypes, []api.ValueType{api.ValueTypeI32}).Export("copy").
+		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +86,15 @@ func newFuelRuntime(t testing.TB) *fuelRuntime {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// bulkTypes are the parameters of the fill and copy functions.
+var bulkTypes = []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}
+
+// inBounds returns m's whole memory and whether [at, at+n) is inside it.
+func inBounds(m api.Module, at, n uint32) ([]byte, bool) {
+	mem, _ := m.Memory().Read(0, m.Memory().Size())
+	return mem, uint64(at)+uint64(n) <= uint64(len(mem))
 }
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -424,7 +459,6 @@ func malformedNameModule() []byte {
 // are as the original module leaves them.
 func TestPrepare_Bulk(t *testing.T) {
 	opts := testOpts
-	opts.FuelModule = "bulkhost" // newFuelRuntime's "fuel" has no fill or copy
 	opts.FillName, opts.CopyName, opts.BulkAbove = "fill", "copy", 4096
 	orig := readTestdata(t, "bulk.wasm")
 	p, err := Prepare(orig, opts)
@@ -436,39 +470,6 @@ func TestPrepare_Bulk(t *testing.T) {
 	}
 	ctx := context.Background()
 	rt := newFuelRuntime(t)
-	var hostCalls atomic.Int64
-	inBounds := func(m api.Module, at, n uint32) ([]byte, bool) {
-		mem, _ := m.Memory().Read(0, m.Memory().Size())
-		return mem, uint64(at)+uint64(n) <= uint64(len(mem))
-	}
-	_, err = rt.NewHostModuleBuilder(opts.FuelModule).NewFunctionBuilder().
-		WithFunc(func() int32 { return opts.Fuel }).Export(opts.FuelName).
-		NewFunctionBuilder().WithFunc(func() { panic(errOverflow) }).Export(opts.OverflowName).
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) {
-			hostCalls.Add(1)
-			d, v, n := uint32(s[0]), byte(s[1]), uint32(s[2])
-			s[0] = uint64(n) // out of bounds: left to the instruction, which traps
-			if mem, ok := inBounds(m, d, n); ok {
-				bigcopy.Fill(mem[d:d+n], v, nil)
-				s[0] = 0
-			}
-		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export("fill").
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, m api.Module, s []uint64) {
-			hostCalls.Add(1)
-			d, src, n := uint32(s[0]), uint32(s[1]), uint32(s[2])
-			s[0] = uint64(n)
-			mem, ok := inBounds(m, d, n)
-			if _, ok2 := inBounds(m, src, n); ok && ok2 {
-				bigcopy.Move(mem, int(d), int(src), int(n), nil)
-				s[0] = 0
-			}
-		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export("copy").
-		Instantiate(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	wasm := p.Wasm
 	const memSize = 4 * 65536
 	var want int64
@@ -514,7 +515,7 @@ func TestPrepare_Bulk(t *testing.T) {
 		if c.host {
 			want++
 		}
-		if got := hostCalls.Load(); got != want {
+		if got := rt.bulkCalls.Load(); got != want {
 			t.Errorf("%s(%d, %d, %d): the host was called %d times in all, want %d", c.fn, c.a, c.b, c.n, got, want)
 			want = got
 		}
