@@ -66,7 +66,12 @@ func BenchmarkDensity(b *testing.B) {
 
 func density(b *testing.B, wasm string, trimAfter time.Duration) {
 	dir := b.TempDir()
-	ts := startServerOpts(b, Options{DataDir: dir + "/data", TrimAfter: trimAfter, MaxLiveObjects: 1 << 20},
+	// Every object must stay live: the memory budgets (a quarter of the
+	// machine for one account) would otherwise evict the larger guests'
+	// objects past a few thousand, which is the budget working, not a
+	// density figure.
+	unbounded := Limits{GuestMemory: 1 << 50, AccountGuestMemory: 1 << 50}
+	ts := startServerOpts(b, Options{DataDir: dir + "/data", TrimAfter: trimAfter, MaxLiveObjects: 1 << 20, Limits: unbounded},
 		writeConfig(b, dir, wasm, roomConfig))
 	ns := ts.namespace(b, "YOUR_DO_CLASS")
 	fetch := func(name string) {
