@@ -9,9 +9,24 @@ FUZZTIME      ?= 5s
 FUZZTIME_LONG ?= 5m
 
 BIN      := bin/dohost
-# dohost's JavaScript runtime, a Go guest (guests/js/runtime) that runs the
-# Workers whose main is a .js or .ts file; dohost looks for it beside itself.
+# dohost's JavaScript runtime, a C guest (guests/js/runtime) with the
+# QuickJS interpreter, that runs the Workers whose main is a .js or .ts
+# file; dohost looks for it beside itself.
 JS_RUNTIME := bin/dohost-js.wasm
+# QuickJS's source (version 2021-03-27) comes from the npm package qjsc,
+# which carries it whole in deps/; the tarball is checked by its sha256
+# (RATIONALE.md, "A JavaScript engine for the sandbox").
+QUICKJS_PKG    := qjsc-0.3.0
+QUICKJS_SHA256 := 4a9ed1852b334d842d5dac42d1782817ae26310b448de39532451fd45c9ba0ee
+QUICKJS        := build/quickjs
+QUICKJS_UNITS  := quickjs libregexp libunicode cutils libbf
+QUICKJS_OBJ    := $(foreach u,$(QUICKJS_UNITS),$(QUICKJS)/$(u).o)
+# wasi_compat.h gives QuickJS what wasi-libc lacks (rounding modes:
+# rounding.c); wasm32-wasi has no threads, so Atomics is left out (below).
+# CONFIG_BIGNUM gives BigInt (its BigFloat and operator extensions stay off).
+QUICKJS_FLAGS  := --target=wasm32-wasi -O2 -w -D_GNU_SOURCE -DCONFIG_VERSION='"2021-03-27"' -DCONFIG_BIGNUM \
+	-DDOHOST_QUICKJS -include guests/js/runtime/wasi_compat.h
+JS_RUNTIME_SRC := $(wildcard guests/js/runtime/*.c guests/js/runtime/*.h guests/js/runtime/*.js)
 # Examples: Go ones (main.go, built here), C ones (<name>-c/*.c, built here
 # with clang and wasi-libc: apt-get install clang lld wasi-libc) and WAT ones
 # (<name>.wat, whose .wasm is committed and rebuilt when wat2wasm is
@@ -60,8 +75,25 @@ deps: ## install the C, Rust and WAT guest toolchains from Debian's packages (as
 
 build: $(BIN) $(JS_RUNTIME) ## build bin/dohost and its JavaScript runtime bin/dohost-js.wasm
 
-$(JS_RUNTIME): $(wildcard guests/js/runtime/*) $(wildcard guests/go/dohost/*.go) $(wildcard abi/*.go) go.mod go.sum
-	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./guests/js/runtime
+$(QUICKJS)/src/quickjs.c:
+	rm -rf $(QUICKJS) && mkdir -p $(QUICKJS)/src
+	cd $(QUICKJS) && npm pack $(subst -0,@0,$(QUICKJS_PKG)) --silent --no-audit --no-fund >/dev/null
+	echo "$(QUICKJS_SHA256)  $(QUICKJS)/$(QUICKJS_PKG).tgz" | sha256sum -c --quiet
+	tar -xzf $(QUICKJS)/$(QUICKJS_PKG).tgz -C $(QUICKJS)/src --strip-components=3 \
+		$(foreach f,$(QUICKJS_UNITS:%=%.c) cutils.h libregexp.h libregexp-opcode.h libunicode.h libunicode-table.h \
+		libbf.h list.h quickjs.h quickjs-atom.h quickjs-opcode.h LICENSE VERSION,package/deps/quickjs_2021_03_27/$(f))
+	sed -i 's|^#define CONFIG_ATOMICS$$|/* no Atomics: wasm32-wasi has no threads */|' $(QUICKJS)/src/quickjs.c
+
+$(QUICKJS)/%.o: $(QUICKJS)/src/quickjs.c guests/js/runtime/wasi_compat.h
+	$(CLANG) $(QUICKJS_FLAGS) -c -o $@ $(QUICKJS)/src/$*.c
+
+$(QUICKJS)/embedded.h: guests/js/runtime/prelude.js guests/js/runtime/runtime.js guests/js/runtime/embed.js
+	node guests/js/runtime/embed.js $@ prelude_js=guests/js/runtime/prelude.js runtime_js=guests/js/runtime/runtime.js
+
+$(JS_RUNTIME): $(JS_RUNTIME_SRC) $(QUICKJS_OBJ) $(QUICKJS)/embedded.h guests/c/dohost.c guests/c/dohost.h guests/c/dohost_abi.h
+	@mkdir -p $(dir $@)
+	$(CLANG) --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror -I guests/c -isystem $(QUICKJS)/src -I $(QUICKJS) \
+		-Wl,-z,stack-size=262144 -Wl,--strip-all -o $@ $(filter %.c,$(JS_RUNTIME_SRC)) guests/c/dohost.c $(QUICKJS_OBJ) -lm
 
 $(BIN): $(shell find cmd host abi -name '*.go') go.mod go.sum
 	$(GO) build -buildvcs=auto -o $@ ./cmd/dohost
@@ -160,6 +192,6 @@ check: ## gofmt, go vet, go mod tidy clean
 	$(GO) mod tidy -diff
 
 clean: ## remove built binaries and example guests
-	rm -rf bin $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(RUST_EXAMPLE_WASM) $(AS_EXAMPLE_WASM)
+	rm -rf bin build $(GO_EXAMPLE_WASM) $(C_EXAMPLE_WASM) $(RUST_EXAMPLE_WASM) $(AS_EXAMPLE_WASM)
 
 FORCE:

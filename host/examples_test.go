@@ -75,14 +75,17 @@ func exampleServer(t *testing.T, name string) *testServer {
 	return startServerOpts(t, o, path)
 }
 
-// jsRuntime builds dohost's JavaScript runtime, once per test binary.
-func jsRuntime(t testing.TB) string { return guestWasm(t, "guests/js/runtime") }
+// jsRuntime builds dohost's JavaScript runtime with make, once per test
+// binary (makeJSRuntime).
+func jsRuntime(t testing.TB) string {
+	out := filepath.Join(guests.dir, "dohost-js.wasm")
+	return buildOnce(t, out, "build the JavaScript runtime", func() *exec.Cmd { return makeJSRuntime(out) })
+}
 
 // jsOptions are options for a server of JavaScript Workers: the runtime
 // built here, compiled once into the test binary's shared compilation
-// cache (startServerOpts) by a program built without the race detector:
-// compiling its 18 MB of wasm takes wazero's compiler about 8 s, and ten
-// times that under the race detector.
+// cache (startServerOpts) by a program built without the race detector,
+// under which wazero's compiler is many times slower.
 func jsOptions(t testing.TB) Options {
 	t.Helper()
 	rt := jsRuntime(t)

@@ -57,6 +57,14 @@ func guestWasm(t testing.TB, pkg string) string {
 	})
 }
 
+// makeJSRuntime is the command that builds the JavaScript runtime into out
+// with make, holding a lock on build/ (where make unpacks and compiles
+// QuickJS) so that test binaries running at once (go test ./...) do not
+// build it over each other.
+func makeJSRuntime(out string) *exec.Cmd {
+	return exec.Command("sh", "-c", `mkdir -p build && exec flock build make -s --no-print-directory JS_RUNTIME="$1" "$1"`, "sh", out)
+}
+
 // buildOnce runs the command cmd makes, in the repository's root, the
 // first time a test of this binary asks for out, and returns out; each
 // later test that asks fails as the first did, with what.

@@ -479,10 +479,9 @@
     constructor(hex, name) {
       this.id = new DurableObjectId(null, hex, name === null ? undefined : name);
       this.storage = storage;
-      this._waits = [];
     }
     blockConcurrencyWhile(f) { return promised(f); }
-    waitUntil(p) { this._waits.push(Promise.resolve(p)); }
+    waitUntil(p) { waitUntil(p); }
     acceptWebSocket(ws, tags) {
       if (!(ws instanceof WebSocket) || ws._id >= 0) throw new TypeError("acceptWebSocket: expects the server end of a new WebSocketPair");
       ws._id = host.wsAccept(tags === undefined ? [] : Array.from(tags, String));
@@ -495,9 +494,14 @@
       else host.wsAutoResponse(pair.request, pair.response);
     }
   }
+  // waitUntil lets p run on: the runtime runs every pending job before
+  // the handler returns, so nothing waits here (and an object that calls
+  // it on every request keeps nothing); a rejection is logged.
+  function waitUntil(p) {
+    Promise.resolve(p).catch((e) => host.log("error", "waitUntil: uncaught (in promise) " + show(e)));
+  }
   class ExecutionContext {
-    constructor() { this._waits = []; }
-    waitUntil(p) { this._waits.push(Promise.resolve(p)); }
+    waitUntil(p) { waitUntil(p); }
     passThroughOnException() {}
   }
 
@@ -543,6 +547,8 @@
   // What main.go and the bundle's cloudflare:workers module reach.
   g.__dohost_api = {
     DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire, socket,
+    // forgetSocket drops a closed socket's object.
+    forgetSocket(id) { sockets.delete(id); },
     // request is a Request the host received: its URL is already
     // absolute and canonical, and its headers are made only if the
     // handler looks at them (building them costs more than the rest).

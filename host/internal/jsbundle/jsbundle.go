@@ -67,8 +67,8 @@ func Bundle(cfg *config.Config) ([]byte, error) {
 		Platform:      api.PlatformNeutral,
 		MainFields:    []string{"module", "main"},
 		Conditions:    []string{"workerd", "worker", "browser"},
-		// What goja runs as written; newer syntax (class fields, logical
-		// assignment) is lowered.
+		// What QuickJS 2021 runs as written; newer syntax (class fields,
+		// logical assignment) is lowered.
 		Target: api.ES2020,
 		// An inline source map: the runtime's stack traces name the
 		// Worker's own files and lines.

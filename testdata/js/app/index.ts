@@ -84,7 +84,36 @@ function web(request: Request) {
     uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(uuid),
     btoa: btoa("hello"), atob: atob("aGVsbG8="), clone,
     subtle, method: request.method, userAgent: request.headers.get("user-agent") !== null,
+    urls: [
+      ["../c/./d?q#f", "http://h.example/a/b/"],
+      ["//other.example:81/x y", "https://h.example/"],
+      ["?only", "http://h.example/p/q?old"],
+      ["HTTP://UP.example/%7e/..", ""],
+    ].map(([i, b]) => new URL(i, b || undefined).href),
+    badUrls: ["nope", "http://bad host/", "http://h:port/"].map((i) => {
+      try {
+        return new URL(i).href;
+      } catch (e) {
+        return (e as Error).name;
+      }
+    }),
+    bigint: (2n ** 70n).toString(),
+    // ties round away from zero; 1.005 and 8.345 are just below theirs
+    rounded: ([[1.25, 1], [2.5, 0], [-2.5, 0], [1.005, 2], [0.125, 2], [999.5, 0], [-0.5, 0], [2 ** -30, 29], [1.45, 1], [8.345, 2]] as const)
+      .map(([x, n]) => x.toFixed(n))
+      .concat([[2.5, 1], [0.000125, 2], [9.5, 1], [123.456, 4]].map(([x, n]) => x.toPrecision(n))),
+    deep: deep(),
   };
+}
+
+// deep recurses until the interpreter refuses: an exception, not a crash.
+function deep(): string {
+  const f = (n: number): number => (n === 0 ? 0 : 1 + f(n - 1));
+  try {
+    return String(f(1e7));
+  } catch (e) {
+    return (e as Error).name + ": " + (e as Error).message;
+  }
 }
 
 export class Api extends DurableObject<Env> {
