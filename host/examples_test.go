@@ -95,6 +95,7 @@ func jsOptions(t testing.TB) Options {
 		cmd.Env = append(os.Environ(), "PRECOMPILE_CACHE="+cache, "PRECOMPILE_MODULE="+rt)
 		return cmd
 	})
+	guests.jsRuntime.Store(rt)
 	return Options{JSRuntime: rt}
 }
 

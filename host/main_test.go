@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dohost/dohost/host/internal/objects"
@@ -22,9 +23,10 @@ import (
 
 // Guest modules built once for the whole test binary.
 var guests struct {
-	dir  string
-	once sync.Map // name → *sync.Once
-	errs sync.Map // name → error
+	dir       string
+	once      sync.Map     // name → *sync.Once
+	errs      sync.Map     // name → error
+	jsRuntime atomic.Value // string: the JavaScript runtime, once jsOptions built it
 }
 
 func TestMain(m *testing.M) {
@@ -139,6 +141,7 @@ type testServer struct {
 	URL  string
 	http *httptest.Server
 	logs *testLogger
+	lang string // the probe's language, for a server of startProbeOpts
 }
 
 func startServer(t testing.TB, dataDir string, configs ...string) *testServer {
@@ -153,6 +156,9 @@ func startServerOpts(t testing.TB, o Options, configs ...string) *testServer {
 	logs := &testLogger{}
 	o.Configs = configs
 	o.CacheDir = filepath.Join(guests.dir, "wazero-cache")
+	if rt, ok := guests.jsRuntime.Load().(string); ok && o.JSRuntime == "" {
+		o.JSRuntime = rt // for a config whose main is a script
+	}
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := New(context.Background(), o)
 	if err != nil {

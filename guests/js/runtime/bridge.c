@@ -31,14 +31,18 @@
 static const char *const code_names[] = {"ok", "not found", "bad pointer", "bad encoding", "no such binding", "too large",
 	"invalid argument", "call cycle", "object error", "bad state", "overloaded", "timeout", "internal error", "guest error"};
 
-JSValue throw_host(JSContext *ctx, int code) {
-	dohost_str msg = dohost_error();
-	JSValue e = JS_NewError(ctx);
+/* with_code throws e with the ABI's status as its code and codeName. */
+static JSValue with_code(JSContext *ctx, JSValue e, int code) {
 	JS_SetPropertyStr(ctx, e, "code", JS_NewInt32(ctx, code));
-	const char *name = code >= 0 && code < (int)(sizeof code_names / sizeof *code_names) ? code_names[code] : "UNKNOWN";
+	const char *name = code >= 0 && code < (int)(sizeof code_names / sizeof *code_names) ? code_names[code] : "unknown";
 	JS_SetPropertyStr(ctx, e, "codeName", JS_NewString(ctx, name));
-	JS_SetPropertyStr(ctx, e, "message", new_string(ctx, msg));
 	return JS_Throw(ctx, e);
+}
+
+JSValue throw_host(JSContext *ctx, int code) {
+	JSValue e = JS_NewError(ctx);
+	JS_SetPropertyStr(ctx, e, "message", new_string(ctx, dohost_error()));
+	return with_code(ctx, e, code);
 }
 
 bool js_str(JSContext *ctx, JSValueConst v, dohost_str *out) {
@@ -348,8 +352,9 @@ FN(h_id_from_string) {
 	STR(1, s);
 	dohost_str id;
 	int code = dohost_id_from_string(ns, s, &id);
-	if (code != DOHOST_OK) {
-		return JS_ThrowTypeError(ctx, "idFromString: %s", dohost_error().ptr);
+	if (code != DOHOST_OK) { /* a TypeError, as on Workers, with the host's code */
+		JS_ThrowTypeError(ctx, "idFromString: %s", dohost_error().ptr);
+		return with_code(ctx, JS_GetException(ctx), code);
 	}
 	return pair(ctx, JS_NewStringLen(ctx, id.ptr, id.len), JS_NULL);
 }

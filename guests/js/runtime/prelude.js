@@ -402,7 +402,8 @@
       const given = arguments.length;
       return promised(() => {
         if (k !== null && typeof k === "object") {
-          const keys = checkKeys(Object.keys(k));
+          // The host holds a call to its 128 entries (TOO_LARGE).
+          const keys = Object.keys(k);
           host.stPutMulti(keys, keys.map((key) => encodeValue(k[key])));
         } else {
           if (given < 2) throw new TypeError("storage.put: a value is required");
