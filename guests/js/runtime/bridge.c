@@ -119,8 +119,7 @@ static bool js_strs(JSContext *ctx, JSValueConst v, uint32_t *n, dohost_str **ou
 	return true;
 }
 
-/* js_pairs reads an array of [name, value] string pairs as headers. */
-static bool js_pairs(JSContext *ctx, JSValueConst v, uint32_t *n, dohost_header **out) {
+bool js_pairs(JSContext *ctx, JSValueConst v, uint32_t *n, dohost_header **out) {
 	if (!JS_IsArray(ctx, v)) {
 		JS_ThrowTypeError(ctx, "expected an array of [name, value] pairs");
 		return false;

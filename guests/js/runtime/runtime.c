@@ -112,22 +112,8 @@ static JSValue api_get(const char *name);
 
 /* ---- Errors ---- */
 
-/* describe is the pending exception (taken) as the log should show it:
- * its message and its stack in the Worker's own files. */
-static dohost_str describe_exception(void) {
-	JSValue e = JS_GetException(js_ctx);
-	JSValue d = JS_Call(js_ctx, fn_describe, JS_UNDEFINED, 1, &e);
-	JS_FreeValue(js_ctx, e);
-	dohost_str s = DOHOST_STR("(an exception that cannot be described)");
-	if (JS_IsException(d)) {
-		JS_FreeValue(js_ctx, JS_GetException(js_ctx));
-	} else {
-		js_str(js_ctx, d, &s);
-	}
-	JS_FreeValue(js_ctx, d);
-	return s;
-}
-
+/* describe_value is v as the log should show it: an exception's message
+ * and its stack in the Worker's own files. */
 static dohost_str describe_value(JSValueConst v) {
 	JSValue d = JS_Call(js_ctx, fn_describe, JS_UNDEFINED, 1, (JSValue *)&v);
 	dohost_str s = DOHOST_STR("(a value that cannot be described)");
@@ -137,6 +123,14 @@ static dohost_str describe_value(JSValueConst v) {
 		js_str(js_ctx, d, &s);
 	}
 	JS_FreeValue(js_ctx, d);
+	return s;
+}
+
+/* describe_exception is the pending exception (taken), described. */
+static dohost_str describe_exception(void) {
+	JSValue e = JS_GetException(js_ctx);
+	dohost_str s = describe_value(e);
+	JS_FreeValue(js_ctx, e);
 	return s;
 }
 
@@ -202,8 +196,6 @@ static int call(const char *what, JSValueConst f, JSValueConst this, int argc, J
 
 /* ---- Requests and responses ---- */
 
-JSValue header_pairs(JSContext *ctx, uint32_t n, const dohost_header *hs);
-
 /* to_request is req as a JavaScript Request. */
 static JSValue to_request(const dohost_request *req) {
 	JSValue args[4] = {
@@ -237,20 +229,15 @@ static int respond(const char *what, JSValueConst f, JSValueConst this, int argc
 	JSValue body = JS_GetPropertyUint32(js_ctx, w, 2);
 	JS_FreeValue(js_ctx, w);
 	JS_ToUint32(js_ctx, &resp->status, status);
-	JSValue l = JS_GetPropertyStr(js_ctx, hs, "length");
-	uint32_t n = 0;
-	JS_ToUint32(js_ctx, &n, l);
+	uint32_t n;
+	dohost_header *fields;
 	code = DOHOST_OK;
-	for (uint32_t i = 0; i < n && code == DOHOST_OK; i++) {
-		JSValue p = JS_GetPropertyUint32(js_ctx, hs, i);
-		JSValue k = JS_GetPropertyUint32(js_ctx, p, 0), x = JS_GetPropertyUint32(js_ctx, p, 1);
-		dohost_str ks, xs;
-		if (js_str(js_ctx, k, &ks) && js_str(js_ctx, x, &xs)) {
-			dohost_response_header(resp, ks, xs);
-		} else {
-			code = fail(what, describe_exception());
+	if (!js_pairs(js_ctx, hs, &n, &fields)) {
+		code = fail(what, describe_exception());
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			dohost_response_header(resp, fields[i].name, fields[i].value);
 		}
-		JS_FreeValue(js_ctx, k), JS_FreeValue(js_ctx, x), JS_FreeValue(js_ctx, p);
 	}
 	size_t blen;
 	uint8_t *b = JS_GetArrayBuffer(js_ctx, &blen, body);
@@ -259,7 +246,7 @@ static int respond(const char *what, JSValueConst f, JSValueConst this, int argc
 	} else if (b) {
 		resp->body = dohost_copy((dohost_str){(const char *)b, (uint32_t)blen});
 	}
-	JS_FreeValue(js_ctx, status), JS_FreeValue(js_ctx, l), JS_FreeValue(js_ctx, hs), JS_FreeValue(js_ctx, body);
+	JS_FreeValue(js_ctx, status), JS_FreeValue(js_ctx, hs), JS_FreeValue(js_ctx, body);
 	check_memory(dohost_cstr(what));
 	return code;
 }

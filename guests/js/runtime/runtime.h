@@ -30,6 +30,11 @@ JSValue throw_host(JSContext *ctx, int code);
  * with an exception pending if v has no string form. */
 bool js_str(JSContext *ctx, JSValueConst v, dohost_str *out);
 
+/* js_pairs reads an array of [name, value] string pairs as headers;
+ * header_pairs makes one. */
+bool js_pairs(JSContext *ctx, JSValueConst v, uint32_t *n, dohost_header **out);
+JSValue header_pairs(JSContext *ctx, uint32_t n, const dohost_header *hs);
+
 /* new_string is s as a JavaScript string, its invalid UTF-8 repaired. */
 JSValue new_string(JSContext *ctx, dohost_str s);
 
