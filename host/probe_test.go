@@ -3,12 +3,14 @@ package host
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -291,6 +293,39 @@ func TestConformance_Overloaded(t *testing.T) {
 		ts.getJSON(t, "/obj/call?name=y&chain=x", 200, &chain)
 		if strings.Join(chain, ",") != "x" {
 			t.Errorf("y→x once x is free: %v, want [x]", chain)
+		}
+	})
+}
+
+// TestConformance_Internal: a storage read the engine fails (a disk
+// whose reads fail, played by the store's read fault) reaches every
+// language's object as INTERNAL, code 12, with the host's message; the
+// operator's log has the error; once reads work again, so does the object.
+func TestConformance_Internal(t *testing.T) {
+	eachLang(t, func(t *testing.T, lang string) {
+		var failing atomic.Bool
+		fault := func() error {
+			if failing.Load() {
+				return errors.New("injected: the disk failed a read")
+			}
+			return nil
+		}
+		ts := startProbeOpts(t, lang, Options{readFault: fault})
+		ts.st(t, "d", "st/put?key=k&value=1", 200, nil)
+		failing.Store(true)
+		var e abiError
+		ts.st(t, "d", "st/get?key=k", 502, &e)
+		if e.Code != 12 || !strings.Contains(e.Message, "the disk failed a read") {
+			t.Errorf("a failed read: %+v, want code 12 (internal) with the host's message", e)
+		}
+		if !strings.Contains(ts.logs.String(), "injected: the disk failed a read") {
+			t.Error("the storage error is not in the operator's log")
+		}
+		failing.Store(false)
+		var v stValue
+		ts.st(t, "d", "st/get?key=k", 200, &v)
+		if !v.Found || v.Value != "1" {
+			t.Errorf("after reads work again: %+v", v)
 		}
 	})
 }

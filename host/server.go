@@ -110,6 +110,7 @@ type Options struct {
 	JSRuntime string
 
 	freeSpace store.FreeSpaceFunc // tests: a disk that fills up
+	readFault func() error        // tests: a disk whose reads fail
 }
 
 // Server serves the workers of its Options over HTTP. It is safe for
@@ -200,7 +201,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.cache, err = guest.NewCache(o.CacheDir); err != nil {
 		return nil, err
 	}
-	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, FreeSpace: o.freeSpace, OnCommit: s.metrics.committed}); err != nil {
+	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, FreeSpace: o.freeSpace, OnCommit: s.metrics.committed, ReadFault: o.readFault}); err != nil {
 		return nil, err
 	}
 	maxSockets, accounts := o.Limits.WebSockets, map[string]bool{}

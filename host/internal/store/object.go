@@ -78,6 +78,11 @@ func (o *Object) Get(t *Txn, key []byte) ([]byte, bool, error) {
 	if err := o.CheckKey(key); err != nil {
 		return nil, false, err
 	}
+	if f := t.s.readFault; f != nil {
+		if err := f(); err != nil {
+			return nil, false, fmt.Errorf("storage get: %w", err)
+		}
+	}
 	v, ok, err := getCopy(t.reader(), o.key(key))
 	if err != nil {
 		return nil, false, fmt.Errorf("storage get: %w", err)

@@ -60,11 +60,12 @@ const (
 // Store is the Pebble database behind a dohost server. It is safe for
 // concurrent use; each Txn is used by one goroutine at a time.
 type Store struct {
-	db       *pebble.DB
-	disk     *diskGuard
-	metaMu   sync.Mutex                       // serializes read-then-create of metadata records
-	onCommit func(bytes int, d time.Duration) // Options.OnCommit
-	commits  committer
+	db        *pebble.DB
+	disk      *diskGuard
+	metaMu    sync.Mutex                       // serializes read-then-create of metadata records
+	onCommit  func(bytes int, d time.Duration) // Options.OnCommit
+	commits   committer
+	readFault func() error // Options.ReadFault
 }
 
 // Options configure Open.
@@ -83,6 +84,11 @@ type Options struct {
 	// OnCommit, if set, hears of every synced Txn commit: its size and
 	// how long it took. It must be cheap.
 	OnCommit func(bytes int, d time.Duration)
+
+	// ReadFault, if set, is asked before each object storage read; an
+	// error it returns is the read's, as if the engine had failed: tests
+	// play a failing disk with it.
+	ReadFault func() error
 
 	fs vfs.FS // replaces the on-disk filesystem in tests
 }
@@ -105,7 +111,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
-	return &Store{db: db, disk: newDiskGuard(dir, o.Reserve, o.FreeSpace, opts.FS, o.Logger), onCommit: o.OnCommit, commits: committer{db: db}}, nil
+	return &Store{db: db, disk: newDiskGuard(dir, o.Reserve, o.FreeSpace, opts.FS, o.Logger), onCommit: o.OnCommit, commits: committer{db: db}, readFault: o.ReadFault}, nil
 }
 
 // Close flushes nothing extra (every commit is already synced) and closes the
