@@ -272,12 +272,18 @@ func TestJS_LoadErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("import { x } from \"./nowhere\";\nimport fs from \"node:fs\";\nexport default { fetch() { return x; } };\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Code that bundles but throws as it runs, at load.
+	throws := filepath.Join(dir, "throws.js")
+	if err := os.WriteFile(throws, []byte("export const cfg = JSON.parse(\"{bad json\");\nexport default { fetch() { return new Response(\"\"); } };\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		main string
 		want []string
 	}{
 		{filepath.Join(repoRoot(), "testdata", "js", "broken", "index.ts"), []string{"index.ts:3:15: Unexpected \";\""}},
 		{bad, []string{"bad.js:1:19: Could not resolve \"./nowhere\"", "bad.js:2:16:", "\"node:fs\" is not provided by dohost's JavaScript runtime"}},
+		{throws, []string{"loading the Worker", "SyntaxError", "throws.js:1"}},
 	} {
 		o.DataDir = filepath.Join(t.TempDir(), "data")
 		o.Configs = []string{writeConfig(t, t.TempDir(), c.main, "name = \"broken\"\n")}

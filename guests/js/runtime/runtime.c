@@ -36,6 +36,9 @@ static JSValue worker, worker_fetch;
 /* load_error is why the Worker did not load: every request says so. */
 static char *load_error;
 
+/* has_bundle is set once the module found its Worker's bundle. */
+static bool has_bundle;
+
 /* heap_reserve is the room the snapshot's memory keeps for requests'
  * allocations: an instance whose memory never grows past the snapshot's
  * can be reset and reused for another object. Untouched, it costs an
@@ -613,8 +616,10 @@ static const char *load(void) {
 	size_t n;
 	char *src = read_file(bundle_path, &n);
 	if (!src) {
+		/* The runtime alone (compiled ahead, say): requests say so. */
 		return "dohost's JavaScript runtime was started without a bundle (/bundle.js)";
 	}
+	has_bundle = true;
 	source_map(src, n);
 	err = eval(src, n, "bundle.js");
 	free(src);
@@ -669,6 +674,13 @@ static const char *load(void) {
 
 __attribute__((constructor)) static void init(void) {
 	const char *err = load();
+	if (err && has_bundle) {
+		/* The Worker does not load: the module is refused with why (the
+		 * host shows a failed initialization with its stderr). */
+		fprintf(stderr, "%s\n", err);
+		fflush(stderr);
+		__builtin_trap();
+	}
 	if (err) {
 		load_error = strdup(err);
 	}

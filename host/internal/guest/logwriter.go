@@ -66,8 +66,29 @@ type logWriter struct {
 	limit  *logLimiter
 	stream string
 
-	mu  sync.Mutex
-	buf []byte // an incomplete line, at most maxLogLine bytes; guarded by mu
+	mu    sync.Mutex
+	buf   []byte // an incomplete line, at most maxLogLine bytes; guarded by mu
+	first []byte // guarded by mu: the first lines, up to keep bytes (keepFirst)
+	keep  int
+}
+
+// keepFirst makes the writer keep its first n bytes of lines, for an
+// error to quote (a module whose initialization failed, and said why).
+func (w *logWriter) keepFirst(n int) {
+	w.mu.Lock()
+	w.keep = n
+	w.mu.Unlock()
+}
+
+// kept returns the lines keepFirst kept, and the incomplete one.
+func (w *logWriter) kept() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := string(w.first)
+	if len(w.buf) > 0 && len(s)+len(w.buf) <= w.keep {
+		s += string(w.buf)
+	}
+	return strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD")
 }
 
 func newLogWriter(log *slog.Logger, limit *logLimiter, stream string) *logWriter {
@@ -107,6 +128,12 @@ func (w *logWriter) Write(p []byte) (int, error) {
 
 // emit logs one line, if the rate limit allows, and reports whether it did.
 func (w *logWriter) emit(line []byte) bool {
+	if room := w.keep - len(w.first); room > 0 {
+		w.first = append(w.first, line[:min(len(line), room)]...)
+		if len(w.first) < w.keep {
+			w.first = append(w.first, '\n')
+		}
+	}
 	if !w.limit.allow() {
 		return false
 	}

@@ -31,6 +31,11 @@ type snapGlobal struct {
 	val  uint64
 }
 
+// initStderr is how much of what a module writes to stderr while it
+// initializes a failed initialization's error quotes: its first lines,
+// where a runtime says why it could not start.
+const initStderr = 2048
+
 // takeSnapshot starts one instance the slow way (the data segments written
 // by the host, then _initialize) and records its state.
 func (m *Module) takeSnapshot(ctx context.Context) error {
@@ -40,7 +45,9 @@ func (m *Module) takeSnapshot(ctx context.Context) error {
 	}
 	c := &Call{kind: kindInit}
 	c.clock.start(m.limits.startup())
-	mod, err := m.instantiate(c.context(actx), newLogWriter(m.log, m.logLimit, "stdout"), newLogWriter(m.log, m.logLimit, "stderr"))
+	stderr := newLogWriter(m.log, m.logLimit, "stderr")
+	stderr.keepFirst(initStderr)
+	mod, err := m.instantiate(c.context(actx), newLogWriter(m.log, m.logLimit, "stdout"), stderr)
 	if err != nil {
 		lm.Free()
 		return fmt.Errorf("instantiate: %w", err)
@@ -55,6 +62,9 @@ func (m *Module) takeSnapshot(ctx context.Context) error {
 	if m.Has(abi.ExportInitialize) {
 		c.inst = &Instance{m: m, mod: mod}
 		if err := c.run(ctx, mod.ExportedFunction(abi.ExportInitialize)); err != nil {
+			if said := stderr.kept(); said != "" {
+				return fmt.Errorf("%s: %w; the module wrote to stderr: %s", abi.ExportInitialize, err, said)
+			}
 			return fmt.Errorf("%s: %w", abi.ExportInitialize, err)
 		}
 	}
