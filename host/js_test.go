@@ -144,6 +144,7 @@ func TestJS_API(t *testing.T) {
 		"hostname": "example.com", "port": "8443", "pathname": "/a/b", "origin": "https://example.com:8443", "hash": "#frag",
 		"y": " two three", "params": "a1,b2,a3", "decoded": "héllo", "randomBytes": float64(16), "randomNonZero": true,
 		"uuid": true, "btoa": "aGVsbG8=", "atob": "hello", "method": "GET",
+		"microtask": "ran", "perf": true, "navigator": "dohost",
 	}
 	for k, v := range want {
 		if web[k] != v {

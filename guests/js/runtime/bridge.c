@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <wasi/api.h>
 
 #define FN(name) static JSValue name(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
@@ -227,6 +228,14 @@ FN(h_atob) {
 	}
 	dohost_str r = dohost_buf_str(&b);
 	return JS_NewStringLen(ctx, r.ptr, r.len);
+}
+
+/* h_monotonic_ms is the monotonic clock in milliseconds, with fractions. */
+FN(h_monotonic_ms) {
+	UNUSED, (void)argv;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return JS_NewFloat64(ctx, (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6);
 }
 
 FN(h_log) {
@@ -754,6 +763,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("btoa", 1, h_btoa),
 	JS_CFUNC_DEF("atob", 1, h_atob),
 	JS_CFUNC_DEF("log", 2, h_log),
+	JS_CFUNC_DEF("monotonicMs", 0, h_monotonic_ms),
 	JS_CFUNC_DEF("parseQuery", 1, h_parse_query),
 	JS_CFUNC_DEF("formatQuery", 1, h_format_query),
 	JS_CFUNC_DEF("parseURL", 2, h_parse_url),

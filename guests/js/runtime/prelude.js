@@ -1,5 +1,5 @@
 // The Workers API of dohost's JavaScript runtime, over the host calls that
-// main.go gives as __dohost. It runs once, before the Worker's bundle, at
+// bridge.c gives as __dohost. It runs once, before the Worker's bundle, at
 // load: every object starts from a snapshot with it (and the bundle)
 // evaluated.
 (function (host) {
@@ -540,12 +540,24 @@
     });
   }
 
+  // queueMicrotask runs f with the promise jobs (before the handler
+  // returns); an exception in it is logged, as an uncaught one.
+  function queueMicrotask(f) {
+    if (typeof f !== "function") throw new TypeError("queueMicrotask: the callback must be a function");
+    Promise.resolve().then(f).catch((e) => host.log("error", "queueMicrotask: uncaught " + show(e)));
+  }
+  // performance.now is milliseconds since the runtime started, from the
+  // monotonic clock (fractions of a millisecond).
+  const performance = { now() { return host.monotonicMs(); }, timeOrigin: Date.now() - host.monotonicMs() };
+  const navigator = { userAgent: "dohost" };
+
   Object.assign(g, {
     Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, crypto, btoa, atob, structuredClone,
+    queueMicrotask, performance, navigator,
     setTimeout: missing("setTimeout"), setInterval: missing("setInterval"), fetch: missing("fetch (outbound requests)"),
     WebSocket, WebSocketPair, WebSocketRequestResponsePair, caches: undefined,
   });
-  // What main.go and the bundle's cloudflare:workers module reach.
+  // What runtime.c and the bundle's cloudflare:workers module reach.
   g.__dohost_api = {
     DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire, socket,
     // forgetSocket drops a closed socket's object.

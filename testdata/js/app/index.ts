@@ -52,13 +52,13 @@ export default {
         ctx.waitUntil(Promise.resolve());
         return jsonOf({ greeting: env.GREETING, limits: env.LIMITS, token: env.TOKEN, keys: Object.keys(env).sort(), none: (env as any).NONE === undefined });
       case "web":
-        return jsonOf(web(request));
+        return jsonOf(await web(request));
     }
     return new Response("no worker op " + op, { status: 404 });
   },
 };
 
-function web(request: Request) {
+async function web(request: Request) {
   const u = new URL("/a/b?x=1&y=%20two+three&x=2#frag", "https://Example.COM:8443/base");
   u.searchParams.append("z", "é&=");
   const h = new Headers({ "X-One": "1" });
@@ -98,6 +98,9 @@ function web(request: Request) {
       }
     }),
     bigint: (2n ** 70n).toString(),
+    microtask: await new Promise((resolve) => queueMicrotask(() => resolve("ran"))),
+    perf: typeof performance.now() === "number" && performance.now() >= 0 && performance.timeOrigin > 1.6e12,
+    navigator: navigator.userAgent,
     // ties round away from zero; 1.005 and 8.345 are just below theirs
     rounded: ([[1.25, 1], [2.5, 0], [-2.5, 0], [1.005, 2], [0.125, 2], [999.5, 0], [-0.5, 0], [2 ** -30, 29], [1.45, 1], [8.345, 2]] as const)
       .map(([x, n]) => x.toFixed(n))
