@@ -167,7 +167,36 @@ func TestJS_API(t *testing.T) {
 	if s, _ := web["deep"].(string); !strings.Contains(s, "stack overflow") {
 		t.Errorf("endless recursion: %q, want the interpreter's stack overflow as an exception", s)
 	}
-	if s, _ := web["subtle"].(string); !strings.Contains(s, "TypeError: crypto.subtle.digest is not supported") {
+	// crypto.subtle's digests and HMAC, against node's crypto module.
+	wantCrypto := map[string]any{
+		"SHA-1-hello":   "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d",
+		"SHA-1-long":    "94218caae9904e93a3d7bf578bf4791926fc5e82",
+		"SHA-1-empty":   "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		"SHA-256-hello": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+		"SHA-256-long":  "aa20c23e3201834050679e1d88941b9a6fed0557c9a705cb2c315e2e63fd486d",
+		"SHA-256-empty": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"SHA-384-hello": "59e1748777448c69de6b800d7a33bbfb9ff1b463e44354c3553bcdb9c666fa90125a3c79f90397bdf5f6a13de828684f",
+		"SHA-384-long":  "34c6d696dcbb86ee441ff110160cef6c192104b72fe208884fb0188d0085516f02214a16c913be2ba620fb6e7c9a4a54",
+		"SHA-384-empty": "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b",
+		"SHA-512-hello": "9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043",
+		"SHA-512-long":  "ef978e23dc520404ae16fd17bde9ee5945610d671551d6863a5ffbc99433fc726726e51f989b886191be9325b8f8b03b1a63fe3e5eff23d126c2f41f07d2bf87",
+		"SHA-512-empty": "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
+		"hmac":          "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
+		"hmacLongKey":   "db25e26d0dbacf4d835f8907977cab09128cded24ca0f838543aa99676c062d4a0285e4547cd9047d8ae17bee6802d5db5117175e193a57775f564c3bf34e849",
+		"hmac1":         "f42bb0eeb018ebbd4597ae7213711ec60760843f",
+		"verified":      true,
+		"forged":        false,
+	}
+	cr, _ := web["crypto"].(map[string]any)
+	for k, v := range wantCrypto {
+		if cr[k] != v {
+			t.Errorf("crypto %s: %v, want %v", k, cr[k], v)
+		}
+	}
+	if s, _ := cr["wrongUse"].(string); !strings.Contains(s, `TypeError: crypto.subtle.verify: the key's usages do not include "verify"`) {
+		t.Errorf("verify with a sign-only key: %q", s)
+	}
+	if s, _ := web["subtle"].(string); !strings.Contains(s, "TypeError: crypto.subtle.encrypt is not supported") {
 		t.Errorf("crypto.subtle: %q", s)
 	}
 }

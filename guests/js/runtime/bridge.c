@@ -230,6 +230,35 @@ FN(h_atob) {
 	return JS_NewStringLen(ctx, r.ptr, r.len);
 }
 
+/* h_digest is the digest (by Web Crypto's name) of an ArrayBuffer. */
+FN(h_digest) {
+	UNUSED;
+	STR(0, alg);
+	BUF(1, data);
+	int n = sha_size(alg);
+	if (!n) {
+		return JS_ThrowTypeError(ctx, "crypto.subtle: the algorithm %s is not supported by dohost's JavaScript runtime (SHA-1, SHA-256, SHA-384, SHA-512)", alg.ptr);
+	}
+	uint8_t out[64];
+	sha_digest(alg, data, out);
+	return JS_NewArrayBufferCopy(ctx, out, (size_t)n);
+}
+
+/* h_hmac is the HMAC of data with key, under a digest. */
+FN(h_hmac) {
+	UNUSED;
+	STR(0, alg);
+	BUF(1, key);
+	BUF(2, data);
+	int n = sha_size(alg);
+	if (!n) {
+		return JS_ThrowTypeError(ctx, "crypto.subtle: HMAC with %s is not supported by dohost's JavaScript runtime", alg.ptr);
+	}
+	uint8_t out[64];
+	hmac(alg, key, data, out);
+	return JS_NewArrayBufferCopy(ctx, out, (size_t)n);
+}
+
 /* h_monotonic_ms is the monotonic clock in milliseconds, with fractions. */
 FN(h_monotonic_ms) {
 	UNUSED, (void)argv;
@@ -764,6 +793,8 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("atob", 1, h_atob),
 	JS_CFUNC_DEF("log", 2, h_log),
 	JS_CFUNC_DEF("monotonicMs", 0, h_monotonic_ms),
+	JS_CFUNC_DEF("digest", 2, h_digest),
+	JS_CFUNC_DEF("hmac", 3, h_hmac),
 	JS_CFUNC_DEF("parseQuery", 1, h_parse_query),
 	JS_CFUNC_DEF("formatQuery", 1, h_format_query),
 	JS_CFUNC_DEF("parseURL", 2, h_parse_url),

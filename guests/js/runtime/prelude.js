@@ -243,6 +243,57 @@
     try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
   }
 
+  // crypto.subtle: SHA digests, and HMAC keys in raw form to sign and
+  // verify with (what Workers code hashes and signs with); the rest of
+  // Web Crypto throws a TypeError naming what is missing.
+  function algName(a) { return String(typeof a === "string" ? a : a && a.name).toUpperCase(); }
+  function hashOf(a) {
+    const h = a && a.hash;
+    if (h === undefined) throw new TypeError("crypto.subtle.importKey: an HMAC key needs its hash (for example { name: \"HMAC\", hash: \"SHA-256\" })");
+    return algName(h);
+  }
+  class CryptoKey {
+    constructor(algorithm, extractable, usages, raw) {
+      this.type = "secret"; this.extractable = extractable; this.algorithm = algorithm; this.usages = usages; this._raw = raw;
+    }
+  }
+  function hmacKey(key, use) {
+    if (!(key instanceof CryptoKey) || key.algorithm.name !== "HMAC") throw new TypeError("crypto.subtle." + use + ": the key is not an HMAC CryptoKey from importKey");
+    if (key.usages.indexOf(use) < 0) throw new TypeError("crypto.subtle." + use + ": the key's usages do not include \"" + use + "\"");
+    return key;
+  }
+  const subtle = {
+    digest(alg, data) { return promised(() => host.digest(algName(alg), bytes(data, "crypto.subtle.digest"))); },
+    importKey(format, keyData, alg, extractable, usages) {
+      return promised(() => {
+        if (format !== "raw" || algName(alg) !== "HMAC") throw new TypeError("crypto.subtle.importKey: dohost's JavaScript runtime imports raw HMAC keys only, not " + format + " " + algName(alg));
+        const hash = hashOf(alg);
+        host.digest(hash, new ArrayBuffer(0)); // a hash it knows, or a TypeError now
+        const raw = bytes(keyData, "crypto.subtle.importKey");
+        return new CryptoKey({ name: "HMAC", hash: { name: hash }, length: raw.byteLength * 8 }, !!extractable, Array.from(usages || [], String), raw);
+      });
+    },
+    exportKey(format, key) {
+      return promised(() => {
+        if (format !== "raw" || !(key instanceof CryptoKey)) throw new TypeError("crypto.subtle.exportKey: dohost's JavaScript runtime exports raw HMAC keys only");
+        if (!key.extractable) throw new TypeError("crypto.subtle.exportKey: the key is not extractable");
+        return key._raw.slice(0);
+      });
+    },
+    sign(alg, key, data) {
+      return promised(() => host.hmac(hmacKey(key, "sign").algorithm.hash.name, key._raw, bytes(data, "crypto.subtle.sign")));
+    },
+    verify(alg, key, signature, data) {
+      return promised(() => {
+        const mac = new Uint8Array(host.hmac(hmacKey(key, "verify").algorithm.hash.name, key._raw, bytes(data, "crypto.subtle.verify")));
+        const sig = new Uint8Array(bytes(signature, "crypto.subtle.verify"));
+        let diff = mac.length ^ sig.length;
+        for (let i = 0; i < mac.length; i++) diff |= mac[i] ^ (sig[i] | 0);
+        return diff === 0;
+      });
+    },
+  };
+
   const crypto = {
     getRandomValues(a) {
       if (!ArrayBuffer.isView(a)) throw new TypeError("crypto.getRandomValues takes a typed array");
@@ -256,7 +307,7 @@
       const h = [...b].map((x) => (x + 0x100).toString(16).slice(1)).join("");
       return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
     },
-    subtle: new Proxy({}, { get: (t, k) => missing("crypto.subtle." + String(k)) }),
+    subtle: new Proxy(subtle, { get: (t, k) => (k in t ? t[k] : missing("crypto.subtle." + String(k))) }),
   };
 
   function btoa(s) {
@@ -553,7 +604,7 @@
 
   Object.assign(g, {
     Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, crypto, btoa, atob, structuredClone,
-    queueMicrotask, performance, navigator,
+    queueMicrotask, performance, navigator, CryptoKey,
     setTimeout: missing("setTimeout"), setInterval: missing("setInterval"), fetch: missing("fetch (outbound requests)"),
     WebSocket, WebSocketPair, WebSocketRequestResponsePair, caches: undefined,
   });

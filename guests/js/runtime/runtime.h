@@ -46,6 +46,13 @@ bool base64_decode(dohost_str s, dohost_str *out);
 dohost_str form_decode(dohost_str s);
 void form_encode(dohost_buf *b, dohost_str s);
 
+/* SHA digests and HMAC (sha.c), by Web Crypto's names ("SHA-256"):
+ * sha_size is the digest's size, 0 for a name it does not know; out must
+ * hold it. */
+int sha_size(dohost_str alg);
+bool sha_digest(dohost_str alg, dohost_str data, uint8_t *out);
+bool hmac(dohost_str alg, dohost_str key, dohost_str data, uint8_t *out);
+
 /* url_result is a URL's parts as the URL class keeps them. */
 typedef struct {
 	dohost_str protocol, username, password, hostname, port, pathname, search, hash;

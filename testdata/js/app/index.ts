@@ -69,7 +69,7 @@ async function web(request: Request) {
   const uuid = crypto.randomUUID();
   let subtle = "";
   try {
-    (crypto.subtle as any).digest("SHA-256", enc);
+    (crypto.subtle as any).encrypt({ name: "AES-GCM" }, null, enc);
   } catch (e) {
     subtle = String(e);
   }
@@ -101,12 +101,42 @@ async function web(request: Request) {
     microtask: await new Promise((resolve) => queueMicrotask(() => resolve("ran"))),
     perf: typeof performance.now() === "number" && performance.now() >= 0 && performance.timeOrigin > 1.6e12,
     navigator: navigator.userAgent,
+    crypto: await cryptoCases(),
     // ties round away from zero; 1.005 and 8.345 are just below theirs
     rounded: ([[1.25, 1], [2.5, 0], [-2.5, 0], [1.005, 2], [0.125, 2], [999.5, 0], [-0.5, 0], [2 ** -30, 29], [1.45, 1], [8.345, 2]] as const)
       .map(([x, n]) => x.toFixed(n))
       .concat([[2.5, 1], [0.000125, 2], [9.5, 1], [123.456, 4]].map(([x, n]) => x.toPrecision(n))),
     deep: deep(),
   };
+}
+
+// cryptoCases: digests and HMAC through crypto.subtle, as hex.
+async function cryptoCases() {
+  const hex = (b: ArrayBuffer) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const text = (s: string) => new TextEncoder().encode(s);
+  const out: Record<string, string | boolean> = {};
+  for (const alg of ["SHA-1", "SHA-256", "sha-384", "SHA-512"]) {
+    for (const [name, data] of [["hello", "hello"], ["long", "x".repeat(200)], ["empty", ""]]) {
+      out[alg.toUpperCase() + "-" + name] = hex(await crypto.subtle.digest(alg, text(data)));
+    }
+  }
+  const key = await crypto.subtle.importKey("raw", text("key"), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const fox = text("The quick brown fox jumps over the lazy dog");
+  const mac = await crypto.subtle.sign("HMAC", key, fox);
+  out.hmac = hex(mac);
+  out.verified = await crypto.subtle.verify("HMAC", key, mac, fox);
+  out.forged = await crypto.subtle.verify("HMAC", key, mac, text("The quick brown fox jumps over the lazy cog"));
+  const longKey = await crypto.subtle.importKey("raw", text("k".repeat(300)), { name: "HMAC", hash: { name: "SHA-512" } }, false, ["sign"]);
+  out.hmacLongKey = hex(await crypto.subtle.sign("HMAC", longKey, text("data")));
+  const sha1Key = await crypto.subtle.importKey("raw", text("key"), { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
+  out.hmac1 = hex(await crypto.subtle.sign({ name: "HMAC" }, sha1Key, new Uint8Array(0)));
+  try {
+    await crypto.subtle.verify("HMAC", sha1Key, new ArrayBuffer(20), fox);
+    out.wrongUse = "verified";
+  } catch (e) {
+    out.wrongUse = String(e);
+  }
+  return out;
 }
 
 // deep recurses until the interpreter refuses: an exception, not a crash.
