@@ -14,21 +14,32 @@ const chunk = 256 << 10
 
 // Copy copies src into dst as copy does, a piece at a time, and returns
 // the number of bytes copied.
-func Copy(dst, src []byte) int {
+func Copy(dst, src []byte) int { return CopyBetween(dst, src, nil) }
+
+// CopyBetween is Copy calling between (when not nil) before each piece: a
+// copy a guest's host call makes, whose clock checks its deadline, yields
+// and takes turns there, as its code does at its own checks.
+func CopyBetween(dst, src []byte, between func()) int {
 	n := min(len(dst), len(src))
 	for off := 0; off < n; off += chunk {
+		if between != nil {
+			between()
+		}
 		copy(dst[off:n], src[off:min(off+chunk, n)])
 	}
 	return n
 }
 
 // Clone returns a copy of b (nil for nil), made a piece at a time.
-func Clone(b []byte) []byte {
+func Clone(b []byte) []byte { return CloneBetween(b, nil) }
+
+// CloneBetween is Clone calling between before each piece (CopyBetween).
+func CloneBetween(b []byte, between func()) []byte {
 	if b == nil {
 		return nil
 	}
 	c := make([]byte, len(b))
-	Copy(c, b)
+	CopyBetween(c, b, between)
 	return c
 }
 

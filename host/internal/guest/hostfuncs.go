@@ -219,15 +219,16 @@ func (a *args) finish(c *Call) {
 		a.mem.WriteUint32Le(a.outLenAt, uint32(n))
 	}
 	if n > 0 && n <= uint64(a.outCap) && uint64(a.outPtr)+n <= size {
-		copyOut(a.mem, a.outPtr, c.pending)
+		copyOut(a.mem, a.outPtr, c.pending, c.clock.tick)
 	}
 }
 
 // copyOut writes data to the guest's memory at ptr, a piece at a time
-// (bigcopy), if it fits there.
-func copyOut(mem api.Memory, ptr uint32, data []byte) {
+// with the call's clock ticking between (bigcopy.CopyBetween), if it fits
+// there.
+func copyOut(mem api.Memory, ptr uint32, data []byte, tick func()) {
 	if dst, ok := mem.Read(ptr, uint32(len(data))); ok {
-		bigcopy.Copy(dst, data)
+		bigcopy.CopyBetween(dst, data, tick)
 	}
 }
 

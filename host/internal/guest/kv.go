@@ -44,7 +44,7 @@ func kvGet(_ context.Context, c *Call, a *args) abi.Code {
 	}
 	// The value is read into the call's buffer of the last kv_get: its
 	// result, which the buffer held, is replaced by this one anyway.
-	v, buf, found, err := kv.GetInto(c.getBuf, c.Txn, a.in(), now())
+	v, buf, found, err := kv.GetInto(c.getBuf, c.Txn, a.in(), now(), c.clock.tick)
 	c.getBuf = buf
 	switch {
 	case err != nil:

@@ -31,7 +31,7 @@ func resultRead(ctx context.Context, mod api.Module, s []uint64) {
 	data := c.pending
 	n := min(uint64(capacity), uint64(len(data)))
 	if n > 0 {
-		copyOut(mem, ptr, data[:n])
+		copyOut(mem, ptr, data[:n], c.clock.tick)
 	}
 	s[0] = uint64(uint32(len(data)))
 }

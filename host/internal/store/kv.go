@@ -126,7 +126,7 @@ func (r record) live(now int64) bool { return r.expiration == 0 || r.expiration 
 // Get returns the value of key as of t (seeing t's own writes), or ok false
 // when there is none or it has expired. The value is a copy.
 func (kv *KV) Get(t *Txn, key []byte, now int64) (value []byte, ok bool, err error) {
-	value, _, ok, err = kv.GetInto(nil, t, key, now)
+	value, _, ok, err = kv.GetInto(nil, t, key, now, nil)
 	return value, ok, err
 }
 
@@ -134,11 +134,11 @@ func (kv *KV) Get(t *Txn, key []byte, now int64) (value []byte, ok bool, err err
 // besides the value, the buffer that holds it (buf, or a new one): a
 // caller that passes it to its next GetInto reads large values over and
 // over without allocating each time. The value is valid until then.
-func (kv *KV) GetInto(buf []byte, t *Txn, key []byte, now int64) (value, used []byte, ok bool, err error) {
+func (kv *KV) GetInto(buf []byte, t *Txn, key []byte, now int64, between func()) (value, used []byte, ok bool, err error) {
 	if err := checkKVKey(key); err != nil {
 		return nil, buf, false, err
 	}
-	raw, ok, err := getAppend(buf, t.reader(), kv.key(key))
+	raw, ok, err := getAppend(buf, t.reader(), kv.key(key), between)
 	if err != nil || !ok {
 		return nil, buf, false, err
 	}

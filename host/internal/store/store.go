@@ -38,7 +38,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -193,13 +192,15 @@ func setLarge(b *pebble.Batch, key []byte, parts ...[]byte) error {
 
 // getCopy reads key from r and returns a copy of its value.
 func getCopy(r pebble.Reader, key []byte) ([]byte, bool, error) {
-	return getAppend(nil, r, key)
+	return getAppend(nil, r, key, nil)
 }
 
 // getAppend reads key from r and returns its value copied into dst's
 // array when it has room (so that a caller reading large values over and
-// over allocates once), or into a new one.
-func getAppend(dst []byte, r pebble.Reader, key []byte) ([]byte, bool, error) {
+// over allocates once), or into a new one; between (when not nil) runs
+// before each piece of the copy (bigcopy.CopyBetween), and may panic: the
+// engine's handle on the value is closed even so.
+func getAppend(dst []byte, r pebble.Reader, key []byte, between func()) (out []byte, ok bool, err error) {
 	v, c, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
@@ -207,20 +208,22 @@ func getAppend(dst []byte, r pebble.Reader, key []byte) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	var out []byte
+	defer func() {
+		if cerr := c.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	if cap(dst) >= len(v) {
 		out = dst[:len(v)]
-		bigcopy.Copy(out, v)
+		bigcopy.CopyBetween(out, v, between)
 	} else {
-		out = bigcopy.Clone(v)
+		out = bigcopy.CloneBetween(v, between)
 	}
 	if out == nil {
 		out = []byte{}
 	}
-	return out, true, closeQuiet(c)
+	return out, true, nil
 }
-
-func closeQuiet(c io.Closer) error { return c.Close() }
 
 // engineLogger passes Pebble's errors to the host's log and drops its
 // informational lines. An error that repeats (a full disk makes Pebble
