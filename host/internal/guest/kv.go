@@ -74,6 +74,7 @@ func kvPut(_ context.Context, c *Call, a *args) abi.Code {
 	}
 	err = kv.Put(c.Txn, key, val, store.PutOptions{
 		Expiration: int64(o.Expiration), ExpirationTTL: int64(o.ExpirationTTL), Metadata: o.Metadata,
+		Between: c.clock.tick,
 	}, now())
 	if err != nil {
 		return c.storeError(err)

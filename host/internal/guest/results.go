@@ -60,7 +60,7 @@ func respond(_ context.Context, c *Call, a *args) abi.Code {
 	default:
 		return c.errorf(abi.BadState, "this handler gives no response")
 	}
-	c.Response = bigcopy.Clone(b)
+	c.Response = bigcopy.CloneBetween(b, c.clock.tick)
 	c.responded = true
 	return abi.OK
 }

@@ -100,7 +100,7 @@ func (s *Store) AddDeploy(d *Deploy, wasm []byte) error {
 		if _, ok, err := getCopy(s.db, moduleKey(d.Module)); err != nil {
 			return fmt.Errorf("read module %s: %w", d.Module, err)
 		} else if !ok {
-			if err := setLarge(b, moduleKey(d.Module), wasm); err != nil {
+			if err := setLarge(b, moduleKey(d.Module), nil, wasm); err != nil {
 				return fmt.Errorf("store module: %w", err)
 			}
 		}

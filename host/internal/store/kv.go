@@ -57,6 +57,9 @@ type PutOptions struct {
 	Expiration    int64 // unix seconds; 0 = none
 	ExpirationTTL int64 // seconds from now; 0 = none
 	Metadata      []byte
+	// Between, if set, runs before each piece of the value's copy into
+	// the transaction (bigcopy.CopyBetween): a guest call's clock.
+	Between func()
 }
 
 // ListKey is one key of a List page.
@@ -191,7 +194,7 @@ func (kv *KV) Put(t *Txn, key, value []byte, o PutOptions, now int64) error {
 		head = append(head, o.Metadata...)
 	}
 	head[0] = flags
-	if err := setLarge(t.batch(), kv.key(key), head, value); err != nil {
+	if err := setLarge(t.batch(), kv.key(key), o.Between, head, value); err != nil {
 		return fmt.Errorf("kv put: %w", err)
 	}
 	return nil

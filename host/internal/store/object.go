@@ -100,7 +100,7 @@ func (o *Object) Put(t *Txn, key, value []byte) error {
 	}
 	// The key is built on the stack when it fits: the batch copies it.
 	var buf [128]byte
-	if err := setLarge(t.batch(), append(append(buf[:0], o.prefix...), key...), value); err != nil {
+	if err := setLarge(t.batch(), append(append(buf[:0], o.prefix...), key...), nil, value); err != nil {
 		return fmt.Errorf("storage put: %w", err)
 	}
 	return nil

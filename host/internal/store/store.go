@@ -175,8 +175,9 @@ func prefixEnd(p []byte) []byte {
 
 // setLarge sets key to the concatenation of parts in b, writing the value
 // straight into the batch a piece at a time (bigcopy): no value is built
-// outside it, and no single copy is large.
-func setLarge(b *pebble.Batch, key []byte, parts ...[]byte) error {
+// outside it, and no single copy is large; between (when not nil) runs
+// before each piece.
+func setLarge(b *pebble.Batch, key []byte, between func(), parts ...[]byte) error {
 	n := 0
 	for _, p := range parts {
 		n += len(p)
@@ -185,7 +186,7 @@ func setLarge(b *pebble.Batch, key []byte, parts ...[]byte) error {
 	copy(op.Key, key)
 	off := 0
 	for _, p := range parts {
-		off += bigcopy.Copy(op.Value[off:], p)
+		off += bigcopy.CopyBetween(op.Value[off:], p, between)
 	}
 	return op.Finish()
 }
