@@ -147,10 +147,16 @@ static int fail(const char *what, dohost_str msg) {
 	return dohost_fail(dohost_buf_str(&b));
 }
 
-/* run_jobs runs the promise jobs pending: a handler's awaits. */
+/* run_jobs runs the promise jobs pending: a handler's awaits. A job that
+ * throws (a promise's own jobs never do: they reject) is dropped with its
+ * exception, and the rest run. */
 static void run_jobs(void) {
 	JSContext *c;
-	while (JS_ExecutePendingJob(js_rt, &c) > 0) {
+	int r;
+	while ((r = JS_ExecutePendingJob(js_rt, &c)) != 0) {
+		if (r < 0) {
+			JS_FreeValue(c, JS_GetException(c));
+		}
 	}
 }
 
@@ -248,6 +254,8 @@ static int respond(const char *what, JSValueConst f, JSValueConst this, int argc
 		code = fail(what, describe_exception());
 	} else if (b) {
 		resp->body = dohost_copy((dohost_str){(const char *)b, (uint32_t)blen});
+	} else {
+		JS_FreeValue(js_ctx, JS_GetException(js_ctx)); /* failed already: drop this one */
 	}
 	JS_FreeValue(js_ctx, status), JS_FreeValue(js_ctx, hs), JS_FreeValue(js_ctx, body);
 	check_memory(dohost_cstr(what));
