@@ -78,6 +78,20 @@ func newLoad(longSlots int) *Load {
 	return &Load{stopped: make(chan struct{}), long: make(chan struct{}, max(1, longSlots))}
 }
 
+// Heavy runs fn holding one of the long slots: host work a guest's call
+// leaves behind that costs as much as a long call — the teardown of a
+// trapped instance, whose memory the kernel frees page by page — so that
+// it takes its turn on the cores long calls share, not the one kept for
+// short requests. Once the host is stopping it runs fn without a slot.
+func (l *Load) Heavy(fn func()) {
+	select {
+	case l.long <- struct{}{}:
+		defer func() { <-l.long }()
+	case <-l.stopped:
+	}
+	fn()
+}
+
 // Stopping is closed when Stop is called: waits for a turn or a slot
 // give up on it.
 func (l *Load) Stopping() <-chan struct{} { return l.stopped }

@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"context"
 	"runtime"
 	"testing"
 	"time"
@@ -198,5 +199,38 @@ func TestClock_Yields(t *testing.T) {
 	}
 	if k := len(l.long); k != 0 {
 		t.Errorf("the call took a long slot")
+	}
+}
+
+// TestLoad_Heavy: heavy work waits for a long slot while long calls hold
+// them all, runs once one is free (holding it meanwhile), and runs at once
+// when the host is stopping.
+func TestLoad_Heavy(t *testing.T) {
+	l := newLoad(1)
+	l.long <- struct{}{} // a long call holds the only slot
+	ran := make(chan bool, 1)
+	go l.Heavy(func() {
+		select {
+		case l.long <- struct{}{}: // the slot is not free while fn runs
+			ran <- false
+		default:
+			ran <- true
+		}
+	})
+	select {
+	case <-ran:
+		t.Fatal("heavy work ran while the long slot was taken")
+	default:
+	}
+	<-l.long // the long call ends
+	if held := <-ran; !held {
+		t.Error("heavy work ran without holding the slot")
+	}
+	l.long <- struct{}{}
+	l.Stop(context.Background())
+	done := false
+	l.Heavy(func() { done = true })
+	if !done {
+		t.Error("heavy work did not run once the host was stopping")
 	}
 }

@@ -121,7 +121,10 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 	case err == nil:
 		return c.Response, abi.OK, nil
 	case trapped:
-		o.closeInstance(ctx)
+		// The instance's memory goes back to the kernel page by page: as
+		// much work as a long call (a guest that traps at its time limit
+		// over and over makes it often), done on the long calls' cores.
+		o.r.o.Load.Heavy(func() { o.closeInstance(ctx) })
 		o.r.nFailed.Add(1)
 		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, o.ns.cfg.Class, err)
 	case errors.Is(err, guest.ErrCommit):
