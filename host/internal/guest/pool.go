@@ -92,7 +92,13 @@ func (p *Pool) New(ctx context.Context) (*Instance, error) {
 // (its call trapped).
 func (p *Pool) Done(ctx context.Context, inst *Instance, broken bool) {
 	if broken {
-		inst.Close(ctx)
+		// Its teardown takes a long slot (Load.Heavy), as an object's
+		// trapped instance's does.
+		if l := inst.m.load; l != nil {
+			l.Heavy(func() { inst.Close(ctx) })
+		} else {
+			inst.Close(ctx)
+		}
 	} else {
 		p.Put(ctx, inst)
 	}
