@@ -14,7 +14,8 @@
 #      HOG=0: with HOG=N, N CPU-bound processes (busy loops at the same priority) run beside the
 #      server and wrk during every run: the "busy machine" variant (make bench-peer HOG=1)
 #      SERVERS="dohost dohost-c dohost-rust dohost-as dohost-wat workerd" (also dohost-ts: the
-#      room in TypeScript on the JavaScript runtime)
+#      room in TypeScript on the JavaScript runtime; dohost-js: workerd's own app.js, unchanged,
+#      on the JavaScript runtime)
 #      PEER_HOME (default ~/.cache/dohost-peer; installed by ../shared/peer/setup.sh if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,8 +44,40 @@ trap cleanup EXIT
 port_free() { ! curl -s -o /dev/null --max-time 1 "http://$1/" || { echo "something already listens on $1; stop it first" >&2; exit 1; }; }
 wait_up() { for _ in $(seq 1 600); do curl -s -o /dev/null --max-time 1 "http://$1/?roomId=up" && return 0; sleep 0.05; done; echo "server on $1 did not come up" >&2; exit 1; }
 
+# app_config writes a wrangler.toml that serves the peer's app.js as it is: its bindings, as
+# workerd's config.capnp names them.
+app_config() {
+  cat >"$1" <<TOML
+name = "peer-app"
+main = "$PEER_HOME/workerd/app.js"
+kv_namespaces = [{ binding = "YOUR_KV_NAMESPACE", id = "peer-kv" }]
+
+[durable_objects]
+bindings = [
+  { name = "YOUR_DO_CLASS", class_name = "YourDurableObject" },
+  { name = "COUNTER", class_name = "CounterObject" },
+  { name = "STORAGE", class_name = "StorageObject" },
+  { name = "THROWER", class_name = "ThrowObject" },
+  { name = "LOOPER", class_name = "LoopObject" },
+  { name = "CTOR_THROWER", class_name = "CtorThrowObject" },
+  { name = "CHAT", class_name = "ChatRoom" },
+]
+
+[[migrations]]
+tag = "v1"
+new_classes = ["YourDurableObject", "CounterObject", "StorageObject", "ThrowObject", "LoopObject", "CtorThrowObject", "ChatRoom"]
+TOML
+}
+
 start() { # start dohost|dohost-X|workerd: a fresh server with empty state
   case $1 in
+    dohost-js)
+      port_free $DOHOST_ADDR
+      rm -rf "$WORK/data"
+      app_config "$WORK/app.toml"
+      "$ROOT/bin/dohost" serve --config "$WORK/app.toml" --listen $DOHOST_ADDR --data "$WORK/data" \
+        >"$WORK/dohost.log" 2>&1 &
+      PID=$!; wait_up $DOHOST_ADDR ;;
     dohost|dohost-*)
       local ex=room; [ "$1" != dohost ] && ex=room-${1#dohost-}
       port_free $DOHOST_ADDR
