@@ -307,24 +307,19 @@ FN(h_parse_query) {
 
 FN(h_format_query) {
 	UNUSED;
-	JSValueConst l = argv[0];
-	uint32_t n = js_length(ctx, l);
+	uint32_t n;
+	dohost_header *pairs;
+	if (!js_pairs(ctx, argv[0], &n, &pairs)) {
+		return JS_EXCEPTION;
+	}
 	dohost_buf b = {0};
 	for (uint32_t i = 0; i < n; i++) {
-		JSValue p = JS_GetPropertyUint32(ctx, l, i);
-		JSValue k = JS_GetPropertyUint32(ctx, p, 0), v = JS_GetPropertyUint32(ctx, p, 1);
-		dohost_str ks, vs;
-		bool ok = js_str(ctx, k, &ks) && js_str(ctx, v, &vs);
-		JS_FreeValue(ctx, k), JS_FreeValue(ctx, v), JS_FreeValue(ctx, p);
-		if (!ok) {
-			return JS_EXCEPTION;
-		}
 		if (i) {
 			dohost_buf_add(&b, DOHOST_STR("&"));
 		}
-		form_encode(&b, ks);
+		form_encode(&b, pairs[i].name);
 		dohost_buf_add(&b, DOHOST_STR("="));
-		form_encode(&b, vs);
+		form_encode(&b, pairs[i].value);
 	}
 	dohost_str s = dohost_buf_str(&b);
 	return JS_NewStringLen(ctx, s.ptr, s.len);

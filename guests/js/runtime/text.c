@@ -461,7 +461,6 @@ const char *url_parse(dohost_str ref, dohost_str base, url_result *out) {
 	if (u.path.len && u.path.ptr[0] == '/') {
 		u.path = remove_dots(u.path);
 	}
-	out->protocol = str_or(u.scheme, true, "");
 	dohost_buf b = {0};
 	dohost_buf_add(&b, u.scheme);
 	dohost_buf_add(&b, DOHOST_STR(":"));
@@ -474,7 +473,7 @@ const char *url_parse(dohost_str ref, dohost_str base, url_result *out) {
 	}
 	out->port = u.port;
 	out->pathname = u.path.len ? u.path : DOHOST_STR("/");
-	out->search = str_or(u.query, u.has_query && (u.query.len || u.has_query), "?");
+	out->search = str_or(u.query, u.has_query, "?");
 	out->hash = str_or(u.fragment, u.has_fragment && u.fragment.len, "#");
 	return NULL;
 }

@@ -82,8 +82,13 @@ func newLoad(longSlots int) *Load {
 // leaves behind that costs as much as a long call — the teardown of a
 // trapped instance, whose memory the kernel frees page by page — so that
 // it takes its turn on the cores long calls share, not the one kept for
-// short requests. Once the host is stopping it runs fn without a slot.
+// short requests. Once the host is stopping, or with no Load (nil: a
+// module compiled outside a server), it runs fn without a slot.
 func (l *Load) Heavy(fn func()) {
+	if l == nil {
+		fn()
+		return
+	}
 	select {
 	case l.long <- struct{}{}:
 		defer func() { <-l.long }()

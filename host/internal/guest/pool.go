@@ -94,11 +94,7 @@ func (p *Pool) Done(ctx context.Context, inst *Instance, broken bool) {
 	if broken {
 		// Its teardown takes a long slot (Load.Heavy), as an object's
 		// trapped instance's does.
-		if l := inst.m.load; l != nil {
-			l.Heavy(func() { inst.Close(ctx) })
-		} else {
-			inst.Close(ctx)
-		}
+		inst.m.load.Heavy(func() { inst.Close(ctx) })
 	} else {
 		p.Put(ctx, inst)
 	}
