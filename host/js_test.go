@@ -213,7 +213,7 @@ func TestJS_Exceptions(t *testing.T) {
 		{"/obj/throw?name=e", "TypeError: object throws on request 1"},
 		{"/obj/reject?name=e", "RangeError: object rejects on request 2"},
 		{"/ctor/count?name=c", "Error: the constructor throws"},
-		{"/worker/missing", "TypeError: setTimeout is not supported by dohost's JavaScript runtime"},
+		{"/worker/missing", "TypeError: fetch (outbound requests) is not supported by dohost's JavaScript runtime"},
 		{"/obj/pending?name=e", "the handler's promise never settled"},
 	} {
 		status, body := ts.do(t, "GET", c.path)
@@ -251,6 +251,31 @@ func TestJS_Exceptions(t *testing.T) {
 	}
 	if !strings.Contains(ts.logs.String(), "Error: the alarm throws on purpose (0 more)") {
 		t.Errorf("the alarm's exception is not in the log:\n%s", ts.logs)
+	}
+}
+
+// TestJS_Timers: setTimeout, setInterval, their clearing and
+// scheduler.wait run while a handler waits for them, in the order they
+// are due and after their time; a callback that throws is logged; a
+// timer still set when the handler has settled is cancelled, and the log
+// says so.
+func TestJS_Timers(t *testing.T) {
+	ts := jsApp(t)
+	var got struct {
+		Order  []string
+		Ticks  int
+		Waited bool
+	}
+	ts.getJSON(t, "/worker/timers", 200, &got)
+	if strings.Join(got.Order, ",") != "a,b" || got.Ticks != 3 || !got.Waited {
+		t.Errorf("timers: %+v, want order a,b, 3 ticks, 55 ms waited", got)
+	}
+	// (The exception's stack is in index.ts, through the bundle's source
+	// map, as console.log shows an Error.)
+	for _, want := range []string{"uncaught exception in a timer: Error: a timer throws", "at <anonymous> (index.ts:", "1 timer still set when the handler settled was cancelled"} {
+		if !strings.Contains(ts.logs.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, ts.logs)
+		}
 	}
 }
 

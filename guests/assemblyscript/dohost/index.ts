@@ -442,6 +442,28 @@ export function nowMs(): u64 {
   return t[0] / 1000000;
 }
 
+@external("wasi_snapshot_preview1", "poll_oneoff")
+declare function poll_oneoff(subs: usize, events: usize, n: u32, nevents: usize): u16;
+
+/** sleepMs waits ms milliseconds (WASI's poll_oneoff on the monotonic
+ * clock). The object's turn is held meanwhile, but the time does not count
+ * against cpu_ms; a call's sleeps end it once they pass its limit again
+ * (ABI.md §6). */
+export function sleepMs(ms: u32): void {
+  if (ms == 0) return;
+  // One subscription (48 bytes): userdata u64, tag u8 (0: clock), then
+  // the clock's id u32 at 16, timeout u64 at 24, precision u64 at 32,
+  // flags u16 at 40 (0: relative). One event back (32 bytes).
+  const sub = new Uint8Array(48);
+  const p = sub.dataStart;
+  store<u32>(p + 16, 1); // monotonic
+  store<u64>(p + 24, <u64>ms * 1000000);
+  store<u64>(p + 32, 1000);
+  const ev = new Uint8Array(32);
+  const n = new Uint32Array(1);
+  poll_oneoff(p, ev.dataStart, 1, n.dataStart);
+}
+
 // ---- Vars and secrets ----
 
 /** envVar is the worker's var ([vars]) or secret called name, or null (none,

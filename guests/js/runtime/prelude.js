@@ -239,7 +239,12 @@
   }
   function show(v) {
     if (typeof v === "string") return v;
-    if (v instanceof Error) return v.stack || String(v);
+    if (v instanceof Error) {
+      // Its name and message, then its stack in the Worker's own files
+      // (runtime.js's describe, once loaded).
+      const api = g.__dohost_api;
+      return api && api.describe ? api.describe(v) : String(v) + (v.stack ? "\n" + v.stack : "");
+    }
     try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
   }
 
@@ -602,15 +607,70 @@
   const performance = { now() { return host.monotonicMs(); }, timeOrigin: Date.now() - host.monotonicMs() };
   const navigator = { userAgent: "dohost" };
 
+  // Timers run while an event's handler waits: when its promise is
+  // pending and no job is left, the runtime sleeps until the earliest
+  // timer is due (a WASI sleep: the object's turn is held, but the time
+  // is not counted against cpu_ms) and runs it (runtime.c, settle). dohost
+  // wakes no object for a timer: those still pending when the event's
+  // handler has settled are cancelled.
+  const timers = new Map(); // id → { at, fn, args, every (-1: once) }
+  let lastTimer = 0;
+  function addTimer(what, fn, ms, args, repeat) {
+    if (typeof fn !== "function") throw new TypeError(what + ": the callback must be a function");
+    ms = Number(ms);
+    if (!(ms > 0)) ms = 0;
+    const id = ++lastTimer;
+    timers.set(id, { at: host.monotonicMs() + ms, fn, args, every: repeat ? ms : -1 });
+    return id;
+  }
+  function setTimeout(fn, ms, ...args) { return addTimer("setTimeout", fn, ms, args, false); }
+  function setInterval(fn, ms, ...args) { return addTimer("setInterval", fn, ms, args, true); }
+  function clearTimeout(id) { timers.delete(Number(id)); }
+  const scheduler = { wait(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); } };
+  const timerAPI = {
+    // nextTimer is how long until the earliest timer is due, in
+    // milliseconds (0: now), or -1 when there is none.
+    nextTimer() {
+      let at = Infinity;
+      for (const t of timers.values()) if (t.at < at) at = t.at;
+      return at === Infinity ? -1 : Math.max(0, at - host.monotonicMs());
+    },
+    // runTimers runs the timers that are due, earliest first (the first
+    // set first among equals); an interval is due again every ms after.
+    // A callback that throws is logged, as an uncaught exception.
+    runTimers() {
+      const now = host.monotonicMs();
+      const due = [];
+      for (const [id, t] of timers) if (t.at <= now) due.push([id, t]);
+      due.sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
+      for (const [id, t] of due) {
+        if (timers.get(id) !== t) continue; // cleared by one before it
+        if (t.every < 0) timers.delete(id);
+        else t.at = now + t.every;
+        try {
+          t.fn(...t.args);
+        } catch (e) {
+          host.log("error", "uncaught exception in a timer: " + show(e));
+        }
+      }
+    },
+    // clearTimers cancels every timer and says how many there were.
+    clearTimers() {
+      const n = timers.size;
+      timers.clear();
+      return n;
+    },
+  };
+
   Object.assign(g, {
     Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, console, crypto, btoa, atob, structuredClone,
     queueMicrotask, performance, navigator, CryptoKey,
-    setTimeout: missing("setTimeout"), setInterval: missing("setInterval"), fetch: missing("fetch (outbound requests)"),
+    setTimeout, setInterval, clearTimeout, clearInterval: clearTimeout, scheduler, fetch: missing("fetch (outbound requests)"),
     WebSocket, WebSocketPair, WebSocketRequestResponsePair, caches: undefined,
   });
   // What runtime.c and the bundle's cloudflare:workers module reach.
   g.__dohost_api = {
-    DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire, socket,
+    DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire, socket, ...timerAPI,
     // forgetSocket drops a closed socket's object.
     forgetSocket(id) { sockets.delete(id); },
     // request is a Request the host received: its URL is already

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wasi_compat.h"
 #include "embedded.h" /* prelude_js, runtime_js: made by make from the .js files */
@@ -30,7 +31,7 @@ static const char bundle_path[] = "/bundle.js";
 
 /* The parts of the prelude the runtime calls (__dohost_api), the
  * Worker's env and its fetch handler. */
-static JSValue api, fn_wire, fn_request, fn_socket, fn_settle, fn_describe, ctor_context, ctor_state, env;
+static JSValue api, fn_wire, fn_request, fn_socket, fn_settle, fn_describe, fn_next_timer, fn_run_timers, fn_clear_timers, ctor_context, ctor_state, env;
 static JSValue worker, worker_fetch;
 
 /* load_error is why the Worker did not load: every request says so. */
@@ -160,10 +161,55 @@ static void run_jobs(void) {
 	}
 }
 
+/* box_state is the state of a settle box: 0 pending, 1 fulfilled, 2
+ * rejected. */
+static int32_t box_state(JSValueConst box) {
+	JSValue s = JS_GetPropertyStr(js_ctx, box, "s");
+	int32_t state = 0;
+	JS_ToInt32(js_ctx, &state, s);
+	JS_FreeValue(js_ctx, s);
+	return state;
+}
+
+/* api_call calls the runtime's function f with no arguments; an
+ * exception in it (none is expected) is dropped. */
+static JSValue api_call(JSValueConst f) {
+	JSValue v = JS_Call(js_ctx, f, JS_UNDEFINED, 0, NULL);
+	if (JS_IsException(v)) {
+		JS_FreeValue(js_ctx, JS_GetException(js_ctx));
+		return JS_UNDEFINED;
+	}
+	return v;
+}
+
+/* wait_timers runs the timers the box's promise waits for: while it is
+ * pending and a timer is set, sleep until the earliest is due (a WASI
+ * sleep, which the host does not count as running time), run those due
+ * and the jobs they make. */
+static void wait_timers(JSValueConst box) {
+	while (box_state(box) == 0) {
+		double ms = -1;
+		JSValue next = api_call(fn_next_timer);
+		JS_ToFloat64(js_ctx, &ms, next);
+		JS_FreeValue(js_ctx, next);
+		if (ms < 0) {
+			return;
+		}
+		if (ms > 0) {
+			long long ns = (long long)(ms * 1e6);
+			struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+			nanosleep(&ts, NULL);
+		}
+		JS_FreeValue(js_ctx, api_call(fn_run_timers));
+		run_jobs();
+	}
+}
+
 /* settle is v (taken), or what the promise v was fulfilled with. Handlers
- * run to completion: the host answers nothing asynchronously, so a promise
- * still pending when the jobs have run waits for something that never
- * comes (a timer, a fetch). */
+ * run to completion: the host answers nothing asynchronously, so once the
+ * jobs have run and no timer is left, a promise still pending waits for
+ * something that never comes (a fetch). Timers still set when it has
+ * settled are cancelled: dohost wakes no object for a timer. */
 static int settle(const char *what, JSValue v, JSValue *out) {
 	JSValue box = JS_Call(js_ctx, fn_settle, JS_UNDEFINED, 1, &v);
 	JS_FreeValue(js_ctx, v);
@@ -171,10 +217,22 @@ static int settle(const char *what, JSValue v, JSValue *out) {
 		return fail(what, describe_exception());
 	}
 	run_jobs();
-	JSValue s = JS_GetPropertyStr(js_ctx, box, "s");
+	wait_timers(box);
+	JSValue cleared = api_call(fn_clear_timers);
+	int32_t dropped = 0;
+	JS_ToInt32(js_ctx, &dropped, cleared);
+	JS_FreeValue(js_ctx, cleared);
+	if (dropped > 0) {
+		dohost_buf b = {0};
+		dohost_buf_addc(&b, what);
+		dohost_buf_addc(&b, ": ");
+		dohost_buf_int(&b, dropped);
+		dohost_buf_addc(&b, dropped == 1 ? " timer still set when the handler settled was cancelled" : " timers still set when the handler settled were cancelled");
+		dohost_buf_addc(&b, " (dohost runs timers only while a handler waits for them)");
+		dohost_log(DOHOST_LOG_WARN, dohost_buf_str(&b));
+	}
+	int32_t state = box_state(box);
 	JSValue r = JS_GetPropertyStr(js_ctx, box, "v");
-	int32_t state = 0;
-	JS_ToInt32(js_ctx, &state, s);
 	JS_FreeValue(js_ctx, box);
 	if (state == 1) {
 		*out = r;
@@ -187,7 +245,7 @@ static int settle(const char *what, JSValue v, JSValue *out) {
 		dohost_buf_add(&b, describe_value(r));
 		code = fail(what, dohost_buf_str(&b));
 	} else {
-		code = fail(what, DOHOST_STR("the handler's promise never settled (dohost runs no timers, and a handler's work must finish before it returns)"));
+		code = fail(what, DOHOST_STR("the handler's promise never settled: it waits for something dohost does not run (an outbound fetch?), and no timer is left"));
 	}
 	JS_FreeValue(js_ctx, r);
 	return code;
@@ -616,6 +674,9 @@ static const char *load(void) {
 	fn_request = api_get("request");
 	fn_socket = api_get("socket");
 	fn_settle = api_get("settle");
+	fn_next_timer = api_get("nextTimer");
+	fn_run_timers = api_get("runTimers");
+	fn_clear_timers = api_get("clearTimers");
 	fn_describe = api_get("describe");
 	ctor_context = api_get("ExecutionContext");
 	ctor_state = api_get("DurableObjectState");

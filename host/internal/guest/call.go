@@ -213,7 +213,9 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 	if c.kind != Classes {
 		stack[0] = uint64(len(input))
 	}
+	i.cur = c
 	err := fn.CallWithStack(c.context(ctx), stack)
+	i.cur = nil
 	c.clock.stop()
 	c.pending = nil
 	i.mem.called()
@@ -274,7 +276,9 @@ func (c *Call) run(ctx context.Context, fn api.Function) error {
 	defer load.Exit()
 	c.clock.load, c.clock.cpu = load, c.inst.m.cpu
 	c.clock.start(c.inst.m.limits.startup())
+	c.inst.cur = c
 	err := fn.CallWithStack(c.context(ctx), c.inst.stack[:])
+	c.inst.cur = nil
 	c.clock.stop()
 	if err != nil {
 		return describeTrap(err)

@@ -381,7 +381,7 @@ func (k *clock) waited(d time.Duration) {
 	ext := min(d, k.slack)
 	k.slack -= ext
 	k.deadline = k.deadline.Add(ext)
-	if k.load.stopping.Load() {
+	if k.load != nil && k.load.stopping.Load() {
 		panic(ErrStopping)
 	}
 	if monoNow().After(k.deadline) {
@@ -518,9 +518,13 @@ func (k *clock) sleep(d time.Duration) time.Duration {
 	start := time.Now()
 	t := time.NewTimer(d)
 	defer t.Stop()
+	var stopping <-chan struct{} // none without a Load
+	if k.load != nil {
+		stopping = k.load.Stopping()
+	}
 	select {
 	case <-t.C:
-	case <-k.load.Stopping():
+	case <-stopping:
 	}
 	return time.Since(start)
 }

@@ -23,6 +23,7 @@ type Instance struct {
 	tables int64       // bytes of table elements charged to the memory budget
 	fns    []namedFunc // resolved exports
 	stack  [1]uint64
+	cur    *Call // the call running on it, if any: the guest's sleeps wait on its clock (sleep.go)
 }
 
 type namedFunc struct {
@@ -65,7 +66,7 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 		stdout: newLogWriter(log, m.logLimit, "stdout"), stderr: newLogWriter(log, m.logLimit, "stderr")}
 	c := &Call{kind: kindInit, inst: inst}
 	c.clock.start(m.limits.startup())
-	mod, err := m.instantiate(c.context(actx), inst.stdout, inst.stderr)
+	mod, err := m.instantiate(c.context(actx), inst)
 	if err != nil {
 		mem.Free()
 		budget.Give(inst.tables)
@@ -89,17 +90,17 @@ func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Insta
 	return inst, nil
 }
 
-// instantiate has wazero instantiate the module, with its memory prepared
-// in ctx. A panic in wazero (it has one for memory it could not get)
+// instantiate has wazero instantiate the module for inst (its log
+// writers; its sleeps), with its memory prepared in ctx. A panic in wazero (it has one for memory it could not get)
 // becomes an error: one instance that cannot start is that request's
 // failure, never the host's.
-func (m *Module) instantiate(ctx context.Context, stdout, stderr *logWriter) (mod api.Module, err error) {
+func (m *Module) instantiate(ctx context.Context, inst *Instance) (mod api.Module, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			mod, err = nil, fmt.Errorf("wazero: %v", r)
 		}
 	}()
-	cfg := withEnv(moduleConfig(stdout, stderr), m.vars)
+	cfg := withEnv(moduleConfig(inst.stdout, inst.stderr), m.vars).WithNanosleep(inst.nanosleep)
 	if m.files != nil {
 		cfg = cfg.WithFSConfig(wazero.NewFSConfig().WithFSMount(m.files, "/"))
 	}

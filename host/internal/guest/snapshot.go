@@ -47,7 +47,8 @@ func (m *Module) takeSnapshot(ctx context.Context) error {
 	c.clock.start(m.limits.startup())
 	stderr := newLogWriter(m.log, m.logLimit, "stderr")
 	stderr.keepFirst(initStderr)
-	mod, err := m.instantiate(c.context(actx), newLogWriter(m.log, m.logLimit, "stdout"), stderr)
+	c.inst = &Instance{m: m, stdout: newLogWriter(m.log, m.logLimit, "stdout"), stderr: stderr}
+	mod, err := m.instantiate(c.context(actx), c.inst)
 	if err != nil {
 		lm.Free()
 		return fmt.Errorf("instantiate: %w", err)
@@ -60,7 +61,7 @@ func (m *Module) takeSnapshot(ctx context.Context) error {
 		}
 	}
 	if m.Has(abi.ExportInitialize) {
-		c.inst = &Instance{m: m, mod: mod}
+		c.inst.mod = mod
 		if err := c.run(ctx, mod.ExportedFunction(abi.ExportInitialize)); err != nil {
 			if said := stderr.kept(); said != "" {
 				return fmt.Errorf("%s: %w; the module wrote to stderr: %s", abi.ExportInitialize, err, said)

@@ -2,7 +2,7 @@
 // AssemblyScript SDK: the same paths, the same answers, so that the host's
 // tests run one table of checks on every language's build. It serves
 // every path of the Go probe but those about Go itself (sandbox, chatty,
-// sleep, log's stdout); panic is a failure here.
+// log's stdout); panic is a failure here.
 
 import * as dohost from "../../../guests/assemblyscript/dohost";
 export {
@@ -361,6 +361,11 @@ class Probe extends dohost.DurableObject {
       const until = dohost.nowMs() + <u64>atoi(q(req, "ms"));
       while (dohost.nowMs() < until) {}
       return json(200, "\"busy\"");
+    }
+    if (op == "sleep") {
+      // Waits ms milliseconds, holding the object's turn.
+      dohost.sleepMs(<u32>atoi(q(req, "ms")));
+      return json(200, "\"slept\"");
     }
     if (op == "call") {
       const chain = q(req, "chain");

@@ -2,11 +2,12 @@
  * SDK: the same paths, the same answers, so that the host's tests run one
  * table of checks on every language's build. It serves every path of the
  * Go probe but those that are about Go itself (panic is a failure here,
- * as a C guest has no panics; sandbox, chatty, sleep).
+ * as a C guest has no panics; sandbox, chatty).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dohost.h"
 
@@ -718,6 +719,15 @@ static int probe_fetch(void *self, const dohost_request *req, dohost_response *r
 		while (dohost_now_ms() < until) {
 		}
 		return json_lit(resp, 200, "\"busy\"");
+	}
+	if (is(op, "sleep")) {
+		/* Waits ms milliseconds, holding the object's turn: nanosleep is
+		 * WASI's poll_oneoff on a clock, a wait the host does not count
+		 * as running time. */
+		int64_t ms = atoi_str(q(url, "ms"));
+		struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+		return json_lit(resp, 200, "\"slept\"");
 	}
 	if (is(op, "log")) {
 		v = q(url, "msg");

@@ -6,8 +6,8 @@
 // promise; "exit" (a trap) is an allocation past memory_mb, which ends the
 // instance as a trap does; storage values are JSON text, so size=N makes a
 // string that is N bytes as stored (N-2 characters and its quotes); a
-// listing's keysOnly gives empty values. Not here: sleep, chatty, sandbox
-// (no timers, no stdout, no system to reach in a Worker).
+// listing's keysOnly gives empty values. Not here: chatty, sandbox (no
+// stdout, no system to reach in a Worker).
 import { DurableObject } from "cloudflare:workers";
 
 // json answers v as the Go probe's dohost.JSON does: encoding/json's text
@@ -297,6 +297,10 @@ export class Probe extends DurableObject {
         while (Date.now() < until) {}
         return json("busy");
       }
+      case "sleep":
+        // Waits ms milliseconds on a timer, holding the object's turn.
+        await new Promise((resolve) => setTimeout(resolve, Number(q.get("ms") || 0)));
+        return json("slept");
       case "big":
         // n zero bytes, no content type (as the Go probe's NewResponse).
         return new Response(new Uint8Array(Number(q.get("n") || 0)));

@@ -1,7 +1,7 @@
 //! probe-rust is the probe test guest (testdata/guests/probe) through the
 //! Rust SDK: the same paths, the same answers, so that the host's tests run
 //! one table of checks on every language's build. It serves every path of
-//! the Go probe but those about Go itself (sandbox, chatty, sleep); panic
+//! the Go probe but those about Go itself (sandbox, chatty); panic
 //! is a failure here, as the host would see a Rust panic as a trap.
 
 use dohost::{json_bytes, json_string, storage, AlarmInfo, Error, Kv, Namespace, Object, ObjectInfo, PutOptions, Request, Response, Result};
@@ -339,6 +339,12 @@ impl Object for Probe {
                 let until = dohost::now_ms() + atoi(&q(req, "ms")) as u64;
                 while dohost::now_ms() < until {}
                 json(200, "\"busy\"".to_string())
+            }
+            "sleep" => {
+                // Waits ms milliseconds, holding the object's turn (WASI's
+                // poll_oneoff on a clock: not running time).
+                std::thread::sleep(std::time::Duration::from_millis(atoi(&q(req, "ms")) as u64));
+                json(200, "\"slept\"".to_string())
             }
             "call" => {
                 let chain = q(req, "chain");

@@ -4,7 +4,9 @@
 //	/obj/<op>?name=N   forward to object N of class Api (API), op below
 //	/ctor/<op>?name=N  forward to object N of class CtorThrows (CTOR)
 //	/worker/throw      the Worker's fetch throws
-//	/worker/missing    the Worker calls an API the runtime lacks (setTimeout)
+//	/worker/missing    the Worker calls an API the runtime lacks (fetch)
+//	/worker/timers     timers: order, arguments, clearing, intervals,
+//	                   scheduler.wait, a callback that throws, one left set
 //	/worker/env        the Worker's vars (and a secret) as it sees them
 //	/worker/web        the web APIs: URL, Headers, TextEncoder, crypto, atob…
 //
@@ -24,6 +26,33 @@ interface Env {
   GREETING: string;
   LIMITS: { max: number };
   TOKEN: string;
+}
+
+// timers runs timers as a handler waits for them: a at 10 ms and b at 20
+// (set in the other order), one cleared before it is due, an interval of
+// 15 ms cleared at its third tick (45 ms), then scheduler.wait(10).
+async function timers() {
+  const order: string[] = [];
+  const t0 = performance.now();
+  setTimeout(() => order.push("b"), 20);
+  setTimeout((x: string) => order.push(x), 10, "a");
+  clearTimeout(setTimeout(() => order.push("cleared"), 5));
+  let ticks = 0;
+  await new Promise<void>((resolve) => {
+    const iv = setInterval(() => {
+      if (++ticks === 3) {
+        clearInterval(iv);
+        resolve();
+      }
+    }, 15);
+  });
+  await (globalThis as any).scheduler.wait(10);
+  setTimeout(() => {
+    throw new Error("a timer throws");
+  }, 0);
+  await (globalThis as any).scheduler.wait(1);
+  setTimeout(() => order.push("never"), 60000); // still set when the handler settles
+  return { order, ticks, waited: performance.now() - t0 >= 55 };
 }
 
 export default {
@@ -46,8 +75,10 @@ export default {
       case "throw":
         throw new Error("the worker throws with a secret: " + url.searchParams.get("secret"));
       case "missing":
-        setTimeout(() => {}, 10);
+        await fetch("http://example.com/");
         return new Response("unreachable");
+      case "timers":
+        return jsonOf(await timers());
       case "env":
         ctx.waitUntil(Promise.resolve());
         return jsonOf({ greeting: env.GREETING, limits: env.LIMITS, token: env.TOKEN, keys: Object.keys(env).sort(), none: (env as any).NONE === undefined });
