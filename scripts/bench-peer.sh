@@ -141,6 +141,17 @@ done
 mean() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.2f", s/NF}'; }
 mean3() { awk '{s=0; for(i=1;i<=NF;i++) s+=$i; printf "%.3f", s/NF}'; }
 echo
+if [[ " $SERVERS " != *" workerd "* ]]; then
+  # No workerd to compare with: the means alone.
+  echo "SUMMARY (means over $ROUNDS rounds)"
+  for c in warm cold; do
+    for srv in $SERVERS; do
+      printf '%-5s %-10s rps %s | p50 ms %s | p99 ms %s | CPU s/1k req %s\n' "$c" "$srv" "$(echo ${RPS[$srv,$c]} | mean)" \
+        "$(echo ${P50[$srv,$c]} | mean)" "$(echo ${P99[$srv,$c]} | mean)" "$(echo ${CPU[$srv,$c]} | mean3)"
+    done
+  done
+  exit 0
+fi
 echo "SUMMARY (means over $ROUNDS rounds; ratio = dohost / workerd)"
 for c in warm cold; do
   wr=$(echo ${RPS[workerd,$c]} | mean); w99=$(echo ${P99[workerd,$c]} | mean); w50=$(echo ${P50[workerd,$c]} | mean)
