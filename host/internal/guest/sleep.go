@@ -19,5 +19,21 @@ func (i *Instance) nanosleep(ns int64) {
 	if c == nil || ns <= 0 || ns == math.MaxInt64 {
 		return
 	}
-	c.clock.pause(time.Duration(ns))
+	c.clock.sleepFor(time.Duration(ns))
+}
+
+// sleepFor is a sleep the guest asked for: a pause during which the call
+// counts as throttled, wanting no core, so that other accounts' long
+// calls do not slow down for it (Load.othersWaiting) — a tenant's sleeping
+// requests would otherwise slow every other tenant's long ones.
+func (k *clock) sleepFor(d time.Duration) {
+	if k.load != nil && !k.throttled {
+		k.load.throttled.Add(1)
+		defer k.load.throttled.Add(-1)
+		if k.cpu != nil {
+			k.cpu.Throttled.Add(1)
+			defer k.cpu.Throttled.Add(-1)
+		}
+	}
+	k.pause(d)
 }
