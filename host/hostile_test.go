@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -491,4 +492,89 @@ func TestHostile_Chain(t *testing.T) {
 			ts.expect(t, "GET", "/b", 200, "new")
 		})
 	}
+}
+
+// holdLongSlots takes every long slot of ts's load (heavy work that
+// waits), until the function it returns is called.
+func holdLongSlots(t *testing.T, ts *testServer) (release func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var held sync.WaitGroup
+	for i := 0; i < max(1, runtime.GOMAXPROCS(0)-1); i++ {
+		held.Add(1)
+		go ts.load.Heavy(func() {
+			held.Done()
+			<-done
+		})
+	}
+	held.Wait()
+	return func() { close(done) }
+}
+
+// waitsForLongSlot sends GET path in the background and waits until the
+// load counts something waiting for a long slot; it fails the test if the
+// request is answered first. It returns the request's status, once the
+// caller has freed the slots.
+func waitsForLongSlot(t *testing.T, ts *testServer, path string) <-chan int {
+	t.Helper()
+	status := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			status <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	for ts.load.LongWaiting() == 0 {
+		select {
+		case s := <-status:
+			t.Fatalf("GET %s answered %d while every long slot was held", path, s)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return status
+}
+
+// TestHostile_ReplacementOnLongSlot: the instance that replaces one that
+// trapped — an object's, and a Worker's — is made holding a long slot, as
+// the trapped one was torn down, so that a guest trapping over and over
+// has its instances made on the cores long calls share, not on the one
+// kept for short requests. While long work holds every slot, the next
+// request of the object (or Worker) that trapped waits, without an
+// instance made, and is served once a slot is free.
+func TestHostile_ReplacementOnLongSlot(t *testing.T) {
+	t.Run("object", func(t *testing.T) {
+		ts := startProbe(t)
+		ts.getJSON(t, "/obj/exit?name=x", 502, nil)
+		started := ts.Stats().ObjectsStarted
+		release := holdLongSlots(t, ts)
+		status := waitsForLongSlot(t, ts, "/obj/count?name=x")
+		if n := ts.Stats().ObjectsStarted; n != started {
+			t.Errorf("%d instances started while the slots were held, want none", n-started)
+		}
+		release()
+		if s := <-status; s != 200 {
+			t.Errorf("the object's next request: %d, want 200", s)
+		}
+	})
+	t.Run("worker", func(t *testing.T) {
+		ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig("workerloop"))
+		if status, _ := ts.do(t, "POST", "/"); status != 500 { // loops to cpu_ms: a trap
+			t.Fatalf("the looping POST: %d, want 500", status)
+		}
+		created := ts.Stats().WorkerInstances
+		release := holdLongSlots(t, ts)
+		status := waitsForLongSlot(t, ts, "/")
+		if n := ts.Stats().WorkerInstances; n != created {
+			t.Errorf("%d Worker instances made while the slots were held, want none", n-created)
+		}
+		release()
+		if s := <-status; s != 200 {
+			t.Errorf("the Worker's next request: %d, want 200", s)
+		}
+	})
 }

@@ -80,10 +80,13 @@ func newLoad(longSlots int) *Load {
 
 // Heavy runs fn holding one of the long slots: host work a guest's call
 // leaves behind that costs as much as a long call — the teardown of a
-// trapped instance, whose memory the kernel frees page by page — so that
-// it takes its turn on the cores long calls share, not the one kept for
-// short requests. Once the host is stopping, or with no Load (nil: a
-// module compiled outside a server), it runs fn without a slot.
+// trapped instance, whose memory the kernel frees page by page, and the
+// creation of the instance that replaces it — so that it takes its turn
+// on the cores long calls share, not the one kept for short requests.
+// While it waits it counts among the long calls waiting, so that the
+// call holding the slot yields it after its turn. Once the host is
+// stopping, or with no Load (nil: a module compiled outside a server),
+// it runs fn without a slot.
 func (l *Load) Heavy(fn func()) {
 	if l == nil {
 		fn()
@@ -92,10 +95,21 @@ func (l *Load) Heavy(fn func()) {
 	select {
 	case l.long <- struct{}{}:
 		defer func() { <-l.long }()
-	case <-l.stopped:
+	default:
+		l.longWaiting.Add(1)
+		select {
+		case l.long <- struct{}{}:
+			defer func() { <-l.long }()
+		case <-l.stopped:
+		}
+		l.longWaiting.Add(-1)
 	}
 	fn()
 }
+
+// LongWaiting reports how many long calls and heavy work (Heavy) wait
+// for a long slot.
+func (l *Load) LongWaiting() int64 { return l.longWaiting.Load() }
 
 // Stopping is closed when Stop is called: waits for a turn or a slot
 // give up on it.

@@ -33,8 +33,35 @@ type namedFunc struct {
 
 // Instantiate starts a new instance whose stdout and stderr go to log as
 // log lines: from the snapshot when the module has one, otherwise by
-// running the module's initializer, under the module's time limit.
+// running the module's initializer, under the module's time limit. An
+// instance that replaces one that trapped (CloseTrapped) is made holding
+// a long slot (Load.Heavy), as that one was torn down: a guest that traps
+// over and over has its instances made on the cores long calls share,
+// not on the one kept for short requests.
 func (m *Module) Instantiate(ctx context.Context, log *slog.Logger) (inst *Instance, err error) {
+	if !m.replacesTrapped() {
+		return m.newInstance(ctx, log)
+	}
+	m.load.Heavy(func() { inst, err = m.newInstance(ctx, log) })
+	return inst, err
+}
+
+// replacesTrapped reports whether the instance about to be made replaces
+// one closed after a trap, counting that one replaced.
+func (m *Module) replacesTrapped() bool {
+	for {
+		n := m.trapped.Load()
+		if n <= 0 {
+			return false
+		}
+		if m.trapped.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// newInstance makes an instance (Instantiate).
+func (m *Module) newInstance(ctx context.Context, log *slog.Logger) (inst *Instance, err error) {
 	var img *image
 	size := m.memMin
 	if m.snap != nil {
@@ -145,6 +172,16 @@ func (i *Instance) Close(ctx context.Context) {
 		return
 	}
 	i.closeNow(ctx)
+}
+
+// CloseTrapped closes an instance whose call trapped. Its memory goes
+// back to the kernel page by page: as much work as a long call, which a
+// guest that traps at its time limit over and over makes often, so it is
+// done holding a long slot (Load.Heavy), and so is the making of the
+// module's next instance, which replaces it (Instantiate).
+func (i *Instance) CloseTrapped(ctx context.Context) {
+	i.m.trapped.Add(1)
+	i.m.load.Heavy(func() { i.Close(ctx) })
 }
 
 // closeNow releases the instance, never keeping it.

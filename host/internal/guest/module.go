@@ -139,6 +139,9 @@ type Module struct {
 	// last goes, so that a module replaced by a deploy outlives the
 	// instances still running it.
 	refs atomic.Int64
+	// trapped counts the instances closed after a trap (CloseTrapped)
+	// that no new instance has replaced yet.
+	trapped atomic.Int64
 }
 
 // Compile checks wasm against the ABI (the version it declares, every

@@ -92,9 +92,7 @@ func (p *Pool) New(ctx context.Context) (*Instance, error) {
 // (its call trapped).
 func (p *Pool) Done(ctx context.Context, inst *Instance, broken bool) {
 	if broken {
-		// Its teardown takes a long slot (Load.Heavy), as an object's
-		// trapped instance's does.
-		inst.m.load.Heavy(func() { inst.Close(ctx) })
+		inst.CloseTrapped(ctx)
 	} else {
 		p.Put(ctx, inst)
 	}

@@ -121,10 +121,9 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 	case err == nil:
 		return c.Response, abi.OK, nil
 	case trapped:
-		// The instance's memory goes back to the kernel page by page: as
-		// much work as a long call (a guest that traps at its time limit
-		// over and over makes it often), done on the long calls' cores.
-		o.r.o.Load.Heavy(func() { o.closeInstance(ctx) })
+		// Torn down on the long calls' cores, as the next instance will
+		// be made (guest.Instance.CloseTrapped).
+		o.closeTrapped(ctx)
 		o.r.nFailed.Add(1)
 		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, o.ns.cfg.Class, err)
 	case errors.Is(err, guest.ErrCommit):
@@ -186,9 +185,18 @@ func (o *object) start(ctx context.Context, v *Version, depth int, txn *store.Tx
 
 // closeInstance closes o's instance; the next request starts a new one.
 // The caller holds o's turn, or o is out of the registry (evicted).
-func (o *object) closeInstance(ctx context.Context) {
+func (o *object) closeInstance(ctx context.Context) { o.dropInstance(ctx, false) }
+
+// closeTrapped closes o's instance after its call trapped.
+func (o *object) closeTrapped(ctx context.Context) { o.dropInstance(ctx, true) }
+
+func (o *object) dropInstance(ctx context.Context, trapped bool) {
 	if o.inst != nil {
-		o.inst.Close(ctx)
+		if trapped {
+			o.inst.CloseTrapped(ctx)
+		} else {
+			o.inst.Close(ctx)
+		}
 		o.inst = nil
 		o.r.liveBudget(o).Give(1)
 	}
