@@ -234,3 +234,50 @@ func TestLoad_Heavy(t *testing.T) {
 		t.Error("heavy work did not run once the host was stopping")
 	}
 }
+
+// TestClock_YieldWaitIsNotRunning: the time a call waits for its core
+// after it yields is not running time. A short call that yields at every
+// check on a busy host — another goroutine takes the only P for 20 ms
+// each time — does not become long; counting each wait as up to a
+// millisecond of running time made it long after five.
+func TestClock_YieldWaitIsNotRunning(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	l := newLoad(1)
+	var a, b quota.CPU
+	l.Begin(&b) // another account's request in flight
+	defer l.End(&b)
+	k := &clock{load: l, cpu: &a}
+	k.start(time.Minute)
+	stop := make(chan struct{})
+	hogged := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
+			}
+			select {
+			case hogged <- struct{}{}:
+			default:
+			}
+			runtime.Gosched()
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		k.yielded = time.Time{} // this check yields
+		k.tick()
+	}
+	close(stop)
+	select {
+	case <-hogged:
+	default:
+		t.Fatal("the busy goroutine never ran while the call yielded")
+	}
+	if k.long || k.slotted || k.ran > throttleAfter {
+		t.Errorf("after 20 yields of ~20 ms waits: ran %v, long %v, slotted %v; want a short call", k.ran, k.long, k.slotted)
+	}
+	k.stop()
+}
