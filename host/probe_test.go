@@ -57,6 +57,17 @@ func startProbeOpts(t testing.TB, lang string, o Options) *testServer {
 	return ts
 }
 
+// startProbeLimits serves the probe of lang with limits, the lines of
+// its wrangler.toml's [limits] table.
+func startProbeLimits(t *testing.T, lang, limits string) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: dir + "/data"},
+		writeConfig(t, dir, probeWasm(t, lang), probeConfig+"\n[limits]\n"+limits+"\n"))
+	ts.lang = lang
+	return ts
+}
+
 // eachLang runs f for each language that has a probe, as subtests.
 func eachLang(t *testing.T, f func(t *testing.T, lang string)) {
 	for _, lang := range probeLangs {
@@ -244,9 +255,7 @@ func TestProbe_Cycle(t *testing.T) {
 // free, the same call goes through.
 func TestConformance_Overloaded(t *testing.T) {
 	eachLang(t, func(t *testing.T, lang string) {
-		dir := t.TempDir()
-		ts := startServerOpts(t, Options{DataDir: dir + "/data"},
-			writeConfig(t, dir, probeWasm(t, lang), probeConfig+"\n[limits]\nmax_queue = 0\n"))
+		ts := startProbeLimits(t, lang, "max_queue = 0")
 		busy := make(chan string)
 		// x computes for 2 s. Its request is refused in turn while one
 		// of the calls below holds x (max_queue = 0 for it too): it

@@ -19,10 +19,7 @@ import (
 // timeout trap, and the object's next request gets a new instance.
 func TestConformance_Sleep(t *testing.T) {
 	eachLang(t, func(t *testing.T, lang string) {
-		dir := t.TempDir()
-		ts := startServerOpts(t, Options{DataDir: dir + "/data"},
-			writeConfig(t, dir, probeWasm(t, lang), probeConfig+"\n[limits]\ncpu_ms = 300\n"))
-		ts.lang = lang
+		ts := startProbeLimits(t, lang, "cpu_ms = 300")
 		start := time.Now()
 		var got string
 		ts.getJSON(t, "/obj/sleep?name=s&ms=400", 200, &got)
@@ -54,10 +51,7 @@ func TestConformance_Sleep(t *testing.T) {
 // limit, and x answers again.
 func TestConformance_Timeout(t *testing.T) {
 	eachLang(t, func(t *testing.T, lang string) {
-		dir := t.TempDir()
-		ts := startServerOpts(t, Options{DataDir: dir + "/data"},
-			writeConfig(t, dir, probeWasm(t, lang), probeConfig+"\n[limits]\ncpu_ms = 1000\n"))
-		ts.lang = lang
+		ts := startProbeLimits(t, lang, "cpu_ms = 1000")
 		slept := make(chan string, 1)
 		go func() {
 			resp, err := http.Get(ts.URL + "/obj/sleep?name=x&ms=60000")
