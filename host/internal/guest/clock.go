@@ -520,8 +520,9 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		// A long call lets the goroutines that wait for its core run at
 		// every check (the scheduler cannot stop guest code between
 		// them): a request, or the database's log writer, waits at most
-		// a slice for it, not the scheduler's 10 ms.
-		runtime.Gosched()
+		// a slice for it, not the scheduler's 10 ms. The wait is not its
+		// running time (yield).
+		k.yield(monoNow())
 	}
 	k.slice = 0
 }
@@ -542,17 +543,17 @@ func (k *clock) yield(now time.Time) {
 		d := now.Sub(k.measured)
 		k.ran += d
 		k.slice += d
-	} else {
+	} else if now.After(k.measured) {
 		k.measure(now)
 	}
 	runtime.Gosched()
-	k.measured = monoNow()
-	k.yielded = k.measured
 	if light {
 		k.tid = -1 // the next reading counts the wall time since, up to a millisecond
 	} else {
 		k.tid, k.tcpu = threadCPU()
 	}
+	k.measured = monoNow()
+	k.yielded = k.measured
 }
 
 // sleep waits for d, or until the host stops (the next check then ends

@@ -281,3 +281,51 @@ func TestClock_YieldWaitIsNotRunning(t *testing.T) {
 	}
 	k.stop()
 }
+
+// TestClock_LongYieldReadsAfter: a long call yields at every check, and
+// its next reading starts after the yield, on the thread it resumed on:
+// the time others ran meanwhile is not its running time.
+func TestClock_LongYieldReadsAfter(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	l := newLoad(1)
+	var a quota.CPU
+	k := &clock{load: l, cpu: &a}
+	k.start(time.Minute)
+	spin(k, func() bool { return k.slotted })
+	stop := make(chan struct{})
+	defer close(stop)
+	hogged := make(chan time.Time, 1) // when a turn of the busy goroutine ended
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
+			}
+			select {
+			case hogged <- monoNow():
+			default:
+			}
+			runtime.Gosched()
+		}
+	}()
+	for {
+		k.tick()
+		var ended time.Time
+		select {
+		case ended = <-hogged: // the check's yield let the busy goroutine run
+		default:
+			continue
+		}
+		if k.measured.Before(ended) {
+			t.Errorf("the reading was taken %v before the other goroutine's turn ended, want after the yield", ended.Sub(k.measured))
+		}
+		if tid, _ := threadCPU(); tid != k.tid {
+			t.Errorf("the reading is of thread %d, the call runs on %d", k.tid, tid)
+		}
+		break
+	}
+	k.stop()
+}
