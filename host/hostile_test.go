@@ -511,6 +511,24 @@ func holdLongSlots(t *testing.T, ts *testServer) (release func()) {
 	return func() { close(done) }
 }
 
+// replacementWaits checks that GET path, the next request of a guest
+// whose instance trapped, waits for a long slot while every one is held,
+// without an instance made (made counts them), and is answered 200 once
+// the slots are free.
+func replacementWaits(t *testing.T, ts *testServer, path string, made func(Stats) int64) {
+	t.Helper()
+	before := made(ts.Stats())
+	release := holdLongSlots(t, ts)
+	status := waitsForLongSlot(t, ts, path)
+	if n := made(ts.Stats()); n != before {
+		t.Errorf("GET %s: %d instances made while the slots were held, want none", path, n-before)
+	}
+	release()
+	if s := <-status; s != 200 {
+		t.Errorf("GET %s once a slot was free: %d, want 200", path, s)
+	}
+}
+
 // waitsForLongSlot sends GET path in the background and waits until the
 // load counts something waiting for a long slot; it fails the test if the
 // request is answered first. It returns the request's status, once the
@@ -550,31 +568,13 @@ func TestHostile_ReplacementOnLongSlot(t *testing.T) {
 	t.Run("object", func(t *testing.T) {
 		ts := startProbe(t)
 		ts.getJSON(t, "/obj/exit?name=x", 502, nil)
-		started := ts.Stats().ObjectsStarted
-		release := holdLongSlots(t, ts)
-		status := waitsForLongSlot(t, ts, "/obj/count?name=x")
-		if n := ts.Stats().ObjectsStarted; n != started {
-			t.Errorf("%d instances started while the slots were held, want none", n-started)
-		}
-		release()
-		if s := <-status; s != 200 {
-			t.Errorf("the object's next request: %d, want 200", s)
-		}
+		replacementWaits(t, ts, "/obj/count?name=x", func(st Stats) int64 { return st.ObjectsStarted })
 	})
 	t.Run("worker", func(t *testing.T) {
 		ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig("workerloop"))
 		if status, _ := ts.do(t, "POST", "/"); status != 500 { // loops to cpu_ms: a trap
 			t.Fatalf("the looping POST: %d, want 500", status)
 		}
-		created := ts.Stats().WorkerInstances
-		release := holdLongSlots(t, ts)
-		status := waitsForLongSlot(t, ts, "/")
-		if n := ts.Stats().WorkerInstances; n != created {
-			t.Errorf("%d Worker instances made while the slots were held, want none", n-created)
-		}
-		release()
-		if s := <-status; s != 200 {
-			t.Errorf("the Worker's next request: %d, want 200", s)
-		}
+		replacementWaits(t, ts, "/", func(st Stats) int64 { return st.WorkerInstances })
 	})
 }

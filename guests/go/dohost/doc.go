@@ -36,6 +36,9 @@
 // after the object was evicted; State.Broadcast sends one message to every
 // socket (or a tag's) in one host call (guests/examples/chat).
 //
+// time.Sleep waits for real (WASI's poll_oneoff): the object's other events
+// wait meanwhile, but the time does not count against cpu_ms (ABI.md §6).
+//
 // Env.Var(name) reads the worker's vars ([vars] in wrangler.toml) and
 // secrets; os.Getenv finds the same names.
 //

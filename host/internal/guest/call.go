@@ -213,9 +213,7 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 	if c.kind != Classes {
 		stack[0] = uint64(len(input))
 	}
-	i.cur = c
-	err := fn.CallWithStack(c.context(ctx), stack)
-	i.cur = nil
+	err := c.callGuest(ctx, fn, stack)
 	c.clock.stop()
 	c.pending = nil
 	i.mem.called()
@@ -276,14 +274,20 @@ func (c *Call) run(ctx context.Context, fn api.Function) error {
 	defer load.Exit()
 	c.clock.load, c.clock.cpu = load, c.inst.m.cpu
 	c.clock.start(c.inst.m.limits.startup())
-	c.inst.cur = c
-	err := fn.CallWithStack(c.context(ctx), c.inst.stack[:])
-	c.inst.cur = nil
+	err := c.callGuest(ctx, fn, c.inst.stack[:])
 	c.clock.stop()
 	if err != nil {
 		return describeTrap(err)
 	}
 	return nil
+}
+
+// callGuest calls fn of c's instance with stack, the call running on the
+// instance meanwhile (Instance.cur: its sleeps wait on c's clock).
+func (c *Call) callGuest(ctx context.Context, fn api.Function, stack []uint64) error {
+	c.inst.cur = c
+	defer func() { c.inst.cur = nil }()
+	return fn.CallWithStack(c.context(ctx), stack)
 }
 
 // errorf sets the pending result to a message and returns code.

@@ -88,23 +88,28 @@ func newLoad(longSlots int) *Load {
 // stopping, or with no Load (nil: a module compiled outside a server),
 // it runs fn without a slot.
 func (l *Load) Heavy(fn func()) {
-	if l == nil {
-		fn()
-		return
-	}
-	select {
-	case l.long <- struct{}{}:
+	if l != nil && l.takeLong() {
 		defer func() { <-l.long }()
-	default:
-		l.longWaiting.Add(1)
-		select {
-		case l.long <- struct{}{}:
-			defer func() { <-l.long }()
-		case <-l.stopped:
-		}
-		l.longWaiting.Add(-1)
 	}
 	fn()
+}
+
+// takeLong takes a long slot, waiting while all are held (counted in
+// longWaiting); it reports false if the host began to stop first.
+func (l *Load) takeLong() bool {
+	select {
+	case l.long <- struct{}{}:
+		return true
+	default:
+	}
+	l.longWaiting.Add(1)
+	defer l.longWaiting.Add(-1)
+	select {
+	case l.long <- struct{}{}:
+		return true
+	case <-l.stopped:
+		return false
+	}
 }
 
 // LongWaiting reports how many long calls and heavy work (Heavy) wait
@@ -308,13 +313,7 @@ func (k *clock) stop() {
 		k.long = false
 		k.cpu.Long.Add(-1)
 	}
-	if k.throttled {
-		k.throttled = false
-		k.load.throttled.Add(-1)
-		if k.cpu != nil {
-			k.cpu.Throttled.Add(-1)
-		}
-	}
+	k.unthrottle()
 }
 
 // release gives back the long slot and the account's gate, if the call
@@ -344,6 +343,17 @@ func (k *clock) throttle() {
 		k.load.throttled.Add(1)
 		if k.cpu != nil {
 			k.cpu.Throttled.Add(1)
+		}
+	}
+}
+
+// unthrottle undoes throttle.
+func (k *clock) unthrottle() {
+	if k.throttled {
+		k.throttled = false
+		k.load.throttled.Add(-1)
+		if k.cpu != nil {
+			k.cpu.Throttled.Add(-1)
 		}
 	}
 }

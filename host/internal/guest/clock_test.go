@@ -235,6 +235,26 @@ func TestLoad_Heavy(t *testing.T) {
 	}
 }
 
+// hog keeps a core busy in turns of 20 ms until stop is closed, yielding
+// between turns; after a turn it tells turns when it ended, unless a time
+// is already waiting there.
+func hog(stop <-chan struct{}, turns chan<- time.Time) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
+		}
+		select {
+		case turns <- monoNow():
+		default:
+		}
+		runtime.Gosched()
+	}
+}
+
 // TestClock_YieldWaitIsNotRunning: the time a call waits for its core
 // after it yields is not running time. A short call that yields at every
 // check on a busy host — another goroutine takes the only P for 20 ms
@@ -249,23 +269,8 @@ func TestClock_YieldWaitIsNotRunning(t *testing.T) {
 	k := &clock{load: l, cpu: &a}
 	k.start(time.Minute)
 	stop := make(chan struct{})
-	hogged := make(chan struct{}, 1)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
-			}
-			select {
-			case hogged <- struct{}{}:
-			default:
-			}
-			runtime.Gosched()
-		}
-	}()
+	hogged := make(chan time.Time, 1)
+	go hog(stop, hogged)
 	for i := 0; i < 20; i++ {
 		k.yielded = time.Time{} // this check yields
 		k.tick()
@@ -294,23 +299,8 @@ func TestClock_LongYieldReadsAfter(t *testing.T) {
 	spin(k, func() bool { return k.slotted })
 	stop := make(chan struct{})
 	defer close(stop)
-	hogged := make(chan time.Time, 1) // when a turn of the busy goroutine ended
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
-			}
-			select {
-			case hogged <- monoNow():
-			default:
-			}
-			runtime.Gosched()
-		}
-	}()
+	hogged := make(chan time.Time, 1)
+	go hog(stop, hogged)
 	for {
 		k.tick()
 		var ended time.Time

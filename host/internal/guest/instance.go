@@ -118,9 +118,9 @@ func (m *Module) newInstance(ctx context.Context, log *slog.Logger) (inst *Insta
 }
 
 // instantiate has wazero instantiate the module for inst (its log
-// writers; its sleeps), with its memory prepared in ctx. A panic in wazero (it has one for memory it could not get)
-// becomes an error: one instance that cannot start is that request's
-// failure, never the host's.
+// writers, its sleeps), with its memory prepared in ctx. A panic in
+// wazero (it has one for memory it could not get) becomes an error: one
+// instance that cannot start is that request's failure, never the host's.
 func (m *Module) instantiate(ctx context.Context, inst *Instance) (mod api.Module, err error) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -28,12 +28,8 @@ func (i *Instance) nanosleep(ns int64) {
 // requests would otherwise slow every other tenant's long ones.
 func (k *clock) sleepFor(d time.Duration) {
 	if k.load != nil && !k.throttled {
-		k.load.throttled.Add(1)
-		defer k.load.throttled.Add(-1)
-		if k.cpu != nil {
-			k.cpu.Throttled.Add(1)
-			defer k.cpu.Throttled.Add(-1)
-		}
+		k.throttle()
+		defer k.unthrottle()
 	}
 	k.pause(d)
 }
