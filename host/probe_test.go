@@ -14,12 +14,13 @@ import (
 	"testing"
 )
 
-// The probe in every language with an SDK: the same paths and answers
-// (testdata/guests/probe, probe-c, probe-rust, probe-as, and probe-js on
-// the JavaScript runtime), so that one table of checks holds each
+// The probe in every language with an SDK, and in WebAssembly text with
+// none: the same paths and answers (testdata/guests/probe, probe-c,
+// probe-rust, probe-as, probe-js on the JavaScript runtime, and probe-wat,
+// written against the ABI alone), so that one table of checks holds each
 // language's build to the same behaviour. Where the Workers API differs,
 // a check says so (ts.lang == "js").
-var probeLangs = []string{"go", "c", "rust", "as", "js"}
+var probeLangs = []string{"go", "c", "rust", "as", "js", "wat"}
 
 // wsProbeLangs are the languages of the WebSocket probe.
 var wsProbeLangs = []string{"go", "c", "rust", "as"}
@@ -35,6 +36,10 @@ func probeWasm(t testing.TB, lang string) string {
 	case "js":
 		jsOptions(t) // the runtime, built and compiled; servers take it from there
 		return filepath.Join(repoRoot(), "testdata/guests/probe-js/index.js")
+	case "wat":
+		// Committed built (make guests rebuilds it with wat2wasm), and
+		// checked against its source by TestCommittedWasm_MatchesSource.
+		return filepath.Join(repoRoot(), "testdata/guests/probe-wat/probe.wasm")
 	}
 	t.Fatalf("no probe in %s", lang)
 	return ""
