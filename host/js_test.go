@@ -279,6 +279,31 @@ func TestJS_Timers(t *testing.T) {
 	}
 }
 
+// TestJS_BlockConcurrencyWhile: a constructor's blockConcurrencyWhile
+// holds the object's first event until its promise settles, its timers
+// included (before, the event ran at once and the timer was cancelled
+// when it settled: booted was null); a callback that rejects fails the
+// constructor, and the next event constructs the object again.
+func TestJS_BlockConcurrencyWhile(t *testing.T) {
+	ts := jsApp(t)
+	var b *struct {
+		Waited float64
+		Starts int
+	}
+	ts.getJSON(t, "/obj/booted?name=bcw", 200, &b)
+	if b == nil || b.Starts != 1 || b.Waited < 30 {
+		t.Fatalf("the first event saw %+v, want the constructor's work done: 1 start after 30 ms", b)
+	}
+	for i := 0; i < 2; i++ {
+		status, body := ts.do(t, "GET", "/obj/booted?name=bcw-reject")
+		log := ts.logFor(requestID(body))
+		if status != 500 || !strings.Contains(log, "constructor of Api: blockConcurrencyWhile") ||
+			!strings.Contains(log, "blockConcurrencyWhile rejects on purpose") {
+			t.Errorf("event %d to an object whose blockConcurrencyWhile rejects: %d %q, log:\n%s", i, status, body, log)
+		}
+	}
+}
+
 // TestJS_Containment: an endless JavaScript loop is stopped at cpu_ms and
 // an endless allocation at memory_mb, each a 500 for its own request,
 // while other objects of the same Worker keep answering.

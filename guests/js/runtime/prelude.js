@@ -532,12 +532,21 @@
     constructor(request, response) { this.request = String(request); this.response = String(response); }
   }
 
+  let blocking = null; // while a constructor runs: its blockConcurrencyWhile promises
   class DurableObjectState {
     constructor(hex, name) {
       this.id = new DurableObjectId(null, hex, name === null ? undefined : name);
       this.storage = storage;
     }
-    blockConcurrencyWhile(f) { return promised(f); }
+    // blockConcurrencyWhile runs f now; called from a constructor, the
+    // object's first event waits until its promise settles (timers and
+    // all: runtime.c settles it before the event), and a rejection fails
+    // the constructor, so the next event constructs the object again.
+    blockConcurrencyWhile(f) {
+      const p = promised(f);
+      if (blocking) blocking.push(p);
+      return p;
+    }
     waitUntil(p) { waitUntil(p); }
     acceptWebSocket(ws, tags) {
       if (!(ws instanceof WebSocket) || ws._id >= 0) throw new TypeError("acceptWebSocket: expects the server end of a new WebSocketPair");
@@ -671,6 +680,15 @@
   // What runtime.c and the bundle's cloudflare:workers module reach.
   g.__dohost_api = {
     DurableObject, WorkerEntrypoint, DurableObjectState, ExecutionContext, makeEnv, fromWire, socket, ...timerAPI,
+    // constructing and constructed bracket a constructor's call: the
+    // second gives the promise of its blockConcurrencyWhile calls, all
+    // of them, or undefined when it made none.
+    constructing() { blocking = []; },
+    constructed() {
+      const ps = blocking || [];
+      blocking = null;
+      return ps.length === 0 ? undefined : Promise.all(ps);
+    },
     // forgetSocket drops a closed socket's object.
     forgetSocket(id) { sockets.delete(id); },
     // request is a Request the host received: its URL is already

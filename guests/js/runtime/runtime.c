@@ -31,7 +31,7 @@ static const char bundle_path[] = "/bundle.js";
 
 /* The parts of the prelude the runtime calls (__dohost_api), the
  * Worker's env and its fetch handler. */
-static JSValue api, fn_wire, fn_request, fn_socket, fn_settle, fn_describe, fn_next_timer, fn_run_timers, fn_clear_timers, ctor_context, ctor_state, env;
+static JSValue api, fn_wire, fn_request, fn_socket, fn_settle, fn_describe, fn_next_timer, fn_run_timers, fn_clear_timers, fn_constructing, fn_constructed, ctor_context, ctor_state, env;
 static JSValue worker, worker_fetch;
 
 /* load_error is why the Worker did not load: every request says so. */
@@ -425,18 +425,35 @@ static int instance(object *o, JSValue *this) {
 		return fail("DurableObjectState", describe_exception());
 	}
 	JSValueConst cargs[2] = {st, env};
+	JS_FreeValue(js_ctx, api_call(fn_constructing));
 	JSValue t = JS_CallConstructor(js_ctx, o->ctor, 2, cargs);
 	JS_FreeValue(js_ctx, st);
+	dohost_buf b = {0};
+	dohost_buf_addc(&b, "constructor of ");
+	dohost_buf_addc(&b, o->class_name);
 	if (JS_IsException(t)) {
+		JSValue exc = JS_GetException(js_ctx);
+		JS_FreeValue(js_ctx, api_call(fn_constructed));
+		JS_Throw(js_ctx, exc);
 		run_jobs();
-		dohost_buf b = {0};
-		dohost_buf_addc(&b, "constructor of ");
-		dohost_buf_addc(&b, o->class_name);
 		return fail(dohost_buf_str(&b).ptr, describe_exception());
 	}
-	/* A constructor's blockConcurrencyWhile ran its callback; its promise
-	 * settles with the jobs. */
-	run_jobs();
+	/* The event waits for the constructor's blockConcurrencyWhile calls:
+	 * their jobs and their timers; one that rejects (or waits for
+	 * something that never comes) fails the constructor. */
+	JSValue blocked = api_call(fn_constructed);
+	if (JS_IsUndefined(blocked)) {
+		run_jobs();
+	} else {
+		dohost_buf_addc(&b, ": blockConcurrencyWhile");
+		JSValue done;
+		int code = settle(dohost_buf_str(&b).ptr, blocked, &done);
+		if (code != DOHOST_OK) {
+			JS_FreeValue(js_ctx, t);
+			return code;
+		}
+		JS_FreeValue(js_ctx, done);
+	}
 	o->this = t;
 	*this = t;
 	return DOHOST_OK;
@@ -677,6 +694,8 @@ static const char *load(void) {
 	fn_next_timer = api_get("nextTimer");
 	fn_run_timers = api_get("runTimers");
 	fn_clear_timers = api_get("clearTimers");
+	fn_constructing = api_get("constructing");
+	fn_constructed = api_get("constructed");
 	fn_describe = api_get("describe");
 	ctor_context = api_get("ExecutionContext");
 	ctor_state = api_get("DurableObjectState");

@@ -15,7 +15,8 @@
 // (runs forever), alloc (allocates forever), storage (the storage API), kv
 // (the KV API), ids (the namespace API), alarm/set?in=MS (its alarm throws
 // while the stored alarmfail is above zero), alarm/runs, txn?fail=1,
-// pending (a promise that never settles).
+// pending (a promise that never settles), booted (what the constructor's
+// blockConcurrencyWhile did, for objects named bcw…).
 import { DurableObject } from "cloudflare:workers";
 import { jsonOf } from "./util";
 
@@ -182,6 +183,24 @@ function deep(): string {
 
 export class Api extends DurableObject<Env> {
   count = 0;
+  booted: { waited: number; starts: number } | undefined;
+
+  // Objects named bcw… start in blockConcurrencyWhile: a timer, then
+  // storage; bcw-reject's callback throws after its timer.
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const name = ctx.id.name ?? "";
+    if (name.startsWith("bcw")) {
+      ctx.blockConcurrencyWhile(async () => {
+        const t0 = performance.now();
+        await scheduler.wait(30);
+        if (name === "bcw-reject") throw new Error("blockConcurrencyWhile rejects on purpose");
+        const starts = ((await ctx.storage.get<number>("starts")) ?? 0) + 1;
+        await ctx.storage.put("starts", starts);
+        this.booted = { waited: performance.now() - t0, starts };
+      });
+    }
+  }
 
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -192,6 +211,8 @@ export class Api extends DurableObject<Env> {
     switch (op) {
       case "count":
         return jsonOf(this.count);
+      case "booted":
+        return jsonOf(this.booted ?? null);
       case "throw":
         throw new TypeError("object throws on request " + this.count);
       case "reject":
