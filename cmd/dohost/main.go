@@ -67,6 +67,7 @@ Flags of serve:
 `
 
 func main() {
+	setProcs()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -72,7 +72,13 @@ type Load struct {
 
 // NewLoad returns a Load for a server on this machine: long calls run on
 // all its cores but one (at least one).
-func NewLoad() *Load { return newLoad(runtime.GOMAXPROCS(0) - 1) }
+func NewLoad() *Load { return newLoad(cores - 1) }
+
+// cores is how many cores the process may run on: GOMAXPROCS as the
+// runtime chose it at start (the CPUs of the process's affinity and
+// cgroup limit), read before cmd/dohost runs more Ps than that (serving
+// with two Ps a core: RATIONALE.md, "More Ps than cores").
+var cores = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 
 func newLoad(longSlots int) *Load {
 	return &Load{stopped: make(chan struct{}), long: make(chan struct{}, max(1, longSlots))}

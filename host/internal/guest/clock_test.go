@@ -319,3 +319,13 @@ func TestClock_LongYieldReadsAfter(t *testing.T) {
 	}
 	k.stop()
 }
+
+// TestNewLoad_CountsCores: long calls get all cores but one, however many
+// Ps the process runs (cmd/dohost runs two a core).
+func TestNewLoad_CountsCores(t *testing.T) {
+	before := runtime.GOMAXPROCS(0) // the test binary's: one P a core
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2 * before))
+	if got, want := cap(NewLoad().long), max(1, before-1); got != want {
+		t.Errorf("%d long slots with GOMAXPROCS %d (%d cores), want %d", got, runtime.GOMAXPROCS(0), before, want)
+	}
+}
