@@ -632,13 +632,20 @@
 
   ;; ---- Requests and responses ----
 
-  ;; $start begins a handler call: a fresh heap and its input, a Request
-  ;; record of n bytes, read and split into its fields.
-  (func $start (param $n i32)
-    (local $p i32) (local $i i32)
+  ;; $start begins a fetch handler's call: its input, a Request record of
+  ;; n bytes, read and split into its fields.
+  ;; $input begins a handler call: a fresh heap, and its input record of n
+  ;; bytes copied to it.
+  (func $input (param $n i32) (result i32)
+    (local $p i32)
     (global.set $heap (global.get $base))
     (local.set $p (call $alloc (local.get $n)))
     (drop (call $result_read (local.get $p) (local.get $n)))
+    (local.get $p))
+
+  (func $start (param $n i32)
+    (local $p i32) (local $i i32)
+    (local.set $p (call $input (local.get $n)))
     (global.set $req_p (local.get $p))
     (global.set $req_l (local.get $n))
     (call $str_at (local.get $p)) (global.set $method_l) (global.set $method_p)
@@ -873,13 +880,18 @@
   ;; body) to the object id of the namespace ns (a literal), and answers
   ;; with its response.
   (func $forward (param $ns i32) (param $idp i32) (param $idn i32) (param $mp i32) (param $mn i32) (param $up i32) (param $un i32) (result i32)
-    (local $rp i32) (local $rn i32) (local $code i32)
     (call $b_open)
     (call $b_str (local.get $mp) (local.get $mn))
     (call $b_str (local.get $up) (local.get $un))
     (call $b_u32 (i32.const 0))
     (call $b_u32 (i32.const 0))
-    (call $b_close) (local.set $rn) (local.set $rp)
+    (call $stub_answer (local.get $ns) (local.get $idp) (local.get $idn) (call $b_close)))
+
+  ;; $stub_answer sends the Request record at rp to the object id of the
+  ;; namespace ns (a literal) and answers with its response, or with the
+  ;; call's error.
+  (func $stub_answer (param $ns i32) (param $idp i32) (param $idn i32) (param $rp i32) (param $rn i32) (result i32)
+    (local $code i32)
     (local.set $code (call $stub_fetch (call $cstr (local.get $ns)) (local.get $idp) (local.get $idn)
       (local.get $rp) (local.get $rn) (i32.const 0) (i32.const 0) (global.get $LENP)))
     (if (local.get $code) (then (return (call $error_response (local.get $code)))))
@@ -1113,26 +1125,21 @@
   ;; parameter (in namespace OTHER when ns=other), and answers with its
   ;; response.
   (func $w_obj (result i32)
-    (local $ns i32) (local $code i32) (local $idp i32) (local $idn i32)
+    (local $ns i32) (local $idp i32) (local $idn i32)
     (local.set $ns (select (global.get $L_OTHER) (global.get $L_PROBE)
       (call $is (call $q (global.get $L_p_ns)) (global.get $L_other))))
     (if (call $ns_id_from_name (call $cstr (local.get $ns)) (call $q (global.get $L_p_name)) (i32.const 0) (i32.const 0) (global.get $LENP))
       (then (return (call $fail_call))))
     (call $result) (local.set $idn) (local.set $idp)
-    (local.set $code (call $stub_fetch (call $cstr (local.get $ns)) (local.get $idp) (local.get $idn)
-      (global.get $req_p) (global.get $req_l) (i32.const 0) (i32.const 0) (global.get $LENP)))
-    (if (local.get $code) (then (return (call $error_response (local.get $code)))))
-    (call $respond_raw (call $result)))
+    (call $stub_answer (local.get $ns) (local.get $idp) (local.get $idn) (global.get $req_p) (global.get $req_l)))
 
   ;; ---- The object (classes Probe and Other alike) ----
 
   ;; The constructor keeps the object's ID and name, and reads storage
   ;; before the first request: it counts the object's starts.
   (func (export "dohost_object_new") (param $len i32) (result i32)
-    (local $p i32) (local $code i32) (local $vp i32) (local $vn i32)
-    (global.set $heap (global.get $base))
-    (local.set $p (call $alloc (local.get $len)))
-    (drop (call $result_read (local.get $p) (local.get $len)))
+    (local $p i32) (local $code i32)
+    (local.set $p (call $input (local.get $len)))
     ;; ObjectInfo: str class, str id, u32 has_name, str name
     (local.set $p (call $skip_str (local.get $p)))
     (call $str_at (local.get $p)) (global.set $id_l) (global.set $id_p)
