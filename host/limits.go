@@ -46,7 +46,7 @@ type Limits struct {
 	// directory's disk; -1 no quota.
 	AccountDisk int64
 	// AccountWriteRate caps the bytes one account writes a second, in
-	// bursts of four times as many: a write past it waits where it is
+	// bursts of one second's worth: a write past it waits where it is
 	// made, so that the disk's bandwidth, and the copying and collecting
 	// of write buffers, are shared. Zero means 8 MiB/s; -1 no cap.
 	AccountWriteRate int64
@@ -133,7 +133,7 @@ func (l Limits) quotaLimits(maxObjects int) quota.Limits {
 		Alarms: int64(l.Alarms), AccountAlarms: int64(l.AccountAlarms),
 		Bodies: l.RequestBodies, AccountBodies: l.RequestBodies / 2,
 		AccountDisk:      max(l.AccountDisk, 0),
-		AccountWriteRate: max(l.AccountWriteRate, 0), AccountWriteBurst: 4 * max(l.AccountWriteRate, 0),
+		AccountWriteRate: max(l.AccountWriteRate, 0), AccountWriteBurst: max(l.AccountWriteRate, 0),
 	}
 }
 

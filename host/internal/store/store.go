@@ -101,6 +101,7 @@ func Open(dir string, o Options) (*Store, error) {
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             newEngineLogger(o.Logger),
 	}
+	opts.Experimental.ValueSeparationPolicy = valueSeparation
 	if o.fs != nil {
 		opts.FS = o.fs
 	} else {
