@@ -197,33 +197,3 @@ func (i *Instance) closeNow(ctx context.Context) {
 	i.tables = 0
 	i.m.unref(ctx)
 }
-
-// tableGrow is called by metered code before every table.grow with the
-// number of elements asked for: it charges them to the instance's memory
-// budget and lets the grow go on, or makes it fail (as past the table's
-// maximum) when the budget is spent or the instance's tables would hold
-// more than maxTableElements together. Tables live on the Go heap, where
-// a grow copies the table: the cap keeps that work, which the garbage
-// collector shares among all tenants, small.
-func tableGrow(ctx context.Context, _ api.Module, s []uint64) {
-	n := uint32(s[0])
-	c := callFrom(ctx)
-	if c == nil || c.inst == nil {
-		s[0] = 0xFFFFFFFF
-		return
-	}
-	inst := c.inst
-	cost := int64(n) * tableElementBytes
-	if (inst.tables+cost)/tableElementBytes > maxTableElements {
-		s[0] = 0xFFFFFFFF
-		return
-	}
-	if inst.m.tenant != nil {
-		if err := inst.m.tenant.Memory.Take(cost); err != nil {
-			s[0] = 0xFFFFFFFF
-			return
-		}
-	}
-	inst.tables += cost
-	s[0] = uint64(n)
-}

@@ -245,7 +245,7 @@ func newRuntime(ctx context.Context, cache *Cache, memoryPages uint32) (wazero.R
 		WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) { panic(errCallDepth) }), nil, nil).
 		Export(overflowFunc).
 		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(tableGrow), []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
+		WithGoModuleFunction(api.GoModuleFunc(tableGrow), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
 		Export(tableGrowFunc).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(memFill), bulkParams, []api.ValueType{api.ValueTypeI32}).

@@ -56,7 +56,7 @@ type instr struct {
 	op    byte
 	sub   uint32 // the sub-opcode of a 0xFC or 0xFD instruction
 	start int    // offset of its first byte
-	idx   uint32 // call, ref.func: the function index
+	idx   uint32 // call, ref.func: the function index; table.grow: the table's
 }
 
 // next decodes the instruction at r.p and moves past it.
@@ -68,7 +68,11 @@ func (r *reader) next() instr {
 		in.idx = r.u32()
 	case opPrefixFC, opPrefixSIMD:
 		in.sub = r.u32()
-		r.skipPrefixed(in.op, in.sub)
+		if in.op == opPrefixFC && in.sub == fcTableGrow {
+			in.idx = r.u32()
+		} else {
+			r.skipPrefixed(in.op, in.sub)
+		}
 	default:
 		r.skipImmediates(in.op)
 	}

@@ -31,11 +31,12 @@ type Options struct {
 	// with: a module with a larger one is refused.
 	MaxTableElements uint32
 	// TableGrowName, if set, names the function, in FuelModule, of type
-	// (i32) -> (i32) that every table.grow calls first with the number of
-	// elements asked for: it returns that number to let the grow go on, or
-	// 0xFFFFFFFF to make it fail (table.grow then gives -1, as it does
-	// past the table's maximum). The host charges the new elements to the
-	// instance's memory budget there.
+	// (i32, i32) -> (i32) that every table.grow calls first with the number
+	// of elements asked for and the table's index: it returns that number
+	// to let the grow go on, or 0xFFFFFFFF to make it fail (table.grow then
+	// gives -1, as it does past the table's maximum). The host charges the
+	// new elements to the instance's memory budget there, and makes room
+	// for them.
 	TableGrowName string
 	// FillName and CopyName, if set (both or neither), name the functions,
 	// in FuelModule, of type (i32, i32, i32) -> (i32) that every
@@ -152,7 +153,7 @@ func Prepare(wasm []byte, o Options) (*Prepared, error) {
 	add(o.FuelName, nil, i32)
 	w.overflowFunc = add(o.OverflowName, nil, nil)
 	if o.TableGrowName != "" {
-		w.tableGrowFunc = add(o.TableGrowName, i32, i32)
+		w.tableGrowFunc = add(o.TableGrowName, []byte{valI32, valI32}, i32)
 	}
 	w.bulk = o.FillName != ""
 	if w.bulk {
@@ -700,7 +701,9 @@ func (w *rewriter) meter(out []byte, b body, ft funcType) ([]byte, error) {
 		case opPrefixFC:
 			switch {
 			case in.sub == fcTableGrow && w.o.TableGrowName != "":
-				// [ref, n] → call $tablegrow(n) → [ref, n'] → table.grow
+				// [ref, n] → call $tablegrow(n, table) → [ref, n'] → table.grow
+				out = append(out, opI32Const)
+				out = appendSLEB32(out, int32(in.idx))
 				out = append(out, opCall)
 				out = appendU32(out, w.tableGrowFunc)
 			case in.sub == fcMemoryFill && w.bulk:

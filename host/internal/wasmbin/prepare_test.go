@@ -35,6 +35,10 @@ type fuelRuntime struct {
 	calls     atomic.Int64
 	limit     int64
 	bulkCalls atomic.Int64
+	// grows records the table.grow hook's calls, [n, table] each; it
+	// refuses grows of more than growLimit elements.
+	grows     [][2]uint32
+	growLimit uint32
 }
 
 func newFuelRuntime(t testing.TB) *fuelRuntime {
@@ -78,6 +82,14 @@ func newFuelRuntime(t testing.TB) *fuelRuntime {
 				s[0] = 0
 			}
 		}), bulkTypes, []api.ValueType{api.ValueTypeI32}).Export("copy").
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(func(_ context.Context, _ api.Module, s []uint64) {
+			n, table := uint32(s[0]), uint32(s[1])
+			f.grows = append(f.grows, [2]uint32{n, table})
+			if n > f.growLimit {
+				s[0] = 0xFFFFFFFF
+			}
+		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).Export("grow").
 		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -386,6 +398,40 @@ func compileRecovered(ctx context.Context, rt wazero.Runtime, wasm []byte) (cm w
 		}
 	}()
 	return rt.CompileModule(ctx, wasm)
+}
+
+// TestPrepare_TableGrow: every table.grow first calls the hook with the
+// number of elements and the table's index; what the hook returns is the
+// number the grow asks for, so that 0xFFFFFFFF makes it fail.
+func TestPrepare_TableGrow(t *testing.T) {
+	opts := testOpts
+	opts.TableGrowName = "grow"
+	p, err := Prepare(readTestdata(t, "tables.wasm"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := newFuelRuntime(t)
+	rt.growLimit = 100
+	m, err := rt.InstantiateWithConfig(context.Background(), p.Wasm, wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ table, n, want uint32 }{
+		{0, 5, 1},            // $a had 1 element
+		{1, 3, 2},            // $b had 2
+		{1, 3, 5},            // and then 5
+		{1, 1, 0xFFFFFFFF},   // past $b's maximum of 8: wazero refuses
+		{0, 101, 0xFFFFFFFF}, // the hook refuses
+		{0, 0, 6},
+	} {
+		if got := uint32(call(t, m, "grow", uint64(c.table), uint64(c.n))); got != c.want {
+			t.Errorf("grow(table %d, %d) = %d, want %d", c.table, c.n, int32(got), int32(c.want))
+		}
+	}
+	want := [][2]uint32{{5, 0}, {3, 1}, {3, 1}, {1, 1}, {101, 0}, {0, 0}}
+	if fmt.Sprint(rt.grows) != fmt.Sprint(want) {
+		t.Errorf("the hook saw [n table] %v, want %v", rt.grows, want)
+	}
 }
 
 // TestPrepare_Ops: a function with every kind of immediate gives the same
