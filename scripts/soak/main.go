@@ -4,8 +4,10 @@
 // end, while the attacker's hostile guests (testdata/hostile) and hostile
 // clients take their turns, one after another. For every phase it prints
 // the victim's requests, errors, p50 and p99 (and the p99's ratio to the
-// baseline), and the host's peak resident memory; at the end, whether the
-// host ran throughout, in one process, and stopped cleanly on SIGTERM.
+// baseline), the machine's own stalls in the phase (stall p99: how late a
+// process of its own woke from 1 ms sleeps, stalls.go), and the host's
+// peak resident memory; at the end, whether the host ran throughout, in
+// one process, and stopped cleanly on SIGTERM.
 //
 //	make soak                          # builds bin/dohost, ~4 minutes
 //	go run ./scripts/soak -phase 8s -only kvflood,loop
@@ -47,6 +49,7 @@ var (
 	debug    = flag.String("debug-addr", "", "pass --debug-addr to dohost (pprof), and take a goroutine dump halfway through each attack into the data directory")
 	niceness = flag.Int("nice", 10, "run dohost at this niceness: the load generator shares the cores, and its own wait for one would count as the victim's latency")
 	attacker = flag.String("attacker", "", "(internal) be the attacker's clients of this attack for one phase, against -listen: the soak runs them so, in a process of their own")
+	probe    = flag.Bool("stall-probe", false, "(internal) be the stall probe (stalls.go): the soak runs it so, in a process of its own")
 	hostLat  = flag.Bool("host-latency", false, "pass --access-log to dohost and also report the victim's p99 as the host measured it (from reading the request to the end of the answer): what the rest is, the client waited for a core")
 )
 
@@ -61,6 +64,10 @@ func main() {
 	flag.Parse()
 	if *attacker != "" {
 		runAttacker(*attacker)
+		return
+	}
+	if *probe {
+		runStallProbe()
 		return
 	}
 	root, err := os.Getwd()
@@ -112,7 +119,10 @@ func main() {
 	if *hostLat {
 		hostCol = fmt.Sprintf(" %8s", "host p99")
 	}
-	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s%s %9s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", hostCol, "peak MiB", "what")
+	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s%s %9s %9s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", hostCol, "stall p99", "peak MiB", "what")
+	stalls, err := startStallProbe()
+	check(err)
+	defer stalls.stop()
 
 	v := newVictim(base, *rate, *clients)
 	defer v.stop()
@@ -120,6 +130,8 @@ func main() {
 	run := func(name, kind, what string, a func(ctx context.Context)) {
 		resetPeak(pid)
 		v.reset()
+		_, _, err := stalls.take()
+		check(err)
 		logAt := logf.size()
 		ctx, cancel := context.WithTimeout(context.Background(), *phaseDur)
 		done := make(chan struct{})
@@ -157,8 +169,10 @@ func main() {
 		if *hostLat {
 			hostCol = fmt.Sprintf(" %8.2f", ms(hostP99(logf, logAt)))
 		}
-		fmt.Printf("%-14s %-6s %9d %7d %8.2f %8.2f %7.2f%s %9d  %s\n", name, kind, n, errs,
-			ms(p50), ms(p99), ratio, hostCol, peakRSS(pid)>>20, what)
+		stall, _, err := stalls.take()
+		check(err)
+		fmt.Printf("%-14s %-6s %9d %7d %8.2f %8.2f %7.2f%s %9.2f %9d  %s\n", name, kind, n, errs,
+			ms(p50), ms(p99), ratio, hostCol, ms(stall), peakRSS(pid)>>20, what)
 		select {
 		case err := <-exited:
 			fmt.Printf("FAIL: dohost exited during %s: %v (log: %s)\n", name, err, logf.name)
