@@ -17,10 +17,9 @@ import (
 // at the victim's niceness and sharing nothing with dohost, sleeps 1 ms
 // over and over and records how late it wakes. When the victim's latency
 // rises in a phase and the probe's does too, every process on the machine
-// was kept from running, not only dohost's victim: on a virtual machine
-// that can be the hypervisor (first touches of memory the host had taken
-// back, a kernel daemon scanning memory: README, "Soak"), which no
-// scheduling inside dohost can undo.
+// was kept from running, not only dohost's victim, which no scheduling
+// inside dohost can undo (on the machine this was written on, a kernel
+// daemon scanning the memory of running processes: README, "Soak").
 
 // probeSleep is the sleep the probe times.
 const probeSleep = time.Millisecond
