@@ -308,7 +308,12 @@ func TestJS_BlockConcurrencyWhile(t *testing.T) {
 // an endless allocation at memory_mb, each a 500 for its own request,
 // while other objects of the same Worker keep answering.
 func TestJS_Containment(t *testing.T) {
-	ts := jsApp(t)
+	// 32 MiB, not the app's 128: the allocating object then runs out of
+	// memory after a quarter of the page faults, well within its cpu_ms
+	// on a machine where a fresh page costs tens of microseconds (under
+	// -race, beside other packages' tests, 128 MiB ran past the limit).
+	ts := startJS(t, "testdata/js/app/index.ts", strings.Replace(jsAppConfig, "memory_mb = 128", "memory_mb = 32", 1),
+		map[string]map[string]string{"default/jsapp": {"TOKEN": "s3cret"}})
 	ts.getJSON(t, "/obj/count?name=bystander", 200, new(int))
 	for _, c := range []struct{ path, inLog string }{
 		{"/obj/loop?name=loop", "ran past its time limit"},
