@@ -194,7 +194,7 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 	bodies := wk.tenant.Bodies
 	held := size + recordSize(r)
 	if err := bodies.Take(held); err != nil {
-		wk.log.Warn("request refused: request bodies fill their memory budget", "err", err)
+		warnEvery(&wk.noBody, refusalLogEvery, wk.log, "request refused: request bodies fill their memory budget", "err", err)
 		// The body stays unread: close the connection rather than read
 		// and drop it.
 		w.Header().Set("Connection", "close")

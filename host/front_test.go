@@ -106,7 +106,7 @@ func TestFront_ErrorsToLog(t *testing.T) {
 // whose request bodies may hold 32 MiB: the requests past it are refused
 // at once with 503, their bodies unread, and the host's memory grows by
 // about the budget (and the Worker instances' own copies), not by forty
-// bodies.
+// bodies. The refusals are logged a line a second.
 func TestFront_BodyBudget(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data"), Limits: Limits{RequestBodies: 32 << 20}},
@@ -115,6 +115,7 @@ func TestFront_BodyBudget(t *testing.T) {
 	settle()
 	base := rssNow(t)
 	var ok, refused atomic.Int64
+	start := time.Now()
 	peak := peakRSS(t, func() {
 		var wg sync.WaitGroup
 		for i := 0; i < 40; i++ {
@@ -148,6 +149,11 @@ func TestFront_BodyBudget(t *testing.T) {
 	}
 	if used := ts.quota.Bodies.Used(); used != 0 {
 		t.Errorf("%d bytes of the bodies' budget still held", used)
+	}
+	// The refusals are logged a line a second, not a line each.
+	lines := strings.Count(ts.logs.String(), "request bodies fill their memory budget")
+	if most := int(time.Since(start)/refusalLogEvery) + 1; lines > most {
+		t.Errorf("%d refusals logged in %d lines; want at most %d, one a second", refused.Load(), lines, most)
 	}
 }
 
