@@ -127,6 +127,8 @@ type Server struct {
 	sockets *sockets.Host
 	metrics *promMetrics
 
+	accountLogs accountLogs // the log lines about each account (workerLog)
+
 	dep      atomic.Pointer[deployment] // what the host serves
 	deployMu sync.Mutex                 // one deploy at a time
 	closed   atomic.Bool                // Close began: no more deploys

@@ -72,7 +72,7 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 	w := &worker{
 		cfg:        cfg,
 		version:    spec.version,
-		log:        s.log.With("account", cfg.AccountID, "worker", cfg.Name),
+		log:        s.workerLog(cfg.AccountID, cfg.Name),
 		env:        &guest.Env{KV: map[string]*store.KV{}, Namespaces: map[string]guest.Namespace{}},
 		namespaces: map[string]*objects.Namespace{},
 		tenant:     s.quota.Tenant(cfg.AccountID),
@@ -325,7 +325,7 @@ func (s *Server) loadWorkers(ctx context.Context, specs []workerSpec) ([]*worker
 		c := sp.cfg
 		if errs[i] != nil {
 			s.log.Error("worker failed to load; its routes answer 503 until it is fixed", "account", c.AccountID, "worker", c.Name, "err", errs[i])
-			ws[i] = &worker{cfg: c, log: s.log.With("account", c.AccountID, "worker", c.Name), loadErr: errs[i]}
+			ws[i] = &worker{cfg: c, log: s.workerLog(c.AccountID, c.Name), loadErr: errs[i]}
 		}
 	}
 	return ws, nil

@@ -28,6 +28,7 @@
 //
 // # Locks
 //
-// logLimiter.mu and logWriter.mu are leaves: nothing else is locked while
-// they are held. No lock of this package is held while guest code runs.
+// A logLimiter's bucket and logWriter.mu are leaves: nothing else is
+// locked while they are held. No lock of this package is held while guest
+// code runs.
 package guest

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dohost/dohost/host/internal/lograte"
 )
 
 // maxLogLine bounds one line of guest output; longer lines are split.
@@ -23,36 +25,17 @@ const (
 // logLimiter is a token bucket shared by all instances of one worker. It
 // is safe for concurrent use.
 type logLimiter struct {
-	log *slog.Logger
-
-	mu       sync.Mutex
-	tokens   float64   // guarded by mu
-	last     time.Time // guarded by mu: the last refill
-	dropped  int       // guarded by mu: since the last report
-	reported time.Time // guarded by mu
+	log    *slog.Logger
+	bucket *lograte.Bucket
 }
 
 func newLogLimiter(log *slog.Logger) *logLimiter {
-	return &logLimiter{log: log, tokens: LogBurst, last: time.Now()}
+	return &logLimiter{log: log, bucket: lograte.NewBucket(LogRate, LogBurst, time.Now())}
 }
 
 // allow takes a token for one line, reporting whether it may be logged.
 func (l *logLimiter) allow() bool {
-	l.mu.Lock()
-	now := time.Now()
-	l.tokens = min(LogBurst, l.tokens+now.Sub(l.last).Seconds()*LogRate)
-	l.last = now
-	ok := l.tokens >= 1
-	if ok {
-		l.tokens--
-	} else {
-		l.dropped++
-	}
-	var report int
-	if l.dropped > 0 && now.Sub(l.reported) >= time.Second {
-		report, l.dropped, l.reported = l.dropped, 0, now
-	}
-	l.mu.Unlock()
+	ok, report := l.bucket.Take(time.Now())
 	if report > 0 {
 		l.log.Warn("guest log lines dropped: over the rate limit", "dropped", report, "limit_per_s", LogRate)
 	}
