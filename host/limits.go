@@ -74,7 +74,7 @@ type Limits struct {
 // alarm runs a second of one account.
 func DefaultLimits(memTotal int64, maxObjects int) Limits {
 	if memTotal <= 0 {
-		memTotal = PhysicalMemory()
+		memTotal = physicalMemory()
 	}
 	buffers := min(memTotal/16, 1<<30)
 	return Limits{
@@ -137,8 +137,8 @@ func (l Limits) quotaLimits(maxObjects int) quota.Limits {
 	}
 }
 
-// PhysicalMemory reads MemTotal from /proc/meminfo, or assumes 8 GiB.
-func PhysicalMemory() int64 {
+// physicalMemory reads MemTotal from /proc/meminfo, or assumes 8 GiB.
+func physicalMemory() int64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
 		return 8 << 30

@@ -68,7 +68,6 @@ Flags of serve:
 
 func main() {
 	setProcs()
-	setGCForMachine()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
