@@ -28,6 +28,9 @@ echo "# dohost $(git rev-parse --short HEAD); $CLIENTS clients in one room, $ROU
 for srv in $SERVERS; do
   case $srv in
     dohost)
+      for f in bin/dohost guests/examples/chat/chat.wasm; do
+        [ -f "$ROOT/$f" ] || { echo "$f is not built: run make bench-ws, which builds it" >&2; exit 1; }
+      done
       addr=127.0.0.1:8788; port_free $addr
       "$ROOT/bin/dohost" serve --config "$ROOT/guests/examples/chat/wrangler.toml" --listen $addr \
         --data "$WORK/data" --idle-timeout 5s >"$WORK/dohost.log" 2>&1 &
