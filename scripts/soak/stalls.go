@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -126,4 +127,17 @@ func (p *stallProbe) take() (p99, top time.Duration, err error) {
 func (p *stallProbe) stop() {
 	p.in.Close()
 	_ = p.cmd.Wait()
+}
+
+// damonRunning reports whether a DAMON daemon (kdamond) runs on this
+// machine: its scans of a running process's mapped pages stall every
+// process once dohost holds much memory (README, "Soak").
+func damonRunning() bool {
+	states, _ := filepath.Glob("/sys/kernel/mm/damon/admin/kdamonds/*/state")
+	for _, f := range states {
+		if b, err := os.ReadFile(f); err == nil && strings.TrimSpace(string(b)) == "on" {
+			return true
+		}
+	}
+	return false
 }
