@@ -30,7 +30,13 @@ memory_mb = 128
 // TOKEN.
 func jsApp(t *testing.T) *testServer {
 	t.Helper()
-	return startJS(t, "testdata/js/app/index.ts", jsAppConfig,
+	return jsAppWith(t, jsAppConfig)
+}
+
+// jsAppWith is jsApp with the config body cfg.
+func jsAppWith(t *testing.T, cfg string) *testServer {
+	t.Helper()
+	return startJS(t, "testdata/js/app/index.ts", cfg,
 		map[string]map[string]string{"default/jsapp": {"TOKEN": "s3cret"}})
 }
 
@@ -312,8 +318,7 @@ func TestJS_Containment(t *testing.T) {
 	// memory after a quarter of the page faults, well within its cpu_ms
 	// on a machine where a fresh page costs tens of microseconds (under
 	// -race, beside other packages' tests, 128 MiB ran past the limit).
-	ts := startJS(t, "testdata/js/app/index.ts", strings.Replace(jsAppConfig, "memory_mb = 128", "memory_mb = 32", 1),
-		map[string]map[string]string{"default/jsapp": {"TOKEN": "s3cret"}})
+	ts := jsAppWith(t, strings.Replace(jsAppConfig, "memory_mb = 128", "memory_mb = 32", 1))
 	ts.getJSON(t, "/obj/count?name=bystander", 200, new(int))
 	for _, c := range []struct{ path, inLog string }{
 		{"/obj/loop?name=loop", "ran past its time limit"},
