@@ -44,16 +44,40 @@ func (s *Server) workerLog(account, worker string) *slog.Logger {
 	}
 	l.mu.Unlock()
 	h := s.log.Handler().WithAttrs([]slog.Attr{slog.String("account", account)})
-	return slog.New(&limitedHandler{Handler: h, report: h, bucket: b}).With("worker", worker)
+	return slog.New(&limitedHandler{base: h, report: h, bucket: b}).With("worker", worker)
 }
 
-// limitedHandler passes records on to its Handler while its bucket lets
+// limitedHandler passes records on to its handler while its bucket lets
 // them through, and writes how many it dropped to report, with the
 // account's name alone.
+//
+// Attributes added to it (WithAttrs) are applied to the handler below
+// only when a record is first written: every object gets a logger with
+// its class and ID, thousands a second while a tenant churns objects,
+// and most never write a line; the text handler formats the attributes
+// it is given at once (1.5 KB of garbage an object).
 type limitedHandler struct {
-	slog.Handler
-	report slog.Handler
-	bucket *lograte.Bucket
+	base    slog.Handler // the handler below, without pending
+	pending []slog.Attr  // attributes not yet applied to base
+	report  slog.Handler
+	bucket  *lograte.Bucket
+
+	once    sync.Once
+	applied slog.Handler // base with pending, made by once
+}
+
+// handler returns the handler below with the pending attributes applied.
+func (h *limitedHandler) handler() slog.Handler {
+	if len(h.pending) == 0 {
+		return h.base
+	}
+	h.once.Do(func() { h.applied = h.base.WithAttrs(h.pending) })
+	return h.applied
+}
+
+// Enabled reports whether the handler below writes records at level.
+func (h *limitedHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.base.Enabled(ctx, level)
 }
 
 // Handle writes r if the account's rate allows it.
@@ -71,17 +95,22 @@ func (h *limitedHandler) Handle(ctx context.Context, r slog.Record) error {
 	if !ok {
 		return nil
 	}
-	return h.Handler.Handle(ctx, r)
+	return h.handler().Handle(ctx, r)
 }
 
 // WithAttrs returns the handler with attrs added to its records, within
 // the same account's rate.
 func (h *limitedHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &limitedHandler{Handler: h.Handler.WithAttrs(attrs), report: h.report, bucket: h.bucket}
+	if len(attrs) == 0 {
+		return h
+	}
+	pending := make([]slog.Attr, 0, len(h.pending)+len(attrs))
+	pending = append(append(pending, h.pending...), attrs...)
+	return &limitedHandler{base: h.base, pending: pending, report: h.report, bucket: h.bucket}
 }
 
 // WithGroup returns the handler with its records' later attributes in
 // group name, within the same account's rate.
 func (h *limitedHandler) WithGroup(name string) slog.Handler {
-	return &limitedHandler{Handler: h.Handler.WithGroup(name), report: h.report, bucket: h.bucket}
+	return &limitedHandler{base: h.handler().WithGroup(name), report: h.report, bucket: h.bucket}
 }

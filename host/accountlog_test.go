@@ -64,3 +64,30 @@ func lastLines(text string, n int) string {
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// TestWorkerLog_PendingAttrs: attributes given to an object's logger are
+// applied when it first writes, in the order given and before the
+// record's own, also under a group and from goroutines writing at once.
+func TestWorkerLog_PendingAttrs(t *testing.T) {
+	var out testLogger
+	s := &Server{log: slog.New(slog.NewTextHandler(&out, nil))}
+	obj := s.workerLog("acct", "w").With("class", "C").With("object", "id1")
+	done := make(chan struct{})
+	for i := 0; i < 8; i++ {
+		go func() {
+			obj.Info("at once", "k", 1)
+			done <- struct{}{}
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		<-done
+	}
+	obj.WithGroup("g").Info("grouped", "k", 2)
+	text := out.String()
+	if n := strings.Count(text, `msg="at once" account=acct worker=w class=C object=id1 k=1`); n != 8 {
+		t.Errorf("%d of 8 lines with every attribute in order:\n%s", n, text)
+	}
+	if !strings.Contains(text, `msg=grouped account=acct worker=w class=C object=id1 g.k=2`) {
+		t.Errorf("the grouped line lacks its attributes or group:\n%s", text)
+	}
+}

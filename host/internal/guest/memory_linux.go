@@ -215,10 +215,12 @@ func (m *linearMemory) reset() bool {
 
 // restorePages is reset for the n pages of a mapped image.
 func (m *linearMemory) restorePages(n int) bool {
-	entries := m.pageEntries(n)
-	if entries == nil {
+	ep := m.pageEntries(n)
+	if ep == nil {
 		return false
 	}
+	defer freeEntries(ep)
+	entries := *ep
 	var runs []pageRun
 	if p := m.writes.runs.Load(); p != nil {
 		runs = *p
@@ -338,18 +340,43 @@ func (m *linearMemory) called() {
 }
 
 // pageEntries reads the pagemap entries of the memory's first n pages,
-// or returns nil when they cannot be read.
-func (m *linearMemory) pageEntries(n int) []byte {
+// or returns nil when they cannot be read. The caller gives the buffer
+// back with freeEntries once it has read it: resets and trims are many
+// (thousands a second when a tenant churns objects), and each would
+// otherwise leave 8 bytes a page of garbage.
+func (m *linearMemory) pageEntries(n int) *[]byte {
 	f := pagemap()
 	if f == nil || m.buf == nil {
 		return nil
 	}
-	entries := make([]byte, 8*n)
+	p, _ := entryBufs.Get().(*[]byte)
+	if p == nil {
+		p = new([]byte)
+	}
+	if cap(*p) < 8*n {
+		*p = make([]byte, 8*n)
+	}
+	*p = (*p)[:8*n]
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.buf)))
-	if _, err := f.ReadAt(entries, int64(base/osPage)*8); err != nil {
+	if _, err := f.ReadAt(*p, int64(base/osPage)*8); err != nil {
+		freeEntries(p)
 		return nil
 	}
-	return entries
+	return p
+}
+
+// entryBufs holds pageEntries' buffers between uses.
+var entryBufs sync.Pool
+
+// maxPooledEntries is the largest buffer kept for reuse: the entries of
+// 64 MiB of memory. A larger one is left to the collector.
+const maxPooledEntries = 8 * (64 << 20) / osPage
+
+// freeEntries gives back a buffer pageEntries returned.
+func freeEntries(p *[]byte) {
+	if cap(*p) <= maxPooledEntries {
+		entryBufs.Put(p)
+	}
 }
 
 // ownPage reports whether a pagemap entry is of a page the instance made
@@ -391,10 +418,12 @@ func (m *linearMemory) trim() {
 		return
 	}
 	n := int(m.img.size / osPage)
-	entries := m.pageEntries(n)
-	if entries == nil {
+	ep := m.pageEntries(n)
+	if ep == nil {
 		return
 	}
+	defer freeEntries(ep)
+	entries := *ep
 	run, shared := -1, false // the current range; whether it holds a shared page
 	flush := func(end int) {
 		if run >= 0 && shared {

@@ -105,10 +105,12 @@ func (m *linearMemory) learn() {
 	if n == 0 {
 		return
 	}
-	entries := m.pageEntries(n)
-	if entries == nil {
+	ep := m.pageEntries(n)
+	if ep == nil {
 		return
 	}
+	defer freeEntries(ep)
+	entries := *ep
 	imagePages := 0
 	if m.img != nil && m.img.fd >= 0 {
 		imagePages = int(m.img.size / osPage)

@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 
+	"github.com/dohost/dohost/abi"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -131,5 +133,51 @@ func TestRecycle_ModuleClose(t *testing.T) {
 	b.Close(ctx)
 	if m.refs.Load() != 0 || len(m.spares.list) != 0 {
 		t.Fatalf("after the last instance: refs %d, %d spares", m.refs.Load(), len(m.spares.list))
+	}
+}
+
+// TestRecycle_ConstructorKept: a revived spare runs its constructor with
+// the function it resolved the first time (wazero gives each resolved
+// function a 10 KB call stack of its own: resolving it anew for every
+// new object made most of the host's garbage while a tenant churned
+// objects), and a new object on a spare allocates less than that stack.
+func TestRecycle_ConstructorKept(t *testing.T) {
+	ctx := context.Background()
+	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
+	st := testStore(t)
+	var ctor api.Function
+	cycle := func() {
+		inst, err := m.Instantiate(ctx, m.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := NewCall()
+		c.Kind, c.Txn, c.Writes, c.Env, c.Log = Construct, st.NewTxn(), m.NewWrites(), &Env{}, m.log
+		if err := inst.Run(ctx, c, []byte("input"), nil); err != nil {
+			t.Fatal(err)
+		}
+		c.Free()
+		if f := inst.fn(abi.ExportObjectNew); ctor == nil {
+			ctor = f
+		} else if f != ctor {
+			t.Fatal("the revived instance resolved its constructor again")
+		}
+		inst.Close(ctx)
+	}
+	cycle()
+	if len(m.spares.list) != 1 {
+		t.Fatal("the instance was not kept as a spare")
+	}
+	const n = 200
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		cycle()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per >= 10240 {
+		t.Errorf("a new object on a spare allocated %d bytes, want less than one call stack (10 KB)", per)
+	} else {
+		t.Logf("a new object on a spare allocated %d bytes", per)
 	}
 }
