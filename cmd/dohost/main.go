@@ -248,6 +248,11 @@ func serve(args []string, stderr io.Writer) int {
 	if opts.verbose {
 		level = slog.LevelDebug
 	}
+	// Handlers log without waiting for stderr's writes (host.LogWriter);
+	// whatever else this function writes goes the same way, in order.
+	lw := host.NewLogWriter(stderr)
+	defer lw.Close()
+	stderr = lw
 	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
 	if opts.logJSON {
 		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: durationSeconds})
