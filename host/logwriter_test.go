@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -16,9 +16,8 @@ import (
 // blockingSink is a log destination whose writes wait until it is
 // released, as a stuck pipe does.
 type blockingSink struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	writes  int
+	testLogger
+	writes  atomic.Int64
 	entered chan struct{} // a write has begun
 	release chan struct{} // closed to let writes through
 }
@@ -33,16 +32,8 @@ func (s *blockingSink) Write(p []byte) (int, error) {
 	default:
 	}
 	<-s.release
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.writes++
-	return s.buf.Write(p)
-}
-
-func (s *blockingSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
+	s.writes.Add(1)
+	return s.testLogger.Write(p)
 }
 
 // TestLogWriter_DoesNotWaitForTheDestination: while the destination is
@@ -84,8 +75,8 @@ func TestLogWriter_DoesNotWaitForTheDestination(t *testing.T) {
 		}
 		next[g]++
 	}
-	if sink.writes > 3 {
-		t.Errorf("%d writes to the destination for 1,001 lines, want them together (at most 3)", sink.writes)
+	if sink.writes.Load() > 3 {
+		t.Errorf("%d writes to the destination for 1,001 lines, want them together (at most 3)", sink.writes.Load())
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -133,7 +124,7 @@ func TestLogWriter_FullBufferWaits(t *testing.T) {
 // TestLogWriter_Close writes out what waits, and lines after Close go
 // straight to the destination.
 func TestLogWriter_Close(t *testing.T) {
-	var sink syncBuffer
+	var sink testLogger
 	w := NewLogWriter(&sink)
 	for i := range 100 {
 		fmt.Fprintf(w, "line %d\n", i)
@@ -148,24 +139,6 @@ func TestLogWriter_Close(t *testing.T) {
 	if !strings.HasSuffix(sink.String(), "line 99\nafter\n") {
 		t.Fatal("a line after Close was not written at once, in order")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // BenchmarkLogLines: request handlers on every P logging a line each
