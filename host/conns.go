@@ -2,10 +2,14 @@ package host
 
 import (
 	"container/list"
+	"errors"
 	"log"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -92,7 +96,7 @@ func NewHTTPServer(h http.Handler, l HTTPLimits, errorLog *log.Logger) *HTTPServ
 
 // Serve accepts connections on ln, within the cap, until Shutdown.
 func (hs *HTTPServer) Serve(ln net.Listener) error {
-	return hs.Server.Serve(&limitedListener{Listener: ln, c: hs.conns})
+	return hs.Server.Serve(newLimitedListener(ln, hs.conns))
 }
 
 // writeDeadline gives each response at most d to be written.
@@ -166,23 +170,98 @@ const busyResponse = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/pla
 	"Connection: close\r\nContent-Length: 46\r\n\r\ndohost: too many connections; try again later\n"
 
 // limitedListener is a listener whose Accept keeps the connections within
-// the limiter's cap.
+// the limiter's cap, and accepts no faster than the connections it
+// accepted start to be served (pace).
 type limitedListener struct {
 	net.Listener
-	c *connLimiter
+	c    *connLimiter
+	pace chan struct{} // a token for each accepted connection whose goroutine has not yet run
 }
 
+// newLimitedListener returns ln within c's cap, paced to the goroutines
+// that can run.
+func newLimitedListener(ln net.Listener, c *connLimiter) *limitedListener {
+	return &limitedListener{Listener: ln, c: c, pace: make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0)))}
+}
+
+// Accept waits while 2 connections a P that it accepted have not yet
+// been touched by the goroutine that serves them. net/http starts a
+// goroutine for each connection it accepts, and a flood of new
+// connections (the soak's 5,000 at once) otherwise put thousands of them
+// in the scheduler's queue at once, ahead of the requests already read
+// from connections kept alive; the rest now wait in the kernel's accept
+// queue, and come in as fast as they are served.
 func (l *limitedListener) Accept() (net.Conn, error) {
+	l.pace <- struct{}{}
 	for {
 		conn, err := l.Listener.Accept()
 		if err != nil {
+			<-l.pace
 			return nil, err
 		}
 		if l.c.admit() {
-			return conn, nil
+			return &pacedConn{Conn: conn, pace: l.pace}, nil
 		}
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = conn.Write([]byte(busyResponse))
 		_ = conn.Close()
 	}
+}
+
+// pacedConn is an accepted connection that gives its listener's token
+// back the first time it is used: its goroutine has run.
+type pacedConn struct {
+	net.Conn
+	started atomic.Bool
+	pace    chan struct{}
+}
+
+func (c *pacedConn) start() {
+	if !c.started.Load() && c.started.CompareAndSwap(false, true) {
+		<-c.pace
+	}
+}
+
+func (c *pacedConn) Read(p []byte) (int, error) {
+	c.start()
+	return c.Conn.Read(p)
+}
+
+func (c *pacedConn) Write(p []byte) (int, error) {
+	c.start()
+	return c.Conn.Write(p)
+}
+
+func (c *pacedConn) SetDeadline(t time.Time) error {
+	c.start()
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *pacedConn) SetReadDeadline(t time.Time) error {
+	c.start()
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *pacedConn) Close() error {
+	c.start()
+	return c.Conn.Close()
+}
+
+// SyscallConn returns the connection's file descriptor's RawConn: the
+// host's WebSocket poller waits on it (sockets).
+func (c *pacedConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("the connection has no file descriptor")
+	}
+	return sc.SyscallConn()
+}
+
+// CloseWrite shuts the sending side down (net/http does, so that a
+// client reads an error response before the connection closes).
+func (c *pacedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

@@ -2,12 +2,15 @@ package host
 
 import (
 	"bufio"
+	"container/list"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // serveHTTP serves h with an HTTPServer within l on 127.0.0.1 and returns
@@ -106,4 +109,67 @@ func (c *connLimiter) idleCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.idle.Len()
+}
+
+// TestConns_AcceptPaced: the listener accepts no more connections while
+// two a P that it accepted are untouched by their goroutines; the first
+// use of one lets the next in. An accepted connection still hands its
+// file descriptor to the WebSocket poller.
+func TestConns_AcceptPaced(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	ln := newLimitedListener(inner, &connLimiter{max: 1000, conns: map[net.Conn]*list.Element{}})
+	k := cap(ln.pace)
+	for i := 0; i <= k; i++ { // one more than the listener takes at once
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	var accepted []net.Conn
+	for i := 0; i < k; i++ {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		accepted = append(accepted, c)
+	}
+	if len(ln.pace) != cap(ln.pace) {
+		t.Fatalf("%d of %d tokens held after %d accepted connections, none used", len(ln.pace), k, k)
+	}
+	next := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept() // waits for a token
+		if err != nil {
+			t.Error(err)
+		}
+		next <- c
+	}()
+	select {
+	case <-next:
+		t.Fatal("a connection was accepted while every token was held")
+	default:
+	}
+	// The first connection's goroutine runs: it sets its read deadline,
+	// as net/http does first.
+	if err := accepted[0].SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	c := <-next
+	defer c.Close()
+	if sc, ok := c.(syscall.Conn); !ok {
+		t.Error("a paced connection gives no file descriptor to the WebSocket poller")
+	} else if _, err := sc.SyscallConn(); err != nil {
+		t.Errorf("a paced connection's file descriptor: %v", err)
+	}
+	// Using a connection again gives back nothing more.
+	accepted[0].Close()
+	if len(ln.pace) != k {
+		t.Errorf("%d tokens held, want %d: the new connection's, and the other untouched ones'", len(ln.pace), k)
+	}
 }
