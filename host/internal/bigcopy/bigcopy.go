@@ -16,13 +16,15 @@ const chunk = 256 << 10
 // the number of bytes copied.
 func Copy(dst, src []byte) int { return CopyBetween(dst, src, nil) }
 
-// CopyBetween is Copy calling between (when not nil) before each piece: a
+// CopyBetween is Copy calling between (when not nil) between pieces: a
 // copy a guest's host call makes, whose clock checks its deadline, yields
-// and takes turns there, as its code does at its own checks.
+// and takes turns there, as its code does at its own checks. A copy of one
+// piece calls it not at all: the host call checked the clock as it began,
+// and most copies (a storage value, a response) are small.
 func CopyBetween(dst, src []byte, between func()) int {
 	n := min(len(dst), len(src))
 	for off := 0; off < n; off += chunk {
-		if between != nil {
+		if between != nil && off > 0 {
 			between()
 		}
 		copy(dst[off:n], src[off:min(off+chunk, n)])
@@ -33,7 +35,7 @@ func CopyBetween(dst, src []byte, between func()) int {
 // Clone returns a copy of b (nil for nil), made a piece at a time.
 func Clone(b []byte) []byte { return CloneBetween(b, nil) }
 
-// CloneBetween is Clone calling between before each piece (CopyBetween).
+// CloneBetween is Clone calling between between pieces (CopyBetween).
 func CloneBetween(b []byte, between func()) []byte {
 	if b == nil {
 		return nil
@@ -44,11 +46,11 @@ func CloneBetween(b []byte, between func()) []byte {
 }
 
 // Fill sets every byte of dst to v, a piece at a time, calling between
-// (when not nil) before each piece: a guest's memory.fill, done by the
-// host, checks the guest's clock there.
+// (when not nil) between pieces: a guest's memory.fill, done by the host,
+// checks the guest's clock there.
 func Fill(dst []byte, v byte, between func()) {
 	for off := 0; off < len(dst); off += chunk {
-		if between != nil {
+		if between != nil && off > 0 {
 			between()
 		}
 		p := dst[off:min(off+chunk, len(dst))]
@@ -66,15 +68,17 @@ func Fill(dst []byte, v byte, between func()) {
 }
 
 // Move copies the n bytes of mem at src to dst, which may overlap, as
-// memmove does, a piece at a time, calling between (when not nil) before
-// each piece. The pieces go up when dst is below src and down when it is
+// memmove does, a piece at a time, calling between (when not nil) between
+// pieces. The pieces go up when dst is below src and down when it is
 // above, so that no piece overwrites bytes a later one reads. The ranges
 // must be within mem.
 func Move(mem []byte, dst, src, n int, between func()) {
+	first := true
 	piece := func(at, m int) {
-		if between != nil {
+		if between != nil && !first {
 			between()
 		}
+		first = false
 		copy(mem[dst+at:dst+at+m], mem[src+at:src+at+m])
 	}
 	if dst <= src {

@@ -18,6 +18,13 @@ func TestCopy(t *testing.T) {
 		if got := Copy(dst, src); got != n/2 || !bytes.Equal(dst, src[:n/2]) {
 			t.Errorf("Copy into %d of %d bytes: %d", n/2, n, got)
 		}
+		betweens := 0
+		if c := CloneBetween(src, func() { betweens++ }); !bytes.Equal(c, src) {
+			t.Errorf("CloneBetween of %d bytes differs", n)
+		}
+		if want := max(0, (n+chunk-1)/chunk-1); betweens != want {
+			t.Errorf("CloneBetween of %d bytes: between ran %d times, want %d (between pieces)", n, betweens, want)
+		}
 	}
 	if Clone(nil) != nil {
 		t.Error("Clone(nil) is not nil")
@@ -29,8 +36,8 @@ func TestFill(t *testing.T) {
 		for _, n := range []int{0, 1, 2, 3, chunk - 1, chunk, chunk + 1, 3*chunk + 7} {
 			b := make([]byte, n+2)
 			b[0], b[n+1] = 9, 9
-			pieces := 0
-			Fill(b[1:n+1], v, func() { pieces++ })
+			betweens := 0
+			Fill(b[1:n+1], v, func() { betweens++ })
 			if b[0] != 9 || b[n+1] != 9 {
 				t.Errorf("Fill of %d bytes wrote outside its slice", n)
 			}
@@ -39,8 +46,8 @@ func TestFill(t *testing.T) {
 					t.Fatalf("Fill(%d bytes, %#x): byte %d is %#x", n, v, i, c)
 				}
 			}
-			if want := (n + chunk - 1) / chunk; pieces != want {
-				t.Errorf("Fill of %d bytes: %d pieces, want %d", n, pieces, want)
+			if want := max(0, (n+chunk-1)/chunk-1); betweens != want {
+				t.Errorf("Fill of %d bytes: between ran %d times, want %d (between pieces)", n, betweens, want)
 			}
 		}
 	}
@@ -60,13 +67,13 @@ func TestMove(t *testing.T) {
 		}
 		want := append([]byte(nil), mem...)
 		copy(want[c.dst:c.dst+c.n], want[c.src:c.src+c.n])
-		pieces := 0
-		Move(mem, c.dst, c.src, c.n, func() { pieces++ })
+		betweens := 0
+		Move(mem, c.dst, c.src, c.n, func() { betweens++ })
 		if !bytes.Equal(mem, want) {
 			t.Errorf("Move(dst %d, src %d, n %d) differs from memmove", c.dst, c.src, c.n)
 		}
-		if w := (c.n + chunk - 1) / chunk; pieces != w {
-			t.Errorf("Move of %d bytes: %d pieces, want %d", c.n, pieces, w)
+		if w := max(0, (c.n+chunk-1)/chunk-1); betweens != w {
+			t.Errorf("Move of %d bytes: between ran %d times, want %d (between pieces)", c.n, betweens, w)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // 64 MiB into fresh memory runs for tens of milliseconds as a single step
 // of guest code, which neither the clock nor the Go scheduler can
 // interrupt, while the core's other goroutines wait. Done by the host, it
-// runs a piece at a time with the clock's check (tick) before each piece:
+// runs a piece at a time with the clock's check (tick) between pieces:
 // its deadline holds, it yields its core, and a long one takes a long
 // slot, as a loop does. Smaller ones, which compilers emit for every
 // small copy, stay native.

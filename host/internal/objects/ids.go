@@ -27,7 +27,12 @@ type ID [32]byte
 
 const uniqueBit = 0x80
 
-func (id ID) String() string { return hex.EncodeToString(id[:]) }
+// String returns the ID in 64 hex digits.
+func (id ID) String() string {
+	var b [2 * len(id)]byte
+	hex.Encode(b[:], id[:])
+	return string(b[:])
+}
 
 // keyState is what the host keeps for one namespace key: a pool of HMACs
 // under it (hmac.New pads the key and allocates two digests, which cost

@@ -21,6 +21,7 @@ type object struct {
 	r       *Registry
 	ns      *Namespace
 	id      ID
+	hexID   string // id.String(), made once: the log and every new instance's info take it
 	storage *store.Object
 
 	turn    chan struct{} // capacity 1; a token while a request runs
@@ -48,11 +49,12 @@ type object struct {
 
 func newObject(r *Registry, ns *Namespace, id ID) *object {
 	c := &ns.cfg
+	hexID := id.String()
 	return &object{
-		r: r, ns: ns, id: id,
+		r: r, ns: ns, id: id, hexID: hexID,
 		storage: r.o.Store.Object(c.Account, c.Key, id, ns.version().Limits.Storage),
 		turn:    make(chan struct{}, 1),
-		log:     c.Log.With("class", c.Class, "object", id.String()),
+		log:     c.Log.With("class", c.Class, "object", hexID),
 	}
 }
 
@@ -166,7 +168,7 @@ func (o *object) start(ctx context.Context, v *Version, depth int, txn *store.Tx
 		o.r.liveBudget(o).Give(1)
 		return false, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
 	}
-	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: v.Class, ID: o.id.String(), HasName: o.hasName, Name: o.name})
+	info := abi.AppendObjectInfo(nil, &abi.ObjectInfo{Class: v.Class, ID: o.hexID, HasName: o.hasName, Name: o.name})
 	o.ver = v
 	c := o.call(guest.Construct, depth, txn, writes)
 	defer c.Free()

@@ -57,7 +57,7 @@ type PutOptions struct {
 	Expiration    int64 // unix seconds; 0 = none
 	ExpirationTTL int64 // seconds from now; 0 = none
 	Metadata      []byte
-	// Between, if set, runs before each piece of the value's copy into
+	// Between, if set, runs between the pieces of the value's copy into
 	// the transaction (bigcopy.CopyBetween): a guest call's clock.
 	Between func()
 }

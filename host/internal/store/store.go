@@ -177,7 +177,7 @@ func prefixEnd(p []byte) []byte {
 // setLarge sets key to the concatenation of parts in b, writing the value
 // straight into the batch a piece at a time (bigcopy): no value is built
 // outside it, and no single copy is large; between (when not nil) runs
-// before each piece.
+// between the pieces of each part.
 func setLarge(b *pebble.Batch, key []byte, between func(), parts ...[]byte) error {
 	n := 0
 	for _, p := range parts {
@@ -200,7 +200,7 @@ func getCopy(r pebble.Reader, key []byte) ([]byte, bool, error) {
 // getAppend reads key from r and returns its value copied into dst's
 // array when it has room (so that a caller reading large values over and
 // over allocates once), or into a new one; between (when not nil) runs
-// before each piece of the copy (bigcopy.CopyBetween), and may panic: the
+// between the pieces of the copy (bigcopy.CopyBetween), and may panic: the
 // engine's handle on the value is closed even so.
 func getAppend(dst []byte, r pebble.Reader, key []byte, between func()) (out []byte, ok bool, err error) {
 	v, c, err := r.Get(key)
