@@ -53,6 +53,9 @@ var (
 	hostLat  = flag.Bool("host-latency", false, "pass --access-log to dohost and also report the victim's p99 as the host measured it (from reading the request to the end of the answer): what the rest is, the client waited for a core")
 )
 
+// warmup is how long the victim runs before its baseline is measured.
+const warmup = 3 * time.Second
+
 // An attack is a function that misbehaves against base until ctx ends.
 type attack struct {
 	name, what string
@@ -129,6 +132,10 @@ func main() {
 
 	v := newVictim(base, *rate, *clients)
 	defer v.stop()
+	// The victim's first seconds (its connections opened, its 100 rooms'
+	// objects made, the host's heap grown to its load) are not its steady
+	// state: they would raise the baseline and flatter every ratio.
+	time.Sleep(warmup)
 	var baseline time.Duration
 	run := func(name, kind, what string, a func(ctx context.Context)) {
 		resetPeak(pid)
