@@ -31,24 +31,9 @@ func objectRequest(b *testing.B, ns *objects.Namespace, name, url string) []byte
 
 // parallel runs op b.N times from n goroutines; goroutine g passes g.
 func parallel(b *testing.B, n int, op func(g, i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	b.ResetTimer()
 	cpu0 := processCPU()
-	for g := 0; g < n; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				op(g, i)
-			}
-		}(g)
-	}
-	wg.Wait()
+	burst(n, b.N, op)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
@@ -131,6 +116,77 @@ func BenchmarkStorageWrite(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkStorageWriteRatio is BenchmarkStorageWrite's WAT guest and
+// raw Pebble taken in turns: each of b.N rounds runs ratioBurst synced
+// writes from each (100 objects through the ABI, then 100 Pebble writers),
+// and the figure is the ratio of their throughputs over all rounds
+// (abi/raw), with the lowest and highest round's. On a shared machine
+// whose load drifts, the two runs of BenchmarkStorageWrite can be minutes
+// apart; here each round's two halves are a second apart.
+func BenchmarkStorageWriteRatio(b *testing.B) {
+	const writers = 100
+	ts := storageServer(b, "wat")
+	ns := ts.namespace(b, "PROBE")
+	names := make([]string, writers)
+	for g := range names {
+		names[g] = fmt.Sprintf("w%d", g)
+		objectRequest(b, ns, names[g], putURL("wat", 0))
+	}
+	db := rawPebble(b, b.TempDir())
+	var abiTime, rawTime time.Duration
+	lo, hi := 1e9, 0.0
+	b.ResetTimer()
+	for r := 0; r < b.N; r++ {
+		a := burst(writers, ratioBurst, func(g, i int) {
+			objectRequest(b, ns, names[g], putURL("wat", i))
+		})
+		p := burst(writers, ratioBurst, func(g, i int) {
+			batch := db.NewBatch()
+			_ = batch.Set([]byte(fmt.Sprintf("\x05bench/%d/k", g)), []byte(fmt.Sprint(i)), nil)
+			if err := batch.Commit(pebble.Sync); err != nil {
+				b.Fatal(err)
+			}
+			batch.Close()
+		})
+		abiTime, rawTime = abiTime+a, rawTime+p
+		ratio := float64(p) / float64(a)
+		lo, hi = min(lo, ratio), max(hi, ratio)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(rawTime)/float64(abiTime), "abi/raw")
+	b.ReportMetric(lo, "lowest-round")
+	b.ReportMetric(hi, "highest-round")
+	b.ReportMetric(float64(b.N*ratioBurst)/abiTime.Seconds(), "abi-writes/s")
+	b.ReportMetric(float64(b.N*ratioBurst)/rawTime.Seconds(), "raw-writes/s")
+}
+
+// ratioBurst is how many writes each side of a BenchmarkStorageWriteRatio
+// round makes: about a fifth of a second's worth.
+const ratioBurst = 30000
+
+// burst runs op count times from n goroutines (goroutine g passes g) and
+// returns how long they took.
+func burst(n, count int, op func(g, i int)) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for g := 0; g < n; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= count {
+					return
+				}
+				op(g, i)
+			}
+		}(g)
+	}
+	wg.Wait()
+	return time.Since(start)
 }
 
 // BenchmarkStorageList: one listing of all 100,000 keys of an object,
