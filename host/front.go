@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -208,7 +209,9 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 	if n >= 0 {
 		enc = abi.AppendRequestHead(make([]byte, 0, 256+n), req, int(n))
 		head := len(enc)
-		enc = enc[:head+int(n)]
+		// Headers past the 256 bytes reserved grew the record without the
+		// body's room.
+		enc = slices.Grow(enc, int(n))[:head+int(n)]
 		if _, err := io.ReadFull(r.Body, enc[head:]); err != nil {
 			return nil, release, http.StatusBadRequest, "the request body could not be read"
 		}

@@ -186,3 +186,31 @@ func TestFront_Trickle(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestFront_LargeHeadersSmallBody: a request whose headers outgrow the
+// room its record first had, with a small body, is served whole, at every
+// header size across the allocator's size classes (the record was once
+// sliced past its capacity when its head outgrew the room reserved).
+func TestFront_LargeHeadersSmallBody(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "data"), filepath.Join(repoRoot(), "testdata", "echo", "wrangler.toml"))
+	for n := 200; n <= 9000; n += 7 {
+		req, err := http.NewRequest("POST", ts.URL+"/h", strings.NewReader("0123456789"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Pad", strings.Repeat("p", n))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("headers of %d bytes: %v", n, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("headers of %d bytes: status %d: %s", n, resp.StatusCode, body)
+		}
+		got, err := abi.DecodeRequest(body)
+		if err != nil || string(got.Body) != "0123456789" {
+			t.Fatalf("headers of %d bytes: the echoed body is %q (%v)", n, got.Body, err)
+		}
+	}
+}
