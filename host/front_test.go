@@ -214,3 +214,45 @@ func TestFront_LargeHeadersSmallBody(t *testing.T) {
 		}
 	}
 }
+
+// TestFront_PooledBodies: request records of large bodies are reused, and
+// a reused one shows its request nothing of the one before: bodies of
+// 3 MiB, then 2.5 MiB, then 3.5 MiB (the same class) are each echoed back
+// exactly, the second and third on the first's buffer.
+func TestFront_PooledBodies(t *testing.T) {
+	ts := startServer(t, filepath.Join(t.TempDir(), "data"), filepath.Join(repoRoot(), "testdata", "echo", "wrangler.toml"))
+	for i, n := range []int{3 << 20, 5 << 19, 7 << 19} {
+		sent := bytes.Repeat([]byte{byte('A' + i)}, n)
+		resp, err := http.Post(ts.URL+"/big", "application/octet-stream", bytes.NewReader(sent))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("body %d: status %d: %.200s", i, resp.StatusCode, body)
+		}
+		got, err := abi.DecodeRequest(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Body, sent) {
+			t.Fatalf("body %d: the Worker got %d bytes, not the %d sent (first difference at %d)", i, len(got.Body), n, firstDiff(got.Body, sent))
+		}
+	}
+	ts.bodyBufs.mu.Lock()
+	reuse := ts.bodyBufs.reuse
+	ts.bodyBufs.mu.Unlock()
+	if reuse != 2 {
+		t.Errorf("%d records on a reused buffer, want 2", reuse)
+	}
+}
+
+// firstDiff returns the first index where a and b differ.
+func firstDiff(a, b []byte) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}
