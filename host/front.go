@@ -207,10 +207,7 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	req := toABIRequest(r, nil)
 	if n >= 0 {
-		// A large record comes from the pool (bodyPool): every byte of it
-		// is written below, the head and then the whole body, before the
-		// Worker reads it; one whose body could not be read is dropped.
-		enc = abi.AppendRequestHead(s.bodyBufs.get(256+int(n)), req, int(n))
+		enc = abi.AppendRequestHead(make([]byte, 0, 256+n), req, int(n))
 		head := len(enc)
 		// Headers past the 256 bytes reserved grew the record without the
 		// body's room.
@@ -218,8 +215,7 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 		if _, err := io.ReadFull(r.Body, enc[head:]); err != nil {
 			return nil, release, http.StatusBadRequest, "the request body could not be read"
 		}
-		rec, give := enc, release
-		return enc, func() { give(); s.bodyBufs.put(rec) }, 0, ""
+		return enc, release, 0, ""
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {

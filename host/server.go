@@ -128,7 +128,6 @@ type Server struct {
 	metrics *promMetrics
 
 	accountLogs accountLogs // the log lines about each account (workerLog)
-	bodyBufs    bodyPool    // request records of large bodies, for reuse (readRequest)
 
 	dep      atomic.Pointer[deployment] // what the host serves
 	deployMu sync.Mutex                 // one deploy at a time
