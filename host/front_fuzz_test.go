@@ -6,7 +6,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +20,7 @@ import (
 // handler. (A request whose headers passed 256 bytes with a small body
 // once made the front slice its record past its capacity.)
 func FuzzFront(f *testing.F) {
-	ts := startServer(f, filepath.Join(f.TempDir(), "data"), filepath.Join(repoRoot(), "testdata", "echo", "wrangler.toml"))
+	ts := echoServer(f)
 	var errs testLogger
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

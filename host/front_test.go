@@ -17,12 +17,19 @@ import (
 	"github.com/dohost/dohost/abi"
 )
 
+// echoServer serves the echo worker (testdata/echo: it answers with the
+// Request record it got) in a new data directory.
+func echoServer(t testing.TB) *testServer {
+	t.Helper()
+	return startServer(t, filepath.Join(t.TempDir(), "data"), filepath.Join(repoRoot(), "testdata", "echo", "wrangler.toml"))
+}
+
 // TestFront_RequestHeaders: a guest sees the headers an HTTP client sent
 // with lower-case names, sorted by name, a repeated name once per value in
 // the order sent, plus host and cf-connecting-ip (the client's address; a
 // forged one is replaced). The echo guest answers with the record it got.
 func TestFront_RequestHeaders(t *testing.T) {
-	ts := startServer(t, filepath.Join(t.TempDir(), "data"), filepath.Join(repoRoot(), "testdata", "echo", "wrangler.toml"))
+	ts := echoServer(t)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +199,7 @@ func TestFront_Trickle(t *testing.T) {
 // header size across the allocator's size classes (the record was once
 // sliced past its capacity when its head outgrew the room reserved).
 func TestFront_LargeHeadersSmallBody(t *testing.T) {
-	ts := startServer(t, filepath.Join(t.TempDir(), "data"), filepath.Join(repoRoot(), "testdata", "echo", "wrangler.toml"))
+	ts := echoServer(t)
 	for n := 200; n <= 9000; n += 7 {
 		req, err := http.NewRequest("POST", ts.URL+"/h", strings.NewReader("0123456789"))
 		if err != nil {
