@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -46,6 +47,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				"status", w.status, "duration", d, "remote", r.RemoteAddr)
 		}
 	}()
+	defer s.recoverRequest(w, r, wk, id)
 	if wk == nil {
 		s.fail(w, id, http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
 		return
@@ -149,6 +151,30 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	writeResponse(w, resp)
 }
 
+// recoverRequest, deferred by ServeHTTP, contains a panic in the host's
+// handling of a request (a host bug: a guest's panics and traps are
+// errors): the operator's log gets the panic and its stack under the
+// request's id, and the client a 500 with the id — or, if the response
+// had begun, a dropped connection (http.ErrAbortHandler), as net/http does
+// for any panic. The handler's other deferred calls have run by then: the
+// request's share of the body budgets is back, its load counts are down.
+func (s *Server) recoverRequest(w *statusWriter, r *http.Request, wk *worker, id string) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+	s.log.Error("panic serving a request: a host bug", "request_id", id, "worker", workerLabel(wk),
+		"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	if w.status != 0 { // the response is under way, or the connection hijacked
+		panic(http.ErrAbortHandler)
+	}
+	w.Header().Set("Connection", "close") // the request's body may be unread
+	s.fail(w, id, http.StatusInternalServerError, "the host failed to handle the request")
+}
+
 // switchProtocols completes a WebSocket upgrade the Worker answered 101:
 // the socket an object accepted gets the client's connection.
 func (s *Server) switchProtocols(w http.ResponseWriter, r *http.Request, wk *worker, id string, up *sockets.Upgrade) {
@@ -202,6 +228,14 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 		return nil, func() {}, http.StatusServiceUnavailable, "the host is busy; try again later"
 	}
 	release = func() { bodies.Give(held) }
+	defer func() {
+		// A panic reading the body (recoverRequest answers it) must not
+		// keep the account's share: the caller never gets release.
+		if p := recover(); p != nil {
+			bodies.Give(held)
+			panic(p)
+		}
+	}()
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(s.opts.BodyTimeout))
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -221,3 +222,64 @@ func TestFront_LargeHeadersSmallBody(t *testing.T) {
 		}
 	}
 }
+
+// panicReader is a request body whose Read panics: a stand-in for a bug in
+// the host's handling of a request.
+type panicReader struct{}
+
+func (panicReader) Read([]byte) (int, error) { panic("a body reader that panics") }
+func (panicReader) Close() error             { return nil }
+
+// TestFront_PanicContained: a panic in the host's handling of a request
+// (here, in the reading of its body, after its share of the body budgets
+// was taken) answers the client 500 with the request id and nothing of the
+// panic, logs the panic and its stack under that id, and gives the share
+// back; a panic once the response has begun aborts the connection
+// (http.ErrAbortHandler) instead. The host serves on.
+func TestFront_PanicContained(t *testing.T) {
+	ts := echoServer(t)
+	bodies := ts.workers()[0].tenant.Bodies
+	host := strings.TrimPrefix(ts.URL, "http://")
+	for _, n := range []int64{10, -1} { // a Content-Length, then chunked
+		req := httptest.NewRequest("POST", "http://"+host+"/p", nil)
+		req.Body, req.ContentLength = panicReader{}, n
+		rec := httptest.NewRecorder()
+		ts.Server.ServeHTTP(rec, req)
+		id := rec.Header().Get(RequestIDHeader)
+		body := rec.Body.String()
+		if rec.Code != http.StatusInternalServerError || id == "" || !strings.Contains(body, id) || strings.Contains(body, "panic") {
+			t.Errorf("Content-Length %d: status %d, id %q, body %q; want 500 with the id and no panic", n, rec.Code, id, body)
+		}
+		logged := ts.logFor(id)
+		if !strings.Contains(logged, "panic serving a request") || !strings.Contains(logged, "a body reader that panics") ||
+			!strings.Contains(logged, "panicReader.Read") {
+			t.Errorf("Content-Length %d: the log of request %s lacks the panic or its stack:\n%s", n, id, logged)
+		}
+		if u, h := bodies.Tenant.Used(), bodies.Host.Used(); u != 0 || h != 0 {
+			t.Errorf("Content-Length %d: the body budgets hold %d (account) and %d (host) bytes after the request", n, u, h)
+		}
+	}
+
+	// Once the response has begun, the connection is dropped instead.
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Errorf("a panic writing the response: recovered %v, want http.ErrAbortHandler", p)
+			}
+		}()
+		ts.Server.ServeHTTP(panicWriter{httptest.NewRecorder()}, httptest.NewRequest("GET", "http://"+host+"/w", nil))
+	}()
+	if u := bodies.Tenant.Used(); u != 0 {
+		t.Errorf("the account's body budget holds %d bytes after the aborted response", u)
+	}
+
+	if status, body := ts.get(t, "/after"); status != http.StatusOK {
+		t.Errorf("a request after the panics: status %d: %s", status, body)
+	}
+}
+
+// panicWriter is a ResponseWriter whose Write panics once the header is
+// written.
+type panicWriter struct{ *httptest.ResponseRecorder }
+
+func (panicWriter) Write([]byte) (int, error) { panic("a response writer that panics") }
