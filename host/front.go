@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/offheap"
 	"github.com/dohost/dohost/host/internal/reqid"
 	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
@@ -227,12 +229,20 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 		w.Header().Set("Connection", "close")
 		return nil, func() {}, http.StatusServiceUnavailable, "the host is busy; try again later"
 	}
-	release = func() { bodies.Give(held) }
+	// A large body goes into a buffer outside Go's heap (package offheap:
+	// the collector would charge its growth to every other tenant's
+	// requests), unmapped when the caller releases the record.
+	var mapped []byte
+	free := func() {
+		offheap.Free(mapped)
+		bodies.Give(held)
+	}
+	release = free
 	defer func() {
 		// A panic reading the body (recoverRequest answers it) must not
 		// keep the account's share: the caller never gets release.
 		if p := recover(); p != nil {
-			bodies.Give(held)
+			free()
 			panic(p)
 		}
 	}()
@@ -241,6 +251,16 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	req := toABIRequest(r, nil)
 	if n >= 0 {
+		if 256+n >= offheap.MinSize {
+			head := abi.AppendRequestHead(nil, req, int(n))
+			if mapped = offheap.Alloc(len(head) + int(n)); mapped != nil {
+				enc = mapped[:copy(mapped, head)+int(n)]
+				if _, err := io.ReadFull(r.Body, enc[len(head):]); err != nil {
+					return nil, release, http.StatusBadRequest, "the request body could not be read"
+				}
+				return enc, release, 0, ""
+			}
+		}
 		enc = abi.AppendRequestHead(make([]byte, 0, 256+n), req, int(n))
 		head := len(enc)
 		// Headers past the 256 bytes reserved grew the record without the
@@ -251,16 +271,57 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 		}
 		return enc, release, 0, ""
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, release, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", tooBig.Limit)
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if 256+limit >= offheap.MinSize {
+		// Chunked: the record's head with a length to fill in, then room
+		// for the largest body allowed (pages are used as they are
+		// written) and a byte more, which the limit's error comes first.
+		head := abi.AppendRequestHead(nil, req, 0)
+		if mapped = offheap.Alloc(len(head) + int(limit) + 1); mapped != nil {
+			copy(mapped, head)
+			m, err := readAll(body, mapped[len(head):])
+			if err != nil {
+				status, msg = bodyError(err, limit)
+				return nil, release, status, msg
+			}
+			binary.LittleEndian.PutUint32(mapped[len(head)-4:], uint32(m))
+			return mapped[:len(head)+m], release, 0, ""
 		}
-		return nil, release, http.StatusBadRequest, "the request body could not be read"
 	}
-	req.Body = body
-	return abi.AppendRequest(make([]byte, 0, 256+len(body)), req), release, 0, ""
+	b, err := io.ReadAll(body)
+	if err != nil {
+		status, msg = bodyError(err, limit)
+		return nil, release, status, msg
+	}
+	req.Body = b
+	return abi.AppendRequest(make([]byte, 0, 256+len(b)), req), release, 0, ""
+}
+
+// readAll reads r into buf until EOF, and returns how much it read; a
+// body that fills buf is over the limit.
+func readAll(r io.Reader, buf []byte) (int, error) {
+	m := 0
+	for {
+		k, err := r.Read(buf[m:])
+		m += k
+		switch {
+		case err == io.EOF:
+			return m, nil
+		case err != nil:
+			return m, err
+		case m == len(buf):
+			return m, &http.MaxBytesError{Limit: int64(len(buf) - 1)}
+		}
+	}
+}
+
+// bodyError is the status and message for a body that could not be read.
+func bodyError(err error, limit int64) (int, string) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over the limit of %d bytes", limit)
+	}
+	return http.StatusBadRequest, "the request body could not be read"
 }
 
 // toABIRequest makes the Request record of r: its method, its absolute

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/offheap"
 )
 
 // echoServer serves the echo worker (testdata/echo: it answers with the
@@ -283,3 +284,56 @@ func TestFront_PanicContained(t *testing.T) {
 type panicWriter struct{ *httptest.ResponseRecorder }
 
 func (panicWriter) Write([]byte) (int, error) { panic("a response writer that panics") }
+
+// TestFront_LargeBodies: bodies large enough to be read outside Go's heap
+// (offheap.MinSize and up), sent with a Content-Length and chunked, reach
+// the guest whole, byte for byte; a chunked body one byte over the limit
+// is refused with 413; and each request's share of the body budgets is
+// back once it is answered.
+func TestFront_LargeBodies(t *testing.T) {
+	ts := echoServer(t)
+	wk := ts.workers()[0]
+	bodies, limit := wk.tenant.Bodies, wk.cfg.Limits.RequestBody
+	post := func(body []byte, chunked bool) (int, []byte) {
+		t.Helper()
+		var r io.Reader = bytes.NewReader(body)
+		if chunked {
+			r = io.MultiReader(r) // no length: the client sends it chunked
+		}
+		resp, err := http.Post(ts.URL+"/big", "application/octet-stream", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, got
+	}
+	for _, n := range []int{offheap.MinSize - 300, offheap.MinSize, 3<<20 + 17} {
+		body := make([]byte, n)
+		for i := range body {
+			body[i] = byte(i*7 + i>>8)
+		}
+		for _, chunked := range []bool{false, true} {
+			status, got := post(body, chunked)
+			if status != http.StatusOK {
+				t.Fatalf("%d bytes (chunked %v): status %d: %.200s", n, chunked, status, got)
+			}
+			req, err := abi.DecodeRequest(got)
+			if err != nil {
+				t.Fatalf("%d bytes (chunked %v): %v", n, chunked, err)
+			}
+			if !bytes.Equal(req.Body, body) {
+				t.Errorf("%d bytes (chunked %v): the guest got %d bytes, not the body sent", n, chunked, len(req.Body))
+			}
+			if u, h := bodies.Tenant.Used(), bodies.Host.Used(); u != 0 || h != 0 {
+				t.Errorf("%d bytes (chunked %v): the body budgets hold %d and %d bytes after the answer", n, chunked, u, h)
+			}
+		}
+	}
+	if status, got := post(make([]byte, limit+1), true); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a chunked body of the limit and a byte: status %d: %.200s", status, got)
+	}
+	if u := bodies.Tenant.Used(); u != 0 {
+		t.Errorf("the account's body budget holds %d bytes after the refusal", u)
+	}
+}
