@@ -293,6 +293,11 @@ var attacks = []attack{
 			return fmt.Sprintf("%s/p/obj/st/put?name=w%d&key=k%d&size=131072", base, k%16, k)
 		}, "GET", 16, nil)
 	}},
+	{"bigresponses", "16 MiB responses from 32 objects, 32 clients without pause", "memory", func(ctx context.Context, base string) {
+		hammerURL(ctx, func(k int64) string {
+			return fmt.Sprintf("%s/p/obj/big?name=r%d&n=%d", base, k%32, 16<<20)
+		}, "GET", 32, nil)
+	}},
 	{"idleconns", "5,000 idle kept-alive connections", "conns", func(ctx context.Context, base string) {
 		idle(ctx, base, 5000)
 	}},
@@ -311,12 +316,13 @@ func victimConfig(root, dir string) string {
 }
 
 // hostileConfig serves testdata/hostile/<name> as the account evil under
-// /evil/<name>/; diskwrite is the probe guest (storage writes).
+// /evil/<name>/; diskwrite and bigresponses are the probe guest (storage
+// writes; large responses) under /p/.
 func hostileConfig(root, dir, name string) string {
 	if name == "bodies" || name == "idleconns" || name == "trickle" {
 		name = "loop" // client attacks: any worker of the account
 	}
-	if name == "diskwrite" {
+	if name == "diskwrite" || name == "bigresponses" {
 		return diskWriterConfig(root, dir)
 	}
 	b, err := os.ReadFile(filepath.Join(root, "testdata/hostile", name, "wrangler.toml"))
