@@ -251,20 +251,18 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
 	req := toABIRequest(r, nil)
 	if n >= 0 {
-		if 256+n >= offheap.MinSize {
+		if headRoom+n >= offheap.MinSize {
 			head := abi.AppendRequestHead(nil, req, int(n))
 			if mapped = offheap.Alloc(len(head) + int(n)); mapped != nil {
-				enc = mapped[:copy(mapped, head)+int(n)]
-				if _, err := io.ReadFull(r.Body, enc[len(head):]); err != nil {
-					return nil, release, http.StatusBadRequest, "the request body could not be read"
-				}
-				return enc, release, 0, ""
+				enc = mapped[:copy(mapped, head)]
 			}
 		}
-		enc = abi.AppendRequestHead(make([]byte, 0, 256+n), req, int(n))
+		if enc == nil {
+			enc = abi.AppendRequestHead(make([]byte, 0, headRoom+n), req, int(n))
+		}
 		head := len(enc)
-		// Headers past the 256 bytes reserved grew the record without the
-		// body's room.
+		// Headers past the room reserved grew the record without the
+		// body's room (a mapping has it exactly: no copy).
 		enc = slices.Grow(enc, int(n))[:head+int(n)]
 		if _, err := io.ReadFull(r.Body, enc[head:]); err != nil {
 			return nil, release, http.StatusBadRequest, "the request body could not be read"
@@ -272,7 +270,7 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 		return enc, release, 0, ""
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
-	if 256+limit >= offheap.MinSize {
+	if headRoom+limit >= offheap.MinSize {
 		// Chunked: the record's head with a length to fill in, then room
 		// for the largest body allowed (pages are used as they are
 		// written) and a byte more, which the limit's error comes first.
@@ -294,8 +292,12 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 		return nil, release, status, msg
 	}
 	req.Body = b
-	return abi.AppendRequest(make([]byte, 0, 256+len(b)), req), release, 0, ""
+	return abi.AppendRequest(make([]byte, 0, headRoom+len(b)), req), release, 0, ""
 }
+
+// headRoom is what a request record reserves for its head (method, URL,
+// headers) beside the body: most heads fit; a larger one grows the record.
+const headRoom = 256
 
 // readAll reads r into buf until EOF, and returns how much it read; a
 // body that fills buf is over the limit.
