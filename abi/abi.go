@@ -127,7 +127,7 @@ const (
 	Cycle       Code = 7  // the call would wait on itself (A→B→A)
 	ObjectError Code = 8  // the called object failed; the message says how
 	BadState    Code = 9  // the call is not allowed here (outside a request, …)
-	Overloaded  Code = 10 // the object's queue is full; try again later
+	Overloaded  Code = 10 // the host has no room now (a queue, a budget); try again later
 	Timeout     Code = 11 // a deadline passed
 	Internal    Code = 12 // the host failed (storage I/O); not the guest's fault
 	GuestError  Code = 13 // a handler reports failure (a guest's return value)

@@ -233,7 +233,7 @@ var Codes = []CodeDef{
 	{Cycle, "CYCLE", "the call would wait on itself (object A → B → A)"},
 	{ObjectError, "OBJECT_ERROR", "the called object's handler failed or trapped"},
 	{BadState, "BAD_STATE", "not allowed now"},
-	{Overloaded, "OVERLOADED", "the object's request queue is full"},
+	{Overloaded, "OVERLOADED", "the host has no room now: a queue or a budget is full"},
 	{Timeout, "TIMEOUT", "a deadline passed while waiting"},
 	{Internal, "INTERNAL", "the host failed; not the guest's fault"},
 	{GuestError, "GUEST_ERROR", "returned by a handler to report its own failure"},

@@ -125,10 +125,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.fail(w, id, http.StatusInternalServerError, "the worker's writes could not be stored")
 		return
 	case c.Overloaded:
-		// The Worker failed after an object it called was overloaded: the
-		// client should come back later.
-		wk.log.Warn("worker handler failed: an object it called is overloaded", "request_id", id, "err", err)
-		s.fail(w, id, http.StatusServiceUnavailable, "an object is overloaded; try again later")
+		// The Worker failed after an object it called was overloaded, or
+		// the memory for bodies had no room for its response or its stub
+		// request: the client should come back later.
+		wk.log.Warn("worker handler failed: overloaded (an object's queue, or the memory for bodies)", "request_id", id, "err", err)
+		s.fail(w, id, http.StatusServiceUnavailable, "the host is busy; try again later")
 		return
 	default:
 		msg := "worker handler failed"
@@ -223,7 +224,7 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 	bodies := wk.tenant.Bodies
 	held := size + recordSize(r)
 	if err := bodies.Take(held); err != nil {
-		warnEvery(&wk.noBody, refusalLogEvery, wk.log, "request refused: request bodies fill their memory budget", "err", err)
+		warnEvery(&wk.noBody, refusalLogEvery, wk.log, "request refused: bodies fill their memory budget", "err", err)
 		// The body stays unread: close the connection rather than read
 		// and drop it.
 		w.Header().Set("Connection", "close")

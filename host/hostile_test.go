@@ -472,19 +472,21 @@ func TestHostile_TableCap(t *testing.T) {
 
 // TestHostile_Chain: an object that calls a new object that calls a new
 // object… holds a live instance at every link. With the host's cap at 10
-// live objects the chain stops at 10 (the next is refused, OVERLOADED);
-// with room for more, it stops at MaxChain links. Either way the host
-// lives and another object starts once the chain has unwound.
+// live objects the chain stops at 10 (the next is refused, OVERLOADED,
+// which each object passes up: the client gets 503); with room for more,
+// it stops at MaxChain links (TOO_LARGE: 500). Either way the host lives
+// and another object starts once the chain has unwound.
 func TestHostile_Chain(t *testing.T) {
 	for _, c := range []struct {
 		maxLive int
 		started int64
-	}{{10, 10}, {1000, 32}} {
+		status  int
+	}{{10, 10, 503}, {1000, 32, 500}} {
 		t.Run(fmt.Sprint(c.maxLive), func(t *testing.T) {
 			ts := startServerOpts(t, Options{DataDir: filepath.Join(t.TempDir(), "data"), MaxLiveObjects: c.maxLive,
 				Limits: Limits{AccountObjects: c.maxLive}}, hostileConfig("chain"))
-			if status, _ := ts.do(t, "POST", "/a"); status != 500 {
-				t.Errorf("POST /a: %d, want 500 (the chain fails)", status)
+			if status, _ := ts.do(t, "POST", "/a"); status != c.status {
+				t.Errorf("POST /a: %d, want %d (the chain fails)", status, c.status)
 			}
 			if got := ts.Stats().ObjectsStarted; got != c.started {
 				t.Errorf("%d objects started, want %d", got, c.started)

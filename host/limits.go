@@ -36,10 +36,14 @@ type Limits struct {
 	// of as many): an alarm that re-arms itself at once, on many objects,
 	// takes no more.
 	AccountAlarmRate int
-	// RequestBodies caps the bytes of request bodies held in memory, all
-	// requests together, and half of it one account's requests: past
-	// either a request is refused with 503 before its body is read.
-	RequestBodies int64
+	// Bodies caps the bytes of request and response bodies held in
+	// memory, all requests together, and half of it one account's: the
+	// bodies the front reads, the responses guests give until their
+	// clients (or calling guests) have them, and the requests guests send
+	// to objects until answered. Past either, a request is refused with
+	// 503 before its body is read, and respond and stub_fetch fail with
+	// OVERLOADED (503 to the client).
+	Bodies int64
 	// AccountDisk is the quota of one account's stored bytes (KV and
 	// object storage): past it, writes fail with TOO_LARGE (deletes go
 	// on) and the HTTP answer is 507. Zero means a quarter of the data
@@ -69,7 +73,7 @@ type Limits struct {
 // (0: read /proc/meminfo, or assume 8 GiB) and maxObjects live objects:
 // half the RAM for guests' own memory, a quarter for one account; a
 // sixteenth, at most 1 GiB, for write buffers, half of it for one
-// account's, and at most 256 MiB for request bodies; half the live objects for
+// account's, and at most 256 MiB for bodies in memory; half the live objects for
 // one account; 64 alarm handlers at once, 16 of one account, and 100
 // alarm runs a second of one account.
 func DefaultLimits(memTotal int64, maxObjects int) Limits {
@@ -82,7 +86,7 @@ func DefaultLimits(memTotal int64, maxObjects int) Limits {
 		WriteBuffers: buffers, AccountWriteBuffers: buffers / 2,
 		AccountObjects: max(1, maxObjects/2),
 		Alarms:         64, AccountAlarms: 16, AccountAlarmRate: 100,
-		RequestBodies: min(buffers, 256<<20), AccountWriteRate: 8 << 20,
+		Bodies: min(buffers, 256<<20), AccountWriteRate: 8 << 20,
 		WebSockets: DefaultMaxConns(0), WebSocketBuffers: buffers,
 	}
 }
@@ -117,7 +121,7 @@ func (l Limits) withDefaults(d Limits) Limits {
 	seti(&l.Alarms, d.Alarms)
 	seti(&l.AccountAlarms, d.AccountAlarms)
 	seti(&l.AccountAlarmRate, d.AccountAlarmRate)
-	set(&l.RequestBodies, d.RequestBodies)
+	set(&l.Bodies, d.Bodies)
 	set(&l.AccountWriteRate, d.AccountWriteRate)
 	seti(&l.WebSockets, d.WebSockets)
 	set(&l.WebSocketBuffers, d.WebSocketBuffers)
@@ -131,7 +135,7 @@ func (l Limits) quotaLimits(maxObjects int) quota.Limits {
 		Writes: l.WriteBuffers, AccountWrites: l.AccountWriteBuffers,
 		Objects: int64(maxObjects), AccountObjects: int64(l.AccountObjects),
 		Alarms: int64(l.Alarms), AccountAlarms: int64(l.AccountAlarms),
-		Bodies: l.RequestBodies, AccountBodies: l.RequestBodies / 2,
+		Bodies: l.Bodies, AccountBodies: l.Bodies / 2,
 		AccountDisk:      max(l.AccountDisk, 0),
 		AccountWriteRate: max(l.AccountWriteRate, 0), AccountWriteBurst: max(l.AccountWriteRate, 0),
 	}

@@ -46,7 +46,7 @@ type worker struct {
 	activate []func()
 
 	refused lograte.Every // "every Worker instance is busy": a line per refusalLogEvery
-	noBody  lograte.Every // "request bodies fill their memory budget": the same
+	noBody  lograte.Every // "bodies fill their memory budget": the same
 
 	refs      atomic.Int64 // requests running on it
 	retired   atomic.Bool  // replaced: its last request closes it

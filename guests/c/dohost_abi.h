@@ -23,7 +23,7 @@ enum dohost_status {
 	DOHOST_CYCLE = 7, /* the call would wait on itself (object A → B → A) */
 	DOHOST_OBJECT_ERROR = 8, /* the called object's handler failed or trapped */
 	DOHOST_BAD_STATE = 9, /* not allowed now */
-	DOHOST_OVERLOADED = 10, /* the object's request queue is full */
+	DOHOST_OVERLOADED = 10, /* the host has no room now: a queue or a budget is full */
 	DOHOST_TIMEOUT = 11, /* a deadline passed while waiting */
 	DOHOST_INTERNAL = 12, /* the host failed; not the guest's fault */
 	DOHOST_GUEST_ERROR = 13, /* returned by a handler to report its own failure */

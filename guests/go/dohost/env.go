@@ -195,7 +195,9 @@ func (s *Stub) ID() ObjectID { return s.id }
 
 // Fetch sends req to the object and returns its response. It fails with
 // ErrObject when the object's handler fails or traps, ErrCycle when the
-// call would wait on itself, ErrOverloaded when the object's queue is full.
+// call would wait on itself, ErrOverloaded when the object's queue is full
+// or the host's memory for bodies has no room for the request or the
+// response (try again later).
 func (s *Stub) Fetch(req *Request) (*Response, error) {
 	enc := encodeRequest(req)
 	b := s.ns.binding

@@ -63,15 +63,18 @@ type Call struct {
 	// Overloaded is set when a stub call found its object's queue full.
 	Overloaded bool
 
-	inst      *Instance
-	kind      Kind
-	pending   []byte // the output of the last host call (or the handler's input)
-	getBuf    []byte // kv_get reads into it, so that a loop of large gets allocates once
-	listBuf   []byte // storage_list encodes its pages into it, for the same reason
-	responded bool
-	failure   string // set by fail
-	clock     clock
-	txns      []savepoint // open explicit transactions, innermost last
+	inst    *Instance
+	kind    Kind
+	pending []byte // the output of the last host call (or the handler's input)
+	// pendHold is what pending holds of the budget of bodies: a stub's
+	// response (PassResponse); respHold what Response holds.
+	pendHold, respHold hold
+	getBuf             []byte // kv_get reads into it, so that a loop of large gets allocates once
+	listBuf            []byte // storage_list encodes its pages into it, for the same reason
+	responded          bool
+	failure            string // set by fail
+	clock              clock
+	txns               []savepoint // open explicit transactions, innermost last
 	// alarmSet is whether the handler set or deleted its alarm (and no
 	// rollback undid it): then the alarm it leaves is its own decision.
 	alarmSet bool
@@ -91,6 +94,8 @@ func NewCall() *Call { return calls.Get().(*Call) }
 // Free empties c and keeps it for a later NewCall. Nothing may use c
 // afterwards; slices read from it (Response) stay valid.
 func (c *Call) Free() {
+	c.pendHold.give()
+	c.respHold.give()
 	*c = Call{}
 	calls.Put(c)
 }
@@ -218,7 +223,7 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 	}
 	err := c.callGuest(ctx, fn, stack)
 	c.clock.stop()
-	c.pending = nil
+	c.clearPending()
 	i.mem.called()
 	if err != nil {
 		return describeTrap(err)

@@ -261,7 +261,7 @@ func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 		}
 		c.clock.tickAhead(time.Duration(in) * copyCost)
 		calls.Add(1)
-		c.pending = nil
+		c.clearPending()
 		a := &c.args
 		code := a.load(c, f, mod.Memory(), s)
 		if code == abi.OK && f.Object && c.Storage == nil {

@@ -95,10 +95,17 @@ func stubFetch(ctx context.Context, c *Call, a *args) abi.Code {
 	}
 	// req is a view of the caller's memory; the callee gets its own copy so
 	// that nothing it does depends on the caller's instance staying open.
+	// The copy is held from the account's bodies until the callee has
+	// answered; its response is the callee's to hold (PassResponse).
+	reqHold, code := c.holdBody(len(req))
+	if code != abi.OK {
+		return code
+	}
 	start := time.Now()
 	c.clock.release() // the callee may be of the same account
 	resp, code, err := ns.Fetch(ctx, c, id, name, hasName, bigcopy.Clone(req))
 	c.clock.blocked(time.Since(start))
+	reqHold.give()
 	if err != nil {
 		if code == abi.Overloaded {
 			c.Overloaded = true

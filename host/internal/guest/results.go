@@ -60,6 +60,13 @@ func respond(_ context.Context, c *Call, a *args) abi.Code {
 	default:
 		return c.errorf(abi.BadState, "this handler gives no response")
 	}
+	if c.fetch() {
+		h, code := c.holdBody(len(b))
+		if code != abi.OK {
+			return code
+		}
+		c.respHold = h
+	}
 	c.Response = bigcopy.CloneBetween(b, c.clock.tick)
 	c.responded = true
 	return abi.OK

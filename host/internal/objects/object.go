@@ -68,15 +68,18 @@ func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Write
 
 // run runs one handler on o (a fetch or an alarm), starting its instance
 // first if it has none, and commits the handler's writes, synced, before
-// it returns. before, if set, runs before the commit when the handler
-// succeeded. The caller holds o's turn.
+// it returns. from is the call of the guest whose stub asks (nil: none):
+// the response's memory is held in its name from then on. before, if set,
+// runs before the commit when the handler succeeded. The caller holds o's
+// turn.
 //
 // A trap (or a timeout) discards the writes and the instance, which the
 // next request replaces. A handler that fails without trapping behaves
 // like a Durable Object that throws: its writes so far stand, its
 // in-memory state lives on. The error says which, for the calling guest
 // and the operator's log; the code is what a calling guest gets.
-func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []byte, before func(*guest.Call) error) (resp []byte, code abi.Code, err error) {
+func (o *object) run(ctx context.Context, kind guest.Kind, from *guest.Call, input []byte, before func(*guest.Call) error) (resp []byte, code abi.Code, err error) {
+	depth := depthOf(from)
 	if obs := o.r.o.Observer; obs != nil {
 		defer func(start time.Time) {
 			obs.Handled(o.ns.cfg.Label, kind.String(), code, guest.TrapCause(err), time.Since(start))
@@ -121,6 +124,7 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 	}
 	switch {
 	case err == nil:
+		c.PassResponse(from)
 		return c.Response, abi.OK, nil
 	case trapped:
 		// Torn down on the long calls' cores, as the next instance will
@@ -130,6 +134,11 @@ func (o *object) run(ctx context.Context, kind guest.Kind, depth int, input []by
 		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, o.ns.cfg.Class, err)
 	case errors.Is(err, guest.ErrCommit):
 		return nil, abi.Internal, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
+	case c.Overloaded:
+		// It failed after the host had no room for its response, or an
+		// object it called had no room for the request: the client
+		// should come back later, not take it for the guest's bug.
+		return nil, abi.Overloaded, fmt.Errorf("object %s (%s): overloaded: %w", o.id, o.ns.cfg.Class, err)
 	}
 	return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
 }

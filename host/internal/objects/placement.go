@@ -42,6 +42,15 @@ type Delivery struct {
 // hold the host's every instance.
 const MaxChain = 32
 
+// depthOf is the depth in a chain of stub calls of the object that from
+// (nil: the host) calls: 1 for an object a Worker or the host calls.
+func depthOf(from *guest.Call) int {
+	if from == nil {
+		return 1
+	}
+	return from.Depth + 1
+}
+
 // Deliver implements Placement: it runs the request on the local object,
 // waiting for its turn unless that would close a cycle.
 func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, error) {
@@ -49,11 +58,7 @@ func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, e
 		return nil, abi.Overloaded, guest.ErrStopping
 	}
 	defer r.o.Load.Exit()
-	depth := 1
-	if d.From != nil {
-		depth = d.From.Depth + 1
-	}
-	if depth > MaxChain {
+	if depth := depthOf(d.From); depth > MaxChain {
 		return nil, abi.TooLarge, fmt.Errorf("a chain of stub calls may hold %d objects at once, each waiting on the next; this call would make %d", MaxChain, depth)
 	}
 	o := r.get(d.Namespace, d.ID)
@@ -75,7 +80,7 @@ func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, e
 	if d.HasName && !o.hasName {
 		o.name, o.hasName = d.Name, true
 	}
-	resp, code, err := o.run(ctx, guest.ObjectFetch, depth, d.Request, nil)
+	resp, code, err := o.run(ctx, guest.ObjectFetch, d.From, d.Request, nil)
 	if err != nil {
 		logFailure(ctx, o, "fetch", code, err)
 	}

@@ -17,7 +17,7 @@ type Limits struct {
 	Objects, AccountObjects int64
 	// Alarms: alarm handlers running at once.
 	Alarms, AccountAlarms int64
-	// Bodies: bytes of request bodies read into memory.
+	// Bodies: bytes of request and response bodies held in memory.
 	Bodies, AccountBodies int64
 	// AccountDisk: bytes one account may store (0: no quota).
 	AccountDisk int64
@@ -74,7 +74,7 @@ func NewHost(l Limits) *Host {
 		Writes:   New("the host's write buffers", "bytes", l.Writes),
 		Objects:  New("the host's live objects", "objects", l.Objects),
 		Alarms:   New("the host's running alarms", "alarms", l.Alarms),
-		Bodies:   New("the host's request bodies in memory", "bytes", l.Bodies),
+		Bodies:   New("the host's memory for request and response bodies", "bytes", l.Bodies),
 		accounts: map[string]*Tenant{},
 	}
 	h.Memory.reclaim = func() bool { return h.reclaim("") }
@@ -109,7 +109,7 @@ func (h *Host) Tenant(account string) *Tenant {
 			Writes:  Pair{New("write buffers"+of, "bytes", l.AccountWrites), h.Writes},
 			Objects: Pair{New("live objects"+of, "objects", l.AccountObjects), h.Objects},
 			Alarms:  Pair{New("running alarms"+of, "alarms", l.AccountAlarms), h.Alarms},
-			Bodies:  Pair{New("request bodies in memory"+of, "bytes", l.AccountBodies), h.Bodies},
+			Bodies:  Pair{New("memory for request and response bodies"+of, "bytes", l.AccountBodies), h.Bodies},
 			Disk:    &Disk{account: account, limit: l.AccountDisk},
 		}
 		t.Memory.Tenant.reclaim = func() bool { return h.reclaim(account) }

@@ -28,7 +28,7 @@ pub mod code {
     pub const OBJECT_ERROR: i32 = 8;
     /// not allowed now
     pub const BAD_STATE: i32 = 9;
-    /// the object's request queue is full
+    /// the host has no room now: a queue or a budget is full
     pub const OVERLOADED: i32 = 10;
     /// a deadline passed while waiting
     pub const TIMEOUT: i32 = 11;
