@@ -234,18 +234,11 @@ func TestFront_ResponseBudget(t *testing.T) {
 	settled("after the requests")
 
 	// A response is held while it is written: a writer that blocks.
-	w := &blockingWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), proceed: make(chan struct{})}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ts.Server.ServeHTTP(w, httptest.NewRequest("GET", ts.URL+"/obj/big?name=b&n=2097152", nil))
-	}()
-	<-w.writing
+	w, finish := serveBlocked(ts, "/obj/big?name=b&n=2097152")
 	if u, _ := held(); u < 2<<20 {
 		t.Errorf("while the 2 MiB response is written, the account holds %d bytes", u)
 	}
-	close(w.proceed)
-	<-done
+	finish()
 	if w.Code != 200 || w.Body.Len() != 2<<20 {
 		t.Errorf("the blocked response: status %d, %d bytes", w.Code, w.Body.Len())
 	}
@@ -282,6 +275,23 @@ func TestFront_ResponseBudget(t *testing.T) {
 		t.Error("no client was served")
 	}
 	settled("after the clients")
+}
+
+// serveBlocked has ts serve a GET of path to a writer whose first Write
+// blocks, and returns once it does: the response is under way. finish lets
+// it go on and returns once the handler has.
+func serveBlocked(ts *testServer, path string) (w *blockingWriter, finish func()) {
+	w = &blockingWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), proceed: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ts.Server.ServeHTTP(w, httptest.NewRequest("GET", ts.URL+path, nil))
+	}()
+	<-w.writing
+	return w, func() {
+		close(w.proceed)
+		<-done
+	}
 }
 
 // blockingWriter is a ResponseWriter whose first Write says so on writing

@@ -115,7 +115,7 @@ func newMetrics(s *Server) *promMetrics {
 		Buckets: prometheus.ExponentialBuckets(64, 4, 10),
 	})
 	m.reg.MustRegister(m.requests, m.duration, m.calls, m.callTime, m.starts, m.traps, m.deploys, m.commits, m.commitSz,
-		&statsCollector{s: s}, &hostCallCollector{},
+		&statsCollector{s: s}, &hostCallCollector{}, budgetCollector{s: s},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
