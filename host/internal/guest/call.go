@@ -60,21 +60,25 @@ type Call struct {
 	// AlarmChanged is set when the call may have changed its object's
 	// alarm: set, deleted, or a rollback that may have undone either.
 	AlarmChanged bool
-	// Overloaded is set when a stub call found its object's queue full.
+	// Overloaded is set when a stub call found its object's queue full,
+	// or the budget of bodies had no room for a response or a stub's
+	// request (holdBody).
 	Overloaded bool
 
-	inst    *Instance
-	kind    Kind
-	pending []byte // the output of the last host call (or the handler's input)
+	inst      *Instance
+	kind      Kind
+	pending   []byte // the output of the last host call (or the handler's input)
+	getBuf    []byte // kv_get reads into it, so that a loop of large gets allocates once
+	listBuf   []byte // storage_list encodes its pages into it, for the same reason
+	responded bool
+	failure   string // set by fail
+	clock     clock
+	txns      []savepoint // open explicit transactions, innermost last
+
 	// pendHold is what pending holds of the budget of bodies: a stub's
 	// response (PassResponse); respHold what Response holds.
 	pendHold, respHold hold
-	getBuf             []byte // kv_get reads into it, so that a loop of large gets allocates once
-	listBuf            []byte // storage_list encodes its pages into it, for the same reason
-	responded          bool
-	failure            string // set by fail
-	clock              clock
-	txns               []savepoint // open explicit transactions, innermost last
+
 	// alarmSet is whether the handler set or deleted its alarm (and no
 	// rollback undid it): then the alarm it leaves is its own decision.
 	alarmSet bool

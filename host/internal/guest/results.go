@@ -56,16 +56,14 @@ func respond(_ context.Context, c *Call, a *args) abi.Code {
 		if limit := c.inst.m.limits.ResponseBody; int64(len(r.Body)) > limit {
 			return c.errorf(abi.TooLarge, "response body of %d bytes is over the limit of %d", len(r.Body), limit)
 		}
-	case Classes:
-	default:
-		return c.errorf(abi.BadState, "this handler gives no response")
-	}
-	if c.fetch() {
 		h, code := c.holdBody(len(b))
 		if code != abi.OK {
 			return code
 		}
 		c.respHold = h
+	case Classes:
+	default:
+		return c.errorf(abi.BadState, "this handler gives no response")
 	}
 	c.Response = bigcopy.CloneBetween(b, c.clock.tick)
 	c.responded = true
