@@ -200,6 +200,7 @@ type serveOptions struct {
 	tokens     string
 	secrets    string
 	verbose    bool
+	slice      time.Duration
 }
 
 var opts serveOptions
@@ -224,6 +225,7 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text (durations in seconds)")
 	fs.BoolVar(&opts.accessLog, "access-log", false, "log a line per request: request id, worker, method, path, status, duration")
 	fs.BoolVar(&opts.verbose, "v", false, "log debug lines too")
+	fs.DurationVar(&opts.slice, "sched-slice", defaultSlice, "the kernel's time slice for dohost's threads (Linux 6.12+): how long a thread computing may keep a core from one that wakes; 0 leaves the kernel's")
 	fs.Usage = func() {
 		fmt.Fprint(out, usage)
 		fs.PrintDefaults()
@@ -269,6 +271,17 @@ func serve(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	if err := checkSlice(opts.slice); err != nil {
+		fmt.Fprintf(stderr, "dohost serve: %v\n", err)
+		return 2
+	}
+	if opts.slice > 0 {
+		if n, err := setSlice(opts.slice); err != nil {
+			log.Warn("cannot set the threads' time slice: requests wait longer for a core while guests compute", "slice", opts.slice, "err", err)
+		} else {
+			log.Debug("time slice set", "slice", opts.slice, "threads", n)
+		}
+	}
 	if opts.maxObjects < 1 || opts.idle <= 0 {
 		fmt.Fprintln(stderr, "dohost serve: --max-objects must be at least 1 and --idle-timeout positive")
 		return 2

@@ -50,6 +50,7 @@ var (
 	niceness = flag.Int("nice", 10, "run dohost at this niceness: the load generator shares the cores, and its own wait for one would count as the victim's latency")
 	attacker = flag.String("attacker", "", "(internal) be the attacker's clients of this attack for one phase, against -listen: the soak runs them so, in a process of their own")
 	probe    = flag.Bool("stall-probe", false, "(internal) be the stall probe (stalls.go): the soak runs it so, in a process of its own")
+	slice    = flag.String("sched-slice", "", "pass --sched-slice to dohost (0: the kernel's slice; empty: dohost's default)")
 	hostLat  = flag.Bool("host-latency", false, "pass --access-log to dohost and also report the victim's p99 as the host measured it (from reading the request to the end of the answer): what the rest is, the client waited for a core")
 )
 
@@ -93,6 +94,9 @@ func main() {
 	}
 	if *hostLat {
 		args = append(args, "--access-log")
+	}
+	if *slice != "" {
+		args = append(args, "--sched-slice", *slice)
 	}
 	for _, c := range uniq(configs) {
 		args = append(args, "--config", c)

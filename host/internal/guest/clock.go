@@ -68,11 +68,32 @@ type Load struct {
 	long        chan struct{}             // a token for each long call running: all cores but one
 	last        atomic.Pointer[quota.CPU] // the account of the work Begin counted last
 	longWaiting atomic.Int64              // long calls waiting for a slot
+	procs       chan struct{}             // a token for each call in guest code past its first turn (guestProcs)
 }
 
 // NewLoad returns a Load for a server on this machine: long calls run on
-// all its cores but one (at least one).
-func NewLoad() *Load { return newLoad(cores - 1) }
+// all its cores but one (at least one), and calls past their first turn
+// on guestProcs of its Ps.
+func NewLoad() *Load {
+	l := newLoad(cores - 1)
+	l.procs = make(chan struct{}, guestProcs(runtime.GOMAXPROCS(0), cores))
+	return l
+}
+
+// guestProcs is how many of procs Ps guest code may hold at once beyond
+// its first turn (yieldEvery): the Ps the process has beyond its cores
+// stay free of it, at least one. The Go scheduler looks at the network
+// only when a P runs out of goroutines (or every 10 ms): a guest call that
+// yields puts itself back in the run queue, so with every P in guest code
+// a request that arrived waited up to 10 ms to be read, however promptly
+// the calls yielded (the soak's bigfill: every P busy through gaps of
+// 10-18 ms between requests read, execution traces in RATIONALE.md,
+// "A P kept from guest code"). A call past its first turn takes a token
+// at every yield; one that finds none waits, and its P goes looking for
+// work, the network first.
+func guestProcs(procs, cores int) int {
+	return max(1, procs-max(1, procs-cores))
+}
 
 // cores is how many cores the process may run on: GOMAXPROCS as the
 // runtime chose it at start (the CPUs of the process's affinity and
@@ -81,7 +102,8 @@ func NewLoad() *Load { return newLoad(cores - 1) }
 var cores = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 
 func newLoad(longSlots int) *Load {
-	return &Load{stopped: make(chan struct{}), long: make(chan struct{}, max(1, longSlots))}
+	return &Load{stopped: make(chan struct{}), long: make(chan struct{}, max(1, longSlots)),
+		procs: make(chan struct{}, guestProcs(runtime.GOMAXPROCS(0), cores))}
 }
 
 // Heavy runs fn holding one of the long slots: host work a guest's call
@@ -228,6 +250,7 @@ type clock struct {
 	long      bool          // counted in cpu.Long
 	gated     bool          // holds its account's gate (quota.CPU.Gate)
 	slotted   bool          // holds one of the load's long slots
+	onProc    bool          // holds one of the load's guest Ps (guestProcs)
 	slotAt    time.Time     // when it took it
 	yielded   time.Time     // when it last let other goroutines run, or waited (rebase)
 
@@ -322,14 +345,41 @@ func (k *clock) stop() {
 	k.unthrottle()
 }
 
-// release gives back the long slot and the account's gate, if the call
-// holds them: before it waits for another object (which may be its
-// account's too, and need them), before it sleeps, and at its end.
+// release gives back the long slot, the account's gate and the guest P,
+// if the call holds them: before it waits for another object (which may
+// be its account's too, and need them), before it sleeps, and at its end.
 func (k *clock) release() {
 	k.dropSlot()
+	k.leaveProc()
 	if k.gated {
 		k.gated = false
 		<-k.cpu.Gate()
+	}
+}
+
+// leaveProc gives back the guest P, if the call holds one: whenever it
+// yields or waits.
+func (k *clock) leaveProc() {
+	if k.onProc {
+		k.onProc = false
+		<-k.load.procs
+	}
+}
+
+// takeProc takes a guest P, waiting while all are held (the wait is
+// not running time: yield starts the reading afresh after it), unless
+// the host began to stop (the next check then ends the call).
+func (k *clock) takeProc() {
+	select {
+	case k.load.procs <- struct{}{}:
+		k.onProc = true
+		return
+	default:
+	}
+	select {
+	case k.load.procs <- struct{}{}:
+		k.onProc = true
+	case <-k.load.Stopping():
 	}
 }
 
@@ -374,6 +424,7 @@ func (k *clock) await(ch chan struct{}, waiters *atomic.Int64, held *bool) {
 		return
 	default:
 	}
+	k.leaveProc() // a wait holds no P: its holders may wait for what this call holds
 	if waiters != nil {
 		waiters.Add(1)
 		defer waiters.Add(-1)
@@ -510,6 +561,7 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		// check.
 		if wait = min(wait, maxNap, k.end().Sub(now)); wait >= time.Millisecond {
 			k.dropSlot()
+			k.leaveProc()
 			slept := k.sleep(wait)
 			k.owed = max(0, k.owed-slept)
 			k.waited(slept)
@@ -544,7 +596,8 @@ func (k *clock) tickAhead(ahead time.Duration) {
 }
 
 // yield lets the goroutines waiting for the call's core run
-// (runtime.Gosched). The time until the call runs again is waiting, not
+// (runtime.Gosched), and the calls waiting for a guest P take it: the
+// call gives its own back first and takes one again after. The time until the call runs again is waiting, not
 // running time — on a busy host, most of an ordinary request's wall time
 // — so the reading starts afresh after it. The running time up to the
 // yield is counted first: bounded by the wall clock while the call is
@@ -562,7 +615,9 @@ func (k *clock) yield(now time.Time) {
 	} else if now.After(k.measured) {
 		k.measure(now)
 	}
+	k.leaveProc()
 	runtime.Gosched()
+	k.takeProc()
 	if light {
 		k.tid = -1 // the next reading counts the wall time since, up to a millisecond
 	} else {

@@ -3,6 +3,7 @@ package guest
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +52,7 @@ func spin(k *clock, done func() bool) {
 // for it, and gets it when the first ends.
 func TestClock_LongSlots(t *testing.T) {
 	l := newLoad(1)
+	l.procs = make(chan struct{}, 2) // k1 holds one while this test waits, not yielding
 	var a, b quota.CPU
 	k1 := &clock{load: l, cpu: &a}
 	k1.start(time.Minute)
@@ -327,5 +329,93 @@ func TestNewLoad_CountsCores(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2 * before))
 	if got, want := cap(NewLoad().long), max(1, before-1); got != want {
 		t.Errorf("%d long slots with GOMAXPROCS %d (%d cores), want %d", got, runtime.GOMAXPROCS(0), before, want)
+	}
+}
+
+// TestGuestProcs: guest code past its first turn leaves the Ps beyond
+// the cores' count free, at least one, and always has one to run on.
+func TestGuestProcs(t *testing.T) {
+	for _, c := range []struct{ procs, cores, want int }{
+		{4, 2, 2}, {2, 2, 1}, {8, 4, 4}, {2, 1, 1}, {1, 1, 1}, {3, 2, 2},
+	} {
+		if got := guestProcs(c.procs, c.cores); got != c.want {
+			t.Errorf("guestProcs(%d Ps, %d cores) = %d, want %d", c.procs, c.cores, got, c.want)
+		}
+	}
+	before := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2 * before))
+	if got, want := cap(NewLoad().procs), guestProcs(2*before, cores); got != want {
+		t.Errorf("%d guest Ps with GOMAXPROCS %d, want %d", got, 2*before, want)
+	}
+}
+
+// TestClock_GuestProcsTakeTurns: calls computing past their first turn
+// hold a guest P while they run; with one P, two such calls take turns
+// at their yields (never both on it, both going on), and a call that
+// waits (here for the long slot) holds none meanwhile.
+func TestClock_GuestProcsTakeTurns(t *testing.T) {
+	l := newLoad(1)
+	l.procs = make(chan struct{}, 1)
+	var a, b quota.CPU
+	var on atomic.Int64
+	var both atomic.Bool
+	turns := func(k *clock, n int) {
+		k.start(time.Minute)
+		held := 0
+		spin(k, func() bool {
+			if k.onProc {
+				if on.Add(1) > 1 {
+					both.Store(true)
+				}
+				on.Add(-1)
+				held++
+			}
+			return held >= n
+		})
+		k.stop()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		turns(&clock{load: l, cpu: &b}, 200)
+	}()
+	turns(&clock{load: l, cpu: &a}, 200)
+	<-done
+	if both.Load() {
+		t.Error("two calls held the one guest P at once")
+	}
+	if n := len(l.procs); n != 0 {
+		t.Errorf("%d guest Ps still held after both calls ended", n)
+	}
+
+	// A call waiting for the long slot gives its guest P back: the
+	// call holding the slot needs one to go on, and ends.
+	k1 := &clock{load: l, cpu: &a}
+	k1.start(time.Minute)
+	spin(k1, func() bool { return k1.slotted && k1.onProc })
+	waiting := make(chan struct{})
+	go func() {
+		defer close(waiting)
+		k2 := &clock{load: l, cpu: &b}
+		k2.start(time.Minute)
+		spin(k2, func() bool { return k2.slotted })
+		k2.stop()
+	}()
+	// k1 goes on computing (it yields its P at every check, so k2 runs
+	// too) until k2 has run long and waits for the slot.
+	spin(k1, func() bool { return l.longWaiting.Load() > 0 })
+	// k1 yields at every check and takes the P again each time: were it
+	// held by k2, waiting, k1 would wait for it for ever.
+	held := 0
+	spin(k1, func() bool {
+		if k1.onProc {
+			held++
+		}
+		return held >= 100
+	})
+	k1.stop()
+	<-waiting
+	if n := len(l.procs) + len(l.long); n != 0 {
+		t.Errorf("%d guest Ps and long slots still held", n)
 	}
 }

@@ -268,6 +268,10 @@ func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 			code = c.errorf(abi.BadState, "%s acts on a Durable Object's storage: the Worker has none", f.Name)
 		}
 		if code == abi.OK {
+			// Host work holds no guest P: it may wait (a commit, another
+			// object), and the P is for guest code. The next yield takes
+			// one again.
+			c.clock.leaveProc()
 			code = h(ctx, c, a)
 		}
 		if hasOut {
