@@ -10,7 +10,8 @@
 #   warm  100 rooms picked at random (wrk/rooms.lua)
 #   cold  a never-seen room per request, so every request starts a new object (wrk/cold.lua)
 #
-# Env: DUR=10 (s per measured run) WARM=3 (s warm-up) CONN=50 THREADS=2 ROUNDS=2
+# Env: DOHOST_FLAGS="" (more flags for dohost serve, e.g. "--sched-slice 0")
+#      DUR=10 (s per measured run) WARM=3 (s warm-up) CONN=50 THREADS=2 ROUNDS=2
 #      HOG=0: with HOG=N, N CPU-bound processes (busy loops at the same priority) run beside the
 #      server and wrk during every run: the "busy machine" variant (make bench-peer HOG=1)
 #      SERVERS="dohost dohost-c dohost-rust dohost-as dohost-wat workerd" (also dohost-ts: the
@@ -20,6 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+DOHOST_FLAGS=${DOHOST_FLAGS:-}
 DUR=${DUR:-10}; WARM=${WARM:-3}; CONN=${CONN:-50}; THREADS=${THREADS:-2}; ROUNDS=${ROUNDS:-2}; HOG=${HOG:-0}
 SERVERS=${SERVERS:-dohost dohost-c dohost-rust dohost-as dohost-wat workerd}
 PEER_HOME=${PEER_HOME:-$HOME/.cache/dohost-peer}
@@ -75,14 +77,14 @@ start() { # start dohost|dohost-X|workerd: a fresh server with empty state
       port_free $DOHOST_ADDR
       rm -rf "$WORK/data"
       app_config "$WORK/app.toml"
-      "$ROOT/bin/dohost" serve --config "$WORK/app.toml" --listen $DOHOST_ADDR --data "$WORK/data" \
+      "$ROOT/bin/dohost" serve --config "$WORK/app.toml" --listen $DOHOST_ADDR --data "$WORK/data" $DOHOST_FLAGS \
         >"$WORK/dohost.log" 2>&1 &
       PID=$!; wait_up $DOHOST_ADDR ;;
     dohost|dohost-*)
       local ex=room; [ "$1" != dohost ] && ex=room-${1#dohost-}
       port_free $DOHOST_ADDR
       rm -rf "$WORK/data"
-      "$ROOT/bin/dohost" serve --config "$ROOT/guests/examples/$ex/wrangler.toml" --listen $DOHOST_ADDR --data "$WORK/data" \
+      "$ROOT/bin/dohost" serve --config "$ROOT/guests/examples/$ex/wrangler.toml" --listen $DOHOST_ADDR --data "$WORK/data" $DOHOST_FLAGS \
         >"$WORK/dohost.log" 2>&1 &
       PID=$!; wait_up $DOHOST_ADDR ;;
     workerd)
