@@ -74,11 +74,7 @@ type Load struct {
 // NewLoad returns a Load for a server on this machine: long calls run on
 // all its cores but one (at least one), and calls past their first turn
 // on guestProcs of its Ps.
-func NewLoad() *Load {
-	l := newLoad(cores - 1)
-	l.procs = make(chan struct{}, guestProcs(runtime.GOMAXPROCS(0), cores))
-	return l
-}
+func NewLoad() *Load { return newLoad(cores - 1) }
 
 // guestProcs is how many of procs Ps guest code may hold at once beyond
 // its first turn (yieldEvery): the Ps the process has beyond its cores
@@ -88,7 +84,7 @@ func NewLoad() *Load {
 // a request that arrived waited up to 10 ms to be read, however promptly
 // the calls yielded (the soak's bigfill: every P busy through gaps of
 // 10-18 ms between requests read, execution traces in RATIONALE.md,
-// "A P kept from guest code"). A call past its first turn takes a token
+// "A P kept from guest code, and the kernel's slice"). A call past its first turn takes a token
 // at every yield; one that finds none waits, and its P goes looking for
 // work, the network first.
 func guestProcs(procs, cores int) int {
@@ -597,9 +593,10 @@ func (k *clock) tickAhead(ahead time.Duration) {
 
 // yield lets the goroutines waiting for the call's core run
 // (runtime.Gosched), and the calls waiting for a guest P take it: the
-// call gives its own back first and takes one again after. The time until the call runs again is waiting, not
-// running time — on a busy host, most of an ordinary request's wall time
-// — so the reading starts afresh after it. The running time up to the
+// call gives its own back first and takes one again after. The time
+// until the call runs again is waiting, not running time — on a busy
+// host, most of an ordinary request's wall time — so the reading starts
+// afresh after it. The running time up to the
 // yield is counted first: bounded by the wall clock while the call is
 // short (tickAhead's fast path, no reading), read from the thread's clock
 // once it may have run long; after the yield, the next reading is of the
