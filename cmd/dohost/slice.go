@@ -26,9 +26,10 @@ const (
 	maxSlice = 100 * time.Millisecond
 )
 
-// errNoSlice is setSlice's error where the kernel has no slices to set:
-// before Linux 6.12, or not Linux.
-var errNoSlice = errors.New("this kernel sets no time slice for a thread (Linux 6.12 and later do)")
+// errNoSlice is setSlice's error where the kernel has no slices to set
+// (before Linux 6.12, or not Linux) or refuses the system call (a
+// container's seccomp filter).
+var errNoSlice = errors.New("this system sets no time slice for a thread (Linux 6.12 and later do, where sched_setattr is allowed)")
 
 // checkSlice reports whether d is a slice the kernel accepts, or 0 (the
 // kernel's default left alone).

@@ -44,12 +44,15 @@ func setSlice(d time.Duration) (int, error) {
 func threadSlice(tid int, d time.Duration) error {
 	attr, err := unix.SchedGetAttr(tid, 0)
 	if err != nil {
+		if refused(err) {
+			return fmt.Errorf("%w: %v", errNoSlice, err)
+		}
 		return fmt.Errorf("read thread %d's scheduling: %w", tid, err)
 	}
 	attr.Runtime = uint64(d)
 	if err := unix.SchedSetAttr(tid, attr, 0); err != nil {
-		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-			return errNoSlice
+		if refused(err) || errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("%w: %v", errNoSlice, err)
 		}
 		return fmt.Errorf("set thread %d's slice: %w", tid, err)
 	}
@@ -61,4 +64,10 @@ func threadSlice(tid int, d time.Duration) error {
 		return errNoSlice
 	}
 	return nil
+}
+
+// refused reports whether err says the system calls are not there or not
+// allowed (an older kernel, a container's seccomp filter).
+func refused(err error) bool {
+	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM)
 }
