@@ -14,8 +14,8 @@ import (
 // request to read off its core for that long, and a request that arrived
 // while every core ran guest code waited a slice or more: the soak's
 // victim p99 under endless loops was 1.8-1.9× its baseline with the
-// default slice and 1.0-1.2× with 100 µs (RATIONALE.md, "The kernel's
-// slice"). Guest threads get the short slice too (the host cannot tell
+// default slice and 1.0-1.2× with 100 µs (RATIONALE.md, "A P kept from
+// guest code, and the kernel's slice"). Guest threads get the short slice too (the host cannot tell
 // which thread will run guest code: goroutines move), so they are
 // preempted sooner when others wait, and run on when none does.
 const defaultSlice = 100 * time.Microsecond

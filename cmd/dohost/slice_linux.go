@@ -17,13 +17,12 @@ import (
 func setSlice(d time.Duration) (int, error) {
 	set := map[int]bool{}
 	for pass := 0; pass < 2; pass++ {
-		ents, err := os.ReadDir("/proc/self/task")
+		tids, err := threads()
 		if err != nil {
-			return 0, fmt.Errorf("list the process's threads: %w", err)
+			return 0, err
 		}
-		for _, e := range ents {
-			tid, err := strconv.Atoi(e.Name())
-			if err != nil || set[tid] {
+		for _, tid := range tids {
+			if set[tid] {
 				continue
 			}
 			if err := threadSlice(tid, d); err != nil {
@@ -36,6 +35,21 @@ func setSlice(d time.Duration) (int, error) {
 		}
 	}
 	return len(set), nil
+}
+
+// threads returns the ids of the process's threads.
+func threads() ([]int, error) {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return nil, fmt.Errorf("list the process's threads: %w", err)
+	}
+	tids := make([]int, 0, len(ents))
+	for _, e := range ents {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids, nil
 }
 
 // threadSlice sets the slice of thread tid to d, keeping its policy and

@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -55,16 +53,12 @@ func TestSetSlice(t *testing.T) {
 
 // threadSlices returns the slice of each of the process's threads.
 func threadSlices() (map[int]time.Duration, error) {
-	ents, err := os.ReadDir("/proc/self/task")
+	tids, err := threads()
 	if err != nil {
 		return nil, err
 	}
 	m := map[int]time.Duration{}
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	for _, tid := range tids {
 		attr, err := unix.SchedGetAttr(tid, 0)
 		if err != nil {
 			continue // ended

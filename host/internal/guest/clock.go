@@ -83,10 +83,10 @@ func NewLoad() *Load { return newLoad(cores - 1) }
 // yields puts itself back in the run queue, so with every P in guest code
 // a request that arrived waited up to 10 ms to be read, however promptly
 // the calls yielded (the soak's bigfill: every P busy through gaps of
-// 10-18 ms between requests read, execution traces in RATIONALE.md,
-// "A P kept from guest code, and the kernel's slice"). A call past its first turn takes a token
-// at every yield; one that finds none waits, and its P goes looking for
-// work, the network first.
+// 10-18 ms between requests read, execution traces in RATIONALE.md, "A P
+// kept from guest code, and the kernel's slice"). A call past its first
+// turn takes a token at every yield; one that finds none waits, and its P
+// goes looking for work, the network first.
 func guestProcs(procs, cores int) int {
 	return max(1, procs-max(1, procs-cores))
 }
@@ -596,11 +596,11 @@ func (k *clock) tickAhead(ahead time.Duration) {
 // call gives its own back first and takes one again after. The time
 // until the call runs again is waiting, not running time — on a busy
 // host, most of an ordinary request's wall time — so the reading starts
-// afresh after it. The running time up to the
-// yield is counted first: bounded by the wall clock while the call is
-// short (tickAhead's fast path, no reading), read from the thread's clock
-// once it may have run long; after the yield, the next reading is of the
-// thread the call resumed on. (Counting the wait, up to a millisecond a
+// afresh after it. The running time up to the yield is counted first:
+// bounded by the wall clock while the call is short (tickAhead's fast
+// path, no reading), read from the thread's clock once it may have run
+// long; after the yield, the next reading is of the thread the call
+// resumed on. (Counting the wait, up to a millisecond a
 // yield, made cold requests on a saturated host pass throttleAfter and
 // queue for the long slot: a p99 of 140 ms, most of it waiting there.)
 func (k *clock) yield(now time.Time) {
