@@ -66,7 +66,8 @@ type Options struct {
 	// least recently used idle ones are evicted (their storage stays, and
 	// their next request starts them again). Zero means 10,000.
 	MaxLiveObjects int
-	// IdleTimeout evicts an object that has had no request for this long.
+	// IdleTimeout evicts an object that has had no request for this long,
+	// and closes a Worker instance idle this long (each worker keeps one).
 	// Zero means 70 s.
 	IdleTimeout time.Duration
 	// TrimAfter is how long an object is idle before the memory pages its

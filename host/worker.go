@@ -103,7 +103,7 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 	for _, b := range cfg.KVNamespaces {
 		w.env.KV[b.Binding] = s.store.KV(cfg.AccountID, b.ID)
 	}
-	w.pool = guest.NewPool(w.module, cfg.Host.WorkerInstances, cfg.Limits.Queue, w.log)
+	w.pool = guest.NewPool(w.module, cfg.Host.WorkerInstances, cfg.Limits.Queue, s.opts.IdleTimeout, w.log)
 
 	// A first Worker instance proves the module instantiates and says which
 	// classes it implements; it then serves as the pool's first member.

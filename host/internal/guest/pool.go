@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -12,20 +13,41 @@ import (
 // Pool holds the instances that run a worker's fetch handler. The handler
 // is stateless, so any idle instance serves any request; at most size
 // requests run at once and the rest wait. It is safe for concurrent use.
+//
+// Idle instances are kept most recently used first, so that a steady load
+// uses the same few and the rest of a burst's instances age: one idle for
+// idleFor is closed (reset and kept as its module's spare, when it can
+// be: recycle.go), down to one. A burst of concurrent requests would
+// otherwise leave as many instances, each with its memory, for as long
+// as the worker is deployed.
 type Pool struct {
 	m       *Module
 	log     *slog.Logger
-	idle    chan *Instance
+	idleFor time.Duration // 0: idle instances are kept
 	slots   chan struct{}
+	size    int
 	maxWait int // requests that may wait for a slot
 	waiting atomic.Int64
 	created atomic.Int64
+	retired atomic.Int64
+
+	mu     sync.Mutex
+	idle   []idleInstance // guarded by mu: oldest first, most recently used last
+	sweep  *time.Timer    // guarded by mu: armed while more than one is idle
+	closed bool           // guarded by mu: Close ran
+}
+
+// idleInstance is an instance in the pool and when it was given back.
+type idleInstance struct {
+	inst  *Instance
+	since time.Time
 }
 
 // NewPool returns an empty pool of at most size instances of m, whose
-// output goes to log, for which at most maxWait requests wait.
-func NewPool(m *Module, size, maxWait int, log *slog.Logger) *Pool {
-	return &Pool{m: m, log: log, maxWait: maxWait, idle: make(chan *Instance, size), slots: make(chan struct{}, size)}
+// output goes to log, for which at most maxWait requests wait, and which
+// closes an instance idle for idleFor beyond the first (0: never).
+func NewPool(m *Module, size, maxWait int, idleFor time.Duration, log *slog.Logger) *Pool {
+	return &Pool{m: m, log: log, idleFor: idleFor, size: size, maxWait: maxWait, slots: make(chan struct{}, size)}
 }
 
 // ErrPoolBusy is the cause of a request that found every Worker instance
@@ -45,10 +67,8 @@ func (p *Pool) Get(ctx context.Context) (*Instance, error) {
 			return nil, err
 		}
 	}
-	select {
-	case inst := <-p.idle:
+	if inst := p.take(); inst != nil {
 		return inst, nil
-	default:
 	}
 	inst, err := p.New(ctx)
 	if err != nil {
@@ -99,14 +119,77 @@ func (p *Pool) Done(ctx context.Context, inst *Instance, broken bool) {
 	<-p.slots
 }
 
-// Put adds an idle instance, closing it if the pool is full.
+// Put adds an idle instance, closing it if the pool is full or closed.
 func (p *Pool) Put(ctx context.Context, inst *Instance) {
-	select {
-	case p.idle <- inst:
-	default:
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= p.size {
+		p.mu.Unlock()
 		inst.Close(ctx)
+		return
 	}
+	p.idle = append(p.idle, idleInstance{inst, time.Now()})
+	if len(p.idle) > 1 && p.sweep == nil && p.idleFor > 0 {
+		p.sweep = time.AfterFunc(p.idleFor, p.retire)
+	}
+	p.mu.Unlock()
 }
+
+// take returns the most recently used idle instance, or nil.
+func (p *Pool) take() *Instance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	inst := p.idle[n-1].inst
+	p.idle[n-1] = idleInstance{}
+	p.idle = p.idle[:n-1]
+	return inst
+}
+
+// retire closes the instances idle for idleFor, all but the most
+// recently used, and arms the sweep again for the next while more than
+// one is idle.
+func (p *Pool) retire() {
+	p.mu.Lock()
+	now := time.Now()
+	old := p.expired(now)
+	retired := append([]idleInstance(nil), p.idle[:old]...)
+	n := copy(p.idle, p.idle[old:])
+	clear(p.idle[n:])
+	p.idle = p.idle[:n]
+	p.sweep = nil
+	if !p.closed && len(p.idle) > 1 {
+		p.sweep = time.AfterFunc(p.idle[0].since.Add(p.idleFor).Sub(now), p.retire)
+	}
+	p.mu.Unlock()
+	for _, r := range retired {
+		r.inst.Close(context.Background())
+	}
+	p.retired.Add(int64(len(retired)))
+}
+
+// expired is how many of the oldest idle instances have been idle for
+// idleFor at now, leaving at least one. The caller holds mu.
+func (p *Pool) expired(now time.Time) int {
+	n := 0
+	for n < len(p.idle)-1 && now.Sub(p.idle[n].since) >= p.idleFor {
+		n++
+	}
+	return n
+}
+
+// Idle reports how many instances are idle in the pool.
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+// Retired reports how many idle instances the pool has closed for being
+// idle.
+func (p *Pool) Retired() int64 { return p.retired.Load() }
 
 // Waiting reports how many requests wait for an instance.
 func (p *Pool) Waiting() int64 { return p.waiting.Load() }
@@ -114,14 +197,17 @@ func (p *Pool) Waiting() int64 { return p.waiting.Load() }
 // Created reports how many instances the pool has made.
 func (p *Pool) Created() int64 { return p.created.Load() }
 
-// Close closes the idle instances.
+// Close closes the idle instances; one given back after it is closed.
 func (p *Pool) Close(ctx context.Context) {
-	for {
-		select {
-		case inst := <-p.idle:
-			inst.Close(ctx)
-		default:
-			return
-		}
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	if p.sweep != nil {
+		p.sweep.Stop()
+		p.sweep = nil
+	}
+	p.mu.Unlock()
+	for _, i := range idle {
+		i.inst.Close(ctx)
 	}
 }
