@@ -159,6 +159,7 @@ func (p *Pool) retire() {
 	n := copy(p.idle, p.idle[old:])
 	clear(p.idle[n:])
 	p.idle = p.idle[:n]
+	p.retired.Add(int64(len(retired))) // with the idle list, so that the two agree
 	p.sweep = nil
 	if !p.closed && len(p.idle) > 1 {
 		p.sweep = time.AfterFunc(p.idle[0].since.Add(p.idleFor).Sub(now), p.retire)
@@ -167,7 +168,6 @@ func (p *Pool) retire() {
 	for _, r := range retired {
 		r.inst.Close(context.Background())
 	}
-	p.retired.Add(int64(len(retired)))
 }
 
 // expired is how many of the oldest idle instances have been idle for
