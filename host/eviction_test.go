@@ -1,12 +1,14 @@
 package host
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dohost/dohost/abi"
+	"github.com/dohost/dohost/host/internal/guest"
 )
 
 // TestEviction_Cap: past the cap, the least recently used idle objects
@@ -105,6 +107,37 @@ func TestEviction_Idle(t *testing.T) {
 	ts.st(t, "idle", "count", 200, &n)
 	if n != 1 {
 		t.Errorf("count after eviction %d, want 1 (a new instance)", n)
+	}
+}
+
+// TestEviction_WorkerInstances: a burst's Worker instances idle for
+// IdleTimeout are closed, all but the one used last, which serves on.
+func TestEviction_WorkerInstances(t *testing.T) {
+	ts := startProbeOpts(t, "go", Options{IdleTimeout: 100 * time.Millisecond})
+	pool := ts.workers()[0].pool
+	ctx := context.Background()
+	var insts []*guest.Instance
+	for range 3 {
+		inst, err := pool.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		insts = append(insts, inst)
+	}
+	for _, inst := range insts {
+		pool.Done(ctx, inst, false)
+	}
+	if s := ts.Stats(); s.WorkerIdle != 3 || s.WorkerInstances < 3 {
+		t.Fatalf("after the burst: %d idle of %d made, want 3 idle", s.WorkerIdle, s.WorkerInstances)
+	}
+	waitFor(t, "idle Worker instances closed", func() bool { return ts.Stats().WorkerIdle == 1 })
+	if s := ts.Stats(); s.WorkerRetired != 2 {
+		t.Errorf("%d Worker instances retired, want 2", s.WorkerRetired)
+	}
+	var n int
+	ts.st(t, "after", "count", 200, &n)
+	if n != 1 {
+		t.Errorf("count %d, want 1", n)
 	}
 }
 

@@ -221,6 +221,8 @@ var stats = []stat{
 	newStat("dohost_objects_waiting", "Requests and events waiting for an object's turn (the objects' queues).", gauge, func(s *Stats) int64 { return s.ObjectsWaiting }),
 	newStat("dohost_worker_waiting", "Requests waiting for a Worker instance.", gauge, func(s *Stats) int64 { return s.WorkerWaiting }),
 	newStat("dohost_worker_instances_total", "Worker instances created.", counter, func(s *Stats) int64 { return s.WorkerInstances }),
+	newStat("dohost_worker_instances_idle", "Worker instances idle in their pools.", gauge, func(s *Stats) int64 { return s.WorkerIdle }),
+	newStat("dohost_worker_instances_retired_total", "Worker instances closed for being idle.", counter, func(s *Stats) int64 { return s.WorkerRetired }),
 	newStat("dohost_workers_failed", "Workers that did not load (their routes answer 503).", gauge, func(s *Stats) int64 { return s.WorkersFailed }),
 	newStat("dohost_alarms_run_total", "Alarm handler runs.", counter, func(s *Stats) int64 { return s.AlarmsRun }),
 	newStat("dohost_alarms_failed_total", "Alarm handler runs that failed.", counter, func(s *Stats) int64 { return s.AlarmsFailed }),

@@ -316,6 +316,8 @@ type Stats struct {
 	ObjectsEvicted     int64 // object instances closed because they were idle or over the cap
 	ObjectsTrimmed     int64 // idle object instances trimmed (shared pages and call stacks released)
 	WorkerInstances    int64 // Worker instances created
+	WorkerIdle         int64 // Worker instances idle in their pools now
+	WorkerRetired      int64 // Worker instances closed for being idle (IdleTimeout)
 	AlarmsRun          int64 // alarm handler runs
 	AlarmsFailed       int64 // alarm handler runs that failed (and were retried or dropped)
 	AlarmsPending      int64 // alarms scheduled now
@@ -348,6 +350,8 @@ func (s *Server) Stats() Stats {
 	for _, w := range s.workers() {
 		if w.pool != nil {
 			st.WorkerInstances += w.pool.Created()
+			st.WorkerIdle += int64(w.pool.Idle())
+			st.WorkerRetired += w.pool.Retired()
 			st.WorkerWaiting += w.pool.Waiting()
 		} else {
 			st.WorkersFailed++
