@@ -70,8 +70,9 @@ type Options struct {
 	// and closes a Worker instance idle this long (each worker keeps one).
 	// Zero means 70 s.
 	IdleTimeout time.Duration
-	// TrimAfter is how long an object is idle before the memory pages its
-	// instance only read from the snapshot are unmapped. Zero means 10 s.
+	// TrimAfter is how long an object, or a Worker instance, is idle
+	// before the memory pages its instance only read from the snapshot
+	// are unmapped. Zero means 10 s.
 	TrimAfter time.Duration
 	// AlarmRetryDelay is the wait before the first retry of a failed alarm
 	// handler; each later retry waits twice as long. Zero means 2 s, as on
@@ -318,6 +319,7 @@ type Stats struct {
 	WorkerInstances    int64 // Worker instances created
 	WorkerIdle         int64 // Worker instances idle in their pools now
 	WorkerRetired      int64 // Worker instances closed for being idle (IdleTimeout)
+	WorkerTrimmed      int64 // idle Worker instances trimmed (TrimAfter)
 	AlarmsRun          int64 // alarm handler runs
 	AlarmsFailed       int64 // alarm handler runs that failed (and were retried or dropped)
 	AlarmsPending      int64 // alarms scheduled now
@@ -352,6 +354,7 @@ func (s *Server) Stats() Stats {
 			st.WorkerInstances += w.pool.Created()
 			st.WorkerIdle += int64(w.pool.Idle())
 			st.WorkerRetired += w.pool.Retired()
+			st.WorkerTrimmed += w.pool.Trimmed()
 			st.WorkerWaiting += w.pool.Waiting()
 		} else {
 			st.WorkersFailed++

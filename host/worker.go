@@ -103,7 +103,10 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 	for _, b := range cfg.KVNamespaces {
 		w.env.KV[b.Binding] = s.store.KV(cfg.AccountID, b.ID)
 	}
-	w.pool = guest.NewPool(w.module, cfg.Host.WorkerInstances, cfg.Limits.Queue, s.opts.IdleTimeout, w.log)
+	w.pool = guest.NewPool(w.module, guest.PoolOptions{
+		Size: cfg.Host.WorkerInstances, MaxWait: cfg.Limits.Queue,
+		IdleFor: s.opts.IdleTimeout, TrimAfter: s.opts.TrimAfter,
+	}, w.log)
 
 	// A first Worker instance proves the module instantiates and says which
 	// classes it implements; it then serves as the pool's first member.

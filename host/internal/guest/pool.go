@@ -16,38 +16,52 @@ import (
 //
 // Idle instances are kept most recently used first, so that a steady load
 // uses the same few and the rest of a burst's instances age: one idle for
-// idleFor is closed (reset and kept as its module's spare, when it can
-// be: recycle.go), down to one. A burst of concurrent requests would
-// otherwise leave as many instances, each with its memory, for as long
-// as the worker is deployed.
+// IdleFor is closed (reset and kept as its module's spare, when it can
+// be: recycle.go), down to one, and one idle for TrimAfter is trimmed
+// (Instance.Trim), as an idle object is. A burst of concurrent requests
+// would otherwise leave as many instances, each with its memory, for as
+// long as the worker is deployed, and an idle worker its instance's
+// pages.
 type Pool struct {
 	m       *Module
 	log     *slog.Logger
-	idleFor time.Duration // 0: idle instances are kept
+	opts    PoolOptions
 	slots   chan struct{}
-	size    int
-	maxWait int // requests that may wait for a slot
 	waiting atomic.Int64
 	created atomic.Int64
 	retired atomic.Int64
+	trimmed atomic.Int64
 
-	mu     sync.Mutex
-	idle   []idleInstance // guarded by mu: oldest first, most recently used last
-	sweep  *time.Timer    // guarded by mu: armed while more than one is idle
-	closed bool           // guarded by mu: Close ran
+	mu      sync.Mutex
+	idle    []idleInstance // guarded by mu: oldest first, most recently used last
+	sweep   *time.Timer    // runs retire; armed while an idle instance will be due to be retired or trimmed
+	sweepAt time.Time      // guarded by mu: when it will run (zero: not armed)
+	closed  bool           // guarded by mu: Close ran
 }
 
-// idleInstance is an instance in the pool and when it was given back.
+// PoolOptions are a Pool's bounds.
+type PoolOptions struct {
+	Size      int           // instances at most, busy or idle
+	MaxWait   int           // requests that may wait for an instance (negative: no bound)
+	IdleFor   time.Duration // an idle instance past the first is closed after this long (0: never)
+	TrimAfter time.Duration // an idle instance is trimmed after this long (0: never)
+}
+
+// idleInstance is an instance in the pool, when it was given back, and
+// whether it was trimmed since.
 type idleInstance struct {
-	inst  *Instance
-	since time.Time
+	inst    *Instance
+	since   time.Time
+	trimmed bool
 }
 
-// NewPool returns an empty pool of at most size instances of m, whose
-// output goes to log, for which at most maxWait requests wait, and which
-// closes an instance idle for idleFor beyond the first (0: never).
-func NewPool(m *Module, size, maxWait int, idleFor time.Duration, log *slog.Logger) *Pool {
-	return &Pool{m: m, log: log, idleFor: idleFor, size: size, maxWait: maxWait, slots: make(chan struct{}, size)}
+// NewPool returns an empty pool of instances of m, whose output goes to
+// log.
+func NewPool(m *Module, o PoolOptions, log *slog.Logger) *Pool {
+	p := &Pool{m: m, log: log, opts: o, slots: make(chan struct{}, o.Size)}
+	p.sweep = time.AfterFunc(time.Hour, p.retire)
+	p.sweep.Stop()
+	return p
 }
 
 // ErrPoolBusy is the cause of a request that found every Worker instance
@@ -80,7 +94,7 @@ func (p *Pool) Get(ctx context.Context) (*Instance, error) {
 
 // wait waits for a slot.
 func (p *Pool) wait(ctx context.Context) error {
-	if n := p.waiting.Add(1); p.maxWait >= 0 && n > int64(p.maxWait) {
+	if n := p.waiting.Add(1); p.opts.MaxWait >= 0 && n > int64(p.opts.MaxWait) {
 		p.waiting.Add(-1)
 		return fmt.Errorf("%w: %d requests already wait", ErrPoolBusy, n-1)
 	}
@@ -122,15 +136,14 @@ func (p *Pool) Done(ctx context.Context, inst *Instance, broken bool) {
 // Put adds an idle instance, closing it if the pool is full or closed.
 func (p *Pool) Put(ctx context.Context, inst *Instance) {
 	p.mu.Lock()
-	if p.closed || len(p.idle) >= p.size {
+	if p.closed || len(p.idle) >= p.opts.Size {
 		p.mu.Unlock()
 		inst.Close(ctx)
 		return
 	}
-	p.idle = append(p.idle, idleInstance{inst, time.Now()})
-	if len(p.idle) > 1 && p.sweep == nil && p.idleFor > 0 {
-		p.sweep = time.AfterFunc(p.idleFor, p.retire)
-	}
+	now := time.Now()
+	p.idle = append(p.idle, idleInstance{inst: inst, since: now})
+	p.arm(now)
 	p.mu.Unlock()
 }
 
@@ -148,33 +161,97 @@ func (p *Pool) take() *Instance {
 	return inst
 }
 
-// retire closes the instances idle for idleFor, all but the most
-// recently used, and arms the sweep again for the next while more than
-// one is idle.
+// arm sets the sweep for the next time an idle instance will be due to be
+// retired or trimmed, if one will and the sweep is not set for earlier
+// already. The caller holds mu.
+func (p *Pool) arm(now time.Time) {
+	var next time.Time
+	due := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	if p.opts.IdleFor > 0 && len(p.idle) > 1 {
+		due(p.idle[0].since.Add(p.opts.IdleFor))
+	}
+	if p.opts.TrimAfter > 0 {
+		for _, i := range p.idle {
+			if !i.trimmed {
+				due(i.since.Add(p.opts.TrimAfter))
+				break // the oldest untrimmed is the first due
+			}
+		}
+	}
+	if next.IsZero() || p.closed || (!p.sweepAt.IsZero() && !next.Before(p.sweepAt)) {
+		return
+	}
+	p.sweepAt = next
+	p.sweep.Reset(next.Sub(now))
+}
+
+// retire closes the instances idle for IdleFor, all but the most recently
+// used, trims those idle for TrimAfter, and arms the sweep again. An
+// instance being trimmed is out of the list meanwhile: a request that
+// finds none idle makes (or revives) another.
 func (p *Pool) retire() {
 	p.mu.Lock()
 	now := time.Now()
 	old := p.expired(now)
 	retired := append([]idleInstance(nil), p.idle[:old]...)
-	n := copy(p.idle, p.idle[old:])
+	p.retired.Add(int64(old)) // with the idle list, so that the two agree
+	var trim, keep []idleInstance
+	for _, i := range p.idle[old:] {
+		if p.opts.TrimAfter > 0 && !i.trimmed && now.Sub(i.since) >= p.opts.TrimAfter {
+			trim = append(trim, i)
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	n := copy(p.idle, keep)
 	clear(p.idle[n:])
 	p.idle = p.idle[:n]
-	p.retired.Add(int64(len(retired))) // with the idle list, so that the two agree
-	p.sweep = nil
-	if !p.closed && len(p.idle) > 1 {
-		p.sweep = time.AfterFunc(p.idle[0].since.Add(p.idleFor).Sub(now), p.retire)
+	p.sweepAt = time.Time{} // it ran
+	if len(trim) == 0 {
+		p.arm(now)
 	}
 	p.mu.Unlock()
 	for _, r := range retired {
 		r.inst.Close(context.Background())
 	}
+	if len(trim) == 0 {
+		return
+	}
+	for i := range trim {
+		trim[i].inst.Trim()
+		trim[i].trimmed = true
+	}
+	p.trimmed.Add(int64(len(trim)))
+	p.mu.Lock()
+	var closing []idleInstance
+	if p.closed {
+		closing = trim
+	} else {
+		// Back at the bottom, oldest first: they were given back before
+		// every instance given back while they were trimmed.
+		room := max(0, p.opts.Size-len(p.idle))
+		if len(trim) > room {
+			closing = trim[:len(trim)-room]
+			trim = trim[len(trim)-room:]
+		}
+		p.idle = append(trim, p.idle...)
+		p.arm(time.Now())
+	}
+	p.mu.Unlock()
+	for _, c := range closing {
+		c.inst.Close(context.Background())
+	}
 }
 
 // expired is how many of the oldest idle instances have been idle for
-// idleFor at now, leaving at least one. The caller holds mu.
+// IdleFor at now, leaving at least one. The caller holds mu.
 func (p *Pool) expired(now time.Time) int {
 	n := 0
-	for n < len(p.idle)-1 && now.Sub(p.idle[n].since) >= p.idleFor {
+	for p.opts.IdleFor > 0 && n < len(p.idle)-1 && now.Sub(p.idle[n].since) >= p.opts.IdleFor {
 		n++
 	}
 	return n
@@ -191,6 +268,9 @@ func (p *Pool) Idle() int {
 // idle.
 func (p *Pool) Retired() int64 { return p.retired.Load() }
 
+// Trimmed reports how many times the pool has trimmed an idle instance.
+func (p *Pool) Trimmed() int64 { return p.trimmed.Load() }
+
 // Waiting reports how many requests wait for an instance.
 func (p *Pool) Waiting() int64 { return p.waiting.Load() }
 
@@ -202,10 +282,7 @@ func (p *Pool) Close(ctx context.Context) {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle, p.closed = nil, true
-	if p.sweep != nil {
-		p.sweep.Stop()
-		p.sweep = nil
-	}
+	p.sweep.Stop()
 	p.mu.Unlock()
 	for _, i := range idle {
 		i.inst.Close(ctx)

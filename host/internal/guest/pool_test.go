@@ -24,19 +24,13 @@ func getN(t *testing.T, p *Pool, n int) []*Instance {
 // used last, which the next request gets.
 func TestPool_RetiresIdleInstances(t *testing.T) {
 	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
-	p := NewPool(m, 8, 8, 20*time.Millisecond, nil)
+	p := NewPool(m, PoolOptions{Size: 8, MaxWait: 8, IdleFor: 20 * time.Millisecond}, nil)
 	defer p.Close(context.Background())
 	insts := getN(t, p, 4)
 	for _, inst := range insts {
 		p.Done(context.Background(), inst, false)
 	}
-	deadline := time.Now().Add(time.Minute) // a bound on a busy machine, not the expected wait
-	for p.Idle() > 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d instances still idle after a minute (retired %d)", p.Idle(), p.Retired())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "idle instances retired down to one", func() bool { return p.Idle() == 1 })
 	if got := p.Retired(); got != 3 {
 		t.Fatalf("retired %d instances, want 3", got)
 	}
@@ -54,7 +48,7 @@ func TestPool_RetiresIdleInstances(t *testing.T) {
 // for idleFor count as expired, never the last one.
 func TestPool_MostRecentFirst(t *testing.T) {
 	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
-	p := NewPool(m, 8, 8, time.Hour, nil)
+	p := NewPool(m, PoolOptions{Size: 8, MaxWait: 8, IdleFor: time.Hour}, nil)
 	defer p.Close(context.Background())
 	insts := getN(t, p, 3)
 	for _, inst := range insts {
@@ -88,11 +82,49 @@ func TestPool_MostRecentFirst(t *testing.T) {
 // An instance given back after the pool closed is closed, not kept.
 func TestPool_PutAfterClose(t *testing.T) {
 	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
-	p := NewPool(m, 8, 8, time.Hour, nil)
+	p := NewPool(m, PoolOptions{Size: 8, MaxWait: 8, IdleFor: time.Hour}, nil)
 	inst := getN(t, p, 1)[0]
 	p.Close(context.Background())
 	p.Done(context.Background(), inst, false)
 	if n := p.Idle(); n != 0 {
 		t.Fatalf("%d idle after Close, want 0", n)
+	}
+}
+
+// An instance idle for TrimAfter is trimmed, once, and stays in the pool;
+// used again, it is trimmed again once idle.
+func TestPool_TrimsIdle(t *testing.T) {
+	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
+	p := NewPool(m, PoolOptions{Size: 8, MaxWait: 8, IdleFor: time.Hour, TrimAfter: 20 * time.Millisecond}, nil)
+	defer p.Close(context.Background())
+	insts := getN(t, p, 2)
+	for _, inst := range insts {
+		p.Done(context.Background(), inst, false)
+	}
+	waitUntil(t, "both idle instances trimmed", func() bool { return p.Trimmed() == 2 })
+	if n := p.Idle(); n != 2 {
+		t.Fatalf("%d idle after trimming, want 2", n)
+	}
+	again := getN(t, p, 1)[0]
+	if again != insts[1] {
+		t.Fatal("the pool did not give the most recently used instance after trimming")
+	}
+	p.Done(context.Background(), again, false)
+	waitUntil(t, "the instance used again trimmed again", func() bool { return p.Trimmed() == 3 })
+	if p.Retired() != 0 {
+		t.Errorf("%d retired, want 0 (IdleFor is an hour)", p.Retired())
+	}
+}
+
+// waitUntil waits for cond, failing after a minute: a bound for a busy
+// machine, not the expected wait.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within a minute", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
