@@ -20,16 +20,26 @@ func getN(t *testing.T, p *Pool, n int) []*Instance {
 	return insts
 }
 
-// A burst's instances are closed once idle for idleFor, all but the one
-// used last, which the next request gets.
-func TestPool_RetiresIdleInstances(t *testing.T) {
+// burstPool returns a pool of 8 instances of a small guest with o's times,
+// after a burst of n requests: n instances made at once and given back in
+// order, all idle. The pool is closed when the test ends.
+func burstPool(t *testing.T, o PoolOptions, n int) (*Pool, []*Instance) {
+	t.Helper()
 	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
-	p := NewPool(m, PoolOptions{Size: 8, MaxWait: 8, IdleFor: 20 * time.Millisecond}, nil)
-	defer p.Close(context.Background())
-	insts := getN(t, p, 4)
+	o.Size, o.MaxWait = 8, 8
+	p := NewPool(m, o, nil)
+	t.Cleanup(func() { p.Close(context.Background()) })
+	insts := getN(t, p, n)
 	for _, inst := range insts {
 		p.Done(context.Background(), inst, false)
 	}
+	return p, insts
+}
+
+// A burst's instances are closed once idle for idleFor, all but the one
+// used last, which the next request gets.
+func TestPool_RetiresIdleInstances(t *testing.T) {
+	p, insts := burstPool(t, PoolOptions{IdleFor: 20 * time.Millisecond}, 4)
 	waitUntil(t, "idle instances retired down to one", func() bool { return p.Idle() == 1 })
 	if got := p.Retired(); got != 3 {
 		t.Fatalf("retired %d instances, want 3", got)
@@ -47,13 +57,7 @@ func TestPool_RetiresIdleInstances(t *testing.T) {
 // Idle instances are used most recently used first, and only those idle
 // for idleFor count as expired, never the last one.
 func TestPool_MostRecentFirst(t *testing.T) {
-	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
-	p := NewPool(m, PoolOptions{Size: 8, MaxWait: 8, IdleFor: time.Hour}, nil)
-	defer p.Close(context.Background())
-	insts := getN(t, p, 3)
-	for _, inst := range insts {
-		p.Done(context.Background(), inst, false)
-	}
+	p, insts := burstPool(t, PoolOptions{IdleFor: time.Hour}, 3)
 	again := getN(t, p, 2)
 	if again[0] != insts[2] || again[1] != insts[1] {
 		t.Fatal("Get did not return the most recently used instances first")
@@ -94,13 +98,7 @@ func TestPool_PutAfterClose(t *testing.T) {
 // An instance idle for TrimAfter is trimmed, once, and stays in the pool;
 // used again, it is trimmed again once idle.
 func TestPool_TrimsIdle(t *testing.T) {
-	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
-	p := NewPool(m, PoolOptions{Size: 8, MaxWait: 8, IdleFor: time.Hour, TrimAfter: 20 * time.Millisecond}, nil)
-	defer p.Close(context.Background())
-	insts := getN(t, p, 2)
-	for _, inst := range insts {
-		p.Done(context.Background(), inst, false)
-	}
+	p, insts := burstPool(t, PoolOptions{IdleFor: time.Hour, TrimAfter: 20 * time.Millisecond}, 2)
 	waitUntil(t, "both idle instances trimmed", func() bool { return p.Trimmed() == 2 })
 	if n := p.Idle(); n != 2 {
 		t.Fatalf("%d idle after trimming, want 2", n)
