@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -231,14 +232,16 @@ func (p *Pool) retire() {
 	if p.closed {
 		closing = trim
 	} else {
-		// Back at the bottom, oldest first: they were given back before
-		// every instance given back while they were trimmed.
+		// Back in their places by the time they were given back: an
+		// instance trimmed earlier that stayed may be older than they
+		// are, and those given back while they were trimmed are newer.
 		room := max(0, p.opts.Size-len(p.idle))
 		if len(trim) > room {
 			closing = trim[:len(trim)-room]
 			trim = trim[len(trim)-room:]
 		}
-		p.idle = append(trim, p.idle...)
+		p.idle = append(p.idle, trim...)
+		slices.SortStableFunc(p.idle, func(a, b idleInstance) int { return a.since.Compare(b.since) })
 		p.arm(time.Now())
 	}
 	p.mu.Unlock()

@@ -114,6 +114,24 @@ func TestPool_TrimsIdle(t *testing.T) {
 	}
 }
 
+// An instance trimmed while an older one, trimmed before, stays idle goes
+// back behind it: the next request gets the one used last.
+func TestPool_TrimKeepsOrder(t *testing.T) {
+	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
+	p := NewPool(m, PoolOptions{Size: 8, MaxWait: 8, IdleFor: time.Hour, TrimAfter: 20 * time.Millisecond}, nil)
+	t.Cleanup(func() { p.Close(context.Background()) })
+	insts := getN(t, p, 2)
+	p.Done(context.Background(), insts[0], false)
+	waitUntil(t, "the first instance trimmed", func() bool { return p.Trimmed() == 1 })
+	p.Done(context.Background(), insts[1], false)
+	waitUntil(t, "the second instance trimmed", func() bool { return p.Trimmed() == 2 })
+	again := getN(t, p, 1)[0]
+	if again != insts[1] {
+		t.Fatal("after trimming, the pool gave an older instance before the one used last")
+	}
+	p.Done(context.Background(), again, false)
+}
+
 // waitUntil waits for cond, failing after a minute: a bound for a busy
 // machine, not the expected wait.
 func waitUntil(t *testing.T, what string, cond func() bool) {
