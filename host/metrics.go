@@ -237,7 +237,10 @@ var stats = []stat{
 	newStat("dohost_websocket_auto_responses_total", "WebSocket messages answered by the auto-response pair.", counter, func(s *Stats) int64 { return s.WebSockets.AutoResponses }),
 	newStat("dohost_websocket_too_big_total", "WebSocket clients closed for a message over the limit (1009).", counter, func(s *Stats) int64 { return s.WebSockets.TooBig }),
 	newStat("dohost_websocket_too_slow_total", "WebSocket clients closed for falling behind (1013).", counter, func(s *Stats) int64 { return s.WebSockets.TooSlow }),
+	newStat("dohost_websocket_stalled_total", "WebSocket clients closed for a message that took too long to arrive (1008).", counter, func(s *Stats) int64 { return s.WebSockets.Stalled }),
 	newStat("dohost_websocket_queued_bytes", "Bytes of WebSocket messages not yet written to their clients.", gauge, func(s *Stats) int64 { return s.WebSockets.QueuedBytes }),
+	newStat("dohost_websocket_inbound_bytes", "What the host's budget of received WebSocket messages holds (messages read, being read or waiting for their objects, each at the message limit).", gauge, func(s *Stats) int64 { return s.WebSockets.InboundBytes }),
+	newStat("dohost_websocket_inbound_waiting", "Received WebSocket messages whose reading waits for room in the host's budget or their account's share.", gauge, func(s *Stats) int64 { return s.WebSockets.InboundWaiting }),
 }
 
 // statsCollector reads Stats once a scrape.

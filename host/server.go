@@ -85,6 +85,11 @@ type Options struct {
 	// its headers have; zero means 60 s. A client that trickles a body
 	// holds nothing longer.
 	BodyTimeout time.Duration
+	// WebSocketMessageTimeout is how long the rest of a WebSocket message
+	// may take to arrive once it has begun; zero means 30 s. A client that
+	// stops in the middle of one is closed with 1008: the message holds a
+	// place in its object's and its account's budgets while it is read.
+	WebSocketMessageTimeout time.Duration
 
 	// Accounts, if set, grants each account to the config files that may
 	// claim it (account → patterns of absolute paths, as filepath.Match
@@ -161,6 +166,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	if o.BodyTimeout == 0 {
 		o.BodyTimeout = 60 * time.Second
+	}
+	if o.WebSocketMessageTimeout == 0 {
+		o.WebSocketMessageTimeout = sockets.DefaultLimits.MessageTimeout
 	}
 	if o.StartupTimeout == 0 {
 		o.StartupTimeout = 10 * time.Second

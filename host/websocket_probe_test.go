@@ -52,7 +52,12 @@ type wsClient struct {
 // join connects to path (a room and tags) and reads the welcome.
 func join(t *testing.T, ts *testServer, path string) *wsClient {
 	t.Helper()
-	c := dialWS(t, ts, path)
+	return welcomed(t, dialWS(t, ts, path))
+}
+
+// welcomed reads the welcome of c, a new connection to the probe.
+func welcomed(t *testing.T, c *websocket.Conn) *wsClient {
+	t.Helper()
 	w := readText(t, c)
 	id, err := strconv.Atoi(strings.TrimPrefix(w, "welcome "))
 	if err != nil {
@@ -379,9 +384,10 @@ func TestWS_HostBuffers(t *testing.T) {
 	waitFor(t, "the queues to drain", func() bool { return ts.Stats().WebSockets.QueuedBytes == 0 })
 }
 
-// TestWS_AccountShare: on a host serving two accounts, one account holds
-// at most half of max_websockets; the other still gets its half.
-func TestWS_AccountShare(t *testing.T) {
+// twoAccountsWS serves the WebSocket probe with o for two accounts, a
+// under /a/ and b under /b/, each config with extra appended.
+func twoAccountsWS(t *testing.T, o Options, extra string) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	wasm := wsProbeWasm(t, "go")
 	conf := func(account, routes string) string {
@@ -389,9 +395,16 @@ func TestWS_AccountShare(t *testing.T) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		return writeConfig(t, d, wasm, "account_id = \""+account+"\"\nroutes = ["+routes+"]\n"+wsProbeConfig+"\n[dohost]\nmax_websockets = 4\n")
+		return writeConfig(t, d, wasm, "account_id = \""+account+"\"\nroutes = ["+routes+"]\n"+wsProbeConfig+extra)
 	}
-	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data")}, conf("a", `"*/a/*"`), conf("b", `"*/b/*"`))
+	o.DataDir = filepath.Join(dir, "data")
+	return startServerOpts(t, o, conf("a", `"*/a/*"`), conf("b", `"*/b/*"`))
+}
+
+// TestWS_AccountShare: on a host serving two accounts, one account holds
+// at most half of max_websockets; the other still gets its half.
+func TestWS_AccountShare(t *testing.T) {
+	ts := twoAccountsWS(t, Options{}, "\n[dohost]\nmax_websockets = 4\n")
 	join(t, ts, "/a/?room=1")
 	join(t, ts, "/a/?room=2")
 	// Account a's third socket of the host's four is refused: the probe's
@@ -399,4 +412,91 @@ func TestWS_AccountShare(t *testing.T) {
 	dialRefused(t, ts, "/a/?room=3", http.StatusBadRequest)
 	join(t, ts, "/b/?room=1")
 	join(t, ts, "/b/?room=2")
+}
+
+// stallMessage has w begin a text message of which it sends only the
+// first fragments, and never the rest. w's connection must have been
+// dialed with a small write buffer (stallDialer).
+func stallMessage(t *testing.T, w *wsClient) {
+	t.Helper()
+	mw, err := w.c.NextWriter(websocket.TextMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past the 1 KiB buffer, each KiB goes out as a fragment.
+	if _, err := mw.Write(make([]byte, 8<<10)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// joinStalling joins path with a client whose messages go out in 1 KiB
+// fragments, for stallMessage.
+func joinStalling(t *testing.T, ts *testServer, path string) *wsClient {
+	t.Helper()
+	d := websocket.Dialer{WriteBufferSize: 1024}
+	c, _, err := d.Dial(wsURL(ts, path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return welcomed(t, c)
+}
+
+// TestWS_StalledMessages: a message being read holds a place in the
+// host's budget of received messages, at the message limit, so clients
+// that stop in the middle of one could hold all of it, and every other
+// tenant's clients would go unread. One account's messages hold at most
+// half the budget: with room for four messages on the host, four stalled
+// ones of account a leave account b's clients read at once.
+func TestWS_StalledMessages(t *testing.T) {
+	ts := twoAccountsWS(t, Options{Limits: Limits{WebSocketBuffers: 4 << 20}, WebSocketMessageTimeout: time.Hour}, "")
+	for i := 0; i < 4; i++ {
+		stallMessage(t, joinStalling(t, ts, "/a/?room=1"))
+	}
+	// Each of the four is read up to its stall, or waits for room.
+	waitFor(t, "a's four messages begun", func() bool {
+		ws := ts.Stats().WebSockets
+		return ws.InboundBytes/(1<<20)+ws.InboundWaiting == 4
+	})
+	b := join(t, ts, "/b/?room=1")
+	b.ask("whoami", fmt.Sprintf("you %d", b.id))
+}
+
+// TestWS_MessageTimeout: a client that stops in the middle of a message
+// is closed with 1008 once the message timeout has passed, its object
+// hears of it as an error, and its account's share of the budget is free
+// again.
+func TestWS_MessageTimeout(t *testing.T) {
+	ts := twoAccountsWS(t, Options{Limits: Limits{WebSocketBuffers: 4 << 20}, WebSocketMessageTimeout: 2 * time.Second}, "")
+	watcher := join(t, ts, "/a/?room=1")
+	var stalled []*wsClient
+	for i := 0; i < 2; i++ {
+		w := joinStalling(t, ts, "/a/?room=1")
+		stallMessage(t, w)
+		stalled = append(stalled, w)
+	}
+	for _, w := range stalled {
+		if ce := readClose(t, w.c); ce.Code != websocket.ClosePolicyViolation {
+			t.Fatalf("stalled client: close %d %q, want 1008", ce.Code, ce.Text)
+		}
+	}
+	heard := map[string]bool{}
+	for range stalled {
+		heard[readText(t, watcher.c)] = true
+	}
+	for _, w := range stalled {
+		if want := fmt.Sprintf("error %d ", w.id); !heard[want] {
+			t.Fatalf("the object's error events %v, want %q", heard, want)
+		}
+	}
+	if n := ts.Stats().WebSockets.Stalled; n != 2 {
+		t.Fatalf("Stats: %d stalled, want 2", n)
+	}
+	if !strings.Contains(ts.logs.String(), "a message took over 2s to arrive") {
+		t.Fatal("the log does not say why the clients were closed")
+	}
+	// The account's share is free: its messages are read again.
+	watcher.ask("whoami", fmt.Sprintf("you %d", watcher.id))
+	other := join(t, ts, "/a/?room=2")
+	other.ask("whoami", fmt.Sprintf("you %d", other.id))
 }

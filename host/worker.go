@@ -131,7 +131,8 @@ func (s *Server) newWorker(ctx context.Context, spec workerSpec) (_ *worker, err
 	limits := objects.Limits{
 		Queue:   cfg.Limits.Queue,
 		Storage: store.ObjectLimits{MaxKey: cfg.Limits.StorageKey, MaxValue: cfg.Limits.StorageValue},
-		Sockets: sockets.Limits{MessageBytes: cfg.Limits.WebSocketMessage, PerObject: cfg.Limits.WebSocketsPerObject},
+		Sockets: sockets.Limits{MessageBytes: cfg.Limits.WebSocketMessage, PerObject: cfg.Limits.WebSocketsPerObject,
+			MessageTimeout: s.opts.WebSocketMessageTimeout},
 	}
 	byClass := map[string]*objects.Namespace{}
 	for _, b := range cfg.DurableObjects {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,13 +34,18 @@ type Limits struct {
 	// its handler at once; the readers of its other sockets wait (and
 	// their clients' data waits in the kernel) until one is handled.
 	Inbound int
+	// MessageTimeout is how long the rest of a message may take to
+	// arrive once it has begun: a message being read holds a place among
+	// its object's pending ones and the host's budget, so a client that
+	// stops in the middle of one is closed with 1008 at this bound.
+	MessageTimeout time.Duration
 }
 
 // DefaultLimits are the limits of a worker that sets none.
 var DefaultLimits = Limits{
 	MessageBytes: 1 << 20, PerObject: 32768,
 	QueueFrames: 1024, QueueBytes: 16 << 20, WriteTimeout: 10 * time.Second,
-	Inbound: 64,
+	Inbound: 64, MessageTimeout: 30 * time.Second,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -61,6 +68,9 @@ func (l Limits) withDefaults() Limits {
 	if l.Inbound <= 0 {
 		l.Inbound = d.Inbound
 	}
+	if l.MessageTimeout <= 0 {
+		l.MessageTimeout = d.MessageTimeout
+	}
 	return l
 }
 
@@ -80,6 +90,12 @@ type Stats struct {
 	AutoResponses int64 // messages answered by the auto-response pair
 	TooBig        int64 // clients closed for a message over MessageBytes (1009)
 	TooSlow       int64 // clients closed for falling behind (1013)
+	Stalled       int64 // clients closed for a message that took over MessageTimeout to arrive (1008)
+	// InboundBytes is what the host's budget of received messages holds:
+	// messages read, being read or waiting for their objects, each at the
+	// message limit; InboundWaiting counts the messages whose reading
+	// waits for room in it, or in their account's share.
+	InboundBytes, InboundWaiting int64
 }
 
 // Host holds every set of a server: the cap of sockets on the host, the
@@ -89,8 +105,11 @@ type Host struct {
 	maxAccount int // sockets of one account
 	maxQueued  int64
 	inbound    *weighted // bytes of received messages read or waiting for their object
-	log        *slog.Logger
-	up         websocket.Upgrader
+	// maxAccountInbound is one account's share of inbound (0: none), when
+	// the host serves several; accountInbound its budgets, by account.
+	maxAccountInbound int64
+	log               *slog.Logger
+	up                websocket.Upgrader
 
 	open   atomic.Int64
 	queued atomic.Int64 // bytes of data frames waiting in queues, each message once
@@ -98,12 +117,13 @@ type Host struct {
 	pollOnce sync.Once
 	poller   *poller // nil where there is none: a goroutine reads each socket
 
-	mu       sync.Mutex
-	sets     map[*Set]struct{} // guarded by mu: sets with sockets
-	accounts map[string]int    // guarded by mu: open sockets by account
-	closing  bool              // guarded by mu: CloseAll ran
+	mu        sync.Mutex
+	sets      map[*Set]struct{}    // guarded by mu: sets with sockets
+	accounts  map[string]int       // guarded by mu: open sockets by account
+	inboundOf map[string]*weighted // guarded by mu: accounts' shares of inbound
+	closing   bool                 // guarded by mu: CloseAll ran
 
-	accepted, refused, closed, in, out, auto, tooBig, tooSlow atomic.Int64
+	accepted, refused, closed, in, out, auto, tooBig, tooSlow, stalled atomic.Int64
 }
 
 // NewHost returns a Host that holds at most max sockets, maxAccount of
@@ -111,13 +131,20 @@ type Host struct {
 // maxQueued bytes of frames not yet written to their clients (0: no
 // budget); received messages read or waiting for their objects are held
 // to maxQueued bytes too (counted at the message limit each: past it,
-// readers wait). It logs to log. Past the budget of unsent frames, sends
-// fail with OVERLOADED and a client that is behind is closed with 1013.
+// readers wait), and where an account's sockets are capped below the
+// host's, one account's messages to half of that: another account's
+// clients are read however many messages the first one's objects are
+// slow to take, or its clients to finish. It logs to log. Past the
+// budget of unsent frames, sends fail with OVERLOADED and a client that
+// is behind is closed with 1013.
 func NewHost(max, maxAccount int, maxQueued int64, log *slog.Logger) *Host {
 	h := &Host{max: max, maxAccount: maxAccount, maxQueued: maxQueued, log: log,
-		sets: map[*Set]struct{}{}, accounts: map[string]int{}}
+		sets: map[*Set]struct{}{}, accounts: map[string]int{}, inboundOf: map[string]*weighted{}}
 	if maxQueued > 0 {
 		h.inbound = newWeighted(maxQueued)
+		if maxAccount > 0 && maxAccount < max {
+			h.maxAccountInbound = maxQueued / 2
+		}
 	}
 	h.up = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -153,11 +180,39 @@ func (h *Host) Close() {
 
 // Stats returns the counters.
 func (h *Host) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Open: h.open.Load(), QueuedBytes: h.queued.Load(), Accepted: h.accepted.Load(), Refused: h.refused.Load(),
 		Closed: h.closed.Load(), MessagesIn: h.in.Load(), MessagesOut: h.out.Load(),
 		AutoResponses: h.auto.Load(), TooBig: h.tooBig.Load(), TooSlow: h.tooSlow.Load(),
+		Stalled: h.stalled.Load(),
 	}
+	if h.inbound != nil {
+		st.InboundBytes, st.InboundWaiting = h.inbound.state()
+	}
+	h.mu.Lock()
+	shares := slices.Collect(maps.Values(h.inboundOf))
+	h.mu.Unlock()
+	for _, w := range shares {
+		_, n := w.state()
+		st.InboundWaiting += n
+	}
+	return st
+}
+
+// accountInbound returns account's share of the budget of received
+// messages, or nil when the host keeps none.
+func (h *Host) accountInbound(account string) *weighted {
+	if h.maxAccountInbound == 0 {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w := h.inboundOf[account]
+	if w == nil {
+		w = newWeighted(h.maxAccountInbound)
+		h.inboundOf[account] = w
+	}
+	return w
 }
 
 // full reports whether the unsent bytes are over the budget.

@@ -21,7 +21,8 @@ type Events interface {
 	// code and reason) or whose connection was lost (1006, not clean).
 	Closed(s *Socket, code int, reason string, clean bool)
 	// Error is a socket the host closed for an error: a message over the
-	// size limit, a protocol error, a client too slow to read.
+	// size limit, a protocol error, a client too slow to read, or too
+	// slow to send the rest of a message.
 	Error(s *Socket, msg string)
 	// Empty is called when the set's last socket is gone.
 	Empty()
@@ -36,6 +37,7 @@ type Set struct {
 	account string
 	log     *slog.Logger
 	inbound chan struct{} // a token per received message waiting for the object
+	shareIn *weighted     // the account's share of the host's budget of received messages (nil: none)
 
 	mu       sync.Mutex
 	next     uint32             // guarded by mu: the last socket id given
@@ -54,7 +56,7 @@ func (h *Host) NewSet(ev Events, lim Limits, account string, log *slog.Logger) *
 	if log == nil {
 		log = h.log
 	}
-	return &Set{h: h, ev: ev, lim: lim, account: account, log: log,
+	return &Set{h: h, ev: ev, lim: lim, account: account, log: log, shareIn: h.accountInbound(account),
 		inbound: make(chan struct{}, lim.Inbound), sockets: map[uint32]*Socket{}}
 }
 

@@ -417,6 +417,9 @@ func (s *Socket) readable() {
 	// the lock says so to the memory model, which does not see epoll.
 	s.readMu.Lock()
 	for {
+		// A readable socket has a message under way: its header has
+		// MessageTimeout to arrive too (next gives the rest its own).
+		_ = c.SetReadDeadline(now().Add(s.set.lim.MessageTimeout))
 		if !s.next(c) {
 			s.readMu.Unlock()
 			return
@@ -434,29 +437,36 @@ func (s *Socket) readable() {
 }
 
 // next reads one message and hands it to the set's events; it reports
-// false once the connection is over (and the socket finished). A message
-// that is not all here yet is waited for.
+// false once the connection is over (and the socket finished, or closing
+// for a message too slow to arrive). A message that is not all here yet
+// is waited for, MessageTimeout at most once the host reads it.
 func (s *Socket) next(c *websocket.Conn) bool {
 	st := s.set
 	typ, r, err := c.NextReader()
 	if err != nil {
-		s.finish(err)
+		s.readFailed(err)
 		return false
 	}
 	// The message waits for a place among the object's pending ones, and
-	// in the host's budget of received messages, before it is read: its
-	// bytes stay in the kernel meanwhile.
+	// in the account's share and the host's budget of received messages,
+	// before it is read: its bytes stay in the kernel meanwhile, and the
+	// wait is not the client's.
 	st.inbound <- struct{}{}
 	defer func() { <-st.inbound }()
-	if w := st.h.inbound; w != nil {
-		w.acquire(st.lim.MessageBytes)
-		defer w.release(st.lim.MessageBytes)
+	for _, w := range [...]*weighted{st.shareIn, st.h.inbound} {
+		if w != nil {
+			w.acquire(st.lim.MessageBytes)
+			defer w.release(st.lim.MessageBytes)
+		}
 	}
+	_ = c.SetReadDeadline(now().Add(st.lim.MessageTimeout))
 	data, err := io.ReadAll(r)
 	if err != nil {
-		s.finish(err)
+		s.readFailed(err)
 		return false
 	}
+	// The next message may be a long time coming: that is not slow.
+	_ = c.SetReadDeadline(time.Time{})
 	st.h.in.Add(1)
 	if typ == websocket.TextMessage {
 		if resp, ok := st.autoResponse(data); ok {
@@ -472,6 +482,21 @@ func (s *Socket) next(c *websocket.Conn) bool {
 		st.ev.Message(s, typ == websocket.BinaryMessage, data)
 	}
 	return true
+}
+
+// readFailed ends the reading of a socket whose read failed with err: a
+// message that took over MessageTimeout closes it with 1008 (the object
+// gets an error event), anything else is the end of the connection.
+func (s *Socket) readFailed(err error) {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || !s.Open() {
+		// Over, or closing already: the close under way finishes it.
+		s.finish(err)
+		return
+	}
+	s.set.h.stalled.Add(1)
+	s.fail(websocket.ClosePolicyViolation, "message too slow", true,
+		fmt.Sprintf("closed with 1008: a message took over %s to arrive", s.set.lim.MessageTimeout))
 }
 
 // finish ends a socket whose connection is over (err is why; nil for one

@@ -8,9 +8,10 @@ import "sync"
 type weighted struct {
 	max int64
 
-	mu   sync.Mutex
-	cond *sync.Cond
-	used int64 // guarded by mu
+	mu      sync.Mutex
+	cond    *sync.Cond
+	used    int64 // guarded by mu
+	waiting int64 // guarded by mu: acquires waiting
 }
 
 func newWeighted(max int64) *weighted {
@@ -22,11 +23,22 @@ func newWeighted(max int64) *weighted {
 // acquire takes n units, waiting until they are free.
 func (w *weighted) acquire(n int64) {
 	w.mu.Lock()
-	for w.used > 0 && w.used+n > w.max {
-		w.cond.Wait()
+	if w.used > 0 && w.used+n > w.max {
+		w.waiting++
+		for w.used > 0 && w.used+n > w.max {
+			w.cond.Wait()
+		}
+		w.waiting--
 	}
 	w.used += n
 	w.mu.Unlock()
+}
+
+// state reports the units taken and the acquires waiting.
+func (w *weighted) state() (used, waiting int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.used, w.waiting
 }
 
 // release gives back n units.
