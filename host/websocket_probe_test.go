@@ -465,10 +465,15 @@ func TestWS_StalledMessages(t *testing.T) {
 // TestWS_MessageTimeout: a client that stops in the middle of a message
 // is closed with 1008 once the message timeout has passed, its object
 // hears of it as an error, and its account's share of the budget is free
-// again.
+// again; a client that only pinged meanwhile is not closed.
 func TestWS_MessageTimeout(t *testing.T) {
 	ts := twoAccountsWS(t, Options{Limits: Limits{WebSocketBuffers: 4 << 20}, WebSocketMessageTimeout: 2 * time.Second}, "")
 	watcher := join(t, ts, "/a/?room=1")
+	// A ping is not a message begun: the watcher, quiet past the
+	// timeout after it, stays.
+	if err := watcher.c.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(wsWait)); err != nil {
+		t.Fatal(err)
+	}
 	var stalled []*wsClient
 	for i := 0; i < 2; i++ {
 		w := joinStalling(t, ts, "/a/?room=1")

@@ -417,9 +417,6 @@ func (s *Socket) readable() {
 	// the lock says so to the memory model, which does not see epoll.
 	s.readMu.Lock()
 	for {
-		// A readable socket has a message under way: its header has
-		// MessageTimeout to arrive too (next gives the rest its own).
-		_ = c.SetReadDeadline(now().Add(s.set.lim.MessageTimeout))
 		if !s.next(c) {
 			s.readMu.Unlock()
 			return
