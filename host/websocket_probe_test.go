@@ -414,6 +414,34 @@ func TestWS_AccountShare(t *testing.T) {
 	join(t, ts, "/b/?room=2")
 }
 
+// TestWS_SendShare: frames that one account's clients are slow to take
+// hold at most half the host's budget of unsent bytes, when the host
+// serves several accounts: with room for 40 MiB, two 16 MiB messages
+// stuck on clients of account a that do not read leave a's next send
+// refused (OVERLOADED: the probe's welcome to a new client, and the
+// upgrade fails), and account b's sends go out. Without the share, a's
+// next send went out, and the next, until the host's budget was spent
+// and every account's sends were refused.
+func TestWS_SendShare(t *testing.T) {
+	const big = 16 << 20
+	ts := twoAccountsWS(t, Options{Limits: Limits{WebSocketBuffers: 40 << 20}}, "\n[limits]\nwebsocket_message_bytes = 16777216\n")
+	for i := 0; i < 2; i++ {
+		join(t, ts, "/a/?room=1").say(fmt.Sprintf("big %d", big)) // and never read it
+	}
+	// Each is written until the client's socket buffers are full, and
+	// counts until it is written whole.
+	waitFor(t, "a's two messages queued", func() bool { return ts.Stats().WebSockets.QueuedBytes >= 2*big })
+	dialRefused(t, ts, "/a/?room=2", http.StatusInternalServerError)
+	if !strings.Contains(ts.logs.String(), "overloaded: the account's share of the host's WebSocket send buffers is full") {
+		t.Fatal("the log does not say why account a's send failed")
+	}
+	b := join(t, ts, "/b/?room=1")
+	b.say("big 1000")
+	if got := readText(t, b.c); got != strings.Repeat("b", 1000) {
+		t.Fatalf("account b's message: %d bytes %.20q…, want 1000 b", len(got), got)
+	}
+}
+
 // stallMessage has w begin a text message of which it sends only the
 // first fragments, and never the rest. w's connection must have been
 // dialed with a small write buffer (stallDialer).

@@ -113,10 +113,13 @@ func (c *Call) message(kind uint32, data []byte, limit int64) (bool, abi.Code) {
 }
 
 // overloaded fails a send with OVERLOADED while the host's buffers of
-// unsent frames are full.
+// unsent frames are full, or the account's share of them.
 func (c *Call) overloaded(st *sockets.Set) abi.Code {
-	if st != nil && st.Full() {
-		return c.errorf(abi.Overloaded, "the host's WebSocket send buffers are full; try again later")
+	if st == nil {
+		return abi.OK
+	}
+	if full := st.Full(); full != "" {
+		return c.errorf(abi.Overloaded, "%s; try again later", full)
 	}
 	return abi.OK
 }

@@ -105,11 +105,12 @@ type Host struct {
 	maxAccount int // sockets of one account
 	maxQueued  int64
 	inbound    *weighted // bytes of received messages read or waiting for their object
-	// maxAccountInbound is one account's share of inbound (0: none), when
-	// the host serves several; accountInbound its budgets, by account.
-	maxAccountInbound int64
-	log               *slog.Logger
-	up                websocket.Upgrader
+	// maxAccountInbound and maxAccountQueued are one account's shares of
+	// inbound and of the unsent bytes (0: none), when the host serves
+	// several accounts.
+	maxAccountInbound, maxAccountQueued int64
+	log                                 *slog.Logger
+	up                                  websocket.Upgrader
 
 	open   atomic.Int64
 	queued atomic.Int64 // bytes of data frames waiting in queues, each message once
@@ -118,10 +119,11 @@ type Host struct {
 	poller   *poller // nil where there is none: a goroutine reads each socket
 
 	mu        sync.Mutex
-	sets      map[*Set]struct{}    // guarded by mu: sets with sockets
-	accounts  map[string]int       // guarded by mu: open sockets by account
-	inboundOf map[string]*weighted // guarded by mu: accounts' shares of inbound
-	closing   bool                 // guarded by mu: CloseAll ran
+	sets      map[*Set]struct{}        // guarded by mu: sets with sockets
+	accounts  map[string]int           // guarded by mu: open sockets by account
+	inboundOf map[string]*weighted     // guarded by mu: accounts' shares of inbound
+	queuedOf  map[string]*atomic.Int64 // guarded by mu: accounts' unsent bytes
+	closing   bool                     // guarded by mu: CloseAll ran
 
 	accepted, refused, closed, in, out, auto, tooBig, tooSlow, stalled atomic.Int64
 }
@@ -131,19 +133,21 @@ type Host struct {
 // maxQueued bytes of frames not yet written to their clients (0: no
 // budget); received messages read or waiting for their objects are held
 // to maxQueued bytes too (counted at the message limit each: past it,
-// readers wait), and where an account's sockets are capped below the
-// host's, one account's messages to half of that: another account's
-// clients are read however many messages the first one's objects are
-// slow to take, or its clients to finish. It logs to log. Past the
-// budget of unsent frames, sends fail with OVERLOADED and a client that
-// is behind is closed with 1013.
+// readers wait). Where an account's sockets are capped below the host's,
+// one account's frames and one account's received messages each hold at
+// most half of that: another account's clients are written to and read
+// however slow the first one's clients are to read or to send, or its
+// objects to take their messages. It logs to log. Past the budget of
+// unsent frames, or the account's share of it, the account's sends fail
+// with OVERLOADED and a client of it that is behind is closed with 1013.
 func NewHost(max, maxAccount int, maxQueued int64, log *slog.Logger) *Host {
 	h := &Host{max: max, maxAccount: maxAccount, maxQueued: maxQueued, log: log,
-		sets: map[*Set]struct{}{}, accounts: map[string]int{}, inboundOf: map[string]*weighted{}}
+		sets: map[*Set]struct{}{}, accounts: map[string]int{}, inboundOf: map[string]*weighted{},
+		queuedOf: map[string]*atomic.Int64{}}
 	if maxQueued > 0 {
 		h.inbound = newWeighted(maxQueued)
 		if maxAccount > 0 && maxAccount < max {
-			h.maxAccountInbound = maxQueued / 2
+			h.maxAccountInbound, h.maxAccountQueued = maxQueued/2, maxQueued/2
 		}
 	}
 	h.up = websocket.Upgrader{
@@ -197,6 +201,22 @@ func (h *Host) Stats() Stats {
 		st.InboundWaiting += n
 	}
 	return st
+}
+
+// accountQueued returns the counter of account's unsent bytes, or nil
+// when the host keeps no share.
+func (h *Host) accountQueued(account string) *atomic.Int64 {
+	if h.maxAccountQueued == 0 {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.queuedOf[account]
+	if n == nil {
+		n = new(atomic.Int64)
+		h.queuedOf[account] = n
+	}
+	return n
 }
 
 // accountInbound returns account's share of the budget of received

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -38,6 +39,7 @@ type Set struct {
 	log     *slog.Logger
 	inbound chan struct{} // a token per received message waiting for the object
 	shareIn *weighted     // the account's share of the host's budget of received messages (nil: none)
+	sentOut *atomic.Int64 // the account's unsent bytes, against its share (nil: none)
 
 	mu       sync.Mutex
 	next     uint32             // guarded by mu: the last socket id given
@@ -57,6 +59,7 @@ func (h *Host) NewSet(ev Events, lim Limits, account string, log *slog.Logger) *
 		log = h.log
 	}
 	return &Set{h: h, ev: ev, lim: lim, account: account, log: log, shareIn: h.accountInbound(account),
+		sentOut: h.accountQueued(account),
 		inbound: make(chan struct{}, lim.Inbound), sockets: map[uint32]*Socket{}}
 }
 
@@ -166,7 +169,10 @@ func (st *Set) autoResponse(data []byte) (string, bool) {
 // SendTo queues one message to every open socket of l, encoding its
 // frame once: a send to one socket, or a broadcast.
 func SendTo(l []*Socket, binary bool, data []byte) error {
-	m, err := prepare(binary, data)
+	if len(l) == 0 {
+		return nil
+	}
+	m, err := l[0].set.prepare(binary, data)
 	if err != nil {
 		return err
 	}
@@ -176,8 +182,8 @@ func SendTo(l []*Socket, binary bool, data []byte) error {
 	return nil
 }
 
-// prepare encodes a data frame.
-func prepare(binary bool, data []byte) (*message, error) {
+// prepare encodes a data frame of the set's object.
+func (st *Set) prepare(binary bool, data []byte) (*message, error) {
 	typ := websocket.TextMessage
 	if binary {
 		typ = websocket.BinaryMessage
@@ -186,12 +192,21 @@ func prepare(binary bool, data []byte) (*message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode WebSocket frame: %w", err)
 	}
-	return &message{pm: pm, size: int64(len(data))}, nil
+	return &message{pm: pm, size: int64(len(data)), account: st.sentOut}, nil
 }
 
-// Full reports whether the host's unsent WebSocket bytes are over its
-// budget: sends should wait (OVERLOADED).
-func (st *Set) Full() bool { return st.h.full() }
+// Full says which budget of unsent bytes is spent, the host's or the
+// account's share of it, or "" when neither is: while one is, sends
+// should wait (OVERLOADED).
+func (st *Set) Full() string {
+	switch {
+	case st.h.full():
+		return "the host's WebSocket send buffers are full"
+	case st.sentOut != nil && st.sentOut.Load() > st.h.maxAccountQueued:
+		return "the account's share of the host's WebSocket send buffers is full"
+	}
+	return ""
+}
 
 // closing marks s as closing: it no longer counts against the cap, and
 // lists and broadcasts skip it. It reports whether s was open.

@@ -72,15 +72,19 @@ type frame struct {
 // a broadcast reaches. The host's budget of unsent bytes counts it once,
 // while any queue holds it.
 type message struct {
-	pm   *websocket.PreparedMessage
-	size int64
-	refs atomic.Int32
+	pm      *websocket.PreparedMessage
+	size    int64
+	account *atomic.Int64 // the unsent bytes of its object's account (nil: not counted)
+	refs    atomic.Int32
 }
 
 // hold counts one more queue holding m.
 func (m *message) hold(h *Host) {
 	if m.refs.Add(1) == 1 {
 		h.queued.Add(m.size)
+		if m.account != nil {
+			m.account.Add(m.size)
+		}
 	}
 }
 
@@ -88,6 +92,9 @@ func (m *message) hold(h *Host) {
 func (m *message) release(h *Host) {
 	if m.refs.Add(-1) == 0 {
 		h.queued.Add(-m.size)
+		if m.account != nil {
+			m.account.Add(-m.size)
+		}
 	}
 }
 
@@ -146,7 +153,7 @@ func (s *Socket) Send(binary bool, data []byte) error {
 	if !s.Open() {
 		return fmt.Errorf("socket %d is closed", s.id)
 	}
-	m, err := prepare(binary, data)
+	m, err := s.set.prepare(binary, data)
 	if err != nil {
 		return err
 	}
@@ -201,8 +208,10 @@ func (s *Socket) enqueue(m *message) {
 	switch {
 	case n >= lim.QueueFrames || b+m.size > lim.QueueBytes:
 		why = fmt.Sprintf("closed with 1013: the client fell %d frames (%d bytes) behind", n, b)
-	case n > 0 && h.full():
-		why = fmt.Sprintf("closed with 1013: the host's WebSocket send buffers are full and the client is %d frames behind", n)
+	case n > 0:
+		if full := s.set.Full(); full != "" {
+			why = fmt.Sprintf("closed with 1013: %s and the client is %d frames behind", full, n)
+		}
 	}
 	start := false
 	if why == "" {
@@ -469,7 +478,7 @@ func (s *Socket) next(c *websocket.Conn) bool {
 		if resp, ok := st.autoResponse(data); ok {
 			s.autoAt.Store(now().UnixMilli())
 			st.h.auto.Add(1)
-			if m, err := prepare(false, []byte(resp)); err == nil {
+			if m, err := st.prepare(false, []byte(resp)); err == nil {
 				s.enqueue(m)
 			}
 			return true
