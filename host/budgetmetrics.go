@@ -2,6 +2,7 @@ package host
 
 import (
 	"github.com/dohost/dohost/host/internal/quota"
+	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -13,12 +14,12 @@ type budgetCollector struct{ s *Server }
 
 var (
 	hostBudgetUsed = prometheus.NewDesc("dohost_host_budget_used",
-		"What the host's budgets hold, all accounts together, by resource: guest_memory_bytes, write_buffers_bytes, bodies_bytes (request and response bodies in memory), live_objects, running_alarms.",
+		"What the host's budgets hold, all accounts together, by resource: guest_memory_bytes, write_buffers_bytes, bodies_bytes (request and response bodies in memory), live_objects, running_alarms, websocket_unsent_bytes (frames not yet written to their clients, a broadcast's once), websocket_inbound_bytes (received messages read or waiting for their objects, each at the message limit).",
 		[]string{"resource"}, nil)
 	hostBudgetLimit = prometheus.NewDesc("dohost_host_budget_limit",
 		"The limits of the host's budgets, by resource (0: none).", []string{"resource"}, nil)
 	accountBudgetUsed = prometheus.NewDesc("dohost_account_budget_used",
-		"What one account's budgets hold, by account and resource: those of dohost_host_budget_used, and stored_bytes (its KV and storage, against its disk quota).",
+		"What one account's budgets hold, by account and resource: those of dohost_host_budget_used (the WebSocket ones where the host keeps accounts' shares: it serves several), and stored_bytes (its KV and storage, against its disk quota).",
 		[]string{"account", "resource"}, nil)
 	accountBudgetLimit = prometheus.NewDesc("dohost_account_budget_limit",
 		"The limits of one account's budgets, by account and resource (0: none).", []string{"account", "resource"}, nil)
@@ -63,5 +64,19 @@ func (c budgetCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(accountBudgetUsed, t.Disk.Used(), t.Account, "stored_bytes")
 		gauge(accountBudgetLimit, t.Disk.Limit(), t.Account, "stored_bytes")
+	}
+	ws, accounts := c.s.sockets.Budgets()
+	websocket := func(used, limit *prometheus.Desc, b sockets.Budgets, account ...string) {
+		for _, r := range []struct {
+			name string
+			b    sockets.Budget
+		}{{"websocket_unsent_bytes", b.Unsent}, {"websocket_inbound_bytes", b.Inbound}} {
+			gauge(used, r.b.Used, append(account, r.name)...)
+			gauge(limit, r.b.Limit, append(account, r.name)...)
+		}
+	}
+	websocket(hostBudgetUsed, hostBudgetLimit, ws)
+	for a, b := range accounts {
+		websocket(accountBudgetUsed, accountBudgetLimit, b, a)
 	}
 }

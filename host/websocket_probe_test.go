@@ -3,6 +3,7 @@ package host
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -431,6 +432,20 @@ func TestWS_SendShare(t *testing.T) {
 	// Each is written until the client's socket buffers are full, and
 	// counts until it is written whole.
 	waitFor(t, "a's two messages queued", func() bool { return ts.Stats().WebSockets.QueuedBytes >= 2*big })
+	// The metrics show the account's share at work.
+	admin := httptest.NewServer(ts.AdminHandler(nil))
+	defer admin.Close()
+	mf := scrape(t, admin)
+	unsent := map[string]string{"account": "a", "resource": "websocket_unsent_bytes"}
+	if got := value(t, mf, "dohost_account_budget_used", unsent); got < 2*big {
+		t.Errorf("account a's unsent bytes: %v, want at least %d", got, 2*big)
+	}
+	if got := value(t, mf, "dohost_account_budget_limit", unsent); got != 20<<20 {
+		t.Errorf("account a's share of unsent bytes: %v, want 20 MiB", got)
+	}
+	if got := value(t, mf, "dohost_host_budget_limit", map[string]string{"resource": "websocket_inbound_bytes"}); got != 40<<20 {
+		t.Errorf("the host's budget of received messages: %v, want 40 MiB", got)
+	}
 	dialRefused(t, ts, "/a/?room=2", http.StatusInternalServerError)
 	if !strings.Contains(ts.logs.String(), "overloaded: the account's share of the host's WebSocket send buffers is full") {
 		t.Fatal("the log does not say why account a's send failed")

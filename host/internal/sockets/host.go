@@ -203,6 +203,41 @@ func (h *Host) Stats() Stats {
 	return st
 }
 
+// Budget is what one of the host's WebSocket budgets holds, in bytes,
+// and its limit (0: none).
+type Budget struct{ Used, Limit int64 }
+
+// Budgets are the two WebSocket budgets of the host, or of one account's
+// shares of them: the frames not yet written to their clients, and the
+// received messages read or waiting for their objects.
+type Budgets struct{ Unsent, Inbound Budget }
+
+// Budgets returns what the host's WebSocket budgets hold, and each
+// account's share of them where the host keeps shares (it serves several
+// accounts), by account.
+func (h *Host) Budgets() (host Budgets, accounts map[string]Budgets) {
+	host.Unsent = Budget{h.queued.Load(), h.maxQueued}
+	if h.inbound != nil {
+		used, _ := h.inbound.state()
+		host.Inbound = Budget{used, h.maxQueued}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	accounts = map[string]Budgets{}
+	for a, n := range h.queuedOf {
+		b := accounts[a]
+		b.Unsent = Budget{n.Load(), h.maxAccountQueued}
+		accounts[a] = b
+	}
+	for a, w := range h.inboundOf {
+		used, _ := w.state()
+		b := accounts[a]
+		b.Inbound = Budget{used, h.maxAccountInbound}
+		accounts[a] = b
+	}
+	return host, accounts
+}
+
 // accountQueued returns the counter of account's unsent bytes, or nil
 // when the host keeps no share.
 func (h *Host) accountQueued(account string) *atomic.Int64 {
