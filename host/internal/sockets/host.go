@@ -105,12 +105,11 @@ type Host struct {
 	maxAccount int // sockets of one account
 	maxQueued  int64
 	inbound    *weighted // bytes of received messages read or waiting for their object
-	// maxAccountInbound and maxAccountQueued are one account's shares of
-	// inbound and of the unsent bytes (0: none), when the host serves
-	// several accounts.
-	maxAccountInbound, maxAccountQueued int64
-	log                                 *slog.Logger
-	up                                  websocket.Upgrader
+	// maxShare is one account's share of inbound and of the unsent bytes
+	// each (0: none), when the host serves several accounts.
+	maxShare int64
+	log      *slog.Logger
+	up       websocket.Upgrader
 
 	open   atomic.Int64
 	queued atomic.Int64 // bytes of data frames waiting in queues, each message once
@@ -118,12 +117,11 @@ type Host struct {
 	pollOnce sync.Once
 	poller   *poller // nil where there is none: a goroutine reads each socket
 
-	mu        sync.Mutex
-	sets      map[*Set]struct{}        // guarded by mu: sets with sockets
-	accounts  map[string]int           // guarded by mu: open sockets by account
-	inboundOf map[string]*weighted     // guarded by mu: accounts' shares of inbound
-	queuedOf  map[string]*atomic.Int64 // guarded by mu: accounts' unsent bytes
-	closing   bool                     // guarded by mu: CloseAll ran
+	mu       sync.Mutex
+	sets     map[*Set]struct{} // guarded by mu: sets with sockets
+	accounts map[string]int    // guarded by mu: open sockets by account
+	shares   map[string]*share // guarded by mu: the accounts' shares of the budgets
+	closing  bool              // guarded by mu: CloseAll ran
 
 	accepted, refused, closed, in, out, auto, tooBig, tooSlow, stalled atomic.Int64
 }
@@ -142,12 +140,11 @@ type Host struct {
 // with OVERLOADED and a client of it that is behind is closed with 1013.
 func NewHost(max, maxAccount int, maxQueued int64, log *slog.Logger) *Host {
 	h := &Host{max: max, maxAccount: maxAccount, maxQueued: maxQueued, log: log,
-		sets: map[*Set]struct{}{}, accounts: map[string]int{}, inboundOf: map[string]*weighted{},
-		queuedOf: map[string]*atomic.Int64{}}
+		sets: map[*Set]struct{}{}, accounts: map[string]int{}, shares: map[string]*share{}}
 	if maxQueued > 0 {
 		h.inbound = newWeighted(maxQueued)
 		if maxAccount > 0 && maxAccount < max {
-			h.maxAccountInbound, h.maxAccountQueued = maxQueued/2, maxQueued/2
+			h.maxShare = maxQueued / 2
 		}
 	}
 	h.up = websocket.Upgrader{
@@ -194,10 +191,10 @@ func (h *Host) Stats() Stats {
 		st.InboundBytes, st.InboundWaiting = h.inbound.state()
 	}
 	h.mu.Lock()
-	shares := slices.Collect(maps.Values(h.inboundOf))
+	shares := slices.Collect(maps.Values(h.shares))
 	h.mu.Unlock()
-	for _, w := range shares {
-		_, n := w.state()
+	for _, sh := range shares {
+		_, n := sh.inbound.state()
 		st.InboundWaiting += n
 	}
 	return st
@@ -224,50 +221,34 @@ func (h *Host) Budgets() (host Budgets, accounts map[string]Budgets) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	accounts = map[string]Budgets{}
-	for a, n := range h.queuedOf {
-		b := accounts[a]
-		b.Unsent = Budget{n.Load(), h.maxAccountQueued}
-		accounts[a] = b
-	}
-	for a, w := range h.inboundOf {
-		used, _ := w.state()
-		b := accounts[a]
-		b.Inbound = Budget{used, h.maxAccountInbound}
-		accounts[a] = b
+	for a, sh := range h.shares {
+		used, _ := sh.inbound.state()
+		accounts[a] = Budgets{Unsent: Budget{sh.unsent.Load(), h.maxShare}, Inbound: Budget{used, h.maxShare}}
 	}
 	return host, accounts
 }
 
-// accountQueued returns the counter of account's unsent bytes, or nil
-// when the host keeps no share.
-func (h *Host) accountQueued(account string) *atomic.Int64 {
-	if h.maxAccountQueued == 0 {
-		return nil
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := h.queuedOf[account]
-	if n == nil {
-		n = new(atomic.Int64)
-		h.queuedOf[account] = n
-	}
-	return n
+// share is one account's share of the host's WebSocket budgets, where
+// the host keeps shares.
+type share struct {
+	unsent  atomic.Int64 // bytes of its frames not yet written, each message once
+	inbound *weighted    // its received messages read or waiting for their objects
 }
 
-// accountInbound returns account's share of the budget of received
-// messages, or nil when the host keeps none.
-func (h *Host) accountInbound(account string) *weighted {
-	if h.maxAccountInbound == 0 {
+// share returns account's share of the budgets, or nil when the host
+// keeps none.
+func (h *Host) share(account string) *share {
+	if h.maxShare == 0 {
 		return nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	w := h.inboundOf[account]
-	if w == nil {
-		w = newWeighted(h.maxAccountInbound)
-		h.inboundOf[account] = w
+	sh := h.shares[account]
+	if sh == nil {
+		sh = &share{inbound: newWeighted(h.maxShare)}
+		h.shares[account] = sh
 	}
-	return w
+	return sh
 }
 
 // full reports whether the unsent bytes are over the budget.

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -38,8 +37,7 @@ type Set struct {
 	account string
 	log     *slog.Logger
 	inbound chan struct{} // a token per received message waiting for the object
-	shareIn *weighted     // the account's share of the host's budget of received messages (nil: none)
-	sentOut *atomic.Int64 // the account's unsent bytes, against its share (nil: none)
+	share   *share        // the account's share of the host's budgets (nil: none)
 
 	mu       sync.Mutex
 	next     uint32             // guarded by mu: the last socket id given
@@ -58,8 +56,7 @@ func (h *Host) NewSet(ev Events, lim Limits, account string, log *slog.Logger) *
 	if log == nil {
 		log = h.log
 	}
-	return &Set{h: h, ev: ev, lim: lim, account: account, log: log, shareIn: h.accountInbound(account),
-		sentOut: h.accountQueued(account),
+	return &Set{h: h, ev: ev, lim: lim, account: account, log: log, share: h.share(account),
 		inbound: make(chan struct{}, lim.Inbound), sockets: map[uint32]*Socket{}}
 }
 
@@ -192,7 +189,11 @@ func (st *Set) prepare(binary bool, data []byte) (*message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode WebSocket frame: %w", err)
 	}
-	return &message{pm: pm, size: int64(len(data)), account: st.sentOut}, nil
+	m := &message{pm: pm, size: int64(len(data))}
+	if st.share != nil {
+		m.account = &st.share.unsent
+	}
+	return m, nil
 }
 
 // Full says which budget of unsent bytes is spent, the host's or the
@@ -202,7 +203,7 @@ func (st *Set) Full() string {
 	switch {
 	case st.h.full():
 		return "the host's WebSocket send buffers are full"
-	case st.sentOut != nil && st.sentOut.Load() > st.h.maxAccountQueued:
+	case st.share != nil && st.share.unsent.Load() > st.h.maxShare:
 		return "the account's share of the host's WebSocket send buffers is full"
 	}
 	return ""

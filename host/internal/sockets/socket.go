@@ -459,7 +459,11 @@ func (s *Socket) next(c *websocket.Conn) bool {
 	// wait is not the client's.
 	st.inbound <- struct{}{}
 	defer func() { <-st.inbound }()
-	for _, w := range [...]*weighted{st.shareIn, st.h.inbound} {
+	var share *weighted
+	if st.share != nil {
+		share = st.share.inbound
+	}
+	for _, w := range [...]*weighted{share, st.h.inbound} {
 		if w != nil {
 			w.acquire(st.lim.MessageBytes)
 			defer w.release(st.lim.MessageBytes)
