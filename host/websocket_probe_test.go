@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -454,6 +455,52 @@ func TestWS_SendShare(t *testing.T) {
 	b.say("big 1000")
 	if got := readText(t, b.c); got != strings.Repeat("b", 1000) {
 		t.Fatalf("account b's message: %d bytes %.20q…, want 1000 b", len(got), got)
+	}
+}
+
+// TestWS_MessageBatch: messages that arrive for an object while it is
+// busy run together, one handler call after the other, with one commit:
+// four clients' messages held back behind the first give one commit for
+// those that write, each writer hears its answer, and each handler that
+// trapped sends nothing (its "never") and loses its own writes, not the
+// others': the last write that stands is the second store's, not the
+// trapped one's after it. A trapped call's instance is replaced for the
+// next message, in the same batch.
+func TestWS_MessageBatch(t *testing.T) {
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	hold := func() {
+		first.Do(func() {
+			close(entered)
+			<-gate
+		})
+	}
+	ts := startWSProbe(t, "go", Options{beforeMessages: hold}, "")
+	admin := httptest.NewServer(ts.AdminHandler(nil))
+	defer admin.Close()
+	a, b, c, d := join(t, ts, "/"), join(t, ts, "/"), join(t, ts, "/"), join(t, ts, "/")
+	commits := func() float64 {
+		return value(t, scrape(t, admin), "dohost_commit_duration_seconds", nil)
+	}
+	before := commits()
+	a.say("store 1")
+	<-entered // a's message waits for its batch to be taken
+	b.say("trap")
+	waitFor(t, "b's message waiting", func() bool { return ts.Stats().ObjectsWaiting == 2 })
+	c.say("store 2")
+	waitFor(t, "c's message waiting", func() bool { return ts.Stats().ObjectsWaiting == 3 })
+	d.say("storetrap 9")
+	waitFor(t, "the four messages waiting", func() bool { return ts.Stats().ObjectsWaiting == 4 })
+	close(gate)
+	a.hear("stored 1")
+	c.hear("stored 2")
+	if n := commits() - before; n != 1 {
+		t.Errorf("%v commits for a batch of four messages, want 1", n)
+	}
+	b.ask("whoami", fmt.Sprintf("you %d", b.id)) // not "never"
+	d.ask("last", "last 2")                      // not "never", nor 9
+	if got := ts.Stats().ObjectsFailed; got != 2 {
+		t.Errorf("%d instances replaced after a trap, want 2", got)
 	}
 }
 

@@ -269,11 +269,23 @@ func (i *Instance) Run(ctx context.Context, c *Call, input []byte, before func(*
 			return berr
 		}
 	}
-	c.Writes.beforeCommit()
-	if cerr := c.Txn.Commit(); cerr != nil {
-		return fmt.Errorf("%w: %w", ErrCommit, cerr)
+	if cerr := Commit(c.Txn, c.Writes); cerr != nil {
+		return cerr
 	}
 	return err
+}
+
+// Commit commits txn, synced, for the calls whose writes ws counted:
+// their bytes count toward the account's stored data first. Its error
+// wraps ErrCommit.
+func Commit(txn *store.Txn, ws ...*Writes) error {
+	for _, w := range ws {
+		w.beforeCommit()
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("%w: %w", ErrCommit, err)
+	}
+	return nil
 }
 
 // run calls fn, with no parameters, as c's guest code: an initializer. It

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,9 @@ type object struct {
 	waitingOn *object // guarded by Registry.graphMu
 
 	ws atomic.Pointer[sockets.Set] // its WebSockets; set once, under turn
+
+	msgMu sync.Mutex
+	msgs  []*wsMessage // guarded by msgMu: received messages waiting to run (messages.go)
 
 	// Guarded by Registry.mu.
 	refs             int  // references taken by Registry.get
@@ -101,10 +105,8 @@ func (o *object) run(ctx context.Context, kind guest.Kind, from *guest.Call, inp
 		if err != nil {
 			txn.Discard()
 			writes.Release()
-			if errors.Is(err, quota.ErrExhausted) {
-				return nil, abi.Overloaded, err
-			}
-			return nil, abi.ObjectError, err
+			code, err := startFailure(err)
+			return nil, code, err
 		}
 		alarmChanged = changed
 	}
@@ -131,16 +133,40 @@ func (o *object) run(ctx context.Context, kind guest.Kind, from *guest.Call, inp
 		// be made (guest.Instance.CloseTrapped).
 		o.closeTrapped(ctx)
 		o.r.nFailed.Add(1)
-		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, o.ns.cfg.Class, err)
+		return nil, abi.ObjectError, o.trapFailure(err)
+	}
+	code, err = o.handlerFailure(c, err)
+	return nil, code, err
+}
+
+// startFailure is the code and error of a request whose object could not
+// start: OVERLOADED when a budget was spent, so that the client comes
+// back later.
+func startFailure(err error) (abi.Code, error) {
+	if errors.Is(err, quota.ErrExhausted) {
+		return abi.Overloaded, err
+	}
+	return abi.ObjectError, err
+}
+
+// trapFailure is the error of a call of o that trapped.
+func (o *object) trapFailure(err error) error {
+	return fmt.Errorf("object %s (%s): %w; its writes in this request were discarded and its instance replaced", o.id, o.ns.cfg.Class, err)
+}
+
+// handlerFailure is the code and error of c, a call of o that failed
+// without trapping (err), or whose commit failed.
+func (o *object) handlerFailure(c *guest.Call, err error) (abi.Code, error) {
+	switch {
 	case errors.Is(err, guest.ErrCommit):
-		return nil, abi.Internal, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
+		return abi.Internal, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
 	case c.Overloaded:
 		// It failed after the host had no room for its response, or an
 		// object it called had no room for the request: the client
 		// should come back later, not take it for the guest's bug.
-		return nil, abi.Overloaded, fmt.Errorf("object %s (%s): overloaded: %w", o.id, o.ns.cfg.Class, err)
+		return abi.Overloaded, fmt.Errorf("object %s (%s): overloaded: %w", o.id, o.ns.cfg.Class, err)
 	}
-	return nil, abi.ObjectError, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
+	return abi.ObjectError, fmt.Errorf("object %s (%s): %w", o.id, o.ns.cfg.Class, err)
 }
 
 // start creates o's instance and runs its constructor, whose writes go into

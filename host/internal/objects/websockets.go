@@ -40,7 +40,7 @@ type wsEvents struct{ o *object }
 
 func (e wsEvents) Message(s *sockets.Socket, binary bool, data []byte) {
 	in := abi.AppendWSMessage(nil, &abi.WSMessage{Socket: s.ID(), Binary: binary, Data: data})
-	e.o.r.socketEvent(e.o, guest.WSMessage, "ws message", in)
+	e.o.r.socketMessage(e.o, in)
 }
 
 func (e wsEvents) Closed(s *sockets.Socket, code int, reason string, clean bool) {
@@ -75,13 +75,12 @@ func (e wsEvents) Empty() {
 // instance if it has none. It waits for o's turn however long the queue
 // is: the set bounds the events waiting (sockets.Limits.Inbound).
 func (r *Registry) socketEvent(o *object, kind guest.Kind, handler string, input []byte) {
-	if !r.o.Load.Enter() {
+	used := false
+	end, ok := r.beginEvent(o)
+	if !ok {
 		return // shutting down: the sockets are being closed
 	}
-	defer r.o.Load.Exit()
-	r.ref(o)
-	used := false
-	defer func() { r.put(o, used) }()
+	defer func() { end(used) }()
 	select {
 	case o.turn <- struct{}{}:
 	case <-r.o.Load.Stopping():
@@ -96,6 +95,20 @@ func (r *Registry) socketEvent(o *object, kind guest.Kind, handler string, input
 	if _, code, err := o.run(ctx, kind, nil, input, nil); err != nil {
 		logFailure(ctx, o, handler, code, err)
 	}
+}
+
+// beginEvent counts a socket event of o as work under way and takes a
+// reference to o, unless the host is stopping (then it reports false);
+// end undoes both, used telling whether the event ran on o.
+func (r *Registry) beginEvent(o *object) (end func(used bool), ok bool) {
+	if !r.o.Load.Enter() {
+		return nil, false
+	}
+	r.ref(o)
+	return func(used bool) {
+		r.put(o, used)
+		r.o.Load.Exit()
+	}, true
 }
 
 // ref takes another reference to o, whose record is in the registry (it

@@ -95,6 +95,15 @@ type Savepoint struct {
 	count uint32 // its operations
 }
 
+// Bytes is the size of the Txn's writes so far, as they will be
+// committed.
+func (t *Txn) Bytes() int {
+	if t.b == nil {
+		return 0
+	}
+	return len(t.b.Repr())
+}
+
 // Savepoint returns a mark of the writes made so far.
 func (t *Txn) Savepoint() Savepoint {
 	if t.b == nil {

@@ -31,6 +31,10 @@
 //	big <n>           an n-byte message to the sender, or err <code>
 //	flood <n> <size>  (Go only, for the host's tests) n messages of size
 //	                  bytes to every other socket; then sent <n>
+//	storetrap <v>     (Go only, for the host's tests) the write of store,
+//	                  send "never", then trap
+//	last              (Go only, for the host's tests) last <v>: what store
+//	                  wrote last (-: nothing)
 //
 // A client that closes is announced to the others as
 // "closed <id> <code> <clean 0|1> <attachment>"; one the host closed for
@@ -236,6 +240,23 @@ func (p *probe) WebSocketMessage(ws dohost.WebSocket, msg dohost.Message) error 
 			return err
 		}
 		os.Exit(3)
+	case "storetrap":
+		if err := p.state.Storage().Put("last", []byte(arg)); err != nil {
+			return err
+		}
+		if err := ws.Send("never"); err != nil {
+			return err
+		}
+		os.Exit(3)
+	case "last":
+		v, ok, err := p.state.Storage().Get("last")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			v = []byte("-")
+		}
+		reply = "last " + string(v)
 	case "errors":
 		c1 := code(dohost.WebSocket{}.Send("x"))
 		c2 := code(ws.Close(1001, "reserved"))
