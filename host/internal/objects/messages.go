@@ -38,10 +38,14 @@ type wsMessage struct {
 
 // Bounds of a batch: at most wsBatchMax messages, and no message starts
 // once the batch's writes reach wsBatchBytes (a handler may still write
-// up to max_write_bytes of its own).
+// up to max_write_bytes of its own) or once it has run for wsBatchTime:
+// the first message's frames wait for the whole batch, so a batch stays
+// short (a long handler still holds back the frames of the messages
+// before it in its batch).
 const (
 	wsBatchMax   = 64
 	wsBatchBytes = 1 << 20
+	wsBatchTime  = 2 * time.Millisecond
 )
 
 // socketMessage runs one message's handler on o, in a batch with the
@@ -125,7 +129,7 @@ func (o *object) runMessages(batch []*wsMessage) int {
 	var broken error // a rollback failed: nothing of the batch commits
 	alarmChanged := false
 	for _, m := range batch {
-		if len(results) > 0 && (txn.Bytes() >= wsBatchBytes || broken != nil) {
+		if len(results) > 0 && (txn.Bytes() >= wsBatchBytes || time.Since(start) >= wsBatchTime || broken != nil) {
 			break
 		}
 		res := result{m: m, w: v.Module.NewWrites()}
