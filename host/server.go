@@ -118,9 +118,9 @@ type Options struct {
 
 	freeSpace store.FreeSpaceFunc // tests: a disk that fills up
 	readFault func() error        // tests: a disk whose reads fail
-	// beforeMessages, in tests, runs before an object takes a batch of
-	// received WebSocket messages to run (objects.Options).
-	beforeMessages func()
+	// beforeBatch, in tests, runs before an object takes a batch of
+	// events to run (objects.Options).
+	beforeBatch func()
 }
 
 // Server serves the workers of its Options over HTTP. It is safe for
@@ -237,7 +237,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		Store: s.store, Load: s.load, Log: o.Logger, Sockets: s.sockets, Observer: s.metrics,
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
 		AlarmRetryDelay: o.AlarmRetryDelay, AlarmRate: o.Limits.AccountAlarmRate,
-		BeforeMessages: o.beforeMessages,
+		BeforeBatch: o.beforeBatch,
 	})
 	s.quota.SetMemoryReclaimer(s.objects.ReclaimMemory)
 	specs, err := s.startupSpecs(cfgs)

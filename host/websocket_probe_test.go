@@ -475,7 +475,7 @@ func TestWS_MessageBatch(t *testing.T) {
 			<-gate
 		})
 	}
-	ts := startWSProbe(t, "go", Options{beforeMessages: hold}, "")
+	ts := startWSProbe(t, "go", Options{beforeBatch: hold}, "")
 	admin := httptest.NewServer(ts.AdminHandler(nil))
 	defer admin.Close()
 	a, b, c, d := join(t, ts, "/"), join(t, ts, "/"), join(t, ts, "/"), join(t, ts, "/")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,8 +40,8 @@ type object struct {
 
 	ws atomic.Pointer[sockets.Set] // its WebSockets; set once, under turn
 
-	msgMu sync.Mutex
-	msgs  []*wsMessage // guarded by msgMu: received messages waiting to run (messages.go)
+	msgs    batchQueue // received WebSocket messages waiting to run (batch.go)
+	fetches batchQueue // clients' requests waiting to run
 
 	// Guarded by Registry.mu.
 	refs             int  // references taken by Registry.get

@@ -33,10 +33,10 @@ type Options struct {
 	// Observer, if set, hears of every handler run and instance start,
 	// for metrics.
 	Observer Observer
-	// BeforeMessages, if set, runs before an object takes a batch of
-	// received WebSocket messages to run (messages.go): tests hold the
-	// first batch back with it while more messages arrive.
-	BeforeMessages func()
+	// BeforeBatch, if set, runs before an object takes a batch of
+	// events to run (batch.go): tests hold the first batch back with it
+	// while more events arrive.
+	BeforeBatch func()
 }
 
 // Observer receives what a registry's objects do, for metrics. Its
