@@ -120,7 +120,8 @@ type Options struct {
 	readFault func() error        // tests: a disk whose reads fail
 	// beforeBatch, in tests, runs before an object takes a batch of
 	// events to run (objects.Options).
-	beforeBatch func()
+	beforeBatch func(guest.Kind)
+	batchTime   time.Duration // tests: objects.Options.BatchTime
 }
 
 // Server serves the workers of its Options over HTTP. It is safe for
@@ -237,7 +238,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 		Store: s.store, Load: s.load, Log: o.Logger, Sockets: s.sockets, Observer: s.metrics,
 		IdleTimeout: o.IdleTimeout, TrimAfter: o.TrimAfter,
 		AlarmRetryDelay: o.AlarmRetryDelay, AlarmRate: o.Limits.AccountAlarmRate,
-		BeforeBatch: o.beforeBatch,
+		BeforeBatch: o.beforeBatch, BatchTime: o.batchTime,
 	})
 	s.quota.SetMemoryReclaimer(s.objects.ReclaimMemory)
 	specs, err := s.startupSpecs(cfgs)

@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/gorilla/websocket"
 )
 
@@ -467,15 +467,8 @@ func TestWS_SendShare(t *testing.T) {
 // trapped one's after it. A trapped call's instance is replaced for the
 // next message, in the same batch.
 func TestWS_MessageBatch(t *testing.T) {
-	entered, gate := make(chan struct{}), make(chan struct{})
-	var first sync.Once
-	hold := func() {
-		first.Do(func() {
-			close(entered)
-			<-gate
-		})
-	}
-	ts := startWSProbe(t, "go", Options{beforeBatch: hold}, "")
+	hold, entered, gate := holdFirstBatch(guest.WSMessage)
+	ts := startWSProbe(t, "go", Options{beforeBatch: hold, batchTime: time.Hour}, "")
 	admin := httptest.NewServer(ts.AdminHandler(nil))
 	defer admin.Close()
 	a, b, c, d := join(t, ts, "/"), join(t, ts, "/"), join(t, ts, "/"), join(t, ts, "/")

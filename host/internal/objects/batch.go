@@ -34,6 +34,8 @@ import (
 type pending struct {
 	ctx   context.Context // its request id, and a fetch's request
 	input []byte
+	from  *guest.Call // the Worker's call that asks (nil: none): the response goes to it
+	depth int         // in a chain of stub calls (depthOf)
 	// learn, if set, runs under the object's turn before the handler: a
 	// request that found its object by name tells it the name.
 	learn func(*object)
@@ -52,8 +54,8 @@ const (
 	abandoned
 )
 
-func newPending(ctx context.Context, input []byte) *pending {
-	return &pending{ctx: ctx, input: input, done: make(chan struct{})}
+func newPending(ctx context.Context, input []byte, from *guest.Call) *pending {
+	return &pending{ctx: ctx, input: input, from: from, depth: depthOf(from), done: make(chan struct{})}
 }
 
 // abandon gives up p while it still waits; it reports false once a batch
@@ -62,14 +64,13 @@ func (p *pending) abandon() bool { return p.state.CompareAndSwap(waiting, abando
 
 // Bounds of a batch: at most batchMax events, and no event starts once
 // the batch's writes reach batchBytes (a handler may still write up to
-// max_write_bytes of its own) or once it has run for batchTime: the first
-// event's response waits for the whole batch, so a batch stays short (a
-// long handler still holds back the responses of the events before it in
-// its batch).
+// max_write_bytes of its own) or once it has run for Options.BatchTime
+// (2 ms): the first event's response waits for the whole batch, so a
+// batch stays short (a long handler still holds back the responses of
+// the events before it in its batch).
 const (
 	batchMax   = 64
 	batchBytes = 1 << 20
-	batchTime  = 2 * time.Millisecond
 )
 
 // batchQueue is the events of one kind waiting for an object.
@@ -118,12 +119,24 @@ func (q *batchQueue) giveBack(rest []*pending) {
 // returns once p has run, whoever ran it: the first of the waiting events
 // to get the turn runs batches of them until its own has run. kind and
 // handler name the handler. It reports false if p did not run: the host
-// began to stop, or expired fired (nil: never) before a batch took p.
-func (r *Registry) combine(o *object, q *batchQueue, p *pending, kind guest.Kind, handler string, expired <-chan time.Time) bool {
+// began to stop, or p's context ended or its deadline (zero: none) passed,
+// before a batch took it.
+func (r *Registry) combine(o *object, q *batchQueue, p *pending, kind guest.Kind, handler string, deadline time.Time) bool {
 	q.push(p)
 	r.nWaiting.Add(1)
 	defer r.nWaiting.Add(-1)
-	stopping := r.o.Load.Stopping()
+	if o.tryAcquire() {
+		r.runBatches(o, q, p, kind, handler)
+		o.release()
+		return true
+	}
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		expired = t.C
+	}
+	gone, stopping := p.ctx.Done(), r.o.Load.Stopping()
 	for {
 		select {
 		case <-p.done:
@@ -137,11 +150,16 @@ func (r *Registry) combine(o *object, q *batchQueue, p *pending, kind guest.Kind
 				return false
 			}
 			expired = nil // taken: it runs
+		case <-gone:
+			if p.abandon() {
+				return false
+			}
+			gone = nil
 		case <-stopping:
 			if p.abandon() {
 				return false
 			}
-			stopping = nil // taken: it runs
+			stopping = nil
 		}
 	}
 }
@@ -159,7 +177,7 @@ func (r *Registry) runBatches(o *object, q *batchQueue, p *pending, kind guest.K
 		default:
 		}
 		if f := r.o.BeforeBatch; f != nil {
-			f()
+			f(kind)
 		}
 		batch := q.take()
 		if len(batch) == 0 {
@@ -204,7 +222,7 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 	var broken error // a rollback failed: nothing of the batch commits
 	alarmChanged := false
 	for _, p := range batch {
-		if len(calls) > 0 && (txn.Bytes() >= batchBytes || time.Since(start) >= batchTime || broken != nil) {
+		if len(calls) > 0 && (txn.Bytes() >= batchBytes || time.Since(start) >= o.r.o.BatchTime || broken != nil) {
 			break
 		}
 		cl := call{p: p, w: v.Module.NewWrites()}
@@ -214,7 +232,7 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 		}
 		sp := txn.Savepoint()
 		if o.inst == nil {
-			changed, err := o.start(p.ctx, v, 0, txn, cl.w)
+			changed, err := o.start(p.ctx, v, p.depth, txn, cl.w)
 			if err != nil {
 				p.code, p.err = startFailure(err)
 				broken = o.rollback(txn, sp)
@@ -223,7 +241,7 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 			alarmChanged = alarmChanged || changed
 		}
 		o.trimmed = false
-		c := o.call(kind, 0, txn, cl.w)
+		c := o.call(kind, p.depth, txn, cl.w)
 		err := o.inst.Invoke(p.ctx, c, p.input)
 		if guest.IsTrap(err) {
 			broken = o.rollback(txn, sp)
@@ -264,6 +282,7 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 			case p.err != nil:
 				p.code, p.err = o.handlerFailure(c, p.err)
 			default:
+				c.PassResponse(p.from)
 				p.resp, p.code = c.Response, abi.OK
 			}
 			c.Free()

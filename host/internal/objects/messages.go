@@ -2,6 +2,7 @@ package objects
 
 import (
 	"context"
+	"time"
 
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/reqid"
@@ -22,6 +23,6 @@ func (r *Registry) socketMessage(o *object, input []byte) {
 		return // shutting down: the sockets are being closed
 	}
 	defer func() { end(used) }()
-	p := newPending(reqid.With(context.Background(), reqid.New()), input)
-	used = r.combine(o, &o.msgs, p, guest.WSMessage, "ws message", nil)
+	p := newPending(reqid.With(context.Background(), reqid.New()), input, nil)
+	used = r.combine(o, &o.msgs, p, guest.WSMessage, "ws message", time.Time{})
 }

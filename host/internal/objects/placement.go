@@ -64,6 +64,11 @@ func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, e
 	o := r.get(d.Namespace, d.ID)
 	used := false
 	defer func() { r.put(o, used) }()
+	if batched(d.From) {
+		resp, code, ran, err := r.deliverBatched(ctx, o, d)
+		used = ran
+		return resp, code, err
+	}
 	if d.From != nil {
 		if caller, ok := d.From.Caller.(*object); ok {
 			if err := r.enter(caller, o); err != nil {

@@ -34,9 +34,12 @@ type Options struct {
 	// for metrics.
 	Observer Observer
 	// BeforeBatch, if set, runs before an object takes a batch of
-	// events to run (batch.go): tests hold the first batch back with it
-	// while more events arrive.
-	BeforeBatch func()
+	// events of kind to run (batch.go): tests hold the first batch back
+	// with it while more events arrive.
+	BeforeBatch func(kind guest.Kind)
+	// BatchTime is how long a batch of events runs before it takes no
+	// new one (batch.go); zero means 2 ms.
+	BatchTime time.Duration
 }
 
 // Observer receives what a registry's objects do, for metrics. Its
@@ -111,6 +114,9 @@ type objectKey struct {
 func New(o Options) *Registry {
 	if o.Load == nil {
 		o.Load = guest.NewLoad()
+	}
+	if o.BatchTime == 0 {
+		o.BatchTime = 2 * time.Millisecond
 	}
 	r := &Registry{
 		o:          o,

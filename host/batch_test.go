@@ -1,0 +1,85 @@
+package host
+
+import (
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dohost/dohost/host/internal/guest"
+)
+
+// holdFirstBatch returns a hook for Options.beforeBatch that holds the
+// first batch of events of kind until gate is closed, and closes entered
+// when it begins to.
+func holdFirstBatch(kind guest.Kind) (hook func(guest.Kind), entered, gate chan struct{}) {
+	entered, gate = make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	return func(k guest.Kind) {
+		if k != kind {
+			return
+		}
+		first.Do(func() {
+			close(entered)
+			<-gate
+		})
+	}, entered, gate
+}
+
+// TestFetchBatch: requests that arrive for an object while it is busy run
+// together, one handler call after the other, with one commit: three
+// requests held back behind the first give one commit, each writer gets
+// its answer once the commit is durable, and the request whose handler
+// wrote and then trapped between them loses its write and its instance,
+// not the others' writes. (The batch's time bound is lifted: a slow
+// machine would end the batch after the first request.)
+func TestFetchBatch(t *testing.T) {
+	hold, entered, gate := holdFirstBatch(guest.ObjectFetch)
+	ts := startProbeOpts(t, "go", Options{beforeBatch: hold, batchTime: time.Hour})
+	admin := httptest.NewServer(ts.AdminHandler(nil))
+	defer admin.Close()
+	commits := func() float64 {
+		return value(t, scrape(t, admin), "dohost_commit_duration_seconds", nil)
+	}
+	before := commits()
+	type answer struct {
+		status int
+		body   string
+	}
+	paths := []string{
+		"/obj/st/put?name=b&key=k&value=1",
+		"/obj/st/putexit?name=b&key=k",
+		"/obj/st/put?name=b&key=j&value=3",
+	}
+	answers := make([]chan answer, len(paths))
+	for i, p := range paths {
+		answers[i] = make(chan answer, 1)
+		go func() {
+			status, body := ts.get(t, p)
+			answers[i] <- answer{status, body}
+		}()
+		if i == 0 {
+			<-entered // the first request waits for its batch to be taken
+			continue
+		}
+		waitFor(t, "the request waiting", func() bool { return ts.Stats().ObjectsWaiting == int64(i+1) })
+	}
+	close(gate)
+	for i, want := range []int{200, 502, 200} {
+		if a := <-answers[i]; a.status != want {
+			t.Errorf("%s: %d %q, want %d", paths[i], a.status, a.body, want)
+		}
+	}
+	if n := commits() - before; n != 1 {
+		t.Errorf("%v commits for a batch of three requests, want 1", n)
+	}
+	for path, want := range map[string]string{"/obj/st/get?name=b&key=k": `"value":"1"`, "/obj/st/get?name=b&key=j": `"value":"3"`} {
+		if status, body := ts.get(t, path); status != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %q, want %s", path, status, body, want)
+		}
+	}
+	if got := ts.Stats().ObjectsFailed; got != 1 {
+		t.Errorf("%d instances replaced after a trap, want 1", got)
+	}
+}
