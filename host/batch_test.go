@@ -42,7 +42,10 @@ func TestFetchBatch(t *testing.T) {
 	commits := func() float64 {
 		return value(t, scrape(t, admin), "dohost_commit_duration_seconds", nil)
 	}
-	before := commits()
+	stored := func() float64 {
+		return value(t, scrape(t, admin), "dohost_account_budget_used", map[string]string{"resource": "stored_bytes"})
+	}
+	before, storedBefore := commits(), stored()
 	type answer struct {
 		status int
 		body   string
@@ -73,6 +76,16 @@ func TestFetchBatch(t *testing.T) {
 	}
 	if n := commits() - before; n != 1 {
 		t.Errorf("%v commits for a batch of three requests, want 1", n)
+	}
+	// The trapped request's write was rolled back: it counts toward the
+	// account's stored data no more than it was stored. A put counts its
+	// key twice, its value and 64 bytes (guest.writeOverhead); the
+	// probe's constructor puts "starts", and it ran twice: the trap
+	// replaced the instance.
+	put := func(key, value string) float64 { return float64(2*len(key) + len(value) + 64) }
+	want := put("starts", "1") + put("k", "1") + put("starts", "2") + put("j", "3")
+	if got := stored() - storedBefore; got != want {
+		t.Errorf("the batch counted %v stored bytes, want %v (%v more: the trapped put)", got, want, put("k", "written-before-exit"))
 	}
 	for path, want := range map[string]string{"/obj/st/get?name=b&key=k": `"value":"1"`, "/obj/st/get?name=b&key=j": `"value":"3"`} {
 		if status, body := ts.get(t, path); status != 200 || !strings.Contains(body, want) {

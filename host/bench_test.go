@@ -137,7 +137,7 @@ func BenchmarkKVPutGet(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			c := &guest.Call{Kind: guest.WorkerFetch, Txn: ts.store.NewTxn(), Env: w.env, Log: w.log}
-			if err := inst.Run(ctx, c, req, nil); err != nil {
+			if err := inst.Run(ctx, c, req); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -106,7 +106,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	c := guest.NewCall()
 	defer c.Free()
 	c.Kind, c.Txn, c.Writes, c.Env, c.Log = guest.WorkerFetch, s.store.NewTxn(), wk.module.NewWrites(), wk.env, wk.log
-	err = inst.Run(ctx, c, enc, nil)
+	err = inst.Run(ctx, c, enc)
 	wk.pool.Done(ctx, inst, guest.IsTrap(err))
 	switch {
 	case err == nil:

@@ -252,22 +252,15 @@ func (i *Instance) Invoke(ctx context.Context, c *Call, input []byte) error {
 }
 
 // Run invokes c on inst and settles its writes in one place: after a trap
-// they are discarded (and inst must be closed); otherwise before, when set
-// and the handler succeeded, runs, and the writes are committed, synced,
-// before Run returns. It returns Invoke's error, or the error of before,
-// or one that matches ErrCommit and wraps the store's.
-func (i *Instance) Run(ctx context.Context, c *Call, input []byte, before func(*Call) error) error {
+// they are discarded (and inst must be closed); otherwise they are
+// committed, synced, before Run returns. It returns Invoke's error, or one
+// that matches ErrCommit and wraps the store's.
+func (i *Instance) Run(ctx context.Context, c *Call, input []byte) error {
 	defer c.Writes.Release()
 	err := i.Invoke(ctx, c, input)
 	if IsTrap(err) {
 		c.Txn.Discard()
 		return err
-	}
-	if err == nil && before != nil {
-		if berr := before(c); berr != nil {
-			c.Txn.Discard()
-			return berr
-		}
 	}
 	if cerr := Commit(c.Txn, c.Writes); cerr != nil {
 		return cerr

@@ -153,7 +153,7 @@ func TestRecycle_ConstructorKept(t *testing.T) {
 		}
 		c := NewCall()
 		c.Kind, c.Txn, c.Writes, c.Env, c.Log = Construct, st.NewTxn(), m.NewWrites(), &Env{}, m.log
-		if err := inst.Run(ctx, c, []byte("input"), nil); err != nil {
+		if err := inst.Run(ctx, c, []byte("input")); err != nil {
 			t.Fatal(err)
 		}
 		c.Free()

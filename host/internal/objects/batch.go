@@ -39,8 +39,12 @@ type pending struct {
 	// learn, if set, runs under the object's turn before the handler: a
 	// request that found its object by name tells it the name.
 	learn func(*object)
-	state atomic.Int32  // waiting, taken or abandoned
-	done  chan struct{} // closed once it has run and its outcome is set
+	// before, if set, runs after the handler succeeded, before the
+	// commit (an alarm's deletes it); its error fails the call and drops
+	// its writes.
+	before func(*guest.Call) error
+	state  atomic.Int32  // waiting, taken or abandoned
+	done   chan struct{} // closed once it has run and its outcome is set (nil: run alone)
 
 	resp []byte
 	code abi.Code
@@ -187,9 +191,12 @@ func (r *Registry) runBatches(o *object, q *batchQueue, p *pending, kind guest.K
 			close(p.done)
 			return
 		}
-		n := o.runBatch(kind, handler, batch)
+		n := o.runBatch(kind, batch)
 		q.giveBack(batch[n:])
 		for _, ran := range batch[:n] {
+			if ran.err != nil {
+				logFailure(ran.ctx, o, handler, ran.code, ran.err)
+			}
 			close(ran.done)
 		}
 	}
@@ -198,9 +205,11 @@ func (r *Registry) runBatches(o *object, q *batchQueue, p *pending, kind guest.K
 // runBatch runs the handlers of the first events of batch (at least one)
 // in one transaction, starting o's instance first if it has none, commits
 // it, and sets each event's outcome, its frames sent; it returns how many
-// it ran. The caller holds o's turn.
-func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int {
+// it ran. The caller holds o's turn, and logs the failures.
+func (o *object) runBatch(kind guest.Kind, batch []*pending) int {
 	start := time.Now()
+	// An instance of an earlier version ends here, between two of its
+	// events: the object switches to what was deployed since.
 	v := o.ns.version()
 	if o.inst != nil && (o.ver != v || o.ns.removed.Load()) {
 		o.closeInstance(context.Background())
@@ -208,7 +217,7 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 	if o.ns.removed.Load() {
 		for _, p := range batch {
 			p.code, p.err = abi.ObjectError, fmt.Errorf("object %s (%s): its worker was removed", o.id, o.ns.cfg.Class)
-			logFailure(p.ctx, o, handler, p.code, p.err)
+			o.handled(kind, p, start)
 		}
 		return len(batch)
 	}
@@ -235,7 +244,7 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 			changed, err := o.start(p.ctx, v, p.depth, txn, cl.w)
 			if err != nil {
 				p.code, p.err = startFailure(err)
-				broken = o.rollback(txn, sp)
+				broken = o.rollback(txn, sp, cl.w)
 				continue
 			}
 			alarmChanged = alarmChanged || changed
@@ -244,13 +253,18 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 		c := o.call(kind, p.depth, txn, cl.w)
 		err := o.inst.Invoke(p.ctx, c, p.input)
 		if guest.IsTrap(err) {
-			broken = o.rollback(txn, sp)
+			broken = o.rollback(txn, sp, cl.w)
 			c.SocketsDone(false)
 			c.Free()
 			o.closeTrapped(p.ctx)
 			o.r.nFailed.Add(1)
 			p.code, p.err = abi.ObjectError, o.trapFailure(err)
 			continue
+		}
+		if err == nil && p.before != nil {
+			if err = p.before(c); err != nil {
+				broken = o.rollback(txn, sp, cl.w)
+			}
 		}
 		calls[len(calls)-1].c = c
 		p.err = err
@@ -287,12 +301,7 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 			}
 			c.Free()
 		}
-		if p.err != nil {
-			logFailure(p.ctx, o, handler, p.code, p.err)
-		}
-		if obs := o.r.o.Observer; obs != nil {
-			obs.Handled(o.ns.cfg.Label, kind.String(), p.code, guest.TrapCause(p.err), time.Since(start))
-		}
+		o.handled(kind, p, start)
 	}
 	if committed && cerr == nil {
 		if alarmChanged {
@@ -305,9 +314,20 @@ func (o *object) runBatch(kind guest.Kind, handler string, batch []*pending) int
 	return len(calls)
 }
 
-// rollback drops the writes made to txn since sp: a trapped call's, or a
-// failed start's. On an error txn is not to be committed.
-func (o *object) rollback(txn *store.Txn, sp store.Savepoint) error {
+// handled tells the registry's observer of p's outcome, the batch having
+// begun at start.
+func (o *object) handled(kind guest.Kind, p *pending, start time.Time) {
+	if obs := o.r.o.Observer; obs != nil {
+		obs.Handled(o.ns.cfg.Label, kind.String(), p.code, guest.TrapCause(p.err), time.Since(start))
+	}
+}
+
+// rollback drops the writes made to txn since sp — a trapped call's, a
+// failed start's, those of a call whose before failed — and gives back
+// what w counted of them, so that they count toward neither the buffers
+// nor the stored data. On an error txn is not to be committed.
+func (o *object) rollback(txn *store.Txn, sp store.Savepoint, w *guest.Writes) error {
+	w.Release()
 	if err := txn.RollbackTo(sp); err != nil {
 		return fmt.Errorf("object %s (%s): roll back a failed call's writes: %w", o.id, o.ns.cfg.Class, err)
 	}

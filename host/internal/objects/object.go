@@ -69,73 +69,24 @@ func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Write
 	return c
 }
 
-// run runs one handler on o (a fetch or an alarm), starting its instance
-// first if it has none, and commits the handler's writes, synced, before
-// it returns. from is the call of the guest whose stub asks (nil: none):
-// the response's memory is held in its name from then on. before, if set,
-// runs before the commit when the handler succeeded. The caller holds o's
-// turn.
+// run runs one handler on o alone, as a batch of one (batch.go): a stub
+// call from another object, an alarm, a socket's close or error event. It
+// starts o's instance first if it has none and commits the handler's
+// writes, synced, before it returns. from is the call of the guest whose
+// stub asks (nil: none): the response's memory is held in its name from
+// then on. before, if set, runs after the handler succeeded, before the
+// commit; its error fails the call and drops its writes. The caller holds
+// o's turn and logs a failure.
 //
 // A trap (or a timeout) discards the writes and the instance, which the
 // next request replaces. A handler that fails without trapping behaves
 // like a Durable Object that throws: its writes so far stand, its
 // in-memory state lives on. The error says which, for the calling guest
 // and the operator's log; the code is what a calling guest gets.
-func (o *object) run(ctx context.Context, kind guest.Kind, from *guest.Call, input []byte, before func(*guest.Call) error) (resp []byte, code abi.Code, err error) {
-	depth := depthOf(from)
-	if obs := o.r.o.Observer; obs != nil {
-		defer func(start time.Time) {
-			obs.Handled(o.ns.cfg.Label, kind.String(), code, guest.TrapCause(err), time.Since(start))
-		}(time.Now())
-	}
-	// An instance of an earlier version ends here, between two of its
-	// requests: the object switches to what was deployed since.
-	v := o.ns.version()
-	if o.inst != nil && (o.ver != v || o.ns.removed.Load()) {
-		o.closeInstance(ctx)
-	}
-	if o.ns.removed.Load() {
-		return nil, abi.ObjectError, fmt.Errorf("object %s (%s): its worker was removed", o.id, o.ns.cfg.Class)
-	}
-	txn, writes := o.r.o.Store.NewTxn(), v.Module.NewWrites()
-	alarmChanged := false
-	if o.inst == nil {
-		changed, err := o.start(ctx, v, depth, txn, writes)
-		if err != nil {
-			txn.Discard()
-			writes.Release()
-			code, err := startFailure(err)
-			return nil, code, err
-		}
-		alarmChanged = changed
-	}
-	o.trimmed = false
-	c := o.call(kind, depth, txn, writes)
-	defer c.Free()
-	err = o.inst.Run(ctx, c, input, before)
-	// Frames the handler sent leave now that its writes are durable;
-	// a handler that failed sends none.
-	c.SocketsDone(err == nil)
-	trapped := guest.IsTrap(err)
-	if (alarmChanged || c.AlarmChanged) && !trapped {
-		o.r.alarms.reload(o)
-	}
-	if o.ws.Load() != nil && !trapped {
-		o.r.relist(o)
-	}
-	switch {
-	case err == nil:
-		c.PassResponse(from)
-		return c.Response, abi.OK, nil
-	case trapped:
-		// Torn down on the long calls' cores, as the next instance will
-		// be made (guest.Instance.CloseTrapped).
-		o.closeTrapped(ctx)
-		o.r.nFailed.Add(1)
-		return nil, abi.ObjectError, o.trapFailure(err)
-	}
-	code, err = o.handlerFailure(c, err)
-	return nil, code, err
+func (o *object) run(ctx context.Context, kind guest.Kind, from *guest.Call, input []byte, before func(*guest.Call) error) ([]byte, abi.Code, error) {
+	p := &pending{ctx: ctx, input: input, from: from, depth: depthOf(from), before: before}
+	o.runBatch(kind, []*pending{p})
+	return p.resp, p.code, p.err
 }
 
 // startFailure is the code and error of a request whose object could not
