@@ -7,11 +7,12 @@
 # (dohost runs with --idle-timeout 5s), and messages a second through one object.
 #
 # Env: CLIENTS=10000 ROUNDS=30 SERVERS="dohost workerd" HIBERNATE=8s (0 to skip)
+#      PING=1: each client sends a WebSocket ping once connected, as many client libraries do
 #      PEER_HOME (default ~/.cache/dohost-peer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-CLIENTS=${CLIENTS:-10000}; ROUNDS=${ROUNDS:-30}; SERVERS=${SERVERS:-dohost workerd}; HIBERNATE=${HIBERNATE:-8s}
+CLIENTS=${CLIENTS:-10000}; ROUNDS=${ROUNDS:-30}; SERVERS=${SERVERS:-dohost workerd}; HIBERNATE=${HIBERNATE:-8s}; PING=${PING:-0}
 PEER_HOME=${PEER_HOME:-$HOME/.cache/dohost-peer}
 PEER_SRC=${PEER_SRC:-$ROOT/../shared/peer}
 WORK=$(mktemp -d)
@@ -50,6 +51,7 @@ for srv in $SERVERS; do
       url="ws://$addr/chat?room=bench" ;;
   esac
   hib=0; [ "$srv" = dohost ] && hib=$HIBERNATE
-  echo "$srv $("$WORK/wsbench" -url "$url" -clients "$CLIENTS" -rounds "$ROUNDS" -pid "$PID" -hibernate "$hib" | sed -n 's/^RESULT //p')"
+  ping=false; [ "$PING" = 1 ] && ping=true
+  echo "$srv $("$WORK/wsbench" -url "$url" -clients "$CLIENTS" -rounds "$ROUNDS" -pid "$PID" -hibernate "$hib" -ping=$ping | sed -n 's/^RESULT //p')"
   kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""
 done

@@ -14,7 +14,9 @@
 // its object evicted, its sockets kept) before the broadcasts, and after
 // them. -senders clients of a room of their
 // own then send as fast as the room answers: messages a second through
-// one object. It prints one RESULT line.
+// one object. With -ping each client sends a WebSocket ping once
+// connected (many client libraries ping every 20-30 s; browsers do not).
+// It prints one RESULT line.
 package main
 
 import (
@@ -45,6 +47,7 @@ func main() {
 	senders := flag.Int("senders", 10, "clients of a room of their own that send for -send-time (0: skip)")
 	sendTime := flag.Duration("send-time", 5*time.Second, "how long the senders send")
 	dialers := flag.Int("dialers", 32, "connections opened at once")
+	ping := flag.Bool("ping", false, "each client sends a WebSocket ping once connected, as many client libraries do every 20-30 s")
 	flag.Parse()
 	raiseOpenFiles()
 
@@ -53,7 +56,7 @@ func main() {
 	rss0 := rssKB(*pid)
 
 	r := newRoom(*clients)
-	connected, err := r.connect(*u, *clients, *dialers, run)
+	connected, err := r.connect(*u, *clients, *dialers, run, *ping)
 	res = append(res, fmt.Sprintf("connected=%d", connected))
 	if err != nil {
 		log.Printf("connecting: %v", err)
@@ -123,8 +126,9 @@ func newRoom(n int) *room {
 	return &room{conns: make([]*websocket.Conn, 0, n), done: make(chan struct{}, 1)}
 }
 
-// connect opens n clients, dialers at a time; it returns how many connected.
-func (r *room) connect(u string, n, dialers int, run string) (int, error) {
+// connect opens n clients, dialers at a time, each sending a ping first if
+// ping is set; it returns how many connected.
+func (r *room) connect(u string, n, dialers int, run string, ping bool) (int, error) {
 	var (
 		wg       sync.WaitGroup
 		next     atomic.Int64
@@ -145,6 +149,9 @@ func (r *room) connect(u string, n, dialers int, run string) (int, error) {
 					}
 					errMu.Unlock()
 					return
+				}
+				if ping {
+					_ = c.WriteControl(websocket.PingMessage, []byte("wsbench"), time.Now().Add(10*time.Second))
 				}
 				r.mu.Lock()
 				r.conns = append(r.conns, c)

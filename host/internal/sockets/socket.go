@@ -425,13 +425,12 @@ func (s *Socket) readable() {
 	// One readable runs at a time (the poller fires once per re-arm);
 	// the lock says so to the memory model, which does not see epoll.
 	s.readMu.Lock()
-	for {
+	// Pings and pongs are answered here, not in gorilla, which would
+	// wait on for the next message (control.go).
+	for more := skimControl(s.br, c, true); more; more = skimControl(s.br, c, false) {
 		if !s.next(c) {
 			s.readMu.Unlock()
 			return
-		}
-		if s.br.Buffered() == 0 {
-			break
 		}
 	}
 	s.readMu.Unlock()

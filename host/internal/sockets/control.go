@@ -1,0 +1,71 @@
+package sockets
+
+import (
+	"bufio"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Pings between messages. Many client libraries ping every 20–30 s
+// (browsers do not). gorilla answers a ping inside NextReader and then
+// goes on waiting for the next data frame, so the poller's reader that
+// called it stayed blocked — a goroutine and its stack for every pinging
+// client, for as long as it sent nothing else — and gorilla's read errors
+// are sticky, so no deadline can end that wait and leave the connection
+// usable. skimControl answers the pings, and drops the pongs, that are
+// wholly buffered at a message boundary before gorilla is called, so the
+// reader goes back to the poller. It reads control frames only, and only
+// well-formed ones: anything else (a data frame, a close, a control frame
+// not all here, one that breaks RFC 6455) is left to gorilla, which reads
+// all the rest and fails the connection as the RFC says.
+
+// Control frames from a client, RFC 6455 §5.2 and §5.5: FIN set, no RSV
+// bits, opcode 0x9 (ping) or 0xA (pong); masked; at most 125 bytes of
+// payload, so the 7-bit length.
+const (
+	pingHeader     = 0x80 | websocket.PingMessage
+	pongHeader     = 0x80 | websocket.PongMessage
+	maskBit        = 0x80
+	maxControlSize = 125
+	pongWait       = time.Second // gorilla's own, for its pongs
+)
+
+// skimControl consumes the pings and pongs at the head of br, all of
+// whose bytes are buffered, answering each ping on c with a pong of its
+// payload. It reports whether br holds anything more for gorilla to read:
+// false when it is empty, so the socket can go back to the poller. br
+// must be at a frame boundary (between messages). fill has it read once
+// first if nothing is buffered: the poller found the socket readable.
+func skimControl(br *bufio.Reader, c *websocket.Conn, fill bool) bool {
+	if fill && br.Buffered() == 0 {
+		if _, err := br.Peek(1); err != nil {
+			return true // gorilla reads the error and ends the socket
+		}
+	}
+	for {
+		n := br.Buffered()
+		if n == 0 {
+			return false
+		}
+		h, _ := br.Peek(n) // no read: n bytes are buffered
+		if n < 2 || (h[0] != pingHeader && h[0] != pongHeader) || h[1]&maskBit == 0 {
+			return true
+		}
+		size := int(h[1] &^ maskBit)
+		end := 2 + 4 + size
+		if size > maxControlSize || n < end {
+			return true
+		}
+		if h[0] == pingHeader {
+			mask, payload := h[2:6], make([]byte, size)
+			for i := range payload {
+				payload[i] = h[6+i] ^ mask[i%4]
+			}
+			// As gorilla's own answer: a connection that can take no
+			// pong within the wait is failing, and its reader finds out.
+			_ = c.WriteControl(websocket.PongMessage, payload, now().Add(pongWait))
+		}
+		_, _ = br.Discard(end)
+	}
+}
