@@ -32,12 +32,13 @@ const (
 )
 
 // skimControl consumes the pings and pongs at the head of br, all of
-// whose bytes are buffered, answering each ping on c with a pong of its
-// payload. It reports whether br holds anything more for gorilla to read:
-// false when it is empty, so the socket can go back to the poller. br
-// must be at a frame boundary (between messages). fill has it read once
-// first if nothing is buffered: the poller found the socket readable.
-func skimControl(br *bufio.Reader, c *websocket.Conn, fill bool) bool {
+// whose bytes are buffered, calling pong with each ping's payload (the
+// reader answers on the connection: answerPing). It reports whether br
+// holds anything more for gorilla to read: false when it is empty, so the
+// socket can go back to the poller. br must be at a frame boundary
+// (between messages). fill has it read once first if nothing is
+// buffered: the poller found the socket readable.
+func skimControl(br *bufio.Reader, fill bool, pong func(payload []byte)) bool {
 	if fill && br.Buffered() == 0 {
 		if _, err := br.Peek(1); err != nil {
 			return true // gorilla reads the error and ends the socket
@@ -62,10 +63,17 @@ func skimControl(br *bufio.Reader, c *websocket.Conn, fill bool) bool {
 			for i := range payload {
 				payload[i] = h[6+i] ^ mask[i%4]
 			}
-			// As gorilla's own answer: a connection that can take no
-			// pong within the wait is failing, and its reader finds out.
-			_ = c.WriteControl(websocket.PongMessage, payload, now().Add(pongWait))
+			pong(payload)
 		}
 		_, _ = br.Discard(end)
+	}
+}
+
+// answerPing answers a ping on c with a pong of its payload. As gorilla's
+// own answer, it waits at most a second: a connection that takes no pong
+// in that time is failing, and its reader finds out.
+func answerPing(c *websocket.Conn) func([]byte) {
+	return func(payload []byte) {
+		_ = c.WriteControl(websocket.PongMessage, payload, now().Add(pongWait))
 	}
 }

@@ -427,7 +427,8 @@ func (s *Socket) readable() {
 	s.readMu.Lock()
 	// Pings and pongs are answered here, not in gorilla, which would
 	// wait on for the next message (control.go).
-	for more := skimControl(s.br, c, true); more; more = skimControl(s.br, c, false) {
+	pong := answerPing(c)
+	for more := skimControl(s.br, true, pong); more; more = skimControl(s.br, false, pong) {
 		if !s.next(c) {
 			s.readMu.Unlock()
 			return
