@@ -1,9 +1,10 @@
 package host
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,15 +16,13 @@ import (
 // when it begins to.
 func holdFirstBatch(kind guest.Kind) (hook func(guest.Kind), entered, gate chan struct{}) {
 	entered, gate = make(chan struct{}), make(chan struct{})
-	var first sync.Once
+	var taken atomic.Bool // the others' batches pass at once
 	return func(k guest.Kind) {
-		if k != kind {
+		if k != kind || !taken.CompareAndSwap(false, true) {
 			return
 		}
-		first.Do(func() {
-			close(entered)
-			<-gate
-		})
+		close(entered)
+		<-gate
 	}, entered, gate
 }
 
@@ -94,5 +93,57 @@ func TestFetchBatch(t *testing.T) {
 	}
 	if got := ts.Stats().ObjectsFailed; got != 1 {
 		t.Errorf("%d instances replaced after a trap, want 1", got)
+	}
+}
+
+// TestStubCallBatch: stub calls from other objects that arrive while
+// their object is busy run in its next batch too, with one commit: three
+// objects each call T while a request to T is held back, and T commits
+// once for the four. (Before, each stub call waited for T's turn alone
+// and committed alone: seven commits here, not four.)
+func TestStubCallBatch(t *testing.T) {
+	hold, entered, gate := holdFirstBatch(guest.ObjectFetch)
+	ts := startProbeOpts(t, "go", Options{beforeBatch: hold, batchTime: time.Hour})
+	admin := httptest.NewServer(ts.AdminHandler(nil))
+	defer admin.Close()
+	commits := func() float64 {
+		return value(t, scrape(t, admin), "dohost_commit_duration_seconds", nil)
+	}
+	before := commits()
+	first := make(chan int, 1)
+	go func() {
+		status, _ := ts.get(t, "/obj/st/put?name=T&key=first&value=1")
+		first <- status
+	}()
+	<-entered // T's first request waits for its batch to be taken
+	callers := []string{"A1", "A2", "A3"}
+	answers := make(chan string, len(callers))
+	for _, a := range callers {
+		go func() {
+			status, body := ts.get(t, "/obj/call?name="+a+"&chain=T&put=from-"+a)
+			answers <- fmt.Sprintf("%s: %d %s", a, status, body)
+		}()
+	}
+	// Each caller's request runs in its object and its stub call waits
+	// in T's queue: two waiting apiece, and T's first request.
+	waitFor(t, "the stub calls waiting", func() bool { return ts.Stats().ObjectsWaiting == int64(1+2*len(callers)) })
+	close(gate)
+	if status := <-first; status != 200 {
+		t.Fatalf("T's first request: %d", status)
+	}
+	for range callers {
+		if a := <-answers; !strings.Contains(a, ": 200 ") || !strings.Contains(a, `["T"]`) {
+			t.Errorf("caller %s, want 200 and T's answer", a)
+		}
+	}
+	// One commit for T's batch of four, one for each caller (its
+	// constructor's write).
+	if n := commits() - before; n != float64(1+len(callers)) {
+		t.Errorf("%v commits, want %d: T's batch and each caller's", n, 1+len(callers))
+	}
+	for _, a := range callers {
+		if status, body := ts.get(t, "/obj/st/get?name=T&key=from-"+a); status != 200 || !strings.Contains(body, `"value":"T"`) {
+			t.Errorf("T's key from-%s: %d %q", a, status, body)
+		}
 	}
 }

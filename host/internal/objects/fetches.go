@@ -8,23 +8,15 @@ import (
 	"github.com/dohost/dohost/host/internal/guest"
 )
 
-// Requests from clients run in batches (batch.go): the requests that wait
-// for a busy object run together in its next turn, with one commit, and
-// each response leaves once its writes are durable. An object that many
-// clients call at once — a counter, a rate limiter, a document — pays one
-// synced commit for many requests. A stub call from another object waits
-// for its turn alone (Deliver): the cycle check follows the chain of
-// objects each waiting on the next.
-
-// batched reports whether a request from from joins a batch: one from a
-// Worker or from the host, not from another object.
-func batched(from *guest.Call) bool {
-	if from == nil {
-		return true
-	}
-	_, fromObject := from.Caller.(*object)
-	return !fromObject
-}
+// Requests run in batches (batch.go): the requests that wait for a busy
+// object — from clients through a Worker, and stub calls from other
+// objects — run together in its next turn, with one commit, and each
+// response leaves once its writes are durable. An object that many
+// clients or objects call at once — a counter, a rate limiter, a
+// document — pays one synced commit for many requests. A stub call from
+// another object is checked for a cycle before it waits (Deliver): its
+// caller, waiting, is recorded as waiting on the object, whichever
+// request's goroutine then runs the batch.
 
 // deliverBatched runs d on o in a batch of the requests that wait beside
 // it, waiting for o's turn until d.Deadline, behind at most the

@@ -64,11 +64,6 @@ func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, e
 	o := r.get(d.Namespace, d.ID)
 	used := false
 	defer func() { r.put(o, used) }()
-	if batched(d.From) {
-		resp, code, ran, err := r.deliverBatched(ctx, o, d)
-		used = ran
-		return resp, code, err
-	}
 	if d.From != nil {
 		if caller, ok := d.From.Caller.(*object); ok {
 			if err := r.enter(caller, o); err != nil {
@@ -77,18 +72,8 @@ func (r *Registry) Deliver(ctx context.Context, d Delivery) ([]byte, abi.Code, e
 			defer r.leave(caller)
 		}
 	}
-	if code, err := o.acquire(ctx, d.Deadline); err != nil {
-		return nil, code, err
-	}
-	defer o.release()
-	used = true
-	if d.HasName && !o.hasName {
-		o.name, o.hasName = d.Name, true
-	}
-	resp, code, err := o.run(ctx, guest.ObjectFetch, d.From, d.Request, nil)
-	if err != nil {
-		logFailure(ctx, o, "fetch", code, err)
-	}
+	resp, code, ran, err := r.deliverBatched(ctx, o, d)
+	used = ran
 	return resp, code, err
 }
 

@@ -17,8 +17,9 @@
 //
 // Object operations: count (in-memory counter), info (its ID and name),
 // panic (handler panics), exit (the guest exits: a trap), writeexit (a KV
-// write, then exit), kvput?key=K&value=V, call?chain=A,B,… (call the next
-// object in the chain), log?msg=M, big?n=N (an N-byte body), sleep?ms=M,
+// write, then exit), kvput?key=K&value=V, call?chain=A,B,…&put=K (call
+// the next object in the chain; the last stores key K, if set, with its
+// name), log?msg=M, big?n=N (an N-byte body), sleep?ms=M,
 // busy?ms=M (computes for M ms, holding the object's turn),
 // chatty?n=N (N log lines and N lines of stdout), sandbox (tries files,
 // the environment and the network, and says what happened).
@@ -472,6 +473,11 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 		chain := strings.Split(q.Get("chain"), ",")
 		me, _ := o.state.ID().Name()
 		if len(chain) == 0 || chain[0] == "" {
+			if k := q.Get("put"); k != "" { // the last one stores key put
+				if err := o.state.Storage().Put(k, []byte(me)); err != nil {
+					return errorResponse(err), nil
+				}
+			}
 			return dohost.JSON(200, []string{me}), nil
 		}
 		ns := o.env.DurableObject("PROBE")
@@ -479,7 +485,7 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		next, _ := dohost.NewRequest("GET", "http://probe/obj/call?chain="+strings.Join(chain[1:], ","), nil)
+		next, _ := dohost.NewRequest("GET", "http://probe/obj/call?chain="+strings.Join(chain[1:], ",")+"&put="+url.QueryEscape(q.Get("put")), nil)
 		resp, err := ns.Get(id).Fetch(next)
 		if err != nil {
 			return errorResponse(err), nil
