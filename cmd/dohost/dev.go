@@ -243,6 +243,10 @@ func dev(ctx context.Context, o devOptions, stdout, stderr io.Writer) int {
 	if len(watch) > 0 {
 		say("watching %s; rebuilding with: %s", strings.Join(watch, ", "), command)
 	}
+	// A change is acted on once it has held for a poll: a file caught
+	// while an editor writes it (truncated, half written) is not built
+	// or deployed, only what it became.
+	srcSeen, outSeen := sources, outputs
 	t := time.NewTicker(devPoll)
 	defer t.Stop()
 	for {
@@ -253,11 +257,18 @@ func dev(ctx context.Context, o devOptions, stdout, stderr io.Writer) int {
 		case <-t.C:
 		}
 		if now := scan(watch, nil, mainFile, o.data); !now.equal(sources) {
-			sources = now
-			build()
+			if now.equal(srcSeen) {
+				sources = now
+				build()
+			}
+			srcSeen = now
 		}
 		now := outputScan()
 		if now.equal(outputs) {
+			continue
+		}
+		if !now.equal(outSeen) {
+			outSeen = now
 			continue
 		}
 		outputs = now
