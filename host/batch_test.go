@@ -26,23 +26,30 @@ func holdFirstBatch(kind guest.Kind) (hook func(guest.Kind), entered, gate chan 
 	}, entered, gate
 }
 
+// heldFetches serves the Go probe with its first batch of object fetches
+// held back (holdFirstBatch) and no time bound on a batch (a slow machine
+// would end one after its first request), and reads its metrics.
+func heldFetches(t *testing.T) (ts *testServer, entered, gate chan struct{}, metric func(name string, labels map[string]string) float64) {
+	hold, entered, gate := holdFirstBatch(guest.ObjectFetch)
+	ts = startProbeOpts(t, "go", Options{beforeBatch: hold, batchTime: time.Hour})
+	admin := httptest.NewServer(ts.AdminHandler(nil))
+	t.Cleanup(admin.Close)
+	return ts, entered, gate, func(name string, labels map[string]string) float64 {
+		return value(t, scrape(t, admin), name, labels)
+	}
+}
+
 // TestFetchBatch: requests that arrive for an object while it is busy run
 // together, one handler call after the other, with one commit: three
 // requests held back behind the first give one commit, each writer gets
 // its answer once the commit is durable, and the request whose handler
 // wrote and then trapped between them loses its write and its instance,
-// not the others' writes. (The batch's time bound is lifted: a slow
-// machine would end the batch after the first request.)
+// not the others' writes.
 func TestFetchBatch(t *testing.T) {
-	hold, entered, gate := holdFirstBatch(guest.ObjectFetch)
-	ts := startProbeOpts(t, "go", Options{beforeBatch: hold, batchTime: time.Hour})
-	admin := httptest.NewServer(ts.AdminHandler(nil))
-	defer admin.Close()
-	commits := func() float64 {
-		return value(t, scrape(t, admin), "dohost_commit_duration_seconds", nil)
-	}
+	ts, entered, gate, metric := heldFetches(t)
+	commits := func() float64 { return metric("dohost_commit_duration_seconds", nil) }
 	stored := func() float64 {
-		return value(t, scrape(t, admin), "dohost_account_budget_used", map[string]string{"resource": "stored_bytes"})
+		return metric("dohost_account_budget_used", map[string]string{"resource": "stored_bytes"})
 	}
 	before, storedBefore := commits(), stored()
 	type answer struct {
@@ -102,13 +109,8 @@ func TestFetchBatch(t *testing.T) {
 // once for the four. (Before, each stub call waited for T's turn alone
 // and committed alone: seven commits here, not four.)
 func TestStubCallBatch(t *testing.T) {
-	hold, entered, gate := holdFirstBatch(guest.ObjectFetch)
-	ts := startProbeOpts(t, "go", Options{beforeBatch: hold, batchTime: time.Hour})
-	admin := httptest.NewServer(ts.AdminHandler(nil))
-	defer admin.Close()
-	commits := func() float64 {
-		return value(t, scrape(t, admin), "dohost_commit_duration_seconds", nil)
-	}
+	ts, entered, gate, metric := heldFetches(t)
+	commits := func() float64 { return metric("dohost_commit_duration_seconds", nil) }
 	before := commits()
 	first := make(chan int, 1)
 	go func() {
