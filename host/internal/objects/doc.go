@@ -9,10 +9,10 @@
 // the object's record (registry.go), waits for its turn (turn.go) unless
 // that would close a cycle of objects waiting on each other (cycles.go),
 // starts its instance and runs the handler (object.go). Every handler
-// runs in a batch (batch.go): clients' requests and WebSocket messages
-// that wait for a busy object run together in its next turn, with one
-// commit (fetches.go, messages.go); a stub call from another object, an
-// alarm and a socket's close or error run alone, as a batch of one.
+// runs in a batch (batch.go): requests (from Workers and from other
+// objects) and WebSocket messages that wait for a busy object run
+// together in its next turn, with one commit (fetches.go, messages.go);
+// an alarm and a socket's close or error run alone, as a batch of one.
 // Objects idle for long are trimmed and evicted, and live ones are capped
 // (eviction.go); alarms are scheduled from an in-memory heap over the
 // stored alarms (alarms.go).

@@ -69,8 +69,8 @@ func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Write
 	return c
 }
 
-// run runs one handler on o alone, as a batch of one (batch.go): a stub
-// call from another object, an alarm, a socket's close or error event. It
+// run runs one handler on o alone, as a batch of one (batch.go): an
+// alarm, a socket's close or error event. It
 // starts o's instance first if it has none and commits the handler's
 // writes, synced, before it returns. from is the call of the guest whose
 // stub asks (nil: none): the response's memory is held in its name from
