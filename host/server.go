@@ -86,9 +86,10 @@ type Options struct {
 	// holds nothing longer.
 	BodyTimeout time.Duration
 	// WebSocketMessageTimeout is how long the rest of a WebSocket message
-	// may take to arrive once it has begun; zero means 30 s. A client that
-	// stops in the middle of one is closed with 1008: the message holds a
-	// place in its object's and its account's budgets while it is read.
+	// (or control frame, its header included) may take to arrive once it
+	// has begun; zero means 30 s. A client that stops in the middle of one
+	// is closed with 1008: the message holds a place in its object's and
+	// its account's budgets while it is read, and a reader goroutine.
 	WebSocketMessageTimeout time.Duration
 
 	// Accounts, if set, grants each account to the config files that may

@@ -115,3 +115,108 @@ func TestSkimControl(t *testing.T) {
 		t.Fatalf("message %q", got)
 	}
 }
+
+// maskedFrame is a client's frame: FIN, opcode op, masked payload (at
+// most 125 bytes).
+func maskedFrame(op byte, payload string) []byte {
+	mask := [4]byte{1, 2, 3, 4}
+	f := append([]byte{0x80 | op, 0x80 | byte(len(payload))}, mask[:]...)
+	for i := range len(payload) {
+		f = append(f, payload[i]^mask[i%4])
+	}
+	return f
+}
+
+// TestPartialFrame: a client that sends part of a frame header and stops
+// is closed with 1008 once MessageTimeout passes (its reader goroutine
+// waited for the rest for good before), and its reader goes; a ping split
+// across two writes is answered, and the client that sent it, idle after,
+// stays connected past MessageTimeout with no reader left behind.
+func TestPartialFrame(t *testing.T) {
+	h := NewHost(10, 0, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if h.poll() == nil {
+		t.Fatal("no poller on Linux")
+	}
+	const timeout = 100 * time.Millisecond
+	ev := &textEvents{got: make(chan string, 4)}
+	st := h.NewSet(ev, Limits{MessageTimeout: timeout}, "a", nil)
+	url := serveSet(t, h, st)
+	dial := func() (*websocket.Conn, chan error, chan string) {
+		c, _, err := websocket.DefaultDialer.DialContext(context.Background(), url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		ended, pongs := make(chan error, 1), make(chan string, 1)
+		c.SetPongHandler(func(data string) error {
+			pongs <- data
+			return nil
+		})
+		go func() {
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					ended <- err
+					return
+				}
+			}
+		}()
+		return c, ended, pongs
+	}
+	stalled, stalledEnd, _ := dial()
+	pinger, pingerEnd, pongs := dial()
+	for !allAttached(st, 2) {
+		runtime.Gosched()
+	}
+
+	// One byte of a text frame's header, then nothing.
+	if _, err := stalled.NetConn().Write([]byte{0x81}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	select {
+	case err = <-stalledEnd:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the client that sent part of a header is still connected after 30 s (MessageTimeout %v)", timeout)
+	}
+	if !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+		t.Fatalf("the stalled client's connection ended with %v, want a close with 1008", err)
+	}
+	if n := h.Stats().Stalled; n != 1 {
+		t.Fatalf("stalled count %d, want 1", n)
+	}
+
+	// A ping in two writes: the first three bytes, then the rest once the
+	// server's reader has them and waits.
+	ping := maskedFrame(websocket.PingMessage, "split")
+	if _, err := pinger.NetConn().Write(ping[:3]); err != nil {
+		t.Fatal(err)
+	}
+	for readers() == 0 {
+		runtime.Gosched()
+	}
+	if _, err := pinger.NetConn().Write(ping[3:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-pongs; got != "split" {
+		t.Fatalf("pong %q, want the ping's payload", got)
+	}
+	for deadline := time.Now().Add(30 * time.Second); readers() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reader goroutines still wait after the split ping was answered", readers())
+		}
+	}
+	// Idle for several MessageTimeouts: nothing has begun, so nothing is
+	// too slow.
+	time.Sleep(5 * timeout)
+	select {
+	case err := <-pingerEnd:
+		t.Fatalf("the idle client was disconnected: %v", err)
+	default:
+	}
+	if err := pinger.WriteMessage(websocket.TextMessage, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-ev.got; got != "still here" {
+		t.Fatalf("message %q", got)
+	}
+}

@@ -34,10 +34,12 @@ type Limits struct {
 	// its handler at once; the readers of its other sockets wait (and
 	// their clients' data waits in the kernel) until one is handled.
 	Inbound int
-	// MessageTimeout is how long the rest of a message may take to
-	// arrive once it has begun: a message being read holds a place among
-	// its object's pending ones and the host's budget, so a client that
-	// stops in the middle of one is closed with 1008 at this bound.
+	// MessageTimeout is how long the rest of a message, or of a control
+	// frame, may take to arrive once it has begun (its header included):
+	// a message being read holds a place among its object's pending ones
+	// and the host's budget, and a frame a reader waits for holds the
+	// reader, so a client that stops in the middle of one is closed with
+	// 1008 at this bound.
 	MessageTimeout time.Duration
 }
 

@@ -426,14 +426,21 @@ func (s *Socket) readable() {
 	// the lock says so to the memory model, which does not see epoll.
 	s.readMu.Lock()
 	// Pings and pongs are answered here, not in gorilla, which would
-	// wait on for the next message (control.go).
+	// wait on for the next message (control.go). Bytes are here: a frame
+	// has begun, and it must all arrive within MessageTimeout, its header
+	// too (without a deadline a client that sent part of a header and
+	// stopped held this goroutine for good).
+	timeout := s.set.lim.MessageTimeout
+	_ = c.SetReadDeadline(now().Add(timeout))
 	pong := answerPing(c)
 	for more := skimControl(s.br, true, pong); more; more = skimControl(s.br, false, pong) {
 		if !s.next(c) {
 			s.readMu.Unlock()
 			return
 		}
+		_ = c.SetReadDeadline(now().Add(timeout)) // next cleared it
 	}
+	_ = c.SetReadDeadline(time.Time{})
 	s.readMu.Unlock()
 	if err := s.set.h.poller.rearm(s); err != nil {
 		// Closed meanwhile, by the writer or the shutdown.
@@ -445,7 +452,8 @@ func (s *Socket) readable() {
 // next reads one message and hands it to the set's events; it reports
 // false once the connection is over (and the socket finished, or closing
 // for a message too slow to arrive). A message that is not all here yet
-// is waited for, MessageTimeout at most once the host reads it.
+// is waited for, MessageTimeout at most once the host reads it (and the
+// poller's reader has its header under that deadline too: readable).
 func (s *Socket) next(c *websocket.Conn) bool {
 	st := s.set
 	typ, r, err := c.NextReader()
