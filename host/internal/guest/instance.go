@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/quota"
@@ -23,7 +24,8 @@ type Instance struct {
 	tables int64       // bytes of table elements charged to the memory budget
 	fns    []namedFunc // resolved exports
 	stack  [1]uint64
-	cur    *Call // the call running on it, if any: the guest's sleeps wait on its clock (sleep.go)
+	cur    *Call     // the call running on it, if any: the guest's sleeps wait on its clock (sleep.go)
+	kept   time.Time // when it became a spare (recycle.go)
 }
 
 type namedFunc struct {

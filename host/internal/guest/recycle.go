@@ -3,8 +3,10 @@ package guest
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dohost/dohost/host/internal/quota"
 )
@@ -30,11 +32,74 @@ import (
 //
 // A spare holds no memory pages of its own and is charged to no budget;
 // it costs its wazero instance on the Go heap (about 170 KB for a Go
-// guest), so a module keeps at most maxSpares and the host maxHostSpares.
+// guest), so a module keeps at most maxSpares and the host maxHostSpares,
+// and a spare that no new instance took for a while is closed
+// (TrimSpares): a host whose objects stopped coming gives that back.
 type spares struct {
 	mu     sync.Mutex
-	list   []*Instance
-	closed bool // the module is closed: no more spares
+	list   []*Instance // oldest first; the newest is taken first
+	closed bool        // the module is closed: no more spares
+}
+
+// withSpares is the modules that hold spares, for TrimSpares. Lock order:
+// a module's spares.mu, then withSpares.mu.
+var withSpares struct {
+	mu sync.Mutex
+	m  map[*Module]struct{}
+}
+
+// listed records whether m holds spares. The caller holds m.spares.mu.
+func (m *Module) listed(has bool) {
+	withSpares.mu.Lock()
+	defer withSpares.mu.Unlock()
+	if !has {
+		delete(withSpares.m, m)
+		return
+	}
+	if withSpares.m == nil {
+		withSpares.m = map[*Module]struct{}{}
+	}
+	withSpares.m[m] = struct{}{}
+}
+
+// TrimSpares closes the spares, of every module, kept for idle or longer,
+// and returns how many it closed. The host calls it as it sweeps for idle
+// objects, with their idle timeout.
+func TrimSpares(ctx context.Context, idle time.Duration) int {
+	withSpares.mu.Lock()
+	mods := make([]*Module, 0, len(withSpares.m))
+	for m := range withSpares.m {
+		mods = append(mods, m)
+	}
+	withSpares.mu.Unlock()
+	cutoff, n := time.Now().Add(-idle), 0
+	for _, m := range mods {
+		n += m.trimSpares(ctx, cutoff)
+	}
+	return n
+}
+
+// trimSpares closes m's spares kept before cutoff.
+func (m *Module) trimSpares(ctx context.Context, cutoff time.Time) int {
+	s := &m.spares
+	s.mu.Lock()
+	k := 0
+	for k < len(s.list) && !s.list[k].kept.After(cutoff) {
+		k++
+	}
+	old := slices.Clone(s.list[:k])
+	n := copy(s.list, s.list[k:])
+	clear(s.list[n:])
+	s.list = s.list[:n]
+	if n == 0 {
+		m.listed(false)
+	}
+	s.mu.Unlock()
+	hostSpares.Add(-int64(k))
+	for _, i := range old {
+		i.closeNow(ctx)
+	}
+	return k
 }
 
 const (
@@ -79,7 +144,11 @@ func (m *Module) keep(i *Instance) bool {
 		hostSpares.Add(-1)
 		return false
 	}
+	i.kept = time.Now()
 	s.list = append(s.list, i)
+	if len(s.list) == 1 {
+		m.listed(true)
+	}
 	return true
 }
 
@@ -95,6 +164,9 @@ func (m *Module) spare() *Instance {
 	i := s.list[n-1]
 	s.list[n-1] = nil
 	s.list = s.list[:n-1]
+	if n == 1 {
+		m.listed(false)
+	}
 	hostSpares.Add(-1)
 	return i
 }
@@ -105,6 +177,7 @@ func (m *Module) closeSpares(ctx context.Context) {
 	s.mu.Lock()
 	list := s.list
 	s.list, s.closed = nil, true
+	m.listed(false)
 	s.mu.Unlock()
 	hostSpares.Add(-int64(len(list)))
 	for _, i := range list {

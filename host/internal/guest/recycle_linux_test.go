@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/tetratelabs/wazero/api"
@@ -179,5 +180,46 @@ func TestRecycle_ConstructorKept(t *testing.T) {
 		t.Errorf("a new object on a spare allocated %d bytes, want less than one call stack (10 KB)", per)
 	} else {
 		t.Logf("a new object on a spare allocated %d bytes", per)
+	}
+}
+
+// TestRecycle_TrimSpares: spares kept for less than the idle time stay;
+// past it they are closed (their module's references and the host's
+// count given back), and the module's next instance is a new one.
+func TestRecycle_TrimSpares(t *testing.T) {
+	ctx := context.Background()
+	m, _ := testModule(t, "testdata/fuzzcall/guest.wasm", Limits{})
+	refs := m.refs.Load()
+	a, _ := m.Instantiate(ctx, m.log)
+	b, _ := m.Instantiate(ctx, m.log)
+	held := hostSpares.Load()
+	a.Close(ctx)
+	b.Close(ctx)
+	if len(m.spares.list) != 2 || hostSpares.Load() != held+2 {
+		t.Fatalf("%d spares after closing two instances (host %d, was %d)", len(m.spares.list), hostSpares.Load(), held)
+	}
+	if n := TrimSpares(ctx, time.Hour); n != 0 || len(m.spares.list) != 2 {
+		t.Fatalf("an hour's idle time closed %d, left %d spares; want 0 and 2", n, len(m.spares.list))
+	}
+	if n := TrimSpares(ctx, 0); n < 2 || len(m.spares.list) != 0 {
+		t.Fatalf("no idle time closed %d, left %d spares; want all", n, len(m.spares.list))
+	}
+	if hostSpares.Load() != held || m.refs.Load() != refs {
+		t.Fatalf("after the trim: host spares %d (was %d), module refs %d (was %d)", hostSpares.Load(), held, m.refs.Load(), refs)
+	}
+	withSpares.mu.Lock()
+	_, listed := withSpares.m[m]
+	withSpares.mu.Unlock()
+	if listed {
+		t.Fatal("a module with no spares is still listed")
+	}
+	revived := Recycled()
+	c, err := m.Instantiate(ctx, m.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if Recycled() != revived {
+		t.Fatal("the next instance was revived from a spare that was closed")
 	}
 }

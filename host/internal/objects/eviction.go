@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/quota"
 )
 
@@ -221,6 +222,9 @@ func (r *Registry) sweepOnce(now time.Time) {
 	r.removeLocked(idle)
 	r.mu.Unlock()
 	r.evict(idle, "idle")
+	// Spare instances no new object took for as long as an idle object
+	// is kept go too (guest.TrimSpares).
+	guest.TrimSpares(context.Background(), r.o.IdleTimeout)
 	for _, o := range trim {
 		if o.tryAcquire() { // otherwise a request came in: it is not idle
 			if o.inst != nil {
