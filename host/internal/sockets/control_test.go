@@ -116,17 +116,6 @@ func TestSkimControl(t *testing.T) {
 	}
 }
 
-// maskedFrame is a client's frame: FIN, opcode op, masked payload (at
-// most 125 bytes).
-func maskedFrame(op byte, payload string) []byte {
-	mask := [4]byte{1, 2, 3, 4}
-	f := append([]byte{0x80 | op, 0x80 | byte(len(payload))}, mask[:]...)
-	for i := range len(payload) {
-		f = append(f, payload[i]^mask[i%4])
-	}
-	return f
-}
-
 // TestPartialFrame: a client that sends part of a frame header and stops
 // is closed with 1008 once MessageTimeout passes (its reader goroutine
 // waited for the rest for good before), and its reader goes; a ping split
@@ -187,7 +176,7 @@ func TestPartialFrame(t *testing.T) {
 
 	// A ping in two writes: the first three bytes, then the rest once the
 	// server's reader has them and waits.
-	ping := maskedFrame(websocket.PingMessage, "split")
+	ping := controlFrame(websocket.PingMessage, [4]byte{1, 2, 3, 4}, []byte("split"))
 	if _, err := pinger.NetConn().Write(ping[:3]); err != nil {
 		t.Fatal(err)
 	}
