@@ -70,23 +70,21 @@ func (o *object) call(kind guest.Kind, depth int, txn *store.Txn, w *guest.Write
 }
 
 // run runs one handler on o alone, as a batch of one (batch.go): an
-// alarm, a socket's close or error event. It
+// alarm, a socket's close or error event; no guest waits for it. It
 // starts o's instance first if it has none and commits the handler's
-// writes, synced, before it returns. from is the call of the guest whose
-// stub asks (nil: none): the response's memory is held in its name from
-// then on. before, if set, runs after the handler succeeded, before the
-// commit; its error fails the call and drops its writes. The caller holds
-// o's turn and logs a failure.
+// writes, synced, before it returns. before, if set, runs after the
+// handler succeeded, before the commit; its error fails the call and
+// drops its writes. The caller holds o's turn and logs a failure.
 //
 // A trap (or a timeout) discards the writes and the instance, which the
 // next request replaces. A handler that fails without trapping behaves
 // like a Durable Object that throws: its writes so far stand, its
-// in-memory state lives on. The error says which, for the calling guest
-// and the operator's log; the code is what a calling guest gets.
-func (o *object) run(ctx context.Context, kind guest.Kind, from *guest.Call, input []byte, before func(*guest.Call) error) ([]byte, abi.Code, error) {
-	p := &pending{ctx: ctx, input: input, from: from, depth: depthOf(from), before: before}
+// in-memory state lives on. The error says which, for the operator's
+// log.
+func (o *object) run(ctx context.Context, kind guest.Kind, input []byte, before func(*guest.Call) error) (abi.Code, error) {
+	p := &pending{ctx: ctx, input: input, depth: depthOf(nil), before: before}
 	o.runBatch(kind, []*pending{p})
-	return p.resp, p.code, p.err
+	return p.code, p.err
 }
 
 // startFailure is the code and error of a request whose object could not
