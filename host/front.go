@@ -18,6 +18,7 @@ import (
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/offheap"
+	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/reqid"
 	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
@@ -50,6 +51,19 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	defer s.recoverRequest(w, r, wk, id)
+	if msg := s.serve(w, r, wk, id); msg != "" {
+		// Refused for load: answered once serve has given back what the
+		// request held (its body's memory, its count as waiting work).
+		s.pauseRefusal(r.Context())
+		s.fail(w, id, http.StatusServiceUnavailable, msg)
+	}
+}
+
+// serve runs r through wk, its worker (nil: none is routed), and writes
+// the answer, or returns the message of a refusal for load (a 503: every
+// Worker instance busy, an object's queue full, a budget of the account's
+// or the host's spent), which ServeHTTP answers after the refusal pause.
+func (s *Server) serve(w *statusWriter, r *http.Request, wk *worker, id string) (refused string) {
 	if wk == nil {
 		s.fail(w, id, http.StatusNotFound, fmt.Sprintf("no worker is routed for %s%s", r.Host, r.URL.Path))
 		return
@@ -73,6 +87,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	enc, release, status, msg := s.readRequest(w, r, wk)
 	defer release()
+	if status == http.StatusServiceUnavailable { // the budget of bodies
+		return msg
+	}
 	if status != 0 {
 		s.fail(w, id, status, msg)
 		return
@@ -95,11 +112,13 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	if errors.Is(err, guest.ErrPoolBusy) {
 		warnEvery(&wk.refused, refusalLogEvery, wk.log, "request refused: every Worker instance is busy", "request_id", id, "err", err)
-		s.fail(w, id, http.StatusServiceUnavailable, "the worker is busy; try again later")
-		return
+		return "the worker is busy; try again later"
 	}
 	if err != nil {
 		wk.log.Error("no worker instance", "request_id", id, "err", err)
+		if errors.Is(err, quota.ErrExhausted) { // guest memory: the account's, or the host's
+			return "the worker could not start"
+		}
 		s.fail(w, id, http.StatusServiceUnavailable, "the worker could not start")
 		return
 	}
@@ -129,8 +148,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		// the memory for bodies had no room for its response or its stub
 		// request: the client should come back later.
 		wk.log.Warn("worker handler failed: overloaded (an object's queue, or the memory for bodies)", "request_id", id, "err", err)
-		s.fail(w, id, http.StatusServiceUnavailable, "the host is busy; try again later")
-		return
+		return "the host is busy; try again later"
 	default:
 		msg := "worker handler failed"
 		if cause := guest.TrapCause(err); cause != "" {
@@ -152,6 +170,31 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeResponse(w, resp)
+	return ""
+}
+
+// pauseRefusal holds a refused request's answer for the server's
+// RefusalPause, or until its client goes or the host stops. A client that
+// retries at once, as a load generator or a careless script does, would
+// otherwise turn its refusals into a flood: a worker whose instances all
+// loop answered 4,400 refusals a second to eight such clients, and the
+// host's CPU for them was taken from every other tenant's requests. The
+// request holds nothing while it waits but its connection and goroutine,
+// which it held anyway.
+func (s *Server) pauseRefusal(ctx context.Context) {
+	if s.opts.onRefusalPause != nil {
+		s.opts.onRefusalPause()
+	}
+	if s.opts.RefusalPause <= 0 {
+		return
+	}
+	t := time.NewTimer(s.opts.RefusalPause)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-s.load.Stopping():
+	}
 }
 
 // recoverRequest, deferred by ServeHTTP, contains a panic in the host's
@@ -206,7 +249,7 @@ func recordSize(r *http.Request) int64 {
 // readRequest reads r's body, within the worker's max_request_bytes and
 // the server's body timeout, straight into r's encoded Request record. The
 // memory it takes is held from the account's and the host's budgets of
-// request bodies first: past either the request is refused at once (503),
+// request bodies first: past either the request is refused (503),
 // its body unread. It
 // returns the record and the function that gives its memory back, or an
 // HTTP status and a message for the client.

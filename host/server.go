@@ -85,6 +85,12 @@ type Options struct {
 	// its headers have; zero means 60 s. A client that trickles a body
 	// holds nothing longer.
 	BodyTimeout time.Duration
+	// RefusalPause is how long a request refused for load (503: every
+	// Worker instance busy, an object's queue full, a budget spent) waits
+	// for its answer, holding nothing but its connection, so that clients
+	// that retry at once cannot make refusals a flood; zero means 100 ms,
+	// a negative pause answers at once.
+	RefusalPause time.Duration
 	// WebSocketMessageTimeout is how long the rest of a WebSocket message
 	// (or control frame, its header included) may take to arrive once it
 	// has begun; zero means 30 s. A client that stops in the middle of one
@@ -123,6 +129,9 @@ type Options struct {
 	// events to run (objects.Options).
 	beforeBatch func(guest.Kind)
 	batchTime   time.Duration // tests: objects.Options.BatchTime
+	// onRefusalPause, in tests, runs when a refused request begins its
+	// pause, what it held already given back.
+	onRefusalPause func()
 }
 
 // Server serves the workers of its Options over HTTP. It is safe for
@@ -171,6 +180,9 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	if o.BodyTimeout == 0 {
 		o.BodyTimeout = 60 * time.Second
+	}
+	if o.RefusalPause == 0 {
+		o.RefusalPause = 100 * time.Millisecond
 	}
 	if o.WebSocketMessageTimeout == 0 {
 		o.WebSocketMessageTimeout = sockets.DefaultLimits.MessageTimeout

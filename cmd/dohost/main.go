@@ -201,9 +201,19 @@ type serveOptions struct {
 	secrets    string
 	verbose    bool
 	slice      time.Duration
+	refusal    time.Duration
 }
 
 var opts serveOptions
+
+// refusalPause is host.Options.RefusalPause for --refusal-pause d, where 0
+// means no pause (host.Options' zero is its default).
+func refusalPause(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
 
 func serveFlags(out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -225,6 +235,7 @@ func serveFlags(out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&opts.logJSON, "log-json", false, "log in JSON instead of text (durations in seconds)")
 	fs.BoolVar(&opts.accessLog, "access-log", false, "log a line per request: request id, worker, method, path, status, duration")
 	fs.BoolVar(&opts.verbose, "v", false, "log debug lines too")
+	fs.DurationVar(&opts.refusal, "refusal-pause", 100*time.Millisecond, "how long a request refused for load (503: every Worker instance busy, an object's queue full, a budget spent) waits for its answer, so that clients retrying at once cannot make refusals a flood; 0 answers at once")
 	fs.DurationVar(&opts.slice, "sched-slice", defaultSlice, "the kernel's time slice for dohost's threads (Linux 6.12+): how long a thread computing may keep a core from one that wakes; 0 leaves the kernel's")
 	fs.Usage = func() {
 		fmt.Fprint(out, usage)
@@ -275,6 +286,10 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dohost serve: %v\n", err)
 		return 2
 	}
+	if opts.refusal < 0 {
+		fmt.Fprintf(stderr, "dohost serve: --refusal-pause %v: give 0 (answer at once) or a positive duration\n", opts.refusal)
+		return 2
+	}
 	if opts.slice > 0 {
 		if n, err := setSlice(opts.slice); err != nil {
 			log.Warn("cannot set the threads' time slice: requests wait longer for a core while guests compute", "slice", opts.slice, "err", err)
@@ -297,7 +312,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	srv, err := host.New(ctx, host.Options{Configs: opts.configs, DataDir: opts.data, Logger: log, Accounts: grants, Secrets: secrets,
-		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle, AccessLog: opts.accessLog,
+		MaxLiveObjects: opts.maxObjects, IdleTimeout: opts.idle, AccessLog: opts.accessLog, RefusalPause: refusalPause(opts.refusal),
 		Limits: host.Limits{GuestMemory: opts.memory, AccountGuestMemory: opts.acctMemory}})
 	if err != nil {
 		fmt.Fprintf(stderr, "dohost: %v\n", err)

@@ -157,7 +157,7 @@ var cases = []hostile{
   (func (export "_initialize") (loop $forever (br $forever)))
   (func (export "dohost_abi_v1"))
   (func (export "dohost_worker_fetch") (param i32) (result i32) (i32.const 13)))`},
-	{name: "workerloop", about: "the Worker's POST loops without end (cpu_ms = 500 stops it); with 2 worker_instances and max_queue 2, a third waiting request is refused at once, and the loops end within twice cpu_ms however many requests wait",
+	{name: "workerloop", about: "the Worker's POST loops without end (cpu_ms = 500 stops it); with 2 worker_instances and max_queue 2, a third waiting request is refused without waiting for an instance, and the loops end within twice cpu_ms however many requests wait",
 		limits: "cpu_ms = 500\nmax_queue = 2", host: "worker_instances = 2", raw: workerloopModule},
 }
 
