@@ -67,6 +67,10 @@ type Limits struct {
 	// message counts once). Past it, ws_send and ws_broadcast fail with
 	// OVERLOADED and a client that is behind is closed with 1013.
 	WebSocketBuffers int64
+	// StoreCache is the bytes of the storage engine's block cache, shared
+	// by every account's reads (KV, object storage, listings, objects'
+	// names at start). Zero means RAM/32, at most 1 GiB.
+	StoreCache int64
 }
 
 // DefaultLimits returns the limits of a host with memTotal bytes of RAM
@@ -75,7 +79,8 @@ type Limits struct {
 // sixteenth, at most 1 GiB, for write buffers, half of it for one
 // account's, and at most 256 MiB for bodies in memory; half the live objects for
 // one account; 64 alarm handlers at once, 16 of one account, and 100
-// alarm runs a second of one account.
+// alarm runs a second of one account; a thirty-second, at most 1 GiB, for
+// the storage engine's block cache.
 func DefaultLimits(memTotal int64, maxObjects int) Limits {
 	if memTotal <= 0 {
 		memTotal = physicalMemory()
@@ -88,6 +93,7 @@ func DefaultLimits(memTotal int64, maxObjects int) Limits {
 		Alarms:         64, AccountAlarms: 16, AccountAlarmRate: 100,
 		Bodies: min(buffers, 256<<20), AccountWriteRate: 8 << 20,
 		WebSockets: DefaultMaxConns(0), WebSocketBuffers: buffers,
+		StoreCache: min(memTotal/32, 1<<30),
 	}
 }
 
@@ -125,6 +131,7 @@ func (l Limits) withDefaults(d Limits) Limits {
 	set(&l.AccountWriteRate, d.AccountWriteRate)
 	seti(&l.WebSockets, d.WebSockets)
 	set(&l.WebSocketBuffers, d.WebSocketBuffers)
+	set(&l.StoreCache, d.StoreCache)
 	return l
 }
 

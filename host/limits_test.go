@@ -62,3 +62,18 @@ func TestLimits_Queue(t *testing.T) {
 		t.Errorf("statuses %v: want both 200 and 503, nothing else", counts)
 	}
 }
+
+// TestDefaultLimits_StoreCache: the engine's block cache is a
+// thirty-second of the RAM, at most 1 GiB, where the engine alone would
+// keep 8 MiB (BenchmarkGet in package store: a point read 5-7 times
+// slower once the tables outgrow it); a limit given stays.
+func TestDefaultLimits_StoreCache(t *testing.T) {
+	for _, c := range []struct{ ram, want int64 }{{24 << 30, 768 << 20}, {4 << 30, 128 << 20}, {64 << 30, 1 << 30}} {
+		if got := DefaultLimits(c.ram, 1000).StoreCache; got != c.want {
+			t.Errorf("RAM %d GiB: a cache of %d MiB, want %d", c.ram>>30, got>>20, c.want>>20)
+		}
+	}
+	if got := (Limits{StoreCache: 32 << 20}).withDefaults(DefaultLimits(24<<30, 1000)).StoreCache; got != 32<<20 {
+		t.Errorf("a cache of 32 MiB given: %d MiB", got>>20)
+	}
+}

@@ -230,7 +230,7 @@ func New(ctx context.Context, o Options) (_ *Server, err error) {
 	if s.cache, err = guest.NewCache(o.CacheDir); err != nil {
 		return nil, err
 	}
-	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, FreeSpace: o.freeSpace, OnCommit: s.metrics.committed, ReadFault: o.readFault}); err != nil {
+	if s.store, err = store.Open(filepath.Join(o.DataDir, "db"), store.Options{Logger: o.Logger, Reserve: o.Limits.DiskReserve, CacheSize: o.Limits.StoreCache, FreeSpace: o.freeSpace, OnCommit: s.metrics.committed, ReadFault: o.readFault}); err != nil {
 		return nil, err
 	}
 	maxSockets, accounts := o.Limits.WebSockets, map[string]bool{}

@@ -89,6 +89,13 @@ type Options struct {
 	// play a failing disk with it.
 	ReadFault func() error
 
+	// CacheSize is the bytes of the engine's block cache: table blocks
+	// kept decompressed in memory, shared by all reads. Zero means the
+	// engine's default, 8 MiB, which the host's databases outgrow: a
+	// read that misses it reads and decompresses its blocks again
+	// (BenchmarkGet: 17 µs a point read at 200,000 names, 2-3 µs cached).
+	CacheSize int64
+
 	fs vfs.FS // replaces the on-disk filesystem in tests
 }
 
@@ -102,6 +109,11 @@ func Open(dir string, o Options) (*Store, error) {
 		Logger:             newEngineLogger(o.Logger),
 	}
 	opts.Experimental.ValueSeparationPolicy = valueSeparation
+	if o.CacheSize > 0 {
+		c := pebble.NewCache(o.CacheSize)
+		defer c.Unref() // the database holds its own reference
+		opts.Cache = c
+	}
 	if o.fs != nil {
 		opts.FS = o.fs
 	} else {
