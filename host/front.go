@@ -116,10 +116,11 @@ func (s *Server) serve(w *statusWriter, r *http.Request, wk *worker, id string) 
 	}
 	if err != nil {
 		wk.log.Error("no worker instance", "request_id", id, "err", err)
+		const noStart = "the worker could not start"
 		if errors.Is(err, quota.ErrExhausted) { // guest memory: the account's, or the host's
-			return "the worker could not start"
+			return noStart
 		}
-		s.fail(w, id, http.StatusServiceUnavailable, "the worker could not start")
+		s.fail(w, id, http.StatusServiceUnavailable, noStart)
 		return
 	}
 	c := guest.NewCall()

@@ -305,8 +305,9 @@ func heapNow() int64 {
 // TestHostile_WorkerPoolBusy: a worker whose instances all loop (2
 // worker_instances, cpu_ms = 500, max_queue 2). Requests that find them
 // busy wait at most cpu_ms, behind at most max_queue others; one more is
-// refused with 503, without waiting for an instance. The loops are throttled while others wait,
-// but end within twice cpu_ms of wall time, not twenty times.
+// refused with 503, without waiting for an instance. The loops are
+// throttled while others wait, but end within twice cpu_ms of wall time,
+// not twenty times.
 func TestHostile_WorkerPoolBusy(t *testing.T) {
 	ts := startServer(t, filepath.Join(t.TempDir(), "data"), hostileConfig("workerloop"))
 	ts.expect(t, "GET", "/", 200, "ok")

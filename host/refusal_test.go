@@ -56,8 +56,8 @@ func refused(t *testing.T, ctx context.Context, ts *testServer) (*http.Response,
 // its request id after the refusal pause, not at once: eight clients that
 // retried at once got 4,400 refusals a second from a worker whose
 // instances loop, and the host's CPU for them slowed every other tenant
-// (the soak's workerloop: the victim's p99 2.0-2.4× its baseline, 0.8-1.1×
-// with the pause). While it waits the request holds none of what it held:
+// (the soak's workerloop: the victim's p99 2.2-3.1× its baseline,
+// 0.7-1.3× with the pause). While it waits the request holds none of what it held:
 // its body's share of the account's budget is back, and it no longer
 // counts as waiting work, which would throttle other long calls.
 func TestRefusalPause(t *testing.T) {

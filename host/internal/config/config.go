@@ -196,8 +196,8 @@ type Limits struct {
 	// (max_request_bytes, max_response_bytes).
 	RequestBody, ResponseBody int64
 	// Queue caps the requests waiting for one object (max_queue); past it
-	// a request fails at once (503 with Retry-After at the HTTP front,
-	// after the host's refusal pause).
+	// a request fails at once (OVERLOADED to a calling guest; 503 with
+	// Retry-After at the HTTP front, after the host's refusal pause).
 	Queue int
 	// Writes caps the bytes one handler call may write (max_write_bytes):
 	// its batch is held in memory until the call commits.
