@@ -1,7 +1,6 @@
 package host
 
 import (
-	"container/list"
 	"errors"
 	"log"
 	"net"
@@ -82,7 +81,7 @@ func NewHTTPServer(h http.Handler, l HTTPLimits, errorLog *log.Logger) *HTTPServ
 	if l.WriteTimeout == 0 {
 		l.WriteTimeout = 60 * time.Second
 	}
-	c := &connLimiter{max: l.MaxConns, conns: map[net.Conn]*list.Element{}}
+	c := &connLimiter{max: l.MaxConns}
 	hs := &http.Server{
 		Handler:           writeDeadline(h, l.WriteTimeout),
 		ReadHeaderTimeout: l.HeaderTimeout,
@@ -108,58 +107,105 @@ func writeDeadline(h http.Handler, d time.Duration) http.Handler {
 }
 
 // connLimiter counts the open connections and keeps the idle ones in the
-// order they went idle. It is safe for concurrent use.
+// order they went idle. Every request passes through its lock twice (its
+// connection goes active, then idle), so nothing under the lock
+// allocates or looks anything up: the list runs through the connections
+// themselves (pacedConn), and an allocation there could have to help the
+// garbage collector while every other request waits. It is safe for
+// concurrent use.
 type connLimiter struct {
 	max int
 
-	mu    sync.Mutex
-	conns map[net.Conn]*list.Element // guarded by mu: every open connection; idle ones have an element
-	idle  list.List                  // guarded by mu: idle connections, longest idle first
+	mu          sync.Mutex
+	open        int        // guarded by mu: the connections counted (pacedConn.counted)
+	front, back *pacedConn // guarded by mu: the idle connections, longest idle first
+	idle        int        // guarded by mu: how many
 }
 
-// state follows a connection through net/http's states.
+// state follows a connection through net/http's states. Connections the
+// limiter did not accept (not a *pacedConn) are not counted.
 func (c *connLimiter) state(conn net.Conn, st http.ConnState) {
+	pc, ok := conn.(*pacedConn)
+	if !ok {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, open := c.conns[conn]
 	switch st {
 	case http.StateNew:
-		if !open {
-			c.conns[conn] = nil
+		if !pc.counted {
+			pc.counted = true
+			c.open++
 		}
 	case http.StateIdle:
-		if open && e == nil {
-			c.conns[conn] = c.idle.PushBack(conn)
+		if pc.counted && !pc.idle {
+			c.pushIdle(pc)
 		}
 	case http.StateActive:
-		if e != nil {
-			c.idle.Remove(e)
-			c.conns[conn] = nil
+		if pc.idle {
+			c.removeIdle(pc)
 		}
 	case http.StateClosed, http.StateHijacked:
-		if e != nil {
-			c.idle.Remove(e)
-		}
-		delete(c.conns, conn)
+		c.forget(pc)
 	}
+}
+
+// forget stops counting pc, and takes it off the idle list. The caller
+// holds mu.
+func (c *connLimiter) forget(pc *pacedConn) {
+	if pc.idle {
+		c.removeIdle(pc)
+	}
+	if pc.counted {
+		pc.counted = false
+		c.open--
+	}
+}
+
+// pushIdle puts pc, counted and not idle, at the back of the idle list.
+// The caller holds mu.
+func (c *connLimiter) pushIdle(pc *pacedConn) {
+	pc.idle, pc.prevIdle, pc.nextIdle = true, c.back, nil
+	if c.back != nil {
+		c.back.nextIdle = pc
+	} else {
+		c.front = pc
+	}
+	c.back = pc
+	c.idle++
+}
+
+// removeIdle takes pc, which is idle, off the idle list. The caller holds
+// mu.
+func (c *connLimiter) removeIdle(pc *pacedConn) {
+	if pc.prevIdle != nil {
+		pc.prevIdle.nextIdle = pc.nextIdle
+	} else {
+		c.front = pc.nextIdle
+	}
+	if pc.nextIdle != nil {
+		pc.nextIdle.prevIdle = pc.prevIdle
+	} else {
+		c.back = pc.prevIdle
+	}
+	pc.idle, pc.prevIdle, pc.nextIdle = false, nil, nil
+	c.idle--
 }
 
 // admit makes room for one more connection: it reports whether there is
 // room, closing the longest idle connection first when at the cap.
 func (c *connLimiter) admit() bool {
 	c.mu.Lock()
-	if len(c.conns) < c.max {
+	if c.open < c.max {
 		c.mu.Unlock()
 		return true
 	}
-	front := c.idle.Front()
-	if front == nil {
+	victim := c.front
+	if victim == nil {
 		c.mu.Unlock()
 		return false
 	}
-	victim := front.Value.(net.Conn)
-	c.idle.Remove(front)
-	delete(c.conns, victim)
+	c.forget(victim)
 	c.mu.Unlock()
 	_ = victim.Close()
 	return true
@@ -214,6 +260,11 @@ type pacedConn struct {
 	net.Conn
 	started atomic.Bool
 	pace    chan struct{}
+
+	// Guarded by the connLimiter's mu.
+	counted            bool // among its open connections
+	idle               bool // on its idle list
+	prevIdle, nextIdle *pacedConn
 }
 
 func (c *pacedConn) start() {

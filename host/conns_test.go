@@ -2,7 +2,6 @@ package host
 
 import (
 	"bufio"
-	"container/list"
 	"fmt"
 	"io"
 	"net"
@@ -65,7 +64,7 @@ func TestConns_Cap(t *testing.T) {
 			t.Fatalf("connection %d: %d %s", i, status, body)
 		}
 		conns = append(conns, c)
-		if n := hs.conns.open(); n > max {
+		if n := hs.conns.openCount(); n > max {
 			t.Fatalf("%d connections open, cap %d", n, max)
 		}
 	}
@@ -99,16 +98,16 @@ func TestConns_Cap(t *testing.T) {
 	close(release)
 }
 
-func (c *connLimiter) open() int {
+func (c *connLimiter) openCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.conns)
+	return c.open
 }
 
 func (c *connLimiter) idleCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.idle.Len()
+	return c.idle
 }
 
 // TestConns_AcceptPaced: the listener accepts no more connections while
@@ -121,7 +120,7 @@ func TestConns_AcceptPaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inner.Close()
-	ln := newLimitedListener(inner, &connLimiter{max: 1000, conns: map[net.Conn]*list.Element{}})
+	ln := newLimitedListener(inner, &connLimiter{max: 1000})
 	k := cap(ln.pace)
 	for i := 0; i <= k; i++ { // one more than the listener takes at once
 		c, err := net.Dial("tcp", inner.Addr().String())

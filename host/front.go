@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"runtime/trace"
 	"slices"
 	"sort"
 	"strings"
@@ -39,6 +40,17 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w := &statusWriter{ResponseWriter: rw}
 	wk, id := s.pick(r), reqid.New()
+	if trace.IsEnabled() {
+		// An execution trace (--debug-addr's /debug/pprof/trace) shows
+		// each request as a task, with its account and worker.
+		ctx, task := trace.NewTask(r.Context(), "request")
+		defer task.End()
+		if wk != nil {
+			trace.Log(ctx, "account", wk.cfg.AccountID)
+			trace.Log(ctx, "worker", wk.cfg.Name)
+		}
+		r = r.WithContext(ctx)
+	}
 	defer func() {
 		if wk != nil {
 			wk.release()

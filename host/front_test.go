@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -479,5 +480,27 @@ func TestFront_LargeBodies(t *testing.T) {
 	}
 	if u := bodies.Tenant.Used(); u != 0 {
 		t.Errorf("the account's body budget holds %d bytes after the refusal", u)
+	}
+}
+
+// TestTraceTasks: while an execution trace runs, each request is a task
+// named "request" that logs its account and worker, so that a trace
+// taken from --debug-addr tells one tenant's requests from another's.
+func TestTraceTasks(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data")},
+		writeConfig(t, dir, exampleWasm(t, "room"), roomConfig))
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Fatal(err)
+	}
+	ts.getJSON(t, "/?roomId=lobby", 200, nil)
+	trace.Stop()
+	// The trace's string table holds the task's type, the log's
+	// category and its messages.
+	for _, want := range []string{"request", "account", "default", "worker", "my-worker"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("the trace has no %q", want)
+		}
 	}
 }

@@ -28,8 +28,9 @@
 //     guest's stub call may then wait for another object's turn: the
 //     cycle check (Registry.graphMu) ensures those waits never form a
 //     loop.
-//  2. Registry.mu: the records, their reference counts and the LRU list.
-//     Never held while waiting for a turn or running a guest.
+//  2. registryShard.mu, one for each part of the registry: its records,
+//     their reference counts and its LRU list. Never held while waiting
+//     for a turn or running a guest, and never two at once.
 //  3. Registry.graphMu: who waits on whom (object.waitingOn). A leaf.
 //  4. alarmScheduler.mu: the alarm heap. It may take Registry.nsMu.
 //  5. Registry.nsMu: the registered namespaces. A leaf.

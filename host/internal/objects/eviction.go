@@ -63,60 +63,75 @@ func (r *Registry) ReclaimMemory(account string) bool {
 
 // evictLRU evicts the least recently used idle object other than except,
 // of account (any if ""), and reports whether there was one.
+//
+// Each part of the registry offers its least recently used such object;
+// the least recently used of those goes, if it is still idle when its
+// part is locked again (a request may have taken it meanwhile: then the
+// parts are asked again).
 func (r *Registry) evictLRU(except *object, account, why string) bool {
-	r.mu.Lock()
-	var v *object
-	for c := r.lru.back; c != nil; c = c.lruPrev {
-		if c.refs == 0 && c != except && (account == "" || c.ns.cfg.Account == account) {
-			v = c
-			break
+	for {
+		var v *object
+		var vUsed time.Time
+		for i := range r.shards {
+			s := &r.shards[i]
+			s.mu.Lock()
+			for c := s.lru.back; c != nil; c = c.lruPrev {
+				if c.refs == 0 && c != except && (account == "" || c.ns.cfg.Account == account) {
+					if v == nil || c.lastUsed.Before(vUsed) {
+						v, vUsed = c, c.lastUsed
+					}
+					break
+				}
+			}
+			s.mu.Unlock()
+		}
+		if v == nil {
+			return false
+		}
+		s := v.sh
+		s.mu.Lock()
+		idle := v.inLRU && v.refs == 0
+		if idle {
+			s.removeOneLocked(v)
+		}
+		s.mu.Unlock()
+		if idle {
+			r.evict([]*object{v}, why)
+			return true
 		}
 	}
-	if v != nil {
-		r.removeOneLocked(v)
-	}
-	r.mu.Unlock()
-	if v == nil {
-		return false
-	}
-	r.evict([]*object{v}, why)
-	return true
 }
 
 // started records that o (whose turn the caller holds) has a new instance.
 func (r *Registry) started(o *object) {
 	r.nStarted.Add(1)
 	now := time.Now()
-	r.mu.Lock()
+	s := o.sh
+	s.mu.Lock()
 	o.lastUsed = now
-	r.lru.pushFront(o)
-	r.mu.Unlock()
+	s.lru.pushFront(o)
+	s.mu.Unlock()
 }
 
 // stopped records that o (whose turn the caller holds) lost its instance.
 func (r *Registry) stopped(o *object) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	s := o.sh
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if o.inLRU {
-		r.lru.remove(o)
+		s.lru.remove(o)
 	}
 }
 
-// removeLocked drops unreferenced live objects from the registry: nobody
-// can reach them afterwards, so the caller owns their instances.
-func (r *Registry) removeLocked(os []*object) {
-	for _, o := range os {
-		r.removeOneLocked(o)
-	}
-}
-
-// removeOneLocked drops one unreferenced live object from the registry;
-// one that holds sockets keeps its record (it hibernates: the caller
-// closes its instance, and its next event starts a new one).
-func (r *Registry) removeOneLocked(o *object) {
-	r.lru.remove(o)
+// removeOneLocked drops one unreferenced live object of the part from the
+// registry: nobody can reach it afterwards, so the caller owns its
+// instance. One that holds sockets keeps its record (it hibernates: the
+// caller closes its instance, and its next event starts a new one). The
+// caller holds s.mu.
+func (s *registryShard) removeOneLocked(o *object) {
+	s.lru.remove(o)
 	if !o.hasSockets() {
-		delete(r.objects, objectKey{o.ns, o.id})
+		delete(s.objects, objectKey{o.ns, o.id})
 	}
 }
 
@@ -146,15 +161,18 @@ func (r *Registry) evict(os []*object, why string) {
 // object switches when its request ends (run). An object with sockets
 // keeps them, and hibernates.
 func (r *Registry) recycle(ns *Namespace) int {
-	r.mu.Lock()
 	var old []*object
-	for o := r.lru.back; o != nil; o = o.lruPrev {
-		if o.ns == ns && o.refs == 0 {
-			o.refs++ // keeps it in the registry while it is looked at
-			old = append(old, o)
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for o := s.lru.back; o != nil; o = o.lruPrev {
+			if o.ns == ns && o.refs == 0 {
+				o.refs++ // keeps it in the registry while it is looked at
+				old = append(old, o)
+			}
 		}
+		s.mu.Unlock()
 	}
-	r.mu.Unlock()
 	v, n := ns.version(), 0
 	for _, o := range old {
 		if o.tryAcquire() { // otherwise a request runs: it switches at its end
@@ -173,12 +191,14 @@ func (r *Registry) recycle(ns *Namespace) int {
 // eviction took it out while a socket event or a request ran on it. The
 // caller holds o's turn.
 func (r *Registry) relist(o *object) {
-	r.mu.Lock()
+	now := time.Now()
+	s := o.sh
+	s.mu.Lock()
 	if !o.inLRU {
-		o.lastUsed = time.Now()
-		r.lru.pushFront(o)
+		o.lastUsed = now
+		s.lru.pushFront(o)
 	}
-	r.mu.Unlock()
+	s.mu.Unlock()
 }
 
 // sweep evicts objects idle for longer than IdleTimeout and trims the
@@ -202,25 +222,31 @@ func (r *Registry) sweep() {
 const maxIdlePerTick = 1000
 
 func (r *Registry) sweepOnce(now time.Time) {
-	// Made before the lock: nothing is allocated while it is held.
+	// Made before the locks: nothing is allocated while one is held.
 	idle, trim := make([]*object, 0, maxIdlePerTick), make([]*object, 0, maxTrimsPerTick)
-	r.mu.Lock()
-	for o := r.lru.back; o != nil && len(idle) < maxIdlePerTick; o = o.lruPrev {
-		age := now.Sub(o.lastUsed)
-		if age < r.o.TrimAfter {
-			break // the rest were used more recently
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		from := len(idle)
+		for o := s.lru.back; o != nil && len(idle) < maxIdlePerTick; o = o.lruPrev {
+			age := now.Sub(o.lastUsed)
+			if age < r.o.TrimAfter {
+				break // the rest were used more recently
+			}
+			switch {
+			case o.refs > 0:
+			case age >= r.o.IdleTimeout:
+				idle = append(idle, o)
+			case !o.trimmed && len(trim) < maxTrimsPerTick:
+				o.refs++ // keeps it from being evicted while we trim it
+				trim = append(trim, o)
+			}
 		}
-		switch {
-		case o.refs > 0:
-		case age >= r.o.IdleTimeout:
-			idle = append(idle, o)
-		case !o.trimmed && len(trim) < maxTrimsPerTick:
-			o.refs++ // keeps it from being evicted while we trim it
-			trim = append(trim, o)
+		for _, o := range idle[from:] {
+			s.removeOneLocked(o)
 		}
+		s.mu.Unlock()
 	}
-	r.removeLocked(idle)
-	r.mu.Unlock()
 	r.evict(idle, "idle")
 	// Spare instances no new object took for as long as an idle object
 	// is kept go too (guest.TrimSpares).

@@ -88,14 +88,15 @@ func (ns *Namespace) info(txn *store.Txn, id ID) (ObjectInfo, error) {
 	} else if ok {
 		oi.Alarm = a.At
 	}
-	ns.r.mu.Lock()
-	if o := ns.r.objects[objectKey{ns, id}]; o != nil {
+	sh := ns.r.shardOf(id)
+	sh.mu.Lock()
+	if o := sh.objects[objectKey{ns, id}]; o != nil {
 		oi.Live = o.inLRU
 		if s := o.ws.Load(); s != nil {
 			oi.WebSockets = s.Len()
 		}
 	}
-	ns.r.mu.Unlock()
+	sh.mu.Unlock()
 	return oi, nil
 }
 

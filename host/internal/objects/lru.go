@@ -1,10 +1,11 @@
 package objects
 
-// lru is the registry's list of live objects, most recently used first,
+// lru is a registry part's list of live objects, most recently used first,
 // linked through the objects themselves, so that changing it never
-// allocates: it changes under Registry.mu, and an allocation there could
-// have to help the garbage collector while every request waits for the
-// lock. Its zero value is an empty list. Registry.mu guards it.
+// allocates: it changes under its registry part's lock, and an allocation
+// there could have to help the garbage collector while every request of
+// the part waits for the lock. Its zero value is an empty list.
+// registryShard.mu guards it.
 type lru struct {
 	front, back *object
 	n           int

@@ -141,16 +141,19 @@ func (ns *Namespace) Remove() {
 	r.removedNS[ns.cfg.Key] = ns
 	r.nsMu.Unlock()
 	r.recycle(ns)
-	r.mu.Lock()
 	var sets []*sockets.Set
-	for k, o := range r.objects {
-		if k.ns == ns {
-			if st := o.ws.Load(); st != nil {
-				sets = append(sets, st)
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for k, o := range s.objects {
+			if k.ns == ns {
+				if st := o.ws.Load(); st != nil {
+					sets = append(sets, st)
+				}
 			}
 		}
+		s.mu.Unlock()
 	}
-	r.mu.Unlock()
 	for _, st := range sets {
 		st.CloseAll(1001, "the worker was removed")
 	}

@@ -43,9 +43,11 @@ type object struct {
 	msgs    batchQueue // received WebSocket messages waiting to run (batch.go)
 	fetches batchQueue // clients' requests waiting to run
 
-	// Guarded by Registry.mu.
+	sh *registryShard // the part of the registry that holds its record (Registry.shardOf)
+
+	// Guarded by sh.mu.
 	refs             int  // references taken by Registry.get
-	inLRU            bool // in Registry.lru: the object has an instance
+	inLRU            bool // in sh.lru: the object has an instance
 	lruPrev, lruNext *object
 	lastUsed         time.Time
 }
@@ -54,7 +56,7 @@ func newObject(r *Registry, ns *Namespace, id ID) *object {
 	c := &ns.cfg
 	hexID := id.String()
 	return &object{
-		r: r, ns: ns, id: id, hexID: hexID,
+		r: r, ns: ns, id: id, hexID: hexID, sh: r.shardOf(id),
 		storage: r.o.Store.Object(c.Account, c.Key, id, ns.version().Limits.Storage),
 		turn:    make(chan struct{}, 1),
 		log:     c.Log.With("class", c.Class, "object", hexID),

@@ -91,9 +91,12 @@ type Registry struct {
 	namespaces map[[store.NamespaceIDLen]byte]*Namespace // guarded by nsMu: registered, by stable id
 	removedNS  map[[store.NamespaceIDLen]byte]*Namespace // guarded by nsMu: removed (Namespace.Remove), by stable id
 
-	mu      sync.Mutex
-	objects map[objectKey]*object // guarded by mu
-	lru     lru                   // guarded by mu: live objects, most recently used first
+	// The records, in registryShards parts by ID (shardOf), each with
+	// its own lock and LRU list: a request takes and drops its object's
+	// reference under one part's lock, so that one tenant starting
+	// objects by the thousand (each start takes a lock several times)
+	// does not queue every other tenant's requests behind one lock.
+	shards [registryShards]registryShard
 
 	graphMu sync.Mutex // guards every object's waitingOn
 
@@ -110,6 +113,25 @@ type objectKey struct {
 	id ID
 }
 
+// registryShards is how many parts the registry's records are kept in.
+const registryShards = 32
+
+// registryShard is one part of the registry: the records of the objects
+// whose IDs fall in it, and the live ones among them in least recently
+// used order. Eviction takes the least recently used of all parts
+// (evictLRU).
+type registryShard struct {
+	mu      sync.Mutex
+	objects map[objectKey]*object // guarded by mu
+	lru     lru                   // guarded by mu: live objects, most recently used first
+	_       [64]byte              // keeps the parts' locks off each other's cache lines
+}
+
+// shardOf returns the part of the registry that holds id's record. IDs
+// are HMACs or random bytes: any byte spreads them evenly (the first
+// holds the unique-ID bit).
+func (r *Registry) shardOf(id ID) *registryShard { return &r.shards[int(id[1])%registryShards] }
+
 // New returns a Registry with no namespaces. Add them, then Start it.
 func New(o Options) *Registry {
 	if o.Load == nil {
@@ -121,9 +143,11 @@ func New(o Options) *Registry {
 	r := &Registry{
 		o:          o,
 		namespaces: map[[store.NamespaceIDLen]byte]*Namespace{},
-		objects:    map[objectKey]*object{},
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
+	}
+	for i := range r.shards {
+		r.shards[i].objects = map[objectKey]*object{}
 	}
 	r.placement = r
 	r.alarms = newAlarmScheduler(r)
@@ -155,17 +179,21 @@ func (r *Registry) Close() {
 
 // Stats returns the registry's counters.
 func (r *Registry) Stats() Stats {
-	r.mu.Lock()
-	live, records := r.lru.n, len(r.objects)
-	hibernating := 0
-	if records > live {
-		for _, o := range r.objects {
-			if !o.inLRU && o.ws.Load() != nil {
-				hibernating++
+	live, records, hibernating := 0, 0, 0
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		live += s.lru.n
+		records += len(s.objects)
+		if len(s.objects) > s.lru.n {
+			for _, o := range s.objects {
+				if !o.inLRU && o.ws.Load() != nil {
+					hibernating++
+				}
 			}
 		}
+		s.mu.Unlock()
 	}
-	r.mu.Unlock()
 	return Stats{
 		Started: r.nStarted.Load(), Live: int64(live), Failed: r.nFailed.Load(),
 		Evicted: r.nEvicted.Load(), Trimmed: r.nTrimmed.Load(), Records: int64(records),
@@ -183,21 +211,21 @@ func (r *Registry) Stats() Stats {
 // allocation may have to help the garbage collector for a while, which
 // must not happen while every other request waits for the lock.
 func (r *Registry) get(ns *Namespace, id ID) *object {
-	k := objectKey{ns, id}
-	r.mu.Lock()
-	if o := r.objects[k]; o != nil {
+	k, s := objectKey{ns, id}, r.shardOf(id)
+	s.mu.Lock()
+	if o := s.objects[k]; o != nil {
 		o.refs++
-		r.mu.Unlock()
+		s.mu.Unlock()
 		return o
 	}
-	r.mu.Unlock()
+	s.mu.Unlock()
 	n := newObject(r, ns, id)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	o := r.objects[k]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.objects[k]
 	if o == nil {
 		o = n
-		r.objects[k] = o
+		s.objects[k] = o
 	}
 	o.refs++
 	return o
@@ -206,16 +234,21 @@ func (r *Registry) get(ns *Namespace, id ID) *object {
 // put drops a reference taken by get. used says whether the reference ran
 // a handler, which makes the object the most recently used.
 func (r *Registry) put(o *object, used bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	var now time.Time
+	if used {
+		now = time.Now() // read before the lock: a clock reading is not free
+	}
+	s := o.sh
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	o.refs--
 	switch {
 	case o.inLRU:
 		if used {
-			o.lastUsed = time.Now()
-			r.lru.moveToFront(o)
+			o.lastUsed = now
+			s.lru.moveToFront(o)
 		}
 	case o.refs == 0 && !o.hasSockets():
-		delete(r.objects, objectKey{o.ns, o.id})
+		delete(s.objects, objectKey{o.ns, o.id})
 	}
 }

@@ -62,12 +62,12 @@ func (e wsEvents) Error(s *sockets.Socket, msg string) {
 // Empty drops o's record if nothing else keeps it: no reference, no
 // instance.
 func (e wsEvents) Empty() {
-	o, r := e.o, e.o.r
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	o, s := e.o, e.o.sh
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	k := objectKey{o.ns, o.id}
-	if o.refs == 0 && !o.inLRU && r.objects[k] == o && !o.hasSockets() {
-		delete(r.objects, k)
+	if o.refs == 0 && !o.inLRU && s.objects[k] == o && !o.hasSockets() {
+		delete(s.objects, k)
 	}
 }
 
@@ -114,7 +114,7 @@ func (r *Registry) beginEvent(o *object) (end func(used bool), ok bool) {
 // ref takes another reference to o, whose record is in the registry (it
 // has sockets).
 func (r *Registry) ref(o *object) {
-	r.mu.Lock()
+	o.sh.mu.Lock()
 	o.refs++
-	r.mu.Unlock()
+	o.sh.mu.Unlock()
 }
