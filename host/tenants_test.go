@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dohost/dohost/host/internal/quota"
 )
 
 // tenantConfig writes a probe worker's wrangler.toml into its own
@@ -181,5 +184,53 @@ func TestTenants_AccountGrants(t *testing.T) {
 	_, err := New(t.Context(), Options{DataDir: filepath.Join(dir, "d2"), Accounts: grants, Configs: []string{victim, forged}})
 	if err == nil || !strings.Contains(err.Error(), `account_id "victim" is granted only to`) {
 		t.Errorf("a config claiming another tenant's account: %v", err)
+	}
+}
+
+// TestTenants_StartsCharged: an account's object starts are work on its
+// CPU schedule (guest.Load.AccountWork). Beside another account's request
+// in flight, a start makes the account owe time, and while it owes, its
+// next start waits for its turn; alone, a start is neither charged nor
+// held back. (A chain of stub calls through new objects started thousands
+// a second, and no call's clock counted any of it.)
+func TestTenants_StartsCharged(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, filepath.Join(dir, "data"),
+		tenantConfig(t, dir, "acme", "app", `"a.test/*"`),
+		tenantConfig(t, dir, "evil", "app", `"b.test/*"`),
+	)
+	schedule := func(account string) *quota.CPU {
+		for _, w := range ts.workers() {
+			if w.cfg.AccountID == account {
+				return w.module.CPU()
+			}
+		}
+		t.Fatalf("no worker of account %s", account)
+		return nil
+	}
+	acme, evil := schedule("acme"), schedule("evil")
+
+	ts.getHost(t, "b.test", "/obj/count?name=alone", 200, nil)
+	if evil.Next().After(time.Unix(0, 0)) {
+		t.Fatal("a start was charged with no other account's request in flight")
+	}
+
+	ts.load.Begin(acme) // a request of acme's in flight
+	before := time.Now()
+	ts.getHost(t, "b.test", "/obj/count?name=beside", 200, nil)
+	if !evil.Next().After(before) {
+		t.Fatal("a start beside another account's request was not charged to its account")
+	}
+	turn := evil.Charge(time.Now(), 300*time.Millisecond, 1)
+	ts.getHost(t, "b.test", "/obj/count?name=owing", 200, nil)
+	if now := time.Now(); now.Before(turn) {
+		t.Errorf("an indebted account's start ran %v before its turn", turn.Sub(now))
+	}
+
+	ts.load.End(acme)
+	turn = evil.Charge(time.Now(), time.Hour, 1)
+	ts.getHost(t, "b.test", "/obj/count?name=alone-again", 200, nil) // not held back an hour
+	if !evil.Next().Equal(turn) {
+		t.Errorf("a start alone moved the account's turn by %v", evil.Next().Sub(turn))
 	}
 }

@@ -123,7 +123,20 @@ func (o *object) handlerFailure(c *guest.Call, err error) (abi.Code, error) {
 // txn, the transaction of the request that started the object: they
 // become durable with that request's. It reports whether the constructor
 // may have changed the alarm. The caller holds o's turn.
+//
+// A start is work for the object's account that no call's clock counts:
+// it runs on the account's schedule (guest.Load.AccountWork), so that a
+// tenant starting objects without end is slowed for the others as a long
+// call is.
 func (o *object) start(ctx context.Context, v *Version, depth int, txn *store.Txn, writes *guest.Writes) (alarmChanged bool, err error) {
+	o.r.o.Load.AccountWork(v.Module.CPU(), func() {
+		alarmChanged, err = o.startInstance(ctx, v, depth, txn, writes)
+	})
+	return alarmChanged, err
+}
+
+// startInstance is start's work.
+func (o *object) startInstance(ctx context.Context, v *Version, depth int, txn *store.Txn, writes *guest.Writes) (alarmChanged bool, err error) {
 	st, key := o.r.o.Store, o.ns.cfg.Key
 	if !o.nameStored {
 		name, ok, err := st.ObjectName(txn, key, o.id)

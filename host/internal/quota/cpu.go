@@ -49,6 +49,10 @@ func (c *CPU) Charge(now time.Time, d time.Duration, share int64) time.Time {
 	return time.Unix(0, next)
 }
 
+// Next returns when the account's runaway work may run again: while it
+// is later than now, the account owes time.
+func (c *CPU) Next() time.Time { return time.Unix(0, c.next.Load()) }
+
 // InDebt reports whether the account's runaway work is not due to run
 // again yet.
 func (c *CPU) InDebt(now time.Time) bool {
