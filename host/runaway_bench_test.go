@@ -100,3 +100,72 @@ cpu_ms = 10000
 		wg.Wait() // the loops end at their time limit
 	}
 }
+
+// BenchmarkColdBeside: one tenant's Go rooms, every request to a new one
+// (an object start each: object starts run on the account's CPU schedule,
+// charged four times over while other accounts' requests are in flight),
+// alone and then beside another tenant's warm seed flow. Reports the cold
+// tenant's requests a second both ways, and the warm tenant's p99 alone
+// and beside it: what fairness between accounts costs a tenant whose
+// every request starts an object, and what it buys the other.
+func BenchmarkColdBeside(b *testing.B) {
+	dir := b.TempDir()
+	cold := filepath.Join(dir, "cold")
+	if err := os.MkdirAll(cold, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	room := guestWasm(b, "guests/examples/room")
+	coldCfg := writeConfig(b, cold, room, `name = "cold"
+account_id = "cold"
+routes = ["cold.test/*"]
+kv_namespaces = [{ binding = "YOUR_KV_NAMESPACE", id = "cold-kv" }]
+[durable_objects]
+bindings = [{ name = "YOUR_DO_CLASS", class_name = "YourDurableObject" }]
+`)
+	ts := startServer(b, filepath.Join(dir, "data"), writeConfig(b, dir, room, roomConfig), coldCfg)
+	const coldClients, warmClients, d = 4, 8, 3 * time.Second
+	var next atomic.Int64
+	coldLoad := func(d time.Duration) int {
+		c := benchClient()
+		var n atomic.Int64
+		end := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for g := 0; g < coldClients; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(end) {
+					req, _ := http.NewRequest("GET", fmt.Sprintf("%s/?roomId=new-%d", ts.URL, next.Add(1)), nil)
+					req.Host = "cold.test"
+					resp, err := c.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Errorf("cold request: status %d", resp.StatusCode)
+						return
+					}
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return int(n.Load())
+	}
+	for i := 0; i < b.N; i++ {
+		loadP99(b, ts.URL, warmClients, time.Second) // warm up
+		warmAlone, _ := loadP99(b, ts.URL, warmClients, d)
+		coldAlone := coldLoad(d)
+		var coldBeside int
+		done := make(chan struct{})
+		go func() { defer close(done); coldBeside = coldLoad(d) }()
+		warmBeside, _ := loadP99(b, ts.URL, warmClients, d)
+		<-done
+		b.ReportMetric(float64(coldAlone)/d.Seconds(), "cold-alone-req/s")
+		b.ReportMetric(float64(coldBeside)/d.Seconds(), "cold-beside-req/s")
+		b.ReportMetric(float64(warmAlone.Microseconds())/1000, "warm-alone-p99-ms")
+		b.ReportMetric(float64(warmBeside.Microseconds())/1000, "warm-beside-p99-ms")
+	}
+}
