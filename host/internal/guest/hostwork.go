@@ -16,7 +16,7 @@ import (
 // is. Starts now run on the account's schedule (quota.CPU), the one its
 // runaway calls run on.
 
-// startShare is how many times over an object start's CPU time is charged
+// startShare is how many times over an object start's time is charged
 // to its account's schedule while other accounts' requests are in flight:
 // an account's starts then get at most a fourth of a core, and run at
 // full speed when it is alone. (A twentieth, as for runaway calls, is

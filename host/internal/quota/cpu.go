@@ -7,9 +7,10 @@ import (
 )
 
 // CPU schedules one account's runaway guest work (calls that have run
-// long while others wait): together it gets 1/share of a core, however
-// many calls it is, and while the account owes time those calls run one at
-// a time (Gate): an account cannot gain by starting many. It is safe for
+// long while others wait), and the host work it causes outside any call
+// (its objects' starts): together it gets 1/share of a core, however
+// many calls it is, and while the account owes time its runaway calls run
+// one at a time (Gate): an account cannot gain by starting many. It is safe for
 // concurrent use; its zero value owes nothing.
 type CPU struct {
 	// Inflight and Throttled count the account's requests and alarm runs
