@@ -72,9 +72,7 @@ func (r *Registry) evictLRU(except *object, account, why string) bool {
 	for {
 		var v *object
 		var vUsed time.Time
-		for i := range r.shards {
-			s := &r.shards[i]
-			s.mu.Lock()
+		r.eachShard(func(s *registryShard) {
 			for c := s.lru.back; c != nil; c = c.lruPrev {
 				if c.refs == 0 && c != except && (account == "" || c.ns.cfg.Account == account) {
 					if v == nil || c.lastUsed.Before(vUsed) {
@@ -83,8 +81,7 @@ func (r *Registry) evictLRU(except *object, account, why string) bool {
 					break
 				}
 			}
-			s.mu.Unlock()
-		}
+		})
 		if v == nil {
 			return false
 		}
@@ -162,17 +159,14 @@ func (r *Registry) evict(os []*object, why string) {
 // keeps them, and hibernates.
 func (r *Registry) recycle(ns *Namespace) int {
 	var old []*object
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
+	r.eachShard(func(s *registryShard) {
 		for o := s.lru.back; o != nil; o = o.lruPrev {
 			if o.ns == ns && o.refs == 0 {
 				o.refs++ // keeps it in the registry while it is looked at
 				old = append(old, o)
 			}
 		}
-		s.mu.Unlock()
-	}
+	})
 	v, n := ns.version(), 0
 	for _, o := range old {
 		if o.tryAcquire() { // otherwise a request runs: it switches at its end
@@ -224,9 +218,7 @@ const maxIdlePerTick = 1000
 func (r *Registry) sweepOnce(now time.Time) {
 	// Made before the locks: nothing is allocated while one is held.
 	idle, trim := make([]*object, 0, maxIdlePerTick), make([]*object, 0, maxTrimsPerTick)
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
+	r.eachShard(func(s *registryShard) {
 		from := len(idle)
 		for o := s.lru.back; o != nil && len(idle) < maxIdlePerTick; o = o.lruPrev {
 			age := now.Sub(o.lastUsed)
@@ -245,8 +237,7 @@ func (r *Registry) sweepOnce(now time.Time) {
 		for _, o := range idle[from:] {
 			s.removeOneLocked(o)
 		}
-		s.mu.Unlock()
-	}
+	})
 	r.evict(idle, "idle")
 	// Spare instances no new object took for as long as an idle object
 	// is kept go too (guest.TrimSpares).

@@ -142,9 +142,7 @@ func (ns *Namespace) Remove() {
 	r.nsMu.Unlock()
 	r.recycle(ns)
 	var sets []*sockets.Set
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
+	r.eachShard(func(s *registryShard) {
 		for k, o := range s.objects {
 			if k.ns == ns {
 				if st := o.ws.Load(); st != nil {
@@ -152,8 +150,7 @@ func (ns *Namespace) Remove() {
 				}
 			}
 		}
-		s.mu.Unlock()
-	}
+	})
 	for _, st := range sets {
 		st.CloseAll(1001, "the worker was removed")
 	}

@@ -127,6 +127,17 @@ type registryShard struct {
 	_       [64]byte              // keeps the parts' locks off each other's cache lines
 }
 
+// eachShard runs fn on every part of the registry in turn, holding the
+// part's lock while fn runs (one at a time: never two at once).
+func (r *Registry) eachShard(fn func(s *registryShard)) {
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		fn(s)
+		s.mu.Unlock()
+	}
+}
+
 // shardOf returns the part of the registry that holds id's record. IDs
 // are HMACs or random bytes: any byte spreads them evenly (the first
 // holds the unique-ID bit).
@@ -180,9 +191,7 @@ func (r *Registry) Close() {
 // Stats returns the registry's counters.
 func (r *Registry) Stats() Stats {
 	live, records, hibernating := 0, 0, 0
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
+	r.eachShard(func(s *registryShard) {
 		live += s.lru.n
 		records += len(s.objects)
 		if len(s.objects) > s.lru.n {
@@ -192,8 +201,7 @@ func (r *Registry) Stats() Stats {
 				}
 			}
 		}
-		s.mu.Unlock()
-	}
+	})
 	return Stats{
 		Started: r.nStarted.Load(), Live: int64(live), Failed: r.nFailed.Load(),
 		Evicted: r.nEvicted.Load(), Trimmed: r.nTrimmed.Load(), Records: int64(records),

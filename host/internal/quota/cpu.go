@@ -10,8 +10,8 @@ import (
 // long while others wait), and the host work it causes outside any call
 // (its objects' starts): together it gets 1/share of a core, however
 // many calls it is, and while the account owes time its runaway calls run
-// one at a time (Gate): an account cannot gain by starting many. It is safe for
-// concurrent use; its zero value owes nothing.
+// one at a time (Gate): an account cannot gain by starting many. It is
+// safe for concurrent use; its zero value owes nothing.
 type CPU struct {
 	// Inflight and Throttled count the account's requests and alarm runs
 	// in flight, and its guest calls throttled among them: another
