@@ -100,3 +100,26 @@ func TestDisk_WriteRate(t *testing.T) {
 		t.Errorf("4 MiB of writes at 1 MiB/s (burst 1 MiB) took %v", took)
 	}
 }
+
+// TestDisk_WriteRateRefused: a write the account's rate could not pay for
+// within its call's time (4 MiB at 1 MiB/s, for a call of cpu_ms = 1000:
+// three seconds' wait, two allowed) is refused with OVERLOADED at once,
+// and is not owed: the account's next small write goes through. (Owed,
+// it made every later write of the account wait out the debt, and writes
+// given up by their time limit piled it up to minutes: the soak's disk
+// attacks, run after the KV-read one, wrote nothing.)
+func TestDisk_WriteRateRefused(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data"), Limits: Limits{AccountWriteRate: 1 << 20}},
+		writeConfig(t, dir, guestWasm(t, "testdata/guests/probe"), probeConfig+"\n[limits]\ncpu_ms = 1000\n"))
+	var e struct {
+		CodeName, Message string
+	}
+	ts.st(t, "w", "st/put?key=big&size=4194304", 502, &e)
+	if e.CodeName != "overloaded" || !strings.Contains(e.Message, "write rate") {
+		t.Errorf("4 MiB at 1 MiB/s within 2s: %+v, want OVERLOADED for the write rate", e)
+	}
+	for i := 0; i < 4; i++ { // 512 KiB: within the burst, had nothing been owed
+		ts.st(t, "w", fmt.Sprintf("st/put?key=k%d&size=131072", i), 200, nil)
+	}
+}

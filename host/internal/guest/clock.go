@@ -439,6 +439,9 @@ func (k *clock) await(ch chan struct{}, waiters *atomic.Int64, held *bool) {
 	k.waited(time.Since(start))
 }
 
+// left is how long the call may still wait: to the end of its time.
+func (k *clock) left() time.Duration { return max(0, time.Until(k.end())) }
+
 // end is the end of the call's time: its deadline, moved as far as the
 // slack left allows. A wait or sleep goes no further.
 func (k *clock) end() time.Time { return k.deadline.Add(k.slack) }

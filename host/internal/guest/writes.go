@@ -2,6 +2,7 @@ package guest
 
 import (
 	"errors"
+	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/quota"
@@ -77,7 +78,12 @@ func (c *Call) charge(key, value int) abi.Code {
 		// that what it makes the host copy and collect is bounded too,
 		// not only what it commits (a write never committed costs as
 		// much until then). The wait is not running time (clock.pause).
-		if d := w.tenant.WriteRate.Reserve(n); d > 0 {
+		// A write the call could not wait for is refused.
+		d, ok := w.tenant.WriteRate.Reserve(n, c.clock.left())
+		if !ok {
+			return c.errorf(abi.Overloaded, "the account's write rate is spent for the next %v; try again later", d.Round(time.Millisecond))
+		}
+		if d > 0 {
 			c.clock.pause(d)
 		}
 	}

@@ -62,19 +62,24 @@ func TestCPU_Gate(t *testing.T) {
 }
 
 // TestRate_Reserve: a bucket gives its burst at once, then makes the next
-// taker wait until the debt is paid at its rate.
+// taker wait until the debt is paid at its rate; a taker that cannot wait
+// that long takes nothing.
 func TestRate_Reserve(t *testing.T) {
 	r := NewRate(1<<20, 4<<20)
-	if d := r.Reserve(4 << 20); d != 0 {
-		t.Errorf("the burst waited %v", d)
+	if d, ok := r.Reserve(4<<20, 0); d != 0 || !ok {
+		t.Errorf("the burst waited %v (%v)", d, ok)
+	}
+	// 64 MiB more at 1 MiB/s would be a minute: refused, and not owed.
+	if d, ok := r.Reserve(64<<20, 10*time.Second); ok || d < 50*time.Second {
+		t.Errorf("64 MiB past the burst, waiting up to 10s: wait %v, ok %v; want refused", d, ok)
 	}
 	// 1 MiB more at 1 MiB/s: a second, less what came in since.
-	if d := r.Reserve(1 << 20); d <= 0 || d > time.Second {
-		t.Errorf("1 MiB past the burst: wait %v, want up to 1s", d)
+	if d, ok := r.Reserve(1<<20, 10*time.Second); !ok || d <= 0 || d > time.Second {
+		t.Errorf("1 MiB past the burst: wait %v (%v), want up to 1s", d, ok)
 	}
 	var none *Rate
-	if d := none.Reserve(1 << 30); d != 0 {
-		t.Errorf("no rate: wait %v", d)
+	if d, ok := none.Reserve(1<<30, 0); d != 0 || !ok {
+		t.Errorf("no rate: wait %v (%v)", d, ok)
 	}
 }
 

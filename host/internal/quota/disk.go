@@ -71,19 +71,29 @@ func NewRate(rate, burst int64) *Rate {
 
 // Reserve takes n bytes and returns how long their taker should wait
 // before it uses them: zero while the bucket has them, else until the
-// debt they make is paid.
-func (r *Rate) Reserve(n int64) time.Duration {
+// debt they make is paid. If that is longer than within (what the taker
+// can wait), it takes nothing and reports false: bytes taken by a writer
+// that never writes them would be owed all the same, and a burst of
+// writers that all gave up (sixteen 25 MiB puts a time, each ended by
+// its time limit as it waited) left their account owing minutes.
+func (r *Rate) Reserve(n int64, within time.Duration) (time.Duration, bool) {
 	if r == nil || r.rate <= 0 || n <= 0 {
-		return 0
+		return 0, true
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
 	r.tokens = min(r.burst, r.tokens+now.Sub(r.last).Seconds()*r.rate)
 	r.last = now
-	r.tokens -= float64(n)
-	if r.tokens >= 0 {
-		return 0
+	left := r.tokens - float64(n)
+	if left >= 0 {
+		r.tokens = left
+		return 0, true
 	}
-	return time.Duration(-r.tokens / r.rate * float64(time.Second))
+	wait := time.Duration(-left / r.rate * float64(time.Second))
+	if wait > within {
+		return wait, false
+	}
+	r.tokens = left
+	return wait, true
 }
