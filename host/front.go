@@ -111,6 +111,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, wk *worker, id string) 
 	// the other tenants nothing.
 	s.load.Begin(wk.module.CPU())
 	defer s.load.End(wk.module.CPU())
+	s.load.AwaitShare(wk.module.CPU())
 
 	if !s.load.Enter() {
 		s.fail(w, id, http.StatusServiceUnavailable, "the host is shutting down")

@@ -234,3 +234,38 @@ func TestTenants_StartsCharged(t *testing.T) {
 		t.Errorf("a start alone moved the account's turn by %v", evil.Next().Sub(turn))
 	}
 }
+
+// TestTenants_ShareWaits: while an account has spent its share of the
+// cores (guest.Load's cap, set when the host is congested), its next
+// request waits before it starts, beside another account's request in
+// flight, until its share is spent no further ahead than its burst.
+// (Thousands of short synced writes a second from one tenant took
+// another's p99 to seven times its own, and nothing held them back: no
+// call of theirs ran long.)
+func TestTenants_ShareWaits(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, filepath.Join(dir, "data"),
+		tenantConfig(t, dir, "acme", "app", `"a.test/*"`),
+		tenantConfig(t, dir, "evil", "app", `"b.test/*"`),
+	)
+	var acme, evil *quota.CPU
+	for _, w := range ts.workers() {
+		switch w.cfg.AccountID {
+		case "acme":
+			acme = w.module.CPU()
+		case "evil":
+			evil = w.module.CPU()
+		}
+	}
+	ts.load.Begin(acme) // a request of acme's in flight
+	defer ts.load.End(acme)
+	// The Worker alone (/echo), and a request to an object: each waits.
+	for _, path := range []string{"/echo", "/obj/count?name=o"} {
+		evil.Spend(time.Now(), 300*time.Millisecond, 1000)
+		turn := evil.Spent().Add(-10 * time.Millisecond) // less the burst
+		ts.getHost(t, "b.test", path, 200, nil)
+		if now := time.Now(); now.Before(turn) {
+			t.Errorf("%s: a request of an account over its share ran %v before its turn", path, turn.Sub(now))
+		}
+	}
+}

@@ -129,7 +129,7 @@ func main() {
 	if *hostLat {
 		hostCol = fmt.Sprintf(" %8s", "host p99")
 	}
-	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s%s %9s %9s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", hostCol, "stall p99", "peak MiB", "what")
+	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s%s %9s %9s %5s %8s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", hostCol, "stall p99", "peak MiB", "cores", "attacks", "what")
 	stalls, err := startStallProbe()
 	check(err)
 	defer stalls.stop()
@@ -141,8 +141,10 @@ func main() {
 	// state: they would raise the baseline and flatter every ratio.
 	time.Sleep(warmup)
 	var baseline time.Duration
-	run := func(name, kind, what string, a func(ctx context.Context)) {
+	run := func(name, kind, what string, a func(ctx context.Context) int64) {
 		resetPeak(pid)
+		cpuAt := cpuTime(pid)
+		var attacks atomic.Int64
 		v.reset()
 		_, _, err := stalls.take()
 		check(err)
@@ -150,7 +152,7 @@ func main() {
 		ctx, cancel := context.WithTimeout(context.Background(), *phaseDur)
 		done := make(chan struct{})
 		if a != nil {
-			go func() { defer close(done); a(ctx) }()
+			go func() { defer close(done); attacks.Store(a(ctx)) }()
 		} else {
 			close(done)
 		}
@@ -185,8 +187,9 @@ func main() {
 		}
 		stall, _, err := stalls.take()
 		check(err)
-		fmt.Printf("%-14s %-6s %9d %7d %8.2f %8.2f %7.2f%s %9.2f %9d  %s\n", name, kind, n, errs,
-			ms(p50), ms(p99), ratio, hostCol, ms(stall), peakRSS(pid)>>20, what)
+		cores := (cpuTime(pid) - cpuAt).Seconds() / phaseDur.Seconds()
+		fmt.Printf("%-14s %-6s %9d %7d %8.2f %8.2f %7.2f%s %9.2f %9d %5.2f %8d  %s\n", name, kind, n, errs,
+			ms(p50), ms(p99), ratio, hostCol, ms(stall), peakRSS(pid)>>20, cores, attacks.Load(), what)
 		select {
 		case err := <-exited:
 			fmt.Printf("FAIL: dohost exited during %s: %v (log: %s)\n", name, err, logf.name)
@@ -206,7 +209,7 @@ func main() {
 			continue
 		}
 		a := a
-		run(a.name, a.kind, a.what, func(ctx context.Context) { attackFrom(ctx, a.name) })
+		run(a.name, a.kind, a.what, func(ctx context.Context) int64 { return attackFrom(ctx, a.name) })
 		// Let the host settle (evictions, trims, alarms) between attacks.
 		time.Sleep(2 * time.Second)
 	}
@@ -230,17 +233,41 @@ func main() {
 // would be elsewhere, and in the victim's process their goroutines
 // would delay its requests (the clients of one attack send thousands of
 // requests a second).
-func attackFrom(ctx context.Context, name string) {
+func attackFrom(ctx context.Context, name string) (answered int64) {
 	self, err := os.Executable()
 	check(err)
 	args := []string{self, "-attacker", name, "-listen", *addr, "-phase", phaseDur.String()}
 	if *niceness != 0 {
 		args = append([]string{"nice", "-n", strconv.Itoa(*niceness)}, args...)
 	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.WaitDelay = 30 * time.Second
-	_ = cmd.Run() // ended by ctx, or done with its phase
+	// It ends with its phase, as ctx does, and then says how many of its
+	// requests were answered; it is killed if it has not ended 30 s later.
+	cmd := exec.Command(args[0], args[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Start(); err != nil {
+		check(err)
+	}
+	ended := make(chan struct{})
+	go func() {
+		select {
+		case <-ended:
+		case <-time.After(time.Until(deadline(ctx)) + 30*time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	_ = cmd.Wait()
+	close(ended)
+	fmt.Sscanf(out.String(), "answered %d", &answered)
+	return answered
+}
+
+// deadline is ctx's deadline, or now if it has none.
+func deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now()
 }
 
 // runAttacker is the attackers' process of attackFrom: the attack's
@@ -251,6 +278,7 @@ func runAttacker(name string) {
 			ctx, cancel := context.WithTimeout(context.Background(), *phaseDur)
 			defer cancel()
 			a.run(ctx, "http://"+*addr)
+			fmt.Printf("answered %d\n", answered.Load())
 			return
 		}
 	}
@@ -297,6 +325,11 @@ var attacks = []attack{
 			return fmt.Sprintf("%s/p/obj/st/put?name=w%d&key=k%d&size=131072", base, k%16, k)
 		}, "GET", 16, nil)
 	}},
+	{"smallwrites", "synced storage puts of 1 KiB as fast as they go (16 at once)", "disk", func(ctx context.Context, base string) {
+		hammerURL(ctx, func(k int64) string {
+			return fmt.Sprintf("%s/p/obj/st/put?name=w%d&key=k%d&size=1024", base, k%16, k)
+		}, "GET", 16, nil)
+	}},
 	{"bigresponses", "16 MiB responses from 32 objects, 32 clients without pause", "memory", func(ctx context.Context, base string) {
 		hammerURL(ctx, func(k int64) string {
 			return fmt.Sprintf("%s/p/obj/big?name=r%d&n=%d", base, k%32, 16<<20)
@@ -320,13 +353,13 @@ func victimConfig(root, dir string) string {
 }
 
 // hostileConfig serves testdata/hostile/<name> as the account evil under
-// /evil/<name>/; diskwrite and bigresponses are the probe guest (storage
+// /evil/<name>/; diskwrite, smallwrites and bigresponses are the probe guest (storage
 // writes; large responses) under /p/.
 func hostileConfig(root, dir, name string) string {
 	if name == "bodies" || name == "idleconns" || name == "trickle" {
 		name = "loop" // client attacks: any worker of the account
 	}
-	if name == "diskwrite" || name == "bigresponses" {
+	if name == "diskwrite" || name == "smallwrites" || name == "bigresponses" {
 		return diskWriterConfig(root, dir)
 	}
 	b, err := os.ReadFile(filepath.Join(root, "testdata/hostile", name, "wrangler.toml"))
@@ -403,12 +436,18 @@ func hammerURL(ctx context.Context, url func(int64) string, method string, n int
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					answered.Add(1)
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	client.CloseIdleConnections()
 }
+
+// answered counts the attacker's requests answered 200 (hammerURL).
+var answered atomic.Int64
 
 // hammerPaced has n clients POST body to prefix+NN, each once every
 // period.
@@ -735,6 +774,23 @@ func resetPeak(pid int) {
 }
 
 var hwmRe = regexp.MustCompile(`VmHWM:\s+(\d+) kB`)
+
+// cpuTime reads the CPU time the process has used, user and system.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's closing parenthesis: utime and stime
+	// are the 12th and 13th of them, in clock ticks (100 a second).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
+}
 
 // peakRSS reads the process's peak RSS since the last reset, in bytes.
 func peakRSS(pid int) int64 {

@@ -69,6 +69,12 @@ type Load struct {
 	last        atomic.Pointer[quota.CPU] // the account of the work Begin counted last
 	longWaiting atomic.Int64              // long calls waiting for a slot
 	procs       chan struct{}             // a token for each call in guest code past its first turn (guestProcs)
+
+	// The cores' share between accounts (share.go).
+	shareMu  sync.Mutex
+	accounts []*quota.CPU // every account served so far; guarded by shareMu, only appended to
+	shared   atomic.Bool  // two accounts or more served: their guest calls are counted
+	perMille atomic.Int64 // the cap on an account's share: a call's time is spent this many thousandths over (0: no cap)
 }
 
 // NewLoad returns a Load for a server on this machine: long calls run on
@@ -196,6 +202,9 @@ func (l *Load) Begin(cpu *quota.CPU) {
 	l.inflight.Add(1)
 	if cpu != nil {
 		cpu.Inflight.Add(1)
+		if cpu.List() {
+			l.listAccount(cpu)
+		}
 		// Read before writing: one account's requests in a row, nearly
 		// all of a single tenant's, leave the shared word unwritten.
 		if l.last.Load() == cpu {
@@ -331,8 +340,13 @@ func (k *clock) blocked(d time.Duration) {
 	k.rebase()
 }
 
-// stop ends the clock.
+// stop ends the clock, and counts the call's running time against its
+// account's share of the cores (Load.spend).
 func (k *clock) stop() {
+	if k.load != nil && k.cpu != nil && k.load.shared.Load() {
+		now := monoNow()
+		k.load.spend(k.cpu, now, k.ran+min(now.Sub(k.measured), time.Millisecond))
+	}
 	k.release()
 	if k.long {
 		k.long = false

@@ -37,12 +37,14 @@ func (l *Load) AccountWork(cpu *quota.CPU, fn func()) {
 		fn()
 		return
 	}
-	l.awaitTurn(cpu)
+	l.awaitTurn(cpu, cpu.Next)
 	start := monoNow()
 	fn()
+	now := monoNow()
+	d := min(now.Sub(start), maxWorkCharge)
+	l.spend(cpu, now, d)
 	if l.othersWaiting(cpu) {
-		now := monoNow()
-		cpu.Charge(now, min(now.Sub(start), maxWorkCharge), startShare)
+		cpu.Charge(now, d, startShare)
 	}
 }
 
@@ -53,9 +55,10 @@ func (l *Load) AccountWork(cpu *quota.CPU, fn func()) {
 // mostly its constructor, a guest call that its own clock slows down.
 const maxWorkCharge = time.Millisecond
 
-// awaitTurn waits while cpu's account owes time and other accounts'
-// requests are in flight, or until the host stops.
-func (l *Load) awaitTurn(cpu *quota.CPU) {
+// awaitTurn waits while cpu's account's next turn (nextTurn) is later
+// than now and other accounts' requests are in flight, or until the host
+// stops.
+func (l *Load) awaitTurn(cpu *quota.CPU, nextTurn func() time.Time) {
 	throttled := false
 	defer func() {
 		if throttled {
@@ -65,7 +68,7 @@ func (l *Load) awaitTurn(cpu *quota.CPU) {
 	}()
 	for {
 		now := monoNow()
-		next := cpu.Next()
+		next := nextTurn()
 		if !next.After(now) || !l.othersWaiting(cpu) {
 			return
 		}

@@ -360,6 +360,7 @@ func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 	info := abi.AppendAlarmInfo(nil, &abi.AlarmInfo{RetryCount: a.Retries})
 	r.o.Load.Begin(ns.version().Module.CPU())
 	defer r.o.Load.End(ns.version().Module.CPU())
+	r.o.Load.AwaitShare(ns.version().Module.CPU())
 	_, err = o.run(ctx, guest.Alarm, info, func(c *guest.Call) error {
 		// Done: delete the alarm, unless the handler set (or deleted) it
 		// itself: then what it left stands, even the same time again.

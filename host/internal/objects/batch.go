@@ -174,6 +174,7 @@ func (r *Registry) runBatches(o *object, q *batchQueue, p *pending, kind guest.K
 	cpu := o.ns.version().Module.CPU()
 	r.o.Load.Begin(cpu)
 	defer r.o.Load.End(cpu)
+	r.o.Load.AwaitShare(cpu)
 	for {
 		select {
 		case <-p.done:

@@ -92,6 +92,7 @@ func (r *Registry) socketEvent(o *object, kind guest.Kind, handler string, input
 	cpu := o.ns.version().Module.CPU()
 	r.o.Load.Begin(cpu)
 	defer r.o.Load.End(cpu)
+	r.o.Load.AwaitShare(cpu)
 	if code, err := o.run(ctx, kind, input, nil); err != nil {
 		logFailure(ctx, o, handler, code, err)
 	}

@@ -27,10 +27,21 @@ type CPU struct {
 
 	mu   sync.Mutex
 	next atomic.Int64 // unix nanoseconds when the account's runaway work may run on; written under mu
+	fair atomic.Int64 // unix nanoseconds up to which the account's share of the cores is spent; written under mu
+
+	used   atomic.Int64 // nanoseconds its guest calls have run, in all
+	listed atomic.Bool  // known to the host's share of the cores (guest.Load)
 
 	gateOnce sync.Once
 	gate     chan struct{} // capacity 1: held by the one call of an indebted account that runs
 }
+
+// MaxDebt is the most an account may owe, of its runaway work's schedule
+// or of its share of the cores: once it behaves, its new work waits no
+// longer than this. (Sixteen calls each reading a 25 MiB value in a
+// loop, every read charged twenty times over, left their account owing
+// minutes: its new objects, long after, could not start.)
+const MaxDebt = time.Second
 
 // Gate returns the account's gate: while the account owes time, one of its
 // calls runs at a time, the others wait for the gate at their next check.
@@ -41,14 +52,45 @@ func (c *CPU) Gate() chan struct{} {
 
 // Charge records that the account's runaway work ran for d (up to now)
 // and returns when it may run again: d times share after the later of
-// now and the account's previous turn.
+// now and the account's previous turn, but no later than MaxDebt from
+// now.
 func (c *CPU) Charge(now time.Time, d time.Duration, share int64) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	next := max(c.next.Load(), now.UnixNano()) + int64(d)*share
+	next := min(max(c.next.Load(), now.UnixNano())+int64(d)*share, now.UnixNano()+int64(MaxDebt))
 	c.next.Store(next)
 	return time.Unix(0, next)
 }
+
+// Use records that one of the account's guest calls ran for d.
+func (c *CPU) Use(d time.Duration) { c.used.Add(int64(d)) }
+
+// Used returns how long the account's guest calls have run, in all.
+func (c *CPU) Used() time.Duration { return time.Duration(c.used.Load()) }
+
+// List reports whether this is the first call of List for c: whether the
+// caller is the first to see the account.
+func (c *CPU) List() bool { return !c.listed.Load() && c.listed.CompareAndSwap(false, true) }
+
+// Spend records that one of the account's guest calls ran for d, up to
+// now, under a cap on its share of the cores: d is spent perMille
+// thousandths over (a cap of half a core spends it twice), from now or
+// from where the account's share was spent to, whichever is later, up to
+// MaxDebt from now. Time it did not use does not accumulate.
+func (c *CPU) Spend(now time.Time, d time.Duration, perMille int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fair.Store(min(max(c.fair.Load(), now.UnixNano())+int64(d)*perMille/1000, now.UnixNano()+int64(MaxDebt)))
+}
+
+// OverShare reports whether the account has spent its share of the cores
+// (Spend) more than burst ahead of now.
+func (c *CPU) OverShare(now time.Time, burst time.Duration) bool {
+	return c != nil && c.fair.Load() > now.UnixNano()+int64(burst)
+}
+
+// Spent returns the time up to which the account's share is spent.
+func (c *CPU) Spent() time.Time { return time.Unix(0, c.fair.Load()) }
 
 // Next returns when the account's runaway work may run again: while it
 // is later than now, the account owes time.

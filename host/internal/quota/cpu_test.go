@@ -102,3 +102,28 @@ func TestCPU_Shared(t *testing.T) {
 		t.Error("no account shares the host")
 	}
 }
+
+// TestCPU_Debt: an account's share is spent perMille thousandths over,
+// and neither it nor its runaway schedule runs more than MaxDebt ahead.
+func TestCPU_Debt(t *testing.T) {
+	var c CPU
+	now := time.Unix(1000, 0)
+	c.Spend(now, time.Millisecond, 5000)
+	if got := c.Spent().Sub(now); got != 5*time.Millisecond {
+		t.Errorf("1ms at a fifth of a core: spent %v ahead, want 5ms", got)
+	}
+	if !c.OverShare(now, 4*time.Millisecond) || c.OverShare(now, 5*time.Millisecond) {
+		t.Error("OverShare does not compare the spent share with the burst")
+	}
+	c.Spend(now, time.Hour, 1000)
+	if got := c.Spent().Sub(now); got != MaxDebt {
+		t.Errorf("an hour spent: %v ahead, want MaxDebt", got)
+	}
+	if got := c.Charge(now, time.Hour, 20).Sub(now); got != MaxDebt {
+		t.Errorf("an hour charged twenty times over: %v ahead, want MaxDebt", got)
+	}
+	var none *CPU
+	if none.OverShare(now, 0) {
+		t.Error("no schedule is over its share")
+	}
+}

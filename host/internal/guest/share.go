@@ -1,0 +1,196 @@
+package guest
+
+import (
+	"runtime/metrics"
+	"time"
+
+	"github.com/dohost/dohost/host/internal/quota"
+)
+
+// The cores' share between accounts. A long call is slowed down while
+// other accounts wait (clock.tickAhead), but a flood of short calls is
+// not: an account whose clients send thousands of small synced writes a
+// second never has a call run for long, yet it can keep every core
+// busy, and the other accounts' requests then wait in the scheduler's
+// queue behind its goroutines (the soak's smallwrites: a victim's p99
+// 6-8 times its own, its slow requests waiting 3 ms for a core). The Go
+// scheduler has no priorities; what the host can do is to let such an
+// account start less work.
+//
+// So every account's guest calls are counted (quota.CPU.Use) once two or
+// more accounts are being served, and a loop (shareLoop) looks, every
+// shareTick, at how long the host's goroutines waited for a core
+// (runtime/metrics' /sched/latencies). While more than shareSlowFrac of
+// them waited over shareLatency, the host is congested, and it lowers a
+// cap on the cores an account's calls may use; while not, it raises it
+// again, up to all of them, where it is no cap. An account over the cap
+// spends its share ahead of time (quota.CPU.Spend), and its new work
+// (requests, alarm runs) waits before it starts while it is more than
+// shareBurst of its calls' time ahead and others are served
+// (AwaitShare). The cap never goes below half again the rate of the
+// second-busiest account, nor below minShare: an account that uses less
+// than the others never waits for it, and the busiest account is held
+// down to no less than the others' rate.
+const (
+	shareTick     = 10 * time.Millisecond
+	shareLatency  = time.Millisecond
+	shareSlowFrac = 0.01
+	shareBurst    = 10 * time.Millisecond
+	// shareMinSamples is how many waits the scheduler must have recorded
+	// in a tick for it to tell congestion (it samples one in eight).
+	shareMinSamples = 16
+)
+
+// minShare is the lowest cap, in cores: a tenth of the machine. An
+// account whose calls use less is never held back: the host cannot see
+// all it spends on an account (reading requests, writing answers,
+// committing), and the account it is congested by may be one whose guest
+// calls are cheap and whose clients are many.
+var minShare = float64(cores) / 10
+
+// listAccount makes cpu's account known to the share of the cores; the
+// loop that keeps it starts when there are two.
+func (l *Load) listAccount(cpu *quota.CPU) {
+	l.shareMu.Lock()
+	defer l.shareMu.Unlock()
+	l.accounts = append(l.accounts, cpu)
+	if len(l.accounts) == 2 {
+		l.shared.Store(true)
+		go l.shareLoop()
+	}
+}
+
+// listed returns the accounts listAccount made known so far.
+func (l *Load) listed() []*quota.CPU {
+	l.shareMu.Lock()
+	defer l.shareMu.Unlock()
+	return l.accounts
+}
+
+// AwaitShare waits, before new work of the account whose schedule is cpu
+// (a request, an alarm run, a socket's events), while the account has
+// spent its share of the cores more than shareBurst of its calls' time
+// ahead (burst) and other accounts' requests are in flight, or until the
+// host stops. The wait counts as throttled.
+func (l *Load) AwaitShare(cpu *quota.CPU) {
+	if l == nil || cpu == nil || !l.overShare(cpu, monoNow()) {
+		return
+	}
+	l.awaitTurn(cpu, func() time.Time { return cpu.Spent().Add(-l.burst()) })
+}
+
+// overShare reports whether new work of cpu's account waits at now: its
+// share is spent more than burst ahead, and others' requests are in
+// flight.
+func (l *Load) overShare(cpu *quota.CPU, now time.Time) bool {
+	return cpu.OverShare(now, l.burst()) && l.othersWaiting(cpu)
+}
+
+// burst is how far ahead an account may spend its share before its new
+// work waits: shareBurst of its calls' running time, as the cap spends it.
+func (l *Load) burst() time.Duration {
+	return shareBurst * time.Duration(max(1000, l.perMille.Load())) / 1000
+}
+
+// spend counts a guest call of cpu's account that ran for d, up to now,
+// once two or more accounts are served, and spends it from the account's
+// share while there is a cap and others' requests are in flight.
+func (l *Load) spend(cpu *quota.CPU, now time.Time, d time.Duration) {
+	if !l.shared.Load() {
+		return
+	}
+	cpu.Use(d)
+	if w := l.perMille.Load(); w > 0 && l.othersWaiting(cpu) {
+		cpu.Spend(now, d, w)
+	}
+}
+
+// shareLoop keeps the cap on an account's share of the cores, every
+// shareTick until the host stops.
+func (l *Load) shareLoop() {
+	t := time.NewTicker(shareTick)
+	defer t.Stop()
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	var (
+		prev  []uint64        // the histogram's counts at the last tick
+		used  []time.Duration // each account's guest time then
+		rates []float64       // each account's recent rate, in cores
+		limit = float64(cores)
+	)
+	for {
+		select {
+		case <-l.stopped:
+			return
+		case <-t.C:
+		}
+		metrics.Read(s)
+		n, slow := waitsSince(s[0].Value.Float64Histogram(), &prev)
+		accounts := l.listed()
+		for len(used) < len(accounts) {
+			used = append(used, accounts[len(used)].Used())
+			rates = append(rates, 0)
+		}
+		active, busiest, second := 0, 0.0, 0.0
+		for i, a := range accounts {
+			u := a.Used()
+			rates[i] = (rates[i] + float64(u-used[i])/float64(shareTick)) / 2
+			used[i] = u
+			if a.Inflight.Load() > 0 || rates[i] > minShare/100 {
+				active++
+			}
+			switch r := rates[i]; {
+			case r > busiest:
+				busiest, second = r, busiest
+			case r > second:
+				second = r
+			}
+		}
+		limit = nextLimit(limit, active, n, slow, second)
+		if limit >= float64(cores) {
+			l.perMille.Store(0)
+		} else {
+			l.perMille.Store(int64(1000 / limit))
+		}
+	}
+}
+
+// nextLimit is the cap on an account's share of the cores, in cores,
+// after limit: all of them while fewer than two accounts are active;
+// lowered by 30% (to no less than half again second, the second-busiest
+// account's rate, nor minShare) when more than shareSlowFrac of the n
+// waits for a core of the last tick took longer than shareLatency (slow);
+// raised by 10% when fewer did; kept when the scheduler recorded too few
+// waits to tell.
+func nextLimit(limit float64, active int, n, slow uint64, second float64) float64 {
+	switch {
+	case active < 2:
+		return float64(cores)
+	case n < shareMinSamples:
+		return limit
+	case float64(slow) > float64(n)*shareSlowFrac:
+		return min(max(limit*0.7, second*1.5, minShare), float64(cores))
+	default:
+		return min(limit*1.1, float64(cores))
+	}
+}
+
+// waitsSince returns how many waits for a core h counts since *prev (the
+// counts at the last reading, which it updates), and how many of them
+// were longer than shareLatency.
+func waitsSince(h *metrics.Float64Histogram, prev *[]uint64) (n, slow uint64) {
+	if len(*prev) != len(h.Counts) {
+		*prev = make([]uint64, len(h.Counts))
+		copy(*prev, h.Counts)
+		return 0, 0
+	}
+	for i, c := range h.Counts {
+		d := c - (*prev)[i]
+		n += d
+		// Bucket i holds the waits from Buckets[i] to Buckets[i+1].
+		if h.Buckets[i] >= shareLatency.Seconds() {
+			slow += d
+		}
+	}
+	copy(*prev, h.Counts)
+	return n, slow
+}

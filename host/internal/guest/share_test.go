@@ -1,0 +1,117 @@
+package guest
+
+import (
+	"context"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+
+	"github.com/dohost/dohost/host/internal/quota"
+)
+
+// TestNextLimit: the cap falls while the host's goroutines wait for a
+// core, never below half again the second-busiest account's rate nor
+// minShare, rises again while they do not, and is all the cores with one
+// account.
+func TestNextLimit(t *testing.T) {
+	all := float64(cores)
+	for _, c := range []struct {
+		what         string
+		limit        float64
+		active       int
+		n, slow      uint64
+		second, want float64
+	}{
+		{"one account", 0.5, 1, 1000, 1000, 0, all},
+		{"congested", all, 2, 1000, 20, 0, max(all*0.7, minShare)},
+		{"congested, at the floor", minShare, 2, 1000, 20, 0, minShare},
+		{"congested, the second account's rate", 1, 2, 1000, 20, 0.6, min(0.9, all)},
+		{"too few waits to tell", 0.5, 2, shareMinSamples - 1, shareMinSamples - 1, 0, 0.5},
+		{"not congested", 0.5, 2, 1000, 5, 0, 0.55},
+		{"not congested, at all the cores", all, 2, 1000, 0, 0, all},
+	} {
+		if got := nextLimit(c.limit, c.active, c.n, c.slow, c.second); got < c.want-1e-9 || got > c.want+1e-9 {
+			t.Errorf("%s: nextLimit(%v, %d, %d, %d, %v) = %v, want %v", c.what, c.limit, c.active, c.n, c.slow, c.second, got, c.want)
+		}
+	}
+}
+
+// TestWaitsSince: the waits since the last reading, and those from
+// shareLatency on.
+func TestWaitsSince(t *testing.T) {
+	h := &metrics.Float64Histogram{Buckets: []float64{0, 1e-4, 1e-3, 1e-2, 1}, Counts: []uint64{5, 5, 5, 5}}
+	var prev []uint64
+	if n, slow := waitsSince(h, &prev); n != 0 || slow != 0 {
+		t.Errorf("first reading: %d, %d; want nothing yet", n, slow)
+	}
+	h.Counts = []uint64{105, 6, 8, 9}
+	if n, slow := waitsSince(h, &prev); n != 108 || slow != 7 {
+		t.Errorf("second reading: %d waits, %d slow; want 108, 7", n, slow)
+	}
+}
+
+// TestSpend: once two accounts are served, each call's time is counted
+// to its account; it is spent from the account's share only under a cap
+// and while another account's request is in flight.
+func TestSpend(t *testing.T) {
+	l := newLoad(1)
+	defer l.Stop(context.Background())
+	var a, b quota.CPU
+	l.Begin(&a)
+	l.End(&a)
+	now := monoNow()
+	if l.spend(&a, now, time.Millisecond); a.Used() != 0 {
+		t.Errorf("one account served: counted %v", a.Used())
+	}
+	l.Begin(&b) // in flight
+	l.spend(&a, now, time.Millisecond)
+	if a.Used() != time.Millisecond || a.Spent().After(now) {
+		t.Errorf("no cap: used %v, spent to %v after now", a.Used(), a.Spent().Sub(now))
+	}
+	l.perMille.Store(2000) // half a core
+	l.spend(&a, now, time.Millisecond)
+	if got := a.Spent().Sub(now); got != 2*time.Millisecond {
+		t.Errorf("under a cap of half a core, 1ms spent %v ahead, want 2ms", got)
+	}
+	l.End(&b)
+	l.spend(&a, now, time.Millisecond)
+	if got := a.Spent().Sub(now); got != 2*time.Millisecond {
+		t.Errorf("with no other request in flight the share moved to %v", got)
+	}
+}
+
+// TestAwaitShare: an account whose share is spent waits before new work
+// while another account's request is in flight, counted as throttled,
+// and goes on once none is; with none, it does not wait.
+func TestAwaitShare(t *testing.T) {
+	l := newLoad(1)
+	defer l.Stop(context.Background())
+	var a, b quota.CPU
+	l.Begin(&a)
+	l.End(&a)
+	a.Spend(monoNow(), time.Second, 1000)
+	if l.overShare(&a, monoNow()) {
+		t.Error("waits with no other account's request in flight")
+	}
+	l.Begin(&b)
+	if !l.overShare(&a, monoNow()) {
+		t.Fatal("does not wait beside another account's request")
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); l.AwaitShare(&a) }()
+	for a.Throttled.Load() == 0 {
+		a.Spend(monoNow(), time.Second, 1000) // stays spent ahead however slow the machine
+		select {
+		case <-done:
+			t.Fatal("AwaitShare returned while its account was over its share beside another's request")
+		default:
+		}
+		runtime.Gosched()
+	}
+	l.End(&b)
+	<-done
+	if a.Throttled.Load() != 0 || l.throttled.Load() != 0 {
+		t.Errorf("after the wait: throttled %d, %d", a.Throttled.Load(), l.throttled.Load())
+	}
+}
