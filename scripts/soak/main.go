@@ -5,8 +5,10 @@
 // clients take their turns, one after another. For every phase it prints
 // the victim's requests, errors, p50 and p99 (and the p99's ratio to the
 // baseline), the machine's own stalls in the phase (stall p99: how late a
-// process of its own woke from 1 ms sleeps, stalls.go), and the host's
-// peak resident memory; at the end, whether the host ran throughout, in
+// process of its own woke from 1 ms sleeps, stalls.go), the host's
+// peak resident memory, the cores it used, and how many of the
+// attacker's requests it answered 200 (a phase that stops attacking
+// shows); at the end, whether the host ran throughout, in
 // one process, and stopped cleanly on SIGTERM.
 //
 //	make soak                          # builds bin/dohost, ~4 minutes
