@@ -269,3 +269,34 @@ func TestTenants_ShareWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestTenants_StubWaitNotWaiting: a Worker call waiting for the object it
+// called is not work waiting for a core (the object's call is, counted on
+// its own), so it counts as throttled while it waits. Counted as waiting,
+// an account whose objects ran throttled loops looked like one with
+// requests waiting, and capped the other tenant's share of the cores
+// (BenchmarkRunaway: 3,568 → 1,748 requests a second).
+func TestTenants_StubWaitNotWaiting(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, filepath.Join(dir, "data"),
+		tenantConfig(t, dir, "evil", "app", `"b.test/*"`),
+	)
+	evil := ts.workers()[0].module.CPU()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ts.getHost(t, "b.test", "/obj/sleep?name=s&ms=3000", 200, nil)
+	}()
+	for evil.Inflight.Load() < 2 { // the request, and the object's batch
+		select {
+		case <-done:
+			t.Fatal("the request ended before its object's call was seen in flight")
+		default:
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if th := evil.Throttled.Load(); th < 1 {
+		t.Errorf("a Worker call waiting for its object: %d throttled of %d in flight, want it counted", th, evil.Inflight.Load())
+	}
+	<-done
+}

@@ -103,7 +103,18 @@ func stubFetch(ctx context.Context, c *Call, a *args) abi.Code {
 	}
 	start := time.Now()
 	c.clock.release() // the callee may be of the same account
+	// Waiting for the callee, the call is not work waiting for a core:
+	// the callee's is (its batch counts in flight). Counted as well, an
+	// account whose objects all ran throttled loops looked like one with
+	// requests waiting, and the other accounts slowed down for it.
+	wasThrottled := c.clock.throttled
+	if c.clock.load != nil {
+		c.clock.throttle()
+	}
 	resp, code, err := ns.Fetch(ctx, c, id, name, hasName, bigcopy.Clone(req))
+	if !wasThrottled {
+		c.clock.unthrottle()
+	}
 	c.clock.blocked(time.Since(start))
 	reqHold.give()
 	if err != nil {
