@@ -62,7 +62,7 @@ const warmup = 3 * time.Second
 // An attack is a function that misbehaves against base until ctx ends.
 type attack struct {
 	name, what string
-	kind       string // "cpu", "disk", "memory", "conns": what the 1.5x goal applies to (cpu, disk)
+	kind       string // "cpu", "disk", "memory", "conns", "control": what the 1.5x goal applies to (cpu, disk)
 	run        func(ctx context.Context, base string)
 }
 
@@ -131,7 +131,7 @@ func main() {
 	if *hostLat {
 		hostCol = fmt.Sprintf(" %8s", "host p99")
 	}
-	fmt.Printf("%-14s %-6s %9s %7s %8s %8s %7s%s %9s %9s %5s %8s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", hostCol, "stall p99", "peak MiB", "cores", "attacks", "what")
+	fmt.Printf("%-14s %-7s %8s %7s %8s %8s %7s%s %9s %9s %5s %8s  %s\n", "phase", "kind", "victim", "errors", "p50 ms", "p99 ms", "p99 x", hostCol, "stall p99", "peak MiB", "cores", "attacks", "what")
 	stalls, err := startStallProbe()
 	check(err)
 	defer stalls.stop()
@@ -190,7 +190,7 @@ func main() {
 		stall, _, err := stalls.take()
 		check(err)
 		cores := (cpuTime(pid) - cpuAt).Seconds() / phaseDur.Seconds()
-		fmt.Printf("%-14s %-6s %9d %7d %8.2f %8.2f %7.2f%s %9.2f %9d %5.2f %8d  %s\n", name, kind, n, errs,
+		fmt.Printf("%-14s %-7s %8d %7d %8.2f %8.2f %7.2f%s %9.2f %9d %5.2f %8d  %s\n", name, kind, n, errs,
 			ms(p50), ms(p99), ratio, hostCol, ms(stall), peakRSS(pid)>>20, cores, attacks.Load(), what)
 		select {
 		case err := <-exited:
@@ -238,7 +238,7 @@ func main() {
 func attackFrom(ctx context.Context, name string) (answered int64) {
 	self, err := os.Executable()
 	check(err)
-	args := []string{self, "-attacker", name, "-listen", *addr, "-phase", phaseDur.String()}
+	args := []string{self, "-attacker", name, "-listen", *addr, "-phase", phaseDur.String(), "-rate", strconv.Itoa(*rate), "-clients", strconv.Itoa(*clients)}
 	if *niceness != 0 {
 		args = append([]string{"nice", "-n", strconv.Itoa(*niceness)}, args...)
 	}
@@ -332,6 +332,14 @@ var attacks = []attack{
 			return fmt.Sprintf("%s/p/obj/st/put?name=w%d&key=k%d&size=1024", base, k%16, k)
 		}, "GET", 16, nil)
 	}},
+	{"neighbour", "not an attack: the victim's own app and load, from the other account (what an equal neighbour costs)", "control", func(ctx context.Context, base string) {
+		n := newVictim(base+"/n", *rate, *clients)
+		<-ctx.Done()
+		n.stop()
+		n.mu.Lock()
+		answered.Add(int64(len(n.lat)))
+		n.mu.Unlock()
+	}},
 	{"bigresponses", "16 MiB responses from 32 objects, 32 clients without pause", "memory", func(ctx context.Context, base string) {
 		hammerURL(ctx, func(k int64) string {
 			return fmt.Sprintf("%s/p/obj/big?name=r%d&n=%d", base, k%32, 16<<20)
@@ -348,21 +356,35 @@ var attacks = []attack{
 // victimConfig serves the seed app in WAT as the account victim, on every
 // path no other route takes.
 func victimConfig(root, dir string) string {
+	return seedConfig(root, dir, "victim", "")
+}
+
+// seedConfig serves the seed app in WAT as account, under routes (TOML;
+// "": every path no other route takes), its config named after account.
+func seedConfig(root, dir, account, routes string) string {
 	b, err := os.ReadFile(filepath.Join(root, "guests/examples/room-wat/wrangler.toml"))
 	check(err)
-	s := strings.Replace(string(b), `main = "room-wat.wasm"`, fmt.Sprintf("main = %q\naccount_id = \"victim\"", filepath.Join(root, "guests/examples/room-wat/room-wat.wasm")), 1)
-	return write(filepath.Join(dir, "victim.toml"), s)
+	extra := fmt.Sprintf("account_id = %q", account)
+	if routes != "" {
+		extra += "\nroutes = " + routes
+	}
+	s := strings.Replace(string(b), `main = "room-wat.wasm"`, fmt.Sprintf("main = %q\n%s", filepath.Join(root, "guests/examples/room-wat/room-wat.wasm"), extra), 1)
+	return write(filepath.Join(dir, account+".toml"), s)
 }
 
 // hostileConfig serves testdata/hostile/<name> as the account evil under
 // /evil/<name>/; diskwrite, smallwrites and bigresponses are the probe guest (storage
-// writes; large responses) under /p/.
+// writes; large responses) under /p/; neighbour is the victim's own app
+// under /n/.
 func hostileConfig(root, dir, name string) string {
 	if name == "bodies" || name == "idleconns" || name == "trickle" {
 		name = "loop" // client attacks: any worker of the account
 	}
 	if name == "diskwrite" || name == "smallwrites" || name == "bigresponses" {
 		return diskWriterConfig(root, dir)
+	}
+	if name == "neighbour" {
+		return seedConfig(root, dir, "evil", `["*/n/*"]`)
 	}
 	b, err := os.ReadFile(filepath.Join(root, "testdata/hostile", name, "wrangler.toml"))
 	check(err)

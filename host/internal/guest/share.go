@@ -2,6 +2,7 @@ package guest
 
 import (
 	"runtime/metrics"
+	"slices"
 	"time"
 
 	"github.com/dohost/dohost/host/internal/quota"
@@ -23,14 +24,20 @@ import (
 // (runtime/metrics' /sched/latencies). While more than shareSlowFrac of
 // them waited over shareLatency, the host is congested, and it lowers a
 // cap on the cores an account's calls may use; while not, it raises it
-// again, up to all of them, where it is no cap. An account over the cap
-// spends its share ahead of time (quota.CPU.Spend), and its new work
-// (requests, alarm runs) waits before it starts while it is more than
-// shareBurst of its calls' time ahead and others are served
-// (AwaitShare). The cap never goes below half again the rate of the
-// second-busiest account, nor below minShare: an account that uses less
-// than the others never waits for it, and the busiest account is held
-// down to no less than the others' rate.
+// again, up to all of them, where it is no cap. The cap holds the busiest
+// accounts (held: over the last 80 ms or so, the busiest and those near
+// it): one over the cap spends its share ahead of time
+// (quota.CPU.Spend), and its new work (requests, alarm runs) waits before
+// it starts while it is more than shareBurst of its calls' time ahead
+// and others are served (AwaitShare). The cap never goes below half
+// again the rate of the second-busiest account, nor below minShare: an
+// account that uses less than the others never waits for it, and the
+// busiest account is held down to no less than the others' rate. (Before
+// only the busiest were held, every account spent under the cap, and a
+// victim of the congestion whose calls waited for a core mid-call — their
+// time counting as run, up to a millisecond each — went over it: in a
+// trace of the smallwrites attack, the victim's requests slower than 3 ms
+// had waited 15 ms each, on average, for their own account's share.)
 const (
 	shareTick     = 10 * time.Millisecond
 	shareLatency  = time.Millisecond
@@ -76,14 +83,19 @@ func (l *Load) AwaitShare(cpu *quota.CPU) {
 	if l == nil || cpu == nil || !l.overShare(cpu, monoNow()) {
 		return
 	}
-	l.awaitTurn(cpu, func() time.Time { return cpu.Spent().Add(-l.burst()) })
+	l.awaitTurn(cpu, func() time.Time {
+		if !cpu.Held() { // no longer among the busiest: its work goes on
+			return time.Time{}
+		}
+		return cpu.Spent().Add(-l.burst())
+	})
 }
 
-// overShare reports whether new work of cpu's account waits at now: its
-// share is spent more than burst ahead, and others' requests are in
-// flight.
+// overShare reports whether new work of cpu's account waits at now: the
+// account is held, its share is spent more than burst ahead, and others'
+// requests are in flight.
 func (l *Load) overShare(cpu *quota.CPU, now time.Time) bool {
-	return cpu.OverShare(now, l.burst()) && l.othersWaiting(cpu)
+	return cpu.Held() && cpu.OverShare(now, l.burst()) && l.othersWaiting(cpu)
 }
 
 // burst is how far ahead an account may spend its share before its new
@@ -94,13 +106,14 @@ func (l *Load) burst() time.Duration {
 
 // spend counts a guest call of cpu's account that ran for d, up to now,
 // once two or more accounts are served, and spends it from the account's
-// share while there is a cap and others' requests are in flight.
+// share while there is a cap, the account is held and others' requests
+// are in flight.
 func (l *Load) spend(cpu *quota.CPU, now time.Time, d time.Duration) {
 	if !l.shared.Load() {
 		return
 	}
 	cpu.Use(d)
-	if w := l.perMille.Load(); w > 0 && l.othersWaiting(cpu) {
+	if w := l.perMille.Load(); w > 0 && cpu.Held() && l.othersWaiting(cpu) {
 		cpu.Spend(now, d, w)
 	}
 }
@@ -115,6 +128,7 @@ func (l *Load) shareLoop() {
 		prev  []uint64        // the histogram's counts at the last tick
 		used  []time.Duration // each account's guest time then
 		rates []float64       // each account's recent rate, in cores
+		avgs  []float64       // the same over longer (heldSmoothing)
 		limit = float64(cores)
 	)
 	for {
@@ -128,12 +142,14 @@ func (l *Load) shareLoop() {
 		accounts := l.listed()
 		for len(used) < len(accounts) {
 			used = append(used, accounts[len(used)].Used())
-			rates = append(rates, 0)
+			rates, avgs = append(rates, 0), append(avgs, 0)
 		}
 		active, busiest, second := 0, 0.0, 0.0
 		for i, a := range accounts {
 			u := a.Used()
-			rates[i] = (rates[i] + float64(u-used[i])/float64(shareTick)) / 2
+			r := float64(u-used[i]) / float64(shareTick)
+			rates[i] = (rates[i] + r) / 2
+			avgs[i] += (r - avgs[i]) * heldSmoothing
 			used[i] = u
 			if a.Inflight.Load() > 0 || rates[i] > minShare/100 {
 				active++
@@ -151,8 +167,33 @@ func (l *Load) shareLoop() {
 		} else {
 			l.perMille.Store(int64(1000 / limit))
 		}
+		top := slices.Max(avgs)
+		for i, a := range accounts {
+			a.SetHeld(limit < float64(cores) && held(avgs[i], top))
+		}
 	}
 }
+
+// heldSmoothing is the weight of a tick's rate in an account's average
+// for held: about the last 80 ms count. The tick's own rate is noisy — an
+// account's calls that its clients happened to bunch, or that waited for
+// a core mid-call (their time counts up to a millisecond of wall clock
+// then) — and a victim of the congestion must not be taken for its cause.
+const heldSmoothing = 1.0 / 8
+
+// held reports whether an account whose average rate is avg is held
+// down under the cap when the busiest account's is top: it is the
+// busiest or close to it (within heldNear). An account that uses clearly
+// less than the busiest never spends its share, and never waits for it:
+// the cap holds the busiest down to half again the second's rate
+// (nextLimit), so the second stays under heldNear of it and its work goes
+// on at full speed.
+func held(avg, top float64) bool { return avg > 0 && avg >= top*heldNear }
+
+// heldNear is how close to the busiest account's rate an account's must
+// be for it to be held down too (several accounts as busy as each other
+// are held alike): above the 1/1.5 that the cap leaves the second.
+const heldNear = 0.8
 
 // nextLimit is the cap on an account's share of the cores, in cores,
 // after limit: all of them while fewer than two accounts are active;

@@ -52,8 +52,8 @@ func TestWaitsSince(t *testing.T) {
 }
 
 // TestSpend: once two accounts are served, each call's time is counted
-// to its account; it is spent from the account's share only under a cap
-// and while another account's request is in flight.
+// to its account; it is spent from the account's share only under a cap,
+// while the account is held and another account's request is in flight.
 func TestSpend(t *testing.T) {
 	l := newLoad(1)
 	defer l.Stop(context.Background())
@@ -64,12 +64,21 @@ func TestSpend(t *testing.T) {
 	if l.spend(&a, now, time.Millisecond); a.Used() != 0 {
 		t.Errorf("one account served: counted %v", a.Used())
 	}
+	// The second account, served, without the loop that would list it
+	// (shareLoop sets who is held at every tick).
+	b.List()
+	l.shared.Store(true)
 	l.Begin(&b) // in flight
 	l.spend(&a, now, time.Millisecond)
 	if a.Used() != time.Millisecond || a.Spent().After(now) {
 		t.Errorf("no cap: used %v, spent to %v after now", a.Used(), a.Spent().Sub(now))
 	}
 	l.perMille.Store(2000) // half a core
+	l.spend(&a, now, time.Millisecond)
+	if a.Spent().After(now) {
+		t.Errorf("an account not held: spent to %v after now", a.Spent().Sub(now))
+	}
+	a.SetHeld(true)
 	l.spend(&a, now, time.Millisecond)
 	if got := a.Spent().Sub(now); got != 2*time.Millisecond {
 		t.Errorf("under a cap of half a core, 1ms spent %v ahead, want 2ms", got)
@@ -81,13 +90,16 @@ func TestSpend(t *testing.T) {
 	}
 }
 
-// TestAwaitShare: an account whose share is spent waits before new work
-// while another account's request is in flight, counted as throttled,
-// and goes on once none is; with none, it does not wait.
+// TestAwaitShare: a held account whose share is spent waits before new
+// work while another account's request is in flight, counted as
+// throttled, and goes on once none is, or once it is no longer held; with
+// none, or not held, it does not wait.
 func TestAwaitShare(t *testing.T) {
 	l := newLoad(1)
 	defer l.Stop(context.Background())
 	var a, b quota.CPU
+	a.List() // not listed: no shareLoop, which sets who is held at every tick
+	b.List()
 	l.Begin(&a)
 	l.End(&a)
 	a.Spend(monoNow(), time.Second, 1000)
@@ -95,6 +107,10 @@ func TestAwaitShare(t *testing.T) {
 		t.Error("waits with no other account's request in flight")
 	}
 	l.Begin(&b)
+	if l.overShare(&a, monoNow()) {
+		t.Error("an account not held waits")
+	}
+	a.SetHeld(true)
 	if !l.overShare(&a, monoNow()) {
 		t.Fatal("does not wait beside another account's request")
 	}
@@ -113,5 +129,37 @@ func TestAwaitShare(t *testing.T) {
 	<-done
 	if a.Throttled.Load() != 0 || l.throttled.Load() != 0 {
 		t.Errorf("after the wait: throttled %d, %d", a.Throttled.Load(), l.throttled.Load())
+	}
+
+	// Released by no longer being held, another request still in flight.
+	l.Begin(&b)
+	defer l.End(&b)
+	done = make(chan struct{})
+	go func() { defer close(done); l.AwaitShare(&a) }()
+	for a.Throttled.Load() == 0 {
+		a.Spend(monoNow(), time.Second, 1000)
+		runtime.Gosched()
+	}
+	a.SetHeld(false)
+	<-done
+}
+
+// TestHeld: the busiest account is held, and those near it; one the cap
+// leaves at two thirds of the busiest (half again its rate, nextLimit)
+// is not, nor an idle one.
+func TestHeld(t *testing.T) {
+	for _, c := range []struct {
+		avg, top float64
+		want     bool
+	}{
+		{0.5, 0.5, true},
+		{0.45, 0.5, true},
+		{0.5 / 1.5, 0.5, false},
+		{0.05, 0.5, false},
+		{0, 0, false},
+	} {
+		if got := held(c.avg, c.top); got != c.want {
+			t.Errorf("held(%v, %v) = %v, want %v", c.avg, c.top, got, c.want)
+		}
 	}
 }

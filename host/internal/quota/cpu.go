@@ -31,6 +31,7 @@ type CPU struct {
 
 	used   atomic.Int64 // nanoseconds its guest calls have run, in all
 	listed atomic.Bool  // known to the host's share of the cores (guest.Load)
+	held   atomic.Bool  // among the busiest accounts while the host is congested (SetHeld)
 
 	gateOnce sync.Once
 	gate     chan struct{} // capacity 1: held by the one call of an indebted account that runs
@@ -64,6 +65,18 @@ func (c *CPU) Charge(now time.Time, d time.Duration, share int64) time.Time {
 
 // Use records that one of the account's guest calls ran for d.
 func (c *CPU) Use(d time.Duration) { c.used.Add(int64(d)) }
+
+// SetHeld records whether the account is among those the host's share
+// of the cores holds down (the busiest, while the host is congested):
+// only they spend their share (Spend) and wait for it.
+func (c *CPU) SetHeld(held bool) {
+	if c.held.Load() != held {
+		c.held.Store(held)
+	}
+}
+
+// Held reports what SetHeld last recorded.
+func (c *CPU) Held() bool { return c != nil && c.held.Load() }
 
 // Used returns how long the account's guest calls have run, in all.
 func (c *CPU) Used() time.Duration { return time.Duration(c.used.Load()) }
