@@ -32,10 +32,10 @@ import (
 // and others are served (AwaitShare). The cap never goes below half
 // again the rate of the second-busiest account, nor below minShare: an
 // account that uses less than the others never waits for it, and the
-// busiest account is held down to no less than the others' rate. (Before
-// only the busiest were held, every account spent under the cap, and a
-// victim of the congestion whose calls waited for a core mid-call — their
-// time counting as run, up to a millisecond each — went over it: in a
+// busiest account is held down to no less than the others' rate. (When
+// every account spent its share under the cap, a victim of the
+// congestion whose calls waited for a core mid-call — their time
+// counting as run, up to a millisecond each — went over it: in a
 // trace of the smallwrites attack, the victim's requests slower than 3 ms
 // had waited 15 ms each, on average, for their own account's share.)
 const (
