@@ -176,18 +176,26 @@ type Header struct {
 // horizontal tab.
 func CheckHeaders(h []Header) error {
 	for i, f := range h {
-		if f.Name == "" {
-			return fmt.Errorf("header %d: empty name", i)
+		if err := checkHeader(i, f.Name, f.Value); err != nil {
+			return err
 		}
-		for j := 0; j < len(f.Name); j++ {
-			if !isTokenChar(f.Name[j]) {
-				return fmt.Errorf("header %d: name %q: byte %#02x is not allowed in a header name", i, f.Name, f.Name[j])
-			}
+	}
+	return nil
+}
+
+// checkHeader checks header i's name and value for CheckHeaders.
+func checkHeader[S string | []byte](i int, name, value S) error {
+	if len(name) == 0 {
+		return fmt.Errorf("header %d: empty name", i)
+	}
+	for j := 0; j < len(name); j++ {
+		if !isTokenChar(name[j]) {
+			return fmt.Errorf("header %d: name %q: byte %#02x is not allowed in a header name", i, name, name[j])
 		}
-		for j := 0; j < len(f.Value); j++ {
-			if b := f.Value[j]; b < 0x20 && b != '\t' || b == 0x7f {
-				return fmt.Errorf("header %d (%s): control byte %#02x is not allowed in a header value", i, f.Name, b)
-			}
+	}
+	for j := 0; j < len(value); j++ {
+		if b := value[j]; b < 0x20 && b != '\t' || b == 0x7f {
+			return fmt.Errorf("header %d (%s): control byte %#02x is not allowed in a header value", i, name, b)
 		}
 	}
 	return nil
@@ -473,6 +481,35 @@ func DecodeResponse(b []byte) (*Response, error) {
 		return nil, fmt.Errorf("decode response: status %d is not in 100-599", st)
 	}
 	return r, nil
+}
+
+// CheckResponse checks an encoded Response as DecodeResponse and then
+// CheckHeaders on its headers would, without decoding it (nothing is
+// allocated), and returns the length of its body. A malformed encoding is
+// reported as DecodeResponse reports it; a header that is not allowed, as
+// CheckHeaders does, prefixed with "response: ".
+func CheckResponse(b []byte) (bodyLen int, err error) {
+	d := Decoder{B: b}
+	st := d.U32()
+	var bad error // the first header not allowed
+	n := d.count(8)
+	for i := 0; i < n && d.Err == nil; i++ {
+		name, value := d.Bytes(), d.Bytes()
+		if d.Err == nil && bad == nil {
+			bad = checkHeader(i, name, value)
+		}
+	}
+	body := d.Bytes()
+	if err := d.End(); err != nil {
+		return 0, fmt.Errorf("decode response: %w", err)
+	}
+	if st < 100 || st > 599 {
+		return 0, fmt.Errorf("decode response: status %d is not in 100-599", st)
+	}
+	if bad != nil {
+		return 0, fmt.Errorf("response: %w", bad)
+	}
+	return len(body), nil
 }
 
 // AppendObjectInfo appends the encoding of o to b.

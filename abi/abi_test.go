@@ -3,6 +3,7 @@ package abi
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -132,6 +133,65 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 		if re := AppendResponse(nil, r); !bytes.Equal(re, b) {
 			t.Fatalf("re-encoding differs")
+		}
+	})
+}
+
+// checkByDecoding is what CheckResponse stands for: DecodeResponse, then
+// CheckHeaders on the headers.
+func checkByDecoding(b []byte) (int, error) {
+	r, err := DecodeResponse(b)
+	if err != nil {
+		return 0, err
+	}
+	if err := CheckHeaders(r.Headers); err != nil {
+		return 0, fmt.Errorf("response: %w", err)
+	}
+	return len(r.Body), nil
+}
+
+func TestCheckResponse(t *testing.T) {
+	good := AppendResponse(nil, &Response{Status: 200, Headers: []Header{{"Content-Type", "text/plain"}, {"X-A", "b\tc"}}, Body: []byte("hello")})
+	cases := map[string][]byte{
+		"good":         good,
+		"no headers":   AppendResponse(nil, &Response{Status: 204}),
+		"status 99":    AppendResponse(nil, &Response{Status: 99}),
+		"status 600":   AppendResponse(nil, &Response{Status: 600}),
+		"empty name":   AppendResponse(nil, &Response{Status: 200, Headers: []Header{{"", "v"}}}),
+		"bad name":     AppendResponse(nil, &Response{Status: 200, Headers: []Header{{"a b", "v"}}}),
+		"bad value":    AppendResponse(nil, &Response{Status: 200, Headers: []Header{{"a", "v\r\nx: y"}}}),
+		"trailing":     append(bytes.Clone(good), 0),
+		"huge count":   {200, 0, 0, 0, 0xff, 0xff, 0xff, 0xff},
+		"bad then cut": AppendResponse(nil, &Response{Status: 200, Headers: []Header{{"a b", "v"}}})[:12],
+	}
+	for i := 0; i < len(good); i++ {
+		cases[fmt.Sprintf("first %d bytes", i)] = good[:i]
+	}
+	for name, b := range cases {
+		n, err := CheckResponse(b)
+		wantN, wantErr := checkByDecoding(b)
+		if n != wantN || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Errorf("%s: got %d, %v; want %d, %v", name, n, err, wantN, wantErr)
+		}
+	}
+	if n, err := CheckResponse(good); err != nil || n != 5 {
+		t.Errorf("good: got %d, %v", n, err)
+	}
+	if a := testing.AllocsPerRun(100, func() { _, _ = CheckResponse(good) }); a != 0 {
+		t.Errorf("CheckResponse allocates %v times", a)
+	}
+}
+
+// FuzzCheckResponse: CheckResponse agrees with decoding and checking the
+// headers on every input.
+func FuzzCheckResponse(f *testing.F) {
+	f.Add(AppendResponse(nil, &Response{Status: 200, Headers: []Header{{"a", "b"}}, Body: []byte("b")}))
+	f.Add(AppendResponse(nil, &Response{Status: 200, Headers: []Header{{"a\x00", "b"}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := CheckResponse(b)
+		wantN, wantErr := checkByDecoding(b)
+		if n != wantN || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("got %d, %v; want %d, %v", n, err, wantN, wantErr)
 		}
 	})
 }

@@ -82,9 +82,10 @@ type Call struct {
 	// alarmSet is whether the handler set or deleted its alarm (and no
 	// rollback undid it): then the alarm it leaves is its own decision.
 	alarmSet bool
-	names    []namedID // IDs this call derived from names
-	args     args      // the parameters of the host call under way
-	ws       outbox    // WebSocket frames and sockets this call made
+	names    []namedID   // IDs this call derived from names
+	args     args        // the parameters of the host call under way
+	ws       outbox      // WebSocket frames and sockets this call made
+	ctx      callContext // what context returns: the parent's and c
 }
 
 // calls holds emptied Calls for NewCall: a Call is about 700 bytes, and
@@ -132,9 +133,26 @@ func callFrom(ctx context.Context) *Call {
 }
 
 // context returns ctx carrying c, for the host functions and the fuel
-// function the guest calls.
+// function the guest calls. It is valid until c is freed, like c.
 func (c *Call) context(ctx context.Context) context.Context {
-	return context.WithValue(ctx, callKey{}, c)
+	c.ctx = callContext{Context: ctx, c: c}
+	return &c.ctx
+}
+
+// callContext is a call's context: its parent's, carrying the call (what
+// context.WithValue makes, kept in the Call, so that a call allocates no
+// context: Calls are pooled).
+type callContext struct {
+	context.Context
+	c *Call
+}
+
+// Value returns the call for callKey, and the parent's values otherwise.
+func (x *callContext) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return x.c
+	}
+	return x.Context.Value(key)
 }
 
 // Deadline is when the call's time runs out, as it stands now (waits in

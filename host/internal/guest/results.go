@@ -46,15 +46,12 @@ func respond(_ context.Context, c *Call, a *args) abi.Code {
 	}
 	switch c.kind {
 	case WorkerFetch, ObjectFetch:
-		r, err := abi.DecodeResponse(b)
+		body, err := abi.CheckResponse(b)
 		if err != nil {
 			return c.errorf(abi.BadEncoding, "%v", err)
 		}
-		if err := abi.CheckHeaders(r.Headers); err != nil {
-			return c.errorf(abi.BadEncoding, "response: %v", err)
-		}
-		if limit := c.inst.m.limits.ResponseBody; int64(len(r.Body)) > limit {
-			return c.errorf(abi.TooLarge, "response body of %d bytes is over the limit of %d", len(r.Body), limit)
+		if limit := c.inst.m.limits.ResponseBody; int64(body) > limit {
+			return c.errorf(abi.TooLarge, "response body of %d bytes is over the limit of %d", body, limit)
 		}
 		h, code := c.holdBody(len(b))
 		if code != abi.OK {

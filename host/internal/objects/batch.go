@@ -36,15 +36,17 @@ type pending struct {
 	input []byte
 	from  *guest.Call // the Worker's call that asks (nil: none): the response goes to it
 	depth int         // in a chain of stub calls (depthOf)
-	// learn, if set, runs under the object's turn before the handler: a
-	// request that found its object by name tells it the name.
-	learn func(*object)
+	// name, if hasName, is the name the request found its object by: an
+	// object that does not know its name yet learns it under its turn,
+	// before the handler runs.
+	name    string
+	hasName bool
 	// before, if set, runs after the handler succeeded, before the
 	// commit (an alarm's deletes it); its error fails the call and drops
 	// its writes.
 	before func(*guest.Call) error
 	state  atomic.Int32  // waiting, taken or abandoned
-	done   chan struct{} // closed once it has run and its outcome is set (nil: run alone)
+	done   chan struct{} // closed once it has run and its outcome is set (nil: it never waited in a queue)
 
 	resp []byte
 	code abi.Code
@@ -59,7 +61,7 @@ const (
 )
 
 func newPending(ctx context.Context, input []byte, from *guest.Call) *pending {
-	return &pending{ctx: ctx, input: input, from: from, depth: depthOf(from), done: make(chan struct{})}
+	return &pending{ctx: ctx, input: input, from: from, depth: depthOf(from)}
 }
 
 // abandon gives up p while it still waits; it reports false once a batch
@@ -87,6 +89,13 @@ func (q *batchQueue) push(p *pending) {
 	q.mu.Lock()
 	q.items = append(q.items, p)
 	q.mu.Unlock()
+}
+
+// empty reports whether no event waits in q.
+func (q *batchQueue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) == 0
 }
 
 // take takes up to batchMax of the oldest events still waiting, dropping
@@ -124,16 +133,18 @@ func (q *batchQueue) giveBack(rest []*pending) {
 // to get the turn runs batches of them until its own has run. kind and
 // handler name the handler. It reports false if p did not run: the host
 // began to stop, or p's context ended or its deadline (zero: none) passed,
-// before a batch took it.
+// before a batch took it. An event that finds o idle and nothing waiting
+// runs alone at once, never queued: most events of most objects.
 func (r *Registry) combine(o *object, q *batchQueue, p *pending, kind guest.Kind, handler string, deadline time.Time) bool {
-	q.push(p)
 	r.nWaiting.Add(1)
 	defer r.nWaiting.Add(-1)
 	if o.tryAcquire() {
-		r.runBatches(o, q, p, kind, handler)
+		r.runTurn(o, q, p, kind, handler, false)
 		o.release()
 		return true
 	}
+	p.done = make(chan struct{})
+	q.push(p)
 	var expired <-chan time.Time
 	if !deadline.IsZero() {
 		t := time.NewTimer(time.Until(deadline))
@@ -146,7 +157,7 @@ func (r *Registry) combine(o *object, q *batchQueue, p *pending, kind guest.Kind
 		case <-p.done:
 			return true
 		case o.turn <- struct{}{}:
-			r.runBatches(o, q, p, kind, handler)
+			r.runTurn(o, q, p, kind, handler, true)
 			o.release()
 			return true
 		case <-expired:
@@ -168,13 +179,34 @@ func (r *Registry) combine(o *object, q *batchQueue, p *pending, kind guest.Kind
 	}
 }
 
-// runBatches runs batches of q's events until p has run. The caller holds
-// o's turn.
-func (r *Registry) runBatches(o *object, q *batchQueue, p *pending, kind guest.Kind, handler string) {
+// runTurn runs p on o, whose turn the caller holds, and returns once p
+// has run. Unless queued (p waits in q), p runs alone if nothing waits in
+// q once its account may run (Load.AwaitShare): most events of most
+// objects, never queued. Otherwise it runs batches of q's events — p
+// first, if it was not queued — until p has run.
+func (r *Registry) runTurn(o *object, q *batchQueue, p *pending, kind guest.Kind, handler string, queued bool) {
 	cpu := o.ns.version().Module.CPU()
 	r.o.Load.Begin(cpu)
 	defer r.o.Load.End(cpu)
 	r.o.Load.AwaitShare(cpu)
+	if !queued {
+		if f := r.o.BeforeBatch; f != nil {
+			f(kind)
+		}
+		// Only the holder of the turn takes from q: an event queued after
+		// this check waits for the turn, and is not passed over.
+		if q.empty() {
+			p.state.Store(taken)
+			one := [1]*pending{p}
+			o.runBatch(kind, one[:])
+			if p.err != nil {
+				logFailure(p.ctx, o, handler, p.code, p.err)
+			}
+			return
+		}
+		p.done = make(chan struct{})
+		q.giveBack([]*pending{p})
+	}
 	for {
 		select {
 		case <-p.done:
@@ -237,8 +269,8 @@ func (o *object) runBatch(kind guest.Kind, batch []*pending) int {
 		}
 		cl := call{p: p, w: v.Module.NewWrites()}
 		calls = append(calls, cl)
-		if p.learn != nil {
-			p.learn(o)
+		if p.hasName && !o.hasName {
+			o.name, o.hasName = p.name, true
 		}
 		sp := txn.Savepoint()
 		if o.inst == nil {

@@ -28,13 +28,7 @@ func (r *Registry) deliverBatched(ctx context.Context, o *object, d Delivery) (r
 	}
 	defer o.waiters.Add(-1)
 	p := newPending(ctx, d.Request, d.From)
-	if d.HasName {
-		p.learn = func(o *object) {
-			if !o.hasName {
-				o.name, o.hasName = d.Name, true
-			}
-		}
-	}
+	p.name, p.hasName = d.Name, d.HasName
 	if !r.combine(o, &o.fetches, p, guest.ObjectFetch, "fetch", d.Deadline) {
 		select {
 		case <-r.o.Load.Stopping():

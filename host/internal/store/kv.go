@@ -141,7 +141,11 @@ func (kv *KV) GetInto(buf []byte, t *Txn, key []byte, now int64, between func())
 	if err := checkKVKey(key); err != nil {
 		return nil, buf, false, err
 	}
-	raw, ok, err := getAppend(buf, t.reader(), kv.key(key), between)
+	r, err := t.reader()
+	if err != nil {
+		return nil, buf, false, fmt.Errorf("kv get: %w", err)
+	}
+	raw, ok, err := getAppend(buf, r, kv.key(key), between)
 	if err != nil || !ok {
 		return nil, buf, false, err
 	}
@@ -240,7 +244,11 @@ func (kv *KV) List(t *Txn, prefix []byte, cursor string, limit int, now int64) (
 		// The smallest key after `after` is after+0x00.
 		lower = append(kv.key(after), 0)
 	}
-	it, err := t.reader().NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	r, err := t.reader()
+	if err != nil {
+		return nil, fmt.Errorf("kv list: %w", err)
+	}
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, fmt.Errorf("kv list: %w", err)
 	}

@@ -81,7 +81,11 @@ func (s *Store) SetAlarm(t *Txn, a Alarm) error {
 
 // GetAlarm returns the object's alarm as t sees it.
 func (s *Store) GetAlarm(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) (Alarm, bool, error) {
-	v, ok, err := getCopy(t.reader(), alarmKey(nsid, id))
+	r, err := t.reader()
+	if err != nil {
+		return Alarm{}, false, fmt.Errorf("read alarm: %w", err)
+	}
+	v, ok, err := getCopy(r, alarmKey(nsid, id))
 	if err != nil || !ok {
 		return Alarm{}, false, err
 	}
@@ -143,7 +147,11 @@ func objectNameKey(nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) []byte {
 // ObjectName returns the name an object was created with, if it was
 // reached through idFromName.
 func (s *Store) ObjectName(t *Txn, nsid [NamespaceIDLen]byte, id [ObjectIDLen]byte) (string, bool, error) {
-	v, ok, err := getCopy(t.reader(), objectNameKey(nsid, id))
+	r, err := t.reader()
+	if err != nil {
+		return "", false, fmt.Errorf("read object name: %w", err)
+	}
+	v, ok, err := getCopy(r, objectNameKey(nsid, id))
 	if err != nil {
 		return "", false, fmt.Errorf("read object name: %w", err)
 	}

@@ -83,7 +83,11 @@ func (o *Object) Get(t *Txn, key []byte) ([]byte, bool, error) {
 			return nil, false, fmt.Errorf("storage get: %w", err)
 		}
 	}
-	v, ok, err := getCopy(t.reader(), o.key(key))
+	r, err := t.reader()
+	if err != nil {
+		return nil, false, fmt.Errorf("storage get: %w", err)
+	}
+	v, ok, err := getCopy(r, o.key(key))
 	if err != nil {
 		return nil, false, fmt.Errorf("storage get: %w", err)
 	}
@@ -112,7 +116,11 @@ func (o *Object) Delete(t *Txn, key []byte) (bool, error) {
 		return false, err
 	}
 	k := o.key(key)
-	_, ok, err := getCopy(t.reader(), k)
+	r, err := t.reader()
+	if err != nil {
+		return false, fmt.Errorf("storage delete: %w", err)
+	}
+	_, ok, err := getCopy(r, k)
 	if err != nil {
 		return false, fmt.Errorf("storage delete: %w", err)
 	}
@@ -275,7 +283,11 @@ func (o *Object) openCursor(t *Txn, lo ListOptions) (*cursor, error) {
 	if bytes.Compare(lower, upper) >= 0 {
 		return nil, nil
 	}
-	it, err := t.reader().NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	r, err := t.reader()
+	if err != nil {
+		return nil, fmt.Errorf("storage list: %w", err)
+	}
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, fmt.Errorf("storage list: %w", err)
 	}

@@ -212,6 +212,57 @@ func TestTxn_Savepoint(t *testing.T) {
 	}
 }
 
+// TestTxn_IndexedOnRead: a Txn's writes go to a plain batch until a read
+// after them, which indexes it; reads before and after, listings, writes
+// after the read, a rollback past it and the commit all see what they
+// would with an indexed batch from the start.
+func TestTxn_IndexedOnRead(t *testing.T) {
+	s := openMem(t)
+	o := testObject(s, 1)
+	tx := s.NewTxn()
+	if _, ok, _ := o.Get(tx, []byte("a")); ok {
+		t.Fatal("a before any write")
+	}
+	_ = o.Put(tx, []byte("a"), []byte("1"))
+	_ = o.Put(tx, []byte("b"), []byte("1"))
+	if tx.indexed {
+		t.Fatal("writes alone indexed the batch")
+	}
+	sp := tx.Savepoint()
+	if v, ok, err := o.Get(tx, []byte("a")); err != nil || !ok || string(v) != "1" {
+		t.Fatalf("a after its put: %q, %v, %v", v, ok, err)
+	}
+	if !tx.indexed || tx.Writes() != 2 {
+		t.Fatalf("after a read: indexed %v, %d writes", tx.indexed, tx.Writes())
+	}
+	_ = o.Put(tx, []byte("a"), []byte("2"))
+	if existed, err := o.Delete(tx, []byte("b")); err != nil || !existed {
+		t.Fatalf("delete b: %v, %v", existed, err)
+	}
+	_ = o.Put(tx, []byte("c"), []byte("3"))
+	if es, _, _ := o.List(tx, ListOptions{}); fmt.Sprint(keysOf(es)) != "[a c]" {
+		t.Errorf("listed %v, want [a c]", keysOf(es))
+	}
+	if err := tx.RollbackTo(sp); err != nil {
+		t.Fatal(err)
+	}
+	if es, _, _ := o.List(tx, ListOptions{}); fmt.Sprint(keysOf(es)) != "[a b]" {
+		t.Errorf("after the rollback %v, want [a b]", keysOf(es))
+	}
+	if v, _, _ := o.Get(tx, []byte("a")); string(v) != "1" {
+		t.Errorf("a after the rollback = %q, want 1", v)
+	}
+	_ = o.Put(tx, []byte("d"), []byte("4"))
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := s.NewTxn()
+	defer r.Discard()
+	if es, _, _ := o.List(r, ListOptions{}); fmt.Sprint(keysOf(es)) != "[a b d]" {
+		t.Errorf("committed %v, want [a b d]", keysOf(es))
+	}
+}
+
 func TestAlarms(t *testing.T) {
 	s := openMem(t)
 	var ns [NamespaceIDLen]byte

@@ -12,19 +12,34 @@ import (
 // writes. Nothing is visible to others until Commit, which syncs. A Txn is
 // used by one goroutine at a time and must end with Commit or Discard.
 type Txn struct {
-	s      *Store
-	b      *pebble.Batch // nil until the first write
-	cursor *cursor       // the last listing page's iterator (Object.Page); nil: none
+	s       *Store
+	b       *pebble.Batch // nil until the first write
+	indexed bool          // b is indexed: reads see its writes
+	cursor  *cursor       // the last listing page's iterator (Object.Page); nil: none
 }
 
 // NewTxn starts a transaction.
 func (s *Store) NewTxn() *Txn { return &Txn{s: s} }
 
-func (t *Txn) reader() pebble.Reader {
-	if t.b != nil {
-		return t.b
+// reader returns what the Txn reads through: the database, or once it
+// holds writes, an indexed batch over it. Writes go to a plain batch
+// until the first read after them, which indexes it (one copy): most
+// requests that write read nothing afterwards, and an indexed batch costs
+// an index entry for each write and the index itself.
+func (t *Txn) reader() (pebble.Reader, error) {
+	if t.b == nil {
+		return t.s.db, nil
 	}
-	return t.s.db
+	if !t.indexed {
+		ib := t.s.db.NewIndexedBatch()
+		if err := ib.Apply(t.b, nil); err != nil {
+			_ = ib.Close()
+			return nil, fmt.Errorf("index the transaction's writes: %w", err)
+		}
+		_ = t.b.Close()
+		t.b, t.indexed = ib, true
+	}
+	return t.b, nil
 }
 
 // batch returns the batch to write to. A write ends the open listing:
@@ -32,7 +47,7 @@ func (t *Txn) reader() pebble.Reader {
 func (t *Txn) batch() *pebble.Batch {
 	t.closeCursor()
 	if t.b == nil {
-		t.b = t.s.db.NewIndexedBatch()
+		t.b, t.indexed = t.s.db.NewBatch(), false
 	}
 	return t.b
 }
