@@ -477,10 +477,19 @@ func DecodeResponse(b []byte) (*Response, error) {
 	if err := d.End(); err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)
 	}
-	if st < 100 || st > 599 {
-		return nil, fmt.Errorf("decode response: status %d is not in 100-599", st)
+	if err := checkStatus(st); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// checkStatus checks a decoded response's status, for DecodeResponse and
+// CheckResponse.
+func checkStatus(st uint32) error {
+	if st < 100 || st > 599 {
+		return fmt.Errorf("decode response: status %d is not in 100-599", st)
+	}
+	return nil
 }
 
 // CheckResponse checks an encoded Response as DecodeResponse and then
@@ -503,8 +512,8 @@ func CheckResponse(b []byte) (bodyLen int, err error) {
 	if err := d.End(); err != nil {
 		return 0, fmt.Errorf("decode response: %w", err)
 	}
-	if st < 100 || st > 599 {
-		return 0, fmt.Errorf("decode response: status %d is not in 100-599", st)
+	if err := checkStatus(st); err != nil {
+		return 0, err
 	}
 	if bad != nil {
 		return 0, fmt.Errorf("response: %w", bad)
