@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dohost/dohost/abi"
@@ -36,8 +38,12 @@ type promMetrics struct {
 	commits  prometheus.Histogram     // synced commits' duration
 	commitSz prometheus.Histogram     // and size
 
-	handlersMu sync.RWMutex
-	handlers   map[[2]string]*handlerMetrics // by class and handler
+	// handlers are the series by class and handler: a map never changed
+	// once stored, replaced whole under handlersMu when a pair is new, so
+	// that a lookup writes to no memory the other cores read (a read lock
+	// would, on every handler run).
+	handlersMu sync.Mutex
+	handlers   atomic.Pointer[map[[2]string]*handlerMetrics]
 }
 
 // handlerMetrics are one class's handler's series that nearly every run
@@ -50,19 +56,25 @@ type handlerMetrics struct {
 // handler returns the series of class's handler.
 func (m *promMetrics) handler(class, handler string) *handlerMetrics {
 	k := [2]string{class, handler}
-	m.handlersMu.RLock()
-	h := m.handlers[k]
-	m.handlersMu.RUnlock()
-	if h != nil {
+	if hs := m.handlers.Load(); hs != nil {
+		if h := (*hs)[k]; h != nil {
+			return h
+		}
+	}
+	m.handlersMu.Lock()
+	defer m.handlersMu.Unlock()
+	var old map[[2]string]*handlerMetrics
+	if hs := m.handlers.Load(); hs != nil {
+		old = *hs
+	}
+	if h := old[k]; h != nil {
 		return h
 	}
-	h = &handlerMetrics{ok: m.calls.WithLabelValues(class, handler, "ok"), time: m.callTime.WithLabelValues(class, handler)}
-	m.handlersMu.Lock()
-	if m.handlers == nil {
-		m.handlers = map[[2]string]*handlerMetrics{}
-	}
-	m.handlers[k] = h
-	m.handlersMu.Unlock()
+	h := &handlerMetrics{ok: m.calls.WithLabelValues(class, handler, "ok"), time: m.callTime.WithLabelValues(class, handler)}
+	hs := make(map[[2]string]*handlerMetrics, len(old)+1)
+	maps.Copy(hs, old)
+	hs[k] = h
+	m.handlers.Store(&hs)
 	return h
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -213,7 +214,7 @@ func (l *Load) Begin(cpu *quota.CPU) {
 		if prev := l.last.Swap(cpu); prev != cpu && prev != nil {
 			// Two accounts' work interleaves: each is served beside
 			// another.
-			now := monoNow()
+			now := mono.Now()
 			cpu.SharedAt(now)
 			prev.SharedAt(now)
 		}
@@ -285,16 +286,6 @@ const (
 // it is counted as long for before it runs (tickAhead).
 const copyCost = time.Nanosecond
 
-// monoEpoch anchors monoNow.
-var monoEpoch = time.Now()
-
-// monoNow is the time now read from the monotonic clock alone: one clock
-// reading where time.Now takes two (wall and monotonic), and a call's
-// clock reads it several times a request. Its wall part is the epoch's
-// plus the time since; the clock only compares and subtracts times, which
-// use the monotonic part.
-func monoNow() time.Time { return monoEpoch.Add(time.Since(monoEpoch)) }
-
 // measure adds the call's running time since the last reading. If the
 // goroutine moved to another thread meanwhile (it was descheduled, so it
 // waited), or there was no reading (rebase), the wall time counts, up to
@@ -316,7 +307,7 @@ func (k *clock) measure(now time.Time) {
 // end within measureAfter, nearly all, never pay for a reading.
 func (k *clock) rebase() {
 	k.tid = -1
-	k.measured = monoNow()
+	k.measured = mono.Now()
 	k.yielded = k.measured // it waited: others had the core meanwhile
 }
 
@@ -344,7 +335,7 @@ func (k *clock) blocked(d time.Duration) {
 // account's share of the cores (Load.spend).
 func (k *clock) stop() {
 	if k.load != nil && k.cpu != nil && k.load.shared.Load() {
-		now := monoNow()
+		now := mono.Now()
 		k.load.spend(k.cpu, now, k.ran+min(now.Sub(k.measured), time.Millisecond))
 	}
 	k.release()
@@ -478,7 +469,7 @@ func (k *clock) waited(d time.Duration) {
 	if k.load != nil && k.load.stopping.Load() {
 		panic(ErrStopping)
 	}
-	if monoNow().After(k.deadline) {
+	if mono.Now().After(k.deadline) {
 		panic(errDeadline)
 	}
 	k.rebase()
@@ -511,7 +502,7 @@ func (k *clock) tick() { k.tickAhead(0) }
 // of bytes: the call counts as long if it will be, so that it waits for a
 // long slot before the work, not after it.
 func (k *clock) tickAhead(ahead time.Duration) {
-	now := monoNow()
+	now := mono.Now()
 	if now.After(k.deadline) {
 		panic(errDeadline)
 	}
@@ -589,12 +580,12 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		case !k.slotted:
 			k.throttle()
 			k.await(k.load.long, &k.load.longWaiting, &k.slotted)
-			k.slotAt = monoNow()
+			k.slotAt = mono.Now()
 		case k.load.longWaiting.Load() > 0 && now.Sub(k.slotAt) >= longTurn:
 			// Others wait for a slot: to the back of the line.
 			k.dropSlot()
 			k.await(k.load.long, &k.load.longWaiting, &k.slotted)
-			k.slotAt = monoNow()
+			k.slotAt = mono.Now()
 		}
 	}
 	if k.slotted {
@@ -603,7 +594,7 @@ func (k *clock) tickAhead(ahead time.Duration) {
 		// them): a request, or the database's log writer, waits at most
 		// a slice for it, not the scheduler's 10 ms. The wait is not its
 		// running time (yield).
-		k.yield(monoNow())
+		k.yield(mono.Now())
 	}
 	k.slice = 0
 }
@@ -637,7 +628,7 @@ func (k *clock) yield(now time.Time) {
 	} else {
 		k.tid, k.tcpu = threadCPU()
 	}
-	k.measured = monoNow()
+	k.measured = mono.Now()
 	k.yielded = k.measured
 }
 

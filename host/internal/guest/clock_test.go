@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/quota"
 )
 
@@ -250,7 +251,7 @@ func hog(stop <-chan struct{}, turns chan<- time.Time) {
 		for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); {
 		}
 		select {
-		case turns <- monoNow():
+		case turns <- mono.Now():
 		default:
 		}
 		runtime.Gosched()

@@ -278,9 +278,11 @@ func wrap(f *abi.HostFunc, h hostFn) api.GoModuleFunc {
 			a.finish(c)
 		}
 		s[0] = uint64(uint32(code))
-		// The host call's time is the call's time: a loop of costly host
-		// calls meets its deadline (and its throttling) here, not only at
-		// the next fuel slice of its own code.
-		c.clock.tick()
+		// The host call's time is the call's time: it counts from the
+		// reading above, and the next check reads it — the next host
+		// call's, so that a loop of costly host calls meets its deadline
+		// (and its throttling) at each of them, or the next fuel slice's
+		// (a host call costs importCallWeight of it), or the call's end
+		// (clock.stop). No reading here: one less for every host call.
 	}
 }

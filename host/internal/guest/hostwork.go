@@ -3,6 +3,7 @@ package guest
 import (
 	"time"
 
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/quota"
 )
 
@@ -38,9 +39,9 @@ func (l *Load) AccountWork(cpu *quota.CPU, fn func()) {
 		return
 	}
 	l.awaitTurn(cpu, cpu.Next)
-	start := monoNow()
+	start := mono.Now()
 	fn()
-	now := monoNow()
+	now := mono.Now()
 	d := min(now.Sub(start), maxWorkCharge)
 	l.spend(cpu, now, d)
 	if l.othersWaiting(cpu) {
@@ -67,7 +68,7 @@ func (l *Load) awaitTurn(cpu *quota.CPU, nextTurn func() time.Time) {
 		}
 	}()
 	for {
-		now := monoNow()
+		now := mono.Now()
 		next := nextTurn()
 		if !next.After(now) || !l.othersWaiting(cpu) {
 			return

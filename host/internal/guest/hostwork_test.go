@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/quota"
 )
 
@@ -26,33 +27,33 @@ func TestAccountWork(t *testing.T) {
 	// Alone: nothing is charged.
 	l.Begin(&a)
 	l.AccountWork(&a, spin(2*time.Millisecond))
-	if a.InDebt(monoNow()) {
+	if a.InDebt(mono.Now()) {
 		t.Fatal("work charged while no other account's request was in flight")
 	}
 
 	// Beside b's request: charged startShare times over, each piece
 	// at most maxWorkCharge.
 	l.Begin(&b)
-	before := monoNow()
+	before := mono.Now()
 	l.AccountWork(&a, spin(maxWorkCharge/2))
 	if owed := a.Next().Sub(before); owed < startShare*maxWorkCharge/2 {
 		t.Fatalf("%v of work beside another account's request: owes %v, want at least %v", maxWorkCharge/2, owed, startShare*maxWorkCharge/2)
 	}
 	var c quota.CPU
 	l.AccountWork(&c, spin(3*maxWorkCharge))
-	if owed := c.Next().Sub(monoNow()); owed <= 0 || owed > startShare*maxWorkCharge {
+	if owed := c.Next().Sub(mono.Now()); owed <= 0 || owed > startShare*maxWorkCharge {
 		t.Fatalf("%v of work: owes %v, more than its cap of %v", 3*maxWorkCharge, owed, startShare*maxWorkCharge)
 	}
 
 	// The next work waits for the account's turn, throttled meanwhile.
-	a.Charge(monoNow(), 300*time.Millisecond, 1)
+	a.Charge(mono.Now(), 300*time.Millisecond, 1)
 	turn := a.Next()
 	var ran time.Time
 	var throttled int64
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.AccountWork(&a, func() { ran, throttled = monoNow(), a.Throttled.Load() })
+		l.AccountWork(&a, func() { ran, throttled = mono.Now(), a.Throttled.Load() })
 	}()
 	<-done
 	if ran.Before(turn) {
@@ -63,7 +64,7 @@ func TestAccountWork(t *testing.T) {
 	}
 
 	// With b's request gone, a debt of an hour holds nothing back.
-	a.Charge(monoNow(), time.Hour, 1)
+	a.Charge(mono.Now(), time.Hour, 1)
 	l.End(&b)
 	ranAlone := false
 	l.AccountWork(&a, func() { ranAlone = true })

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/quota"
 )
 
@@ -80,7 +81,7 @@ func (l *Load) listed() []*quota.CPU {
 // ahead (burst) and other accounts' requests are in flight, or until the
 // host stops. The wait counts as throttled.
 func (l *Load) AwaitShare(cpu *quota.CPU) {
-	if l == nil || cpu == nil || !l.overShare(cpu, monoNow()) {
+	if l == nil || cpu == nil || !l.overShare(cpu, mono.Now()) {
 		return
 	}
 	l.awaitTurn(cpu, func() time.Time {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/quota"
 )
 
@@ -60,7 +61,7 @@ func TestSpend(t *testing.T) {
 	var a, b quota.CPU
 	l.Begin(&a)
 	l.End(&a)
-	now := monoNow()
+	now := mono.Now()
 	if l.spend(&a, now, time.Millisecond); a.Used() != 0 {
 		t.Errorf("one account served: counted %v", a.Used())
 	}
@@ -102,22 +103,22 @@ func TestAwaitShare(t *testing.T) {
 	b.List()
 	l.Begin(&a)
 	l.End(&a)
-	a.Spend(monoNow(), time.Second, 1000)
-	if l.overShare(&a, monoNow()) {
+	a.Spend(mono.Now(), time.Second, 1000)
+	if l.overShare(&a, mono.Now()) {
 		t.Error("waits with no other account's request in flight")
 	}
 	l.Begin(&b)
-	if l.overShare(&a, monoNow()) {
+	if l.overShare(&a, mono.Now()) {
 		t.Error("an account not held waits")
 	}
 	a.SetHeld(true)
-	if !l.overShare(&a, monoNow()) {
+	if !l.overShare(&a, mono.Now()) {
 		t.Fatal("does not wait beside another account's request")
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); l.AwaitShare(&a) }()
 	for a.Throttled.Load() == 0 {
-		a.Spend(monoNow(), time.Second, 1000) // stays spent ahead however slow the machine
+		a.Spend(mono.Now(), time.Second, 1000) // stays spent ahead however slow the machine
 		select {
 		case <-done:
 			t.Fatal("AwaitShare returned while its account was over its share beside another's request")
@@ -137,7 +138,7 @@ func TestAwaitShare(t *testing.T) {
 	done = make(chan struct{})
 	go func() { defer close(done); l.AwaitShare(&a) }()
 	for a.Throttled.Load() == 0 {
-		a.Spend(monoNow(), time.Second, 1000)
+		a.Spend(mono.Now(), time.Second, 1000)
 		runtime.Gosched()
 	}
 	a.SetHeld(false)

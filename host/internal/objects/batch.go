@@ -9,6 +9,7 @@ import (
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -240,7 +241,7 @@ func (r *Registry) runTurn(o *object, q *batchQueue, p *pending, kind guest.Kind
 // it, and sets each event's outcome, its frames sent; it returns how many
 // it ran. The caller holds o's turn, and logs the failures.
 func (o *object) runBatch(kind guest.Kind, batch []*pending) int {
-	start := time.Now()
+	start := mono.Now()
 	// An instance of an earlier version ends here, between two of its
 	// events: the object switches to what was deployed since.
 	v := o.ns.version()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
@@ -206,9 +205,6 @@ func (ns *Namespace) ParseID(s string) (string, error) {
 	return e.hex, nil
 }
 
-// farFuture is the deadline of a request that no guest call waits for.
-const farFuture = 24 * time.Hour
-
 // Fetch implements guest.Namespace: it hands the request to the
 // placement.
 func (ns *Namespace) Fetch(ctx context.Context, from *guest.Call, id, name string, hasName bool, req []byte) ([]byte, abi.Code, error) {
@@ -224,8 +220,6 @@ func (ns *Namespace) deliver(ctx context.Context, from *guest.Call, oid ID, name
 	d := Delivery{Namespace: ns, ID: oid, Name: name, HasName: hasName, Request: req, From: from}
 	if from != nil {
 		d.Deadline = from.Deadline()
-	} else {
-		d.Deadline = time.Now().Add(farFuture)
 	}
 	return ns.r.placement.Deliver(ctx, d)
 }

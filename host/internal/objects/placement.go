@@ -31,7 +31,8 @@ type Delivery struct {
 	// Request is an encoded abi.Request, owned by the delivery.
 	Request []byte
 	// From is the guest call that makes the request (nil: none); the
-	// request waits for the object's turn until Deadline.
+	// request waits for the object's turn until Deadline (zero: as long
+	// as its context lasts).
 	From     *guest.Call
 	Deadline time.Time
 }

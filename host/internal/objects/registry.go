@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/sockets"
 	"github.com/dohost/dohost/host/internal/store"
 )
@@ -244,7 +245,7 @@ func (r *Registry) get(ns *Namespace, id ID) *object {
 func (r *Registry) put(o *object, used bool) {
 	var now time.Time
 	if used {
-		now = time.Now() // read before the lock: a clock reading is not free
+		now = mono.Now() // read before the lock: a clock reading is not free
 	}
 	s := o.sh
 	s.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/dohost/dohost/host/internal/mono"
 )
 
 // Txn collects the writes of one request. Reads through a Txn see its own
@@ -85,11 +86,15 @@ func (t *Txn) Commit() error {
 	if t.s.disk.refuse() {
 		return errDiskFull(b.Count())
 	}
-	start := time.Now()
+	f := t.s.onCommit
+	var start time.Time
+	if f != nil {
+		start = mono.Now()
+	}
 	if err := t.s.commits.commit(b); err != nil {
 		return fmt.Errorf("commit %d writes: %w", b.Count(), err)
 	}
-	if f := t.s.onCommit; f != nil {
+	if f != nil {
 		f(len(b.Repr()), time.Since(start))
 	}
 	return nil
