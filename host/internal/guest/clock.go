@@ -60,22 +60,28 @@ const (
 // also stops every guest call when the server shuts down (Stop). It is
 // safe for concurrent use.
 type Load struct {
-	inflight, throttled atomic.Int64
-	running             atomic.Int64 // work counted by Enter (guest calls among it)
-	stopping            atomic.Bool
-	stopOnce            sync.Once
-	stopped             chan struct{} // closed by Stop
+	// Read by every call and seldom written: on cache lines of their own,
+	// apart from the counters below that every request writes (read beside
+	// them, each reading waited for the line the other core had just
+	// written).
+	stopping atomic.Bool
+	shared   atomic.Bool  // two accounts or more served: their guest calls are counted
+	perMille atomic.Int64 // the cap on an account's share: a call's time is spent this many thousandths over (0: no cap)
+	stopOnce sync.Once
+	stopped  chan struct{} // closed by Stop
+	long     chan struct{} // a token for each long call running: all cores but one
+	procs    chan struct{} // a token for each call in guest code past its first turn (guestProcs)
+	_        [64]byte
 
-	long        chan struct{}             // a token for each long call running: all cores but one
-	last        atomic.Pointer[quota.CPU] // the account of the work Begin counted last
-	longWaiting atomic.Int64              // long calls waiting for a slot
-	procs       chan struct{}             // a token for each call in guest code past its first turn (guestProcs)
+	inflight, throttled atomic.Int64
+	running             atomic.Int64              // work counted by Enter (guest calls among it)
+	last                atomic.Pointer[quota.CPU] // the account of the work Begin counted last
+	longWaiting         atomic.Int64              // long calls waiting for a slot
+	_                   [64]byte
 
 	// The cores' share between accounts (share.go).
 	shareMu  sync.Mutex
 	accounts []*quota.CPU // every account served so far; guarded by shareMu, only appended to
-	shared   atomic.Bool  // two accounts or more served: their guest calls are counted
-	perMille atomic.Int64 // the cap on an account's share: a call's time is spent this many thousandths over (0: no cap)
 }
 
 // NewLoad returns a Load for a server on this machine: long calls run on

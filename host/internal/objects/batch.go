@@ -137,8 +137,8 @@ func (q *batchQueue) giveBack(rest []*pending) {
 // before a batch took it. An event that finds o idle and nothing waiting
 // runs alone at once, never queued: most events of most objects.
 func (r *Registry) combine(o *object, q *batchQueue, p *pending, kind guest.Kind, handler string, deadline time.Time) bool {
-	r.nWaiting.Add(1)
-	defer r.nWaiting.Add(-1)
+	o.sh.waiting.Add(1)
+	defer o.sh.waiting.Add(-1)
 	if o.tryAcquire() {
 		r.runTurn(o, q, p, kind, handler, false)
 		o.release()

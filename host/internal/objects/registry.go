@@ -102,7 +102,6 @@ type Registry struct {
 	graphMu sync.Mutex // guards every object's waitingOn
 
 	nStarted, nFailed, nEvicted, nTrimmed atomic.Int64
-	nWaiting                              atomic.Int64 // requests and events waiting for a turn
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -125,7 +124,12 @@ type registryShard struct {
 	mu      sync.Mutex
 	objects map[objectKey]*object // guarded by mu
 	lru     lru                   // guarded by mu: live objects, most recently used first
-	_       [64]byte              // keeps the parts' locks off each other's cache lines
+	// waiting counts the part's objects' requests and events waiting for
+	// a turn or running one: a count for the whole registry, written by
+	// every request on whichever core, cost each a wait for its cache
+	// line.
+	waiting atomic.Int64
+	_       [64]byte // keeps the parts' locks off each other's cache lines
 }
 
 // eachShard runs fn on every part of the registry in turn, holding the
@@ -191,8 +195,9 @@ func (r *Registry) Close() {
 
 // Stats returns the registry's counters.
 func (r *Registry) Stats() Stats {
-	live, records, hibernating := 0, 0, 0
+	live, records, hibernating, waiting := 0, 0, 0, int64(0)
 	r.eachShard(func(s *registryShard) {
+		waiting += s.waiting.Load()
 		live += s.lru.n
 		records += len(s.objects)
 		if len(s.objects) > s.lru.n {
@@ -209,7 +214,7 @@ func (r *Registry) Stats() Stats {
 		Hibernating: int64(hibernating),
 		AlarmsRun:   r.alarms.runs.Load(), AlarmsFailed: r.alarms.failures.Load(),
 		AlarmsPending: int64(r.alarms.pending()),
-		Waiting:       r.nWaiting.Load(),
+		Waiting:       waiting,
 	}
 }
 

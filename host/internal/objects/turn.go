@@ -35,8 +35,8 @@ func (o *object) acquire(ctx context.Context, deadline time.Time) (abi.Code, err
 		return abi.Overloaded, fmt.Errorf("object %s: %d requests are already queued (max_queue)", o.id, limit)
 	}
 	defer o.waiters.Add(-1)
-	o.r.nWaiting.Add(1)
-	defer o.r.nWaiting.Add(-1)
+	o.sh.waiting.Add(1)
+	defer o.sh.waiting.Add(-1)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	select {
