@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -77,17 +76,9 @@ func (c *committer) commit(b *pebble.Batch) error {
 	return err
 }
 
-// lead commits b with as much of the queue as fits a group, hands over to
-// the oldest request left (or stops), then tells the group's requests the
-// outcome. The caller counts in inflight.
-//
-// The hand-over comes first, and the leader then yields its P: the next
-// leader, readied into this P's next slot, runs at once, merges the queue
-// and puts it in the log, so that the next fsync starts as soon as it can.
-// Waking the group first put each of its requests in that slot in turn,
-// and the next leader behind them, and the leader's own request ran on
-// before any of them: the log's disk stood idle meanwhile (RATIONALE,
-// "The next group first").
+// lead commits b with as much of the queue as fits a group, tells their
+// requests the outcome, then hands over to the oldest request left, or
+// stops. The caller counts in inflight.
 func (c *committer) lead(b *pebble.Batch) error {
 	c.mu.Lock()
 	size, n := len(b.Repr()), 0
@@ -103,10 +94,13 @@ func (c *committer) lead(b *pebble.Batch) error {
 	}
 
 	err := c.commitGroup(b, group)
+	for _, r := range group {
+		r.err = err
+		r.done <- struct{}{}
+	}
 
 	c.mu.Lock()
-	handed := len(c.queue) > 0
-	if handed {
+	if len(c.queue) > 0 {
 		next := c.queue[0]
 		c.queue = append(c.queue[:0], c.queue[1:]...)
 		next.lead = true
@@ -115,13 +109,6 @@ func (c *committer) lead(b *pebble.Batch) error {
 		c.inflight--
 	}
 	c.mu.Unlock()
-	if handed {
-		runtime.Gosched()
-	}
-	for _, r := range group {
-		r.err = err
-		r.done <- struct{}{}
-	}
 	return err
 }
 
