@@ -1,13 +1,17 @@
 package host
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/dohost/dohost/abi"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -175,5 +179,43 @@ func TestMetrics_Traps(t *testing.T) {
 	}
 	if got := value(t, mf, "dohost_traps_total", map[string]string{"class": class, "cause": "exit"}); got != 1 {
 		t.Errorf("traps by exit: %v, want 1", got)
+	}
+}
+
+// TestMetrics_HandlerLookup: handler series are looked up without a lock
+// from many goroutines while new classes are added (the map is replaced
+// whole): every goroutine gets the same series for a class and handler,
+// and every run is counted in it.
+func TestMetrics_HandlerLookup(t *testing.T) {
+	m := newMetrics(nil)
+	const goroutines, classes = 8, 20
+	got := make([][]*handlerMetrics, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range classes {
+				class := fmt.Sprintf("acct/worker/C%d", (i+g)%classes)
+				got[g] = append(got[g], m.handler(class, "fetch"))
+				m.Handled(class, "fetch", abi.OK, "", time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range classes {
+		want := m.handler(fmt.Sprintf("acct/worker/C%d", i), "fetch")
+		for g := range goroutines {
+			if h := got[g][(i-g+classes)%classes]; h != want {
+				t.Fatalf("goroutine %d got other series for class C%d", g, i)
+			}
+		}
+		var pb dto.Metric
+		if err := want.ok.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		if n := pb.GetCounter().GetValue(); n != goroutines {
+			t.Errorf("class C%d: %v runs counted ok, want %d", i, n, goroutines)
+		}
 	}
 }
