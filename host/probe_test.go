@@ -23,7 +23,7 @@ import (
 var probeLangs = []string{"go", "c", "rust", "as", "js", "wat"}
 
 // wsProbeLangs are the languages of the WebSocket probe.
-var wsProbeLangs = []string{"go", "c", "rust", "as"}
+var wsProbeLangs = []string{"go", "c", "rust", "as", "js"}
 
 // probeWasm builds the probe of lang.
 func probeWasm(t testing.TB, lang string) string {

@@ -46,3 +46,28 @@ func TestSDKsCallEveryHostFunction(t *testing.T) {
 		}
 	}
 }
+
+// TestJSRuntimeCallsEveryHostFunction: the JavaScript runtime, built on
+// the C SDK, gives JavaScript every host function: its bridge (or its
+// handlers) calls the C SDK's function for each one. result_read and
+// respond are the C SDK's own, beneath every call and handler.
+func TestJSRuntimeCallsEveryHostFunction(t *testing.T) {
+	var src []byte
+	for _, f := range []string{"guests/js/runtime/bridge.c", "guests/js/runtime/runtime.c"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
+	}
+	beneath := map[string]bool{"result_read": true, "respond": true}
+	for _, f := range abi.HostFuncs {
+		if beneath[f.Name] {
+			continue
+		}
+		c := "dohost_" + strings.TrimPrefix(f.Name, "ns_") + "("
+		if !strings.Contains(string(src), c) {
+			t.Errorf("the JavaScript runtime does not give JavaScript the host function %s (no call of %s)", f.Name, c)
+		}
+	}
+}

@@ -522,6 +522,25 @@ FN(h_st_get) {
 	return bytes_or_null(ctx, code, v);
 }
 
+/* h_st_get_multi reads keys (at most 128) in one host call: an array of
+ * their values, null where a key is not stored. */
+FN(h_st_get_multi) {
+	UNUSED;
+	uint32_t n;
+	dohost_str *keys;
+	if (!js_strs(ctx, argv[0], &n, &keys)) {
+		return JS_EXCEPTION;
+	}
+	dohost_str *vals = dohost_alloc(sizeof(dohost_str) * (n + 1));
+	bool *found = dohost_alloc(sizeof(bool) * (n + 1));
+	CALL(dohost_storage_get_multi(n, keys, vals, found));
+	JSValue out = JS_NewArray(ctx);
+	for (uint32_t i = 0; i < n; i++) {
+		JS_SetPropertyUint32(ctx, out, i, found[i] ? new_buf(ctx, vals[i]) : JS_NULL);
+	}
+	return out;
+}
+
 FN(h_st_put) {
 	UNUSED;
 	STR(0, key);
@@ -742,6 +761,26 @@ FN(h_ws_send) {
 	return JS_UNDEFINED;
 }
 
+/* h_ws_broadcast(tag, except, message) sends message (a string: text,
+ * else binary) to every open socket with tag ("": all) but the socket
+ * except (0: none), in one host call, and gives how many it reached. */
+FN(h_ws_broadcast) {
+	UNUSED;
+	if (!in_object) {
+		return no_object(ctx, "broadcast");
+	}
+	STR(0, tag);
+	uint32_t except = socket_id(ctx, argv[1]), n;
+	if (JS_IsString(argv[2])) {
+		STR(2, s);
+		CALL(dohost_ws_broadcast(tag, except, DOHOST_WS_TEXT, s, &n));
+	} else {
+		BUF(2, b);
+		CALL(dohost_ws_broadcast(tag, except, DOHOST_WS_BINARY, b, &n));
+	}
+	return JS_NewUint32(ctx, n);
+}
+
 FN(h_ws_close) {
 	UNUSED;
 	STR(2, reason);
@@ -780,6 +819,19 @@ FN(h_ws_auto_response) {
 	return JS_UNDEFINED;
 }
 
+/* h_ws_auto_response_time gives the unix ms of the socket's last
+ * auto-response, or null. */
+FN(h_ws_auto_response_time) {
+	UNUSED;
+	uint64_t ms;
+	int code = dohost_ws_auto_response_time(socket_id(ctx, argv[0]), &ms);
+	if (code == DOHOST_NOT_FOUND) {
+		return JS_NULL;
+	}
+	CALL(code);
+	return JS_NewInt64(ctx, (int64_t)ms);
+}
+
 static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("encode", 1, h_encode),
 	JS_CFUNC_DEF("decode", 2, h_decode),
@@ -804,6 +856,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("kvDelete", 2, h_kv_delete),
 	JS_CFUNC_DEF("kvList", 4, h_kv_list),
 	JS_CFUNC_DEF("stGet", 1, h_st_get),
+	JS_CFUNC_DEF("stGetMulti", 1, h_st_get_multi),
 	JS_CFUNC_DEF("stPut", 2, h_st_put),
 	JS_CFUNC_DEF("stPutMulti", 2, h_st_put_multi),
 	JS_CFUNC_DEF("stDelete", 1, h_st_delete),
@@ -818,11 +871,13 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("wsAccept", 1, h_ws_accept),
 	JS_CFUNC_DEF("wsList", 1, h_ws_list),
 	JS_CFUNC_DEF("wsSend", 2, h_ws_send),
+	JS_CFUNC_DEF("wsBroadcast", 3, h_ws_broadcast),
 	JS_CFUNC_DEF("wsClose", 3, h_ws_close),
 	JS_CFUNC_DEF("wsTags", 1, h_ws_tags),
 	JS_CFUNC_DEF("wsAttachment", 1, h_ws_attachment),
 	JS_CFUNC_DEF("wsSetAttachment", 2, h_ws_set_attachment),
 	JS_CFUNC_DEF("wsAutoResponse", 2, h_ws_auto_response),
+	JS_CFUNC_DEF("wsAutoResponseTime", 1, h_ws_auto_response_time),
 };
 
 JSValue host_object(JSContext *ctx) {

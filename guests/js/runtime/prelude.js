@@ -447,7 +447,10 @@
       return promised(() => {
         if (Array.isArray(k)) {
           const m = new Map();
-          for (const key of checkKeys(k)) { const b = host.stGet(key); if (b !== null) m.set(key, decodeValue(b)); }
+          const keys = checkKeys(k);
+          if (keys.length === 0) return m;
+          const vals = host.stGetMulti(keys); // one host call for all of them
+          keys.forEach((key, i) => { if (vals[i] !== null) m.set(key, decodeValue(vals[i])); });
           return m;
         }
         const b = host.stGet(String(k));
@@ -555,6 +558,24 @@
     }
     getWebSockets(tag) { return host.wsList(tag === undefined ? "" : String(tag)).map(socket); }
     getTags(ws) { return host.wsTags(ws._id); }
+    // getWebSocketAutoResponseTimestamp is when the host last answered
+    // ws's auto-response request, or null.
+    getWebSocketAutoResponseTimestamp(ws) {
+      if (!(ws instanceof WebSocket) || ws._id < 0) throw new TypeError("getWebSocketAutoResponseTimestamp: expects an accepted WebSocket");
+      const ms = host.wsAutoResponseTime(ws._id);
+      return ms === null ? null : new Date(ms);
+    }
+    // broadcast is dohost's own (Workers has none): message, a string or
+    // bytes, goes to every open socket of the object, or those with
+    // options.tag, but options.except, in one host call; the host fans it
+    // out. It returns how many sockets it reached. On Workers, loop over
+    // getWebSockets(tag) instead.
+    broadcast(message, options) {
+      const o = options === undefined ? {} : options;
+      if (o.except !== undefined && (!(o.except instanceof WebSocket) || o.except._id < 0)) throw new TypeError("broadcast: options.except must be an accepted WebSocket");
+      return host.wsBroadcast(o.tag === undefined ? "" : String(o.tag), o.except === undefined ? 0 : o.except._id,
+        typeof message === "string" ? message : bytes(message, "broadcast"));
+    }
     setWebSocketAutoResponse(pair) {
       if (pair === undefined) host.wsAutoResponse("", "");
       else host.wsAutoResponse(pair.request, pair.response);
