@@ -21,6 +21,12 @@
 	if (!js_buf(ctx, argv[i], &var)) {                                                                                 \
 		return JS_EXCEPTION;                                                                                           \
 	}
+#define STRS(i, n, var)                                                                                                \
+	uint32_t n;                                                                                                        \
+	dohost_str *var;                                                                                                   \
+	if (!js_strs(ctx, argv[i], &n, &var)) {                                                                            \
+		return JS_EXCEPTION;                                                                                           \
+	}
 #define CALL(expr)                                                                                                     \
 	do {                                                                                                               \
 		int code_ = (expr);                                                                                            \
@@ -526,11 +532,7 @@ FN(h_st_get) {
  * their values, null where a key is not stored. */
 FN(h_st_get_multi) {
 	UNUSED;
-	uint32_t n;
-	dohost_str *keys;
-	if (!js_strs(ctx, argv[0], &n, &keys)) {
-		return JS_EXCEPTION;
-	}
+	STRS(0, n, keys);
 	dohost_str *vals = dohost_alloc(sizeof(dohost_str) * (n + 1));
 	bool *found = dohost_alloc(sizeof(bool) * (n + 1));
 	CALL(dohost_storage_get_multi(n, keys, vals, found));
@@ -551,11 +553,7 @@ FN(h_st_put) {
 
 FN(h_st_put_multi) {
 	UNUSED;
-	uint32_t n;
-	dohost_str *keys;
-	if (!js_strs(ctx, argv[0], &n, &keys)) {
-		return JS_EXCEPTION;
-	}
+	STRS(0, n, keys);
 	dohost_str *vals = dohost_alloc(sizeof(dohost_str) * (n + 1));
 	for (uint32_t i = 0; i < n; i++) {
 		JSValue v = JS_GetPropertyUint32(ctx, argv[1], i);
@@ -586,11 +584,8 @@ FN(h_st_delete) {
 
 FN(h_st_delete_multi) {
 	UNUSED;
-	uint32_t n, deleted = 0;
-	dohost_str *keys;
-	if (!js_strs(ctx, argv[0], &n, &keys)) {
-		return JS_EXCEPTION;
-	}
+	STRS(0, n, keys);
+	uint32_t deleted = 0;
 	CALL(dohost_storage_delete_multi(n, keys, &deleted));
 	return JS_NewUint32(ctx, deleted);
 }
