@@ -606,7 +606,8 @@ func (k *clock) tickAhead(ahead time.Duration) {
 }
 
 // yield lets the goroutines waiting for the call's core run
-// (runtime.Gosched), and the calls waiting for a guest P take it: the
+// (runtime.Gosched; a call alone on the host skips it when none waits:
+// othersRunnable), and the calls waiting for a guest P take it: the
 // call gives its own back first and takes one again after. The time
 // until the call runs again is waiting, not running time — on a busy
 // host, most of an ordinary request's wall time — so the reading starts
@@ -626,8 +627,10 @@ func (k *clock) yield(now time.Time) {
 	} else if now.After(k.measured) {
 		k.measure(now)
 	}
-	k.leaveProc()
-	runtime.Gosched()
+	k.leaveProc() // a call waiting for a guest P is runnable from here
+	if k.load == nil || k.load.inflight.Load() > 1 || othersRunnable() {
+		runtime.Gosched()
+	}
 	k.takeProc()
 	if light {
 		k.tid = -1 // the next reading counts the wall time since, up to a millisecond
