@@ -628,7 +628,7 @@ func (k *clock) yield(now time.Time) {
 		k.measure(now)
 	}
 	k.leaveProc() // a call waiting for a guest P is runnable from here
-	if k.load == nil || k.load.inflight.Load() > 1 || othersRunnable() {
+	if k.load.inflight.Load() > 1 || othersRunnable() {
 		runtime.Gosched()
 	}
 	k.takeProc()
