@@ -287,12 +287,17 @@ func (i *Instance) Run(ctx context.Context, c *Call, input []byte) error {
 }
 
 // Commit commits txn, synced, for the calls whose writes ws counted:
-// their bytes count toward the account's stored data first. Its error
-// wraps ErrCommit.
+// their bytes count toward the account's stored data first. The commit of
+// an account held down to its share of the cores (Load's share) is woken
+// after the others it shares its sync with (store.Txn.SetBehind). Its
+// error wraps ErrCommit.
 func Commit(txn *store.Txn, ws ...*Writes) error {
+	behind := false
 	for _, w := range ws {
 		w.beforeCommit()
+		behind = behind || w.held()
 	}
+	txn.SetBehind(behind)
 	if err := txn.Commit(); err != nil {
 		return fmt.Errorf("%w: %w", ErrCommit, err)
 	}

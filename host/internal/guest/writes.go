@@ -17,12 +17,13 @@ type Writes struct {
 	limit  int64
 	pair   quota.Pair
 	tenant *quota.Tenant // nil: none
+	cpu    *quota.CPU    // the account's schedule; nil: none
 	n      int64
 }
 
 // NewWrites returns an empty count for a transaction of m's worker.
 func (m *Module) NewWrites() *Writes {
-	w := &Writes{limit: m.limits.Writes, tenant: m.tenant}
+	w := &Writes{limit: m.limits.Writes, tenant: m.tenant, cpu: m.cpu}
 	if m.tenant != nil {
 		w.pair = m.tenant.Writes
 	}
@@ -46,6 +47,10 @@ func (w *Writes) beforeCommit() {
 	}
 	w.tenant.Disk.Committed(w.n)
 }
+
+// held reports whether the account is held down to its share of the
+// cores (Load's share): its commits wait behind others' (Commit).
+func (w *Writes) held() bool { return w != nil && w.cpu.Held() }
 
 // writeOverhead is what a batch holds for each write besides its key and
 // value: the record's header and the index entry.

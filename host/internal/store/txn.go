@@ -17,10 +17,24 @@ type Txn struct {
 	b       *pebble.Batch // nil until the first write
 	indexed bool          // b is indexed: reads see its writes
 	cursor  *cursor       // the last listing page's iterator (Object.Page); nil: none
+	behind  bool          // SetBehind
 }
 
 // NewTxn starts a transaction.
 func (s *Store) NewTxn() *Txn { return &Txn{s: s} }
+
+// SetBehind marks the Txn's commit as one whose request may wait behind
+// the others it is committed with: when their shared sync ends, the
+// others' requests are woken first, and so run first on the core that
+// woke them. The host marks the commits of an account it holds down for
+// using more than its share of the cores (guest.Load): a group's wake-ups
+// land in one run queue, and the requests of the account that writes the
+// most would otherwise be ahead of the rest about as often as they are
+// many.
+func (t *Txn) SetBehind(behind bool) { t.behind = behind }
+
+// Behind reports whether the Txn's commit is marked behind (SetBehind).
+func (t *Txn) Behind() bool { return t.behind }
 
 // reader returns what the Txn reads through: the database, or once it
 // holds writes, an indexed batch over it. Writes go to a plain batch
@@ -91,7 +105,7 @@ func (t *Txn) Commit() error {
 	if f != nil {
 		start = mono.Now()
 	}
-	if err := t.s.commits.commit(b); err != nil {
+	if err := t.s.commits.commit(b, t.behind); err != nil {
 		return fmt.Errorf("commit %d writes: %w", b.Count(), err)
 	}
 	if f != nil {
