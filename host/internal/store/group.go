@@ -127,10 +127,10 @@ func (c *committer) lead(b *pebble.Batch, behind bool) error {
 // last woken runs first (Go's runnext slot) and the others in the order
 // woken: last is whether this is the last wake-up the waker makes (no
 // hand-over follows), and then the first request not behind is woken
-// last, so that it takes that slot and not one behind. The order is
-// decided before the first wake-up: a request woken returns its commitReq
-// to the pool, where another commit may take it.
-// It reports whether it woke any request not behind.
+// last, so that it takes that slot and not one behind. It reports
+// whether it woke any request not behind. The order is decided before the
+// first wake-up: a request woken returns its commitReq to the pool, where
+// another commit may take it.
 func wake(group []*commitReq, err error, last bool) (ahead bool) {
 	behind := 0
 	for _, r := range group {
