@@ -53,6 +53,7 @@ var (
 	attacker = flag.String("attacker", "", "(internal) be the attacker's clients of this attack for one phase, against -listen: the soak runs them so, in a process of their own")
 	probe    = flag.Bool("stall-probe", false, "(internal) be the stall probe (stalls.go): the soak runs it so, in a process of its own")
 	slice    = flag.String("sched-slice", "", "pass --sched-slice to dohost (0: the kernel's slice; empty: dohost's default)")
+	rounds   = flag.Int("rounds", 1, "run the baseline and the attacks this many times over, in the same host, and end with each phase's median p99 ratio and its range: one run's ratio moves with the machine")
 	hostLat  = flag.Bool("host-latency", false, "pass --access-log to dohost and also report the victim's p99 as the host measured it (from reading the request to the end of the answer): what the rest is, the client waited for a core")
 )
 
@@ -143,6 +144,7 @@ func main() {
 	// state: they would raise the baseline and flatter every ratio.
 	time.Sleep(warmup)
 	var baseline time.Duration
+	ratios := map[string][]float64{} // each phase's p99 ratio, a round each
 	run := func(name, kind, what string, a func(ctx context.Context) int64) {
 		resetPeak(pid)
 		cpuAt := cpuTime(pid)
@@ -184,6 +186,9 @@ func main() {
 			baseline = p99
 		}
 		ratio := float64(p99) / float64(max(baseline, time.Microsecond))
+		if name != "baseline" {
+			ratios[name] = append(ratios[name], ratio)
+		}
 		if *hostLat {
 			hostCol = fmt.Sprintf(" %8.2f", ms(hostP99(logf, logAt)))
 		}
@@ -199,23 +204,31 @@ func main() {
 		default:
 		}
 	}
-	run("baseline", "-", "no attack", nil)
 	want := map[string]bool{}
 	for _, n := range strings.Split(*only, ",") {
 		if n != "" {
 			want[n] = true
 		}
 	}
-	for _, a := range attacks {
-		if len(want) > 0 && !want[a.name] {
-			continue
+	for round := 1; round <= *rounds; round++ {
+		if *rounds > 1 {
+			fmt.Printf("# round %d of %d\n", round, *rounds)
 		}
-		a := a
-		run(a.name, a.kind, a.what, func(ctx context.Context) int64 { return attackFrom(ctx, a.name) })
-		// Let the host settle (evictions, trims, alarms) between attacks.
-		time.Sleep(2 * time.Second)
+		run("baseline", "-", "no attack", nil)
+		for _, a := range attacks {
+			if len(want) > 0 && !want[a.name] {
+				continue
+			}
+			a := a
+			run(a.name, a.kind, a.what, func(ctx context.Context) int64 { return attackFrom(ctx, a.name) })
+			// Let the host settle (evictions, trims, alarms) between attacks.
+			time.Sleep(2 * time.Second)
+		}
 	}
 	v.stop()
+	if *rounds > 1 {
+		printRounds(ratios, want)
+	}
 
 	// The end: SIGTERM with guest calls still running (a loop each).
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
