@@ -227,7 +227,7 @@ func main() {
 	}
 	v.stop()
 	if *rounds > 1 {
-		printRounds(ratios, want)
+		printRounds(ratios)
 	}
 
 	// The end: SIGTERM with guest calls still running (a loop each).
