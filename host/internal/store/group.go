@@ -16,7 +16,8 @@ import (
 // not N commits. Each request's batch is atomic within the merged one,
 // and each returns when the merged batch is synced, as it would alone.
 //
-// At most maxCommitters merged commits are in flight at once; a request
+// A batch of aloneBytes or more is not grouped. At most maxCommitters
+// merged commits are in flight at once; a request
 // that finds them all busy queues, and the first committer to finish
 // hands the queue to its oldest request, which commits it. A request that
 // finds no commit in flight commits alone at once: nothing waits longer
@@ -30,19 +31,33 @@ import (
 type committer struct {
 	db       *pebble.DB
 	mu       sync.Mutex
-	queue    []*commitReq // waiting, oldest first
-	inflight int          // committers at work
-	engine   atomic.Int64 // commits made to the engine
-	hold     func()       // tests: runs before a committer commits its group
+	queue    []*commitReq  // waiting, oldest first
+	inflight int           // committers at work
+	engine   atomic.Int64  // commits made to the engine
+	hold     func()        // tests: runs before a committer commits its group
+	spare    *pebble.Batch // a merged batch kept for the next group (under mu)
 }
 
 // maxCommitters is how many merged commits may be in flight at once;
-// maxGroupBytes bounds a group's merged batch, and a batch at least as
-// large commits alone (merging copies it).
+// maxGroupBytes bounds a group's merged batch.
 const (
 	maxCommitters = 1
 	maxGroupBytes = 1 << 20
 )
+
+// mergedBatchSize is the buffer of the merged batch kept between groups:
+// room for the largest group and the batch header.
+const mergedBatchSize = 2 * maxGroupBytes
+
+// aloneBytes: a batch at least this large commits alone, through the
+// engine's own commit pipeline, beside the groups and not in one. Merging
+// copies a batch, and everyone in its group waits for the copy: a tenant
+// putting 128 KiB values had the small commits of every other tenant
+// wait for its bytes to be copied, checksummed and logged, group after
+// group (make soak, diskwrite). Alone, its batch takes its own turn in the
+// engine's log, whose syncs cover all that is written by then; a batch of
+// this size is hundreds of small writes' worth, so grouping saves little.
+const aloneBytes = 32 << 10
 
 // commitReq is one batch waiting in the queue.
 type commitReq struct {
@@ -58,7 +73,7 @@ var commitReqs = sync.Pool{New: func() any { return &commitReq{done: make(chan s
 // commit commits b, synced, alone or merged with the batches waiting;
 // behind: its request may be woken after the others of its group.
 func (c *committer) commit(b *pebble.Batch, behind bool) error {
-	if len(b.Repr()) >= maxGroupBytes {
+	if len(b.Repr()) >= aloneBytes {
 		c.engine.Add(1)
 		return b.Commit(pebble.Sync)
 	}
@@ -163,13 +178,45 @@ func wake(group []*commitReq, err error, last bool) (ahead bool) {
 }
 
 // commitGroup commits b and the group's batches as one synced batch.
+//
+// The merged batch is kept for the next group, its buffer with it: a
+// group of large writes merges up to maxGroupBytes, and allocating that
+// for every group would have the leader, which commits for every request
+// in the group, pay the collector's assist for all their bytes (Go
+// charges an allocation's marking work to the goroutine that allocates)
+// while the others wait for it.
 func (c *committer) commitGroup(b *pebble.Batch, group []*commitReq) error {
 	c.engine.Add(1)
 	if len(group) == 0 {
 		return b.Commit(pebble.Sync)
 	}
-	m := c.db.NewBatch()
-	defer m.Close()
+	c.mu.Lock()
+	m := c.spare
+	c.spare = nil
+	c.mu.Unlock()
+	if m == nil {
+		m = c.db.NewBatchWithSize(mergedBatchSize, pebble.WithMaxRetainedSizeBytes(mergedBatchSize))
+	}
+	err := c.mergeCommit(m, b, group)
+	if err != nil { // the engine may still hold the batch: let it go
+		_ = m.Close()
+		return err
+	}
+	m.Reset()
+	c.mu.Lock()
+	if c.spare == nil {
+		c.spare, m = m, nil
+	}
+	c.mu.Unlock()
+	if m != nil {
+		_ = m.Close()
+	}
+	return nil
+}
+
+// mergeCommit copies b and the group's batches into m and commits it,
+// synced.
+func (c *committer) mergeCommit(m, b *pebble.Batch, group []*commitReq) error {
 	if err := m.Apply(b, nil); err != nil {
 		return fmt.Errorf("group commit: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // TestGroupCommit: requests that commit while a commit is under way wait,
@@ -17,46 +19,8 @@ import (
 func TestGroupCommit(t *testing.T) {
 	s := openMem(t)
 	o := testObject(s, 1)
-	release := make(chan struct{})
-	first := true
-	s.commits.hold = func() {
-		if first { // the first committer waits for the queue to fill
-			first = false
-			<-release
-		}
-	}
 	const waiters = 10
-	var wg sync.WaitGroup
-	errs := make(chan error, waiters+1)
-	commit := func(key string) {
-		defer wg.Done()
-		tx := s.NewTxn()
-		if err := o.Put(tx, []byte(key), []byte("v-"+key)); err != nil {
-			errs <- err
-			return
-		}
-		errs <- tx.Commit()
-	}
-	wg.Add(1)
-	go commit("lead")
-	for waiting(s) != 0 || inflight(s) != 1 { // the first commit holds
-		runtime.Gosched()
-	}
-	for i := 0; i < waiters; i++ {
-		wg.Add(1)
-		go commit(fmt.Sprintf("w%d", i))
-	}
-	for waiting(s) != waiters {
-		runtime.Gosched()
-	}
-	close(release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitGrouped(t, s, o, "lead", keysN("w", waiters), func(k string) []byte { return []byte("v-" + k) })
 	if n := s.commits.engine.Load(); n != 2 {
 		t.Errorf("%d requests made %d engine commits, want 2 (one alone, then the queue as one)", waiters+1, n)
 	}
@@ -69,20 +33,131 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 
-	// A batch of a megabyte or more commits alone.
-	s.commits.hold = nil
-	before := s.commits.engine.Load()
+}
+
+// TestGroupCommitLargeAlone: a batch of aloneBytes or more commits alone,
+// beside a group in flight and not after it.
+func TestGroupCommitLargeAlone(t *testing.T) {
+	s := openMem(t)
+	o := testObject(s, 1)
+	release := make(chan struct{})
+	s.commits.hold = func() { <-release }
+	small := make(chan error, 1)
+	go func() {
+		tx := s.NewTxn()
+		if err := o.Put(tx, []byte("small"), []byte("v")); err != nil {
+			small <- err
+			return
+		}
+		small <- tx.Commit()
+	}()
+	for inflight(s) != 1 { // the small commit holds
+		runtime.Gosched()
+	}
 	big := s.NewTxn()
-	for i := 0; i < maxGroupBytes/(100<<10)+1; i++ {
-		if err := o.Put(big, []byte(fmt.Sprintf("big%d", i)), bytes.Repeat([]byte("x"), 100<<10)); err != nil {
+	value := bytes.Repeat([]byte("x"), aloneBytes)
+	if err := o.Put(big, []byte("big"), value); err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Commit(); err != nil { // returns while the group holds
+		t.Fatal(err)
+	}
+	if n := waiting(s); n != 0 {
+		t.Errorf("%d batches queued behind the group", n)
+	}
+	close(release)
+	if err := <-small; err != nil {
+		t.Fatal(err)
+	}
+	if n := s.commits.engine.Load(); n != 2 {
+		t.Errorf("two commits made %d engine commits", n)
+	}
+	tx := s.NewTxn()
+	defer tx.Discard()
+	for k, want := range map[string][]byte{"small": []byte("v"), "big": value} {
+		if v, ok, err := o.Get(tx, []byte(k)); err != nil || !ok || !bytes.Equal(v, want) {
+			t.Errorf("%s: %d bytes, %v, %v after its commit", k, len(v), ok, err)
+		}
+	}
+}
+
+// commitGrouped commits lead's write, and while that commit is held, one
+// commit for each of keys, from goroutines of their own: the first
+// commits alone, and the rest wait for it and commit as one group. Each
+// key is put with value(key).
+func commitGrouped(t *testing.T, s *Store, o *Object, lead string, keys []string, value func(string) []byte) {
+	t.Helper()
+	release := make(chan struct{})
+	first := true
+	s.commits.hold = func() {
+		if first { // the first committer waits for the queue to fill
+			first = false
+			<-release
+		}
+	}
+	defer func() { s.commits.hold = nil }()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(keys)+1)
+	commit := func(key string) {
+		defer wg.Done()
+		tx := s.NewTxn()
+		if err := o.Put(tx, []byte(key), value(key)); err != nil {
+			errs <- err
+			return
+		}
+		errs <- tx.Commit()
+	}
+	wg.Add(1)
+	go commit(lead)
+	for waiting(s) != 0 || inflight(s) != 1 { // the first commit holds
+		runtime.Gosched()
+	}
+	for _, k := range keys {
+		wg.Add(1)
+		go commit(k)
+	}
+	for waiting(s) != len(keys) {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := big.Commit(); err != nil {
-		t.Fatal(err)
+}
+
+// TestGroupCommitKeepsMergedBatch: the batch a group is merged into is
+// kept, its buffer with it, and the next group is merged into it again;
+// each group's writes are all there after.
+func TestGroupCommitKeepsMergedBatch(t *testing.T) {
+	s := openMem(t)
+	o := testObject(s, 1)
+	value := func(k string) []byte { return bytes.Repeat([]byte(k), (16<<10)/len(k)) }
+	commitGrouped(t, s, o, "a", keysN("a", 8), value)
+	kept := s.commits.spare
+	if bufCap(kept) < mergedBatchSize {
+		t.Fatalf("after a group, the kept batch is %p (buffer %d bytes)", kept, bufCap(kept))
 	}
-	if n := s.commits.engine.Load() - before; n != 1 {
-		t.Errorf("a large batch made %d engine commits", n)
+	if !kept.Empty() {
+		t.Fatalf("the kept batch holds %d writes", kept.Count())
+	}
+	commitGrouped(t, s, o, "b", keysN("b", 8), value)
+	if s.commits.spare != kept {
+		t.Errorf("the second group was merged into a new batch")
+	}
+	if n := s.commits.engine.Load(); n != 4 {
+		t.Errorf("two groups made %d engine commits, want 4", n)
+	}
+	tx := s.NewTxn()
+	defer tx.Discard()
+	for _, k := range append(append([]string{"a", "b"}, keysN("a", 8)...), keysN("b", 8)...) {
+		v, ok, err := o.Get(tx, []byte(k))
+		if err != nil || !ok || !bytes.Equal(v, value(k)) {
+			t.Errorf("%s: %d bytes, %v, %v after its commit", k, len(v), ok, err)
+		}
 	}
 }
 
@@ -187,4 +262,11 @@ func keysN(prefix string, n int) []string {
 		ks = append(ks, fmt.Sprintf("%s%d", prefix, i))
 	}
 	return ks
+}
+
+func bufCap(b *pebble.Batch) int {
+	if b == nil {
+		return 0
+	}
+	return cap(b.Repr())
 }

@@ -109,14 +109,18 @@ func Open(dir string, o Options) (*Store, error) {
 		Logger:             newEngineLogger(o.Logger),
 	}
 	opts.Experimental.ValueSeparationPolicy = valueSeparation
+	opts.MemTableSize = memTableSize
 	if o.CacheSize > 0 {
 		c := pebble.NewCache(o.CacheSize)
 		defer c.Unref() // the database holds its own reference
 		opts.Cache = c
 	}
-	if o.fs != nil {
+	switch {
+	case o.fs != nil:
 		opts.FS = o.fs
-	} else {
+	case onTmpfs(dir):
+		opts.FS = noPrealloc{vfs.Default}
+	default:
 		opts.FS = vfs.Default
 	}
 	db, err := pebble.Open(dir, opts)
