@@ -252,6 +252,13 @@ var stats = []stat{
 	newStat("dohost_websocket_stalled_total", "WebSocket clients closed for a message that took too long to arrive (1008).", counter, func(s *Stats) int64 { return s.WebSockets.Stalled }),
 	newStat("dohost_websocket_queued_bytes", "Bytes of WebSocket messages not yet written to their clients.", gauge, func(s *Stats) int64 { return s.WebSockets.QueuedBytes }),
 	newStat("dohost_websocket_inbound_bytes", "What the host's budget of received WebSocket messages holds (messages read, being read or waiting for their objects, each at the message limit).", gauge, func(s *Stats) int64 { return s.WebSockets.InboundBytes }),
+	newStat("dohost_engine_flushes_total", "The storage engine's memtables written out.", counter, func(s *Stats) int64 { return s.EngineFlushes }),
+	newStat("dohost_engine_compactions_total", "The storage engine's compactions finished.", counter, func(s *Stats) int64 { return s.EngineCompactions }),
+	newStat("dohost_engine_log_bytes_total", "Bytes the storage engine wrote to its log, every commit's.", counter, func(s *Stats) int64 { return s.EngineLogBytes }),
+	newStat("dohost_engine_flushed_bytes_total", "Bytes of tables and blob files the storage engine's flushes wrote.", counter, func(s *Stats) int64 { return s.EngineFlushedBytes }),
+	newStat("dohost_engine_compacted_bytes_total", "Bytes of tables the storage engine's compactions wrote.", counter, func(s *Stats) int64 { return s.EngineCompactedBytes }),
+	newStat("dohost_engine_blob_rewritten_bytes_total", "Bytes of large values (kept in blob files) the storage engine's compactions copied again.", counter, func(s *Stats) int64 { return s.EngineBlobRewrittenBytes }),
+	newStat("dohost_engine_memtable_bytes", "Memory the storage engine's memtables hold.", gauge, func(s *Stats) int64 { return s.EngineMemtableBytes }),
 	newStat("dohost_websocket_inbound_waiting", "Received WebSocket messages whose reading waits for room in the host's budget or their account's share.", gauge, func(s *Stats) int64 { return s.WebSockets.InboundWaiting }),
 }
 

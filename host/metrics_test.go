@@ -121,6 +121,16 @@ func TestMetrics(t *testing.T) {
 	if got := value(t, mf, "dohost_commit_bytes", nil); got < 3 {
 		t.Errorf("commit sizes observed: %v", got)
 	}
+	// The store is this server's own: its engine saw these commits.
+	if got := value(t, mf, "dohost_engine_log_bytes_total", nil) - value(t, before, "dohost_engine_log_bytes_total", nil); got <= 0 {
+		t.Errorf("the engine's log grew by %v bytes over 3 commits", got)
+	}
+	if got := value(t, mf, "dohost_engine_memtable_bytes", nil); got <= 0 {
+		t.Errorf("the engine's memtables hold %v bytes", got)
+	}
+	for _, name := range []string{"dohost_engine_flushes_total", "dohost_engine_compactions_total", "dohost_engine_flushed_bytes_total", "dohost_engine_compacted_bytes_total", "dohost_engine_blob_rewritten_bytes_total"} {
+		value(t, mf, name, nil)
+	}
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get(admin.URL + path)

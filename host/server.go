@@ -359,6 +359,17 @@ type Stats struct {
 
 	// WebSockets counts the host's WebSockets.
 	WebSockets sockets.Stats
+
+	// The storage engine's work since the store opened: what its flushes
+	// and compactions wrote for what was written to its log is its write
+	// amplification.
+	EngineFlushes            int64 // memtables written out
+	EngineCompactions        int64 // compactions finished
+	EngineLogBytes           int64 // bytes written to the log, every commit's
+	EngineFlushedBytes       int64 // tables and blob files written by flushes
+	EngineCompactedBytes     int64 // tables written by compactions
+	EngineBlobRewrittenBytes int64 // large values copied again by compactions
+	EngineMemtableBytes      int64 // memory the memtables hold now
 }
 
 // websocketRestart is the close code of sockets closed by a shutdown:
@@ -375,6 +386,11 @@ func (s *Server) Stats() Stats {
 		ObjectsHibernating: o.Hibernating, ObjectsWaiting: o.Waiting, WebSockets: s.sockets.Stats(),
 		InstancesRecycled: guest.Recycled(),
 	}
+	e := s.store.Engine()
+	st.EngineFlushes, st.EngineCompactions = e.Flushes, e.Compactions
+	st.EngineLogBytes, st.EngineFlushedBytes = int64(e.LogBytes), int64(e.FlushedBytes)
+	st.EngineCompactedBytes, st.EngineBlobRewrittenBytes = int64(e.CompactedBytes), int64(e.BlobRewrittenBytes)
+	st.EngineMemtableBytes = int64(e.MemtableBytes)
 	for _, w := range s.workers() {
 		if w.pool != nil {
 			st.WorkerInstances += w.pool.Created()
