@@ -14,8 +14,7 @@ import (
 
 // TestGroupCommit: requests that commit while a commit is under way wait,
 // and are committed together, as one batch, by the oldest of them once it
-// ends; each returns with its writes durable and visible. A batch too
-// large to merge commits alone.
+// ends; each returns with its writes durable and visible.
 func TestGroupCommit(t *testing.T) {
 	s := openMem(t)
 	o := testObject(s, 1)
@@ -32,7 +31,6 @@ func TestGroupCommit(t *testing.T) {
 			t.Errorf("%s: %q, %v, %v after its commit", k, v, ok, err)
 		}
 	}
-
 }
 
 // TestGroupCommitLargeAlone: a batch of aloneBytes or more commits alone,
