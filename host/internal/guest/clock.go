@@ -235,6 +235,9 @@ func (l *Load) End(cpu *quota.CPU) {
 	l.inflight.Add(-1)
 	if cpu != nil {
 		cpu.Inflight.Add(-1)
+		if l.perMille.Load() > 0 { // congested: the share needs to know who is served
+			cpu.ServedAt(mono.Now())
+		}
 	}
 }
 

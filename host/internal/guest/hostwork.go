@@ -38,7 +38,7 @@ func (l *Load) AccountWork(cpu *quota.CPU, fn func()) {
 		fn()
 		return
 	}
-	l.awaitTurn(cpu, cpu.Next)
+	l.awaitTurn(cpu, func(cpu *quota.CPU, _ time.Time) bool { return l.othersWaiting(cpu) }, cpu.Next)
 	start := mono.Now()
 	fn()
 	now := mono.Now()
@@ -57,9 +57,9 @@ func (l *Load) AccountWork(cpu *quota.CPU, fn func()) {
 const maxWorkCharge = time.Millisecond
 
 // awaitTurn waits while cpu's account's next turn (nextTurn) is later
-// than now and other accounts' requests are in flight, or until the host
-// stops.
-func (l *Load) awaitTurn(cpu *quota.CPU, nextTurn func() time.Time) {
+// than now and others reports other accounts' work to make way for, or
+// until the host stops.
+func (l *Load) awaitTurn(cpu *quota.CPU, others func(*quota.CPU, time.Time) bool, nextTurn func() time.Time) {
 	throttled := false
 	defer func() {
 		if throttled {
@@ -70,7 +70,7 @@ func (l *Load) awaitTurn(cpu *quota.CPU, nextTurn func() time.Time) {
 	for {
 		now := mono.Now()
 		next := nextTurn()
-		if !next.After(now) || !l.othersWaiting(cpu) {
+		if !next.After(now) || !others(cpu, now) {
 			return
 		}
 		if !throttled {

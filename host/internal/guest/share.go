@@ -30,7 +30,9 @@ import (
 // it): one over the cap spends its share ahead of time
 // (quota.CPU.Spend), and its new work (requests, alarm runs) waits before
 // it starts while it is more than shareBurst of its calls' time ahead
-// and others are served (AwaitShare). The cap never goes below half
+// and others are served (AwaitShare): others' requests are in flight, or,
+// for an account dominantOver times busier than every other, another
+// account's work ended within shareRecent (othersServed). The cap never goes below half
 // again the rate of the second-busiest account, nor below minShare: an
 // account that uses less than the others never waits for it, and the
 // busiest account is held down to no less than the others' rate. (When
@@ -84,7 +86,7 @@ func (l *Load) AwaitShare(cpu *quota.CPU) {
 	if l == nil || cpu == nil || !l.overShare(cpu, mono.Now()) {
 		return
 	}
-	l.awaitTurn(cpu, func() time.Time {
+	l.awaitTurn(cpu, l.othersServed, func() time.Time {
 		if !cpu.Held() { // no longer among the busiest: its work goes on
 			return time.Time{}
 		}
@@ -96,8 +98,45 @@ func (l *Load) AwaitShare(cpu *quota.CPU) {
 // account is held, its share is spent more than burst ahead, and others'
 // requests are in flight.
 func (l *Load) overShare(cpu *quota.CPU, now time.Time) bool {
-	return cpu.Held() && cpu.OverShare(now, l.burst()) && l.othersWaiting(cpu)
+	return cpu.Held() && cpu.OverShare(now, l.burst()) && l.othersServed(cpu, now)
 }
+
+// othersServed reports whether accounts other than cpu's are being
+// served, which a held account spends its share and waits for: their
+// requests are in flight and not throttled (othersWaiting), or, for a
+// dominant account (quota.CPU.Dominant), one of them ended within
+// shareRecent. At first a dominant account too made way only while
+// others' requests were in flight: a victim sending 2,000 requests a
+// second, each answered in a millisecond, had none in flight at many of
+// the moments its attacker looked, and the attacker's requests went on at
+// those moments, three of every four that were over its share (the
+// soak's smallwrites: 1,500 a second over it, 500 waited, 350 of those
+// let go early). Their work was then ahead of the victim's next request.
+// Accounts about as busy as each other make way only for requests in
+// flight: a victim of the congestion that looks as busy as its attacker
+// by their calls' time (whose cost is the host's copying and committing,
+// no call's clock sees) would otherwise wait whenever the attacker was
+// served, which it always is.
+func (l *Load) othersServed(cpu *quota.CPU, now time.Time) bool {
+	if l.othersWaiting(cpu) {
+		return true
+	}
+	if !cpu.Dominant() {
+		return false
+	}
+	for _, a := range l.listed() {
+		if a != cpu && a.ServedWithin(now, shareRecent) {
+			return true
+		}
+	}
+	return false
+}
+
+// shareRecent is how recently another account's work must have ended for
+// it to count as served (othersServed): a few of a busy tenant's gaps
+// between requests, and short enough that a held account whose
+// neighbours went quiet runs at full speed again at once.
+const shareRecent = 20 * time.Millisecond
 
 // burst is how far ahead an account may spend its share before its new
 // work waits: shareBurst of its calls' running time, as the cap spends it.
@@ -114,7 +153,7 @@ func (l *Load) spend(cpu *quota.CPU, now time.Time, d time.Duration) {
 		return
 	}
 	cpu.Use(d)
-	if w := l.perMille.Load(); w > 0 && cpu.Held() && l.othersWaiting(cpu) {
+	if w := l.perMille.Load(); w > 0 && cpu.Held() && l.othersServed(cpu, now) {
 		cpu.Spend(now, d, w)
 	}
 }
@@ -170,7 +209,9 @@ func (l *Load) shareLoop() {
 		}
 		top := slices.Max(avgs)
 		for i, a := range accounts {
-			a.SetHeld(limit < float64(cores) && held(avgs[i], top))
+			h := limit < float64(cores) && held(avgs[i], top)
+			a.SetHeld(h)
+			a.SetDominant(h && dominant(avgs, i))
 		}
 	}
 }
@@ -190,6 +231,24 @@ const heldSmoothing = 1.0 / 8
 // (nextLimit), so the second stays under heldNear of it and its work goes
 // on at full speed.
 func held(avg, top float64) bool { return avg > 0 && avg >= top*heldNear }
+
+// dominant reports whether account i's average rate is at least
+// dominantOver times every other account's.
+func dominant(avgs []float64, i int) bool {
+	for j, a := range avgs {
+		if j != i && avgs[i] < a*dominantOver {
+			return false
+		}
+	}
+	return avgs[i] > 0
+}
+
+// dominantOver is how many times busier than every other account a held
+// account must be for it to make way whenever others are served
+// (othersServed): the soak's small writes used ten times the victim's
+// calls' time; its large writes, whose cost no call's clock sees, about
+// as much as the victim's.
+const dominantOver = 2
 
 // heldNear is how close to the busiest account's rate an account's must
 // be for it to be held down too (several accounts as busy as each other

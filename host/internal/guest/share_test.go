@@ -164,3 +164,85 @@ func TestHeld(t *testing.T) {
 		}
 	}
 }
+
+// TestDominant: an account is dominant when its rate is at least
+// dominantOver times every other account's.
+func TestDominant(t *testing.T) {
+	for _, c := range []struct {
+		avgs []float64
+		i    int
+		want bool
+	}{
+		{[]float64{0.9, 0.1}, 0, true},
+		{[]float64{0.9, 0.1, 0.45}, 0, true},
+		{[]float64{0.9, 0.1, 0.5}, 0, false},
+		{[]float64{0.1, 0.9}, 0, false},
+		{[]float64{0.5, 0.5}, 1, false},
+		{[]float64{0.3}, 0, true},
+		{[]float64{0, 0}, 0, false},
+	} {
+		if got := dominant(c.avgs, c.i); got != c.want {
+			t.Errorf("dominant(%v, %d) = %v, want %v", c.avgs, c.i, got, c.want)
+		}
+	}
+}
+
+// TestDominantMakesWay: a held account far busier than the others spends
+// its share and waits for it whenever another account was served within
+// shareRecent, even at a moment when none of the other's requests is in
+// flight (a victim answered in a millisecond, 2,000 times a second); an
+// account held but not dominant makes way only for requests in flight.
+func TestDominantMakesWay(t *testing.T) {
+	l := newLoad(1)
+	defer l.Stop(context.Background())
+	var a, b quota.CPU
+	a.List() // listed by hand: no shareLoop, which sets who is held at every tick
+	b.List()
+	l.shareMu.Lock()
+	l.accounts = []*quota.CPU{&a, &b}
+	l.shareMu.Unlock()
+	l.shared.Store(true)
+	l.perMille.Store(5000) // a fifth of a core: congested
+	l.Begin(&b)
+	l.End(&b) // served just now, nothing in flight
+	a.SetHeld(true)
+	now := mono.Now()
+	if l.spend(&a, now, time.Millisecond); a.Spent().After(now) {
+		t.Error("held, not dominant: spent its share with no other request in flight")
+	}
+	a.SetDominant(true)
+	if l.spend(&a, now, time.Millisecond); !a.Spent().After(now) {
+		t.Error("dominant: did not spend its share beside an account served just now")
+	}
+	a.SetDominant(false)
+	a.Spend(now, time.Second, 1000)
+	if l.overShare(&a, now) {
+		t.Error("held, not dominant: waits with no other request in flight")
+	}
+	a.SetDominant(true)
+	if !l.overShare(&a, now) {
+		t.Error("dominant: does not wait for an account served just now")
+	}
+	if later := now.Add(shareRecent + time.Millisecond); l.overShare(&a, later) {
+		t.Error("dominant: waits for an account last served over shareRecent ago")
+	}
+
+	// AwaitShare waits while the other is served, and goes on once its
+	// last end is older than shareRecent.
+	done := make(chan struct{})
+	go func() { defer close(done); l.AwaitShare(&a) }()
+	for a.Throttled.Load() == 0 {
+		b.ServedAt(mono.Now()) // stays served however slow the machine
+		a.Spend(mono.Now(), time.Second, 1000)
+		select {
+		case <-done:
+			t.Fatal("AwaitShare returned while its account was over its share beside an account being served")
+		default:
+		}
+		runtime.Gosched()
+	}
+	<-done
+	if a.Throttled.Load() != 0 || l.throttled.Load() != 0 {
+		t.Errorf("after the wait: throttled %d, %d", a.Throttled.Load(), l.throttled.Load())
+	}
+}

@@ -24,6 +24,7 @@ type CPU struct {
 	Long atomic.Int64
 
 	shared atomic.Int64 // unix nanoseconds when its work last interleaved with another account's
+	served atomic.Int64 // unix nanoseconds when a request or run of it last ended while the host was congested (ServedAt)
 
 	mu   sync.Mutex
 	next atomic.Int64 // unix nanoseconds when the account's runaway work may run on; written under mu
@@ -32,6 +33,7 @@ type CPU struct {
 	used   atomic.Int64 // nanoseconds its guest calls have run, in all
 	listed atomic.Bool  // known to the host's share of the cores (guest.Load)
 	held   atomic.Bool  // among the busiest accounts while the host is congested (SetHeld)
+	ahead  atomic.Bool  // held, and far busier than any other account (SetDominant)
 
 	gateOnce sync.Once
 	gate     chan struct{} // capacity 1: held by the one call of an indebted account that runs
@@ -74,6 +76,18 @@ func (c *CPU) SetHeld(held bool) {
 		c.held.Store(held)
 	}
 }
+
+// SetDominant records whether the account, held, is far busier than
+// every other: it makes way for the others whenever they are being
+// served, not only while their requests are in flight.
+func (c *CPU) SetDominant(dominant bool) {
+	if c.ahead.Load() != dominant {
+		c.ahead.Store(dominant)
+	}
+}
+
+// Dominant reports what SetDominant last recorded.
+func (c *CPU) Dominant() bool { return c != nil && c.ahead.Load() }
 
 // Held reports what SetHeld last recorded.
 func (c *CPU) Held() bool { return c != nil && c.held.Load() }
@@ -126,6 +140,17 @@ const sharedFor = 100 * time.Millisecond
 // account's at now: a request or alarm run of one began right after one
 // of the other.
 func (c *CPU) SharedAt(now time.Time) { c.shared.Store(now.UnixNano()) }
+
+// ServedAt records that a request or alarm run of the account ended at
+// now.
+func (c *CPU) ServedAt(now time.Time) { c.served.Store(now.UnixNano()) }
+
+// ServedWithin reports whether ServedAt recorded an end within d of now:
+// the account is being served, even at a moment when none of its work
+// is in flight.
+func (c *CPU) ServedWithin(now time.Time, d time.Duration) bool {
+	return c != nil && now.UnixNano()-c.served.Load() < int64(d)
+}
 
 // Shared reports whether the account's work interleaved with another
 // account's within the last sharedFor: other accounts are being served

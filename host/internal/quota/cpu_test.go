@@ -127,3 +127,28 @@ func TestCPU_Debt(t *testing.T) {
 		t.Error("no schedule is over its share")
 	}
 }
+
+// TestServedWithin: an account is served within d of its last end
+// ServedAt recorded, and not before any.
+func TestServedWithin(t *testing.T) {
+	var c CPU
+	now := time.Now()
+	if c.ServedWithin(now, time.Hour) {
+		t.Error("served before any end")
+	}
+	c.ServedAt(now)
+	if !c.ServedWithin(now.Add(5*time.Millisecond), 10*time.Millisecond) {
+		t.Error("not served 5ms after an end, within 10ms")
+	}
+	if c.ServedWithin(now.Add(20*time.Millisecond), 10*time.Millisecond) {
+		t.Error("served 20ms after its last end, within 10ms")
+	}
+	var none *CPU
+	if none.ServedWithin(now, time.Hour) || none.Dominant() {
+		t.Error("a nil schedule is served or dominant")
+	}
+	c.SetDominant(true)
+	if !c.Dominant() {
+		t.Error("SetDominant(true) not recorded")
+	}
+}
