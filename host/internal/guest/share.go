@@ -83,7 +83,9 @@ func (l *Load) listed() []*quota.CPU {
 // ahead (burst) and other accounts' requests are in flight, or until the
 // host stops. The wait counts as throttled.
 func (l *Load) AwaitShare(cpu *quota.CPU) {
-	if l == nil || cpu == nil || !l.overShare(cpu, mono.Now()) {
+	// Held first: the clock is read only for an account the share holds
+	// (every request of every account passes here).
+	if l == nil || !cpu.Held() || !l.overShare(cpu, mono.Now()) {
 		return
 	}
 	l.awaitTurn(cpu, l.othersServed, func() time.Time {
