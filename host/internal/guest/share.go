@@ -80,8 +80,8 @@ func (l *Load) listed() []*quota.CPU {
 // AwaitShare waits, before new work of the account whose schedule is cpu
 // (a request, an alarm run, a socket's events), while the account has
 // spent its share of the cores more than shareBurst of its calls' time
-// ahead (burst) and other accounts' requests are in flight, or until the
-// host stops. The wait counts as throttled.
+// ahead (burst) and other accounts are being served (othersServed), or
+// until the host stops. The wait counts as throttled.
 func (l *Load) AwaitShare(cpu *quota.CPU) {
 	// Held first: the clock is read only for an account the share holds
 	// (every request of every account passes here).
@@ -97,8 +97,8 @@ func (l *Load) AwaitShare(cpu *quota.CPU) {
 }
 
 // overShare reports whether new work of cpu's account waits at now: the
-// account is held, its share is spent more than burst ahead, and others'
-// requests are in flight.
+// account is held, its share is spent more than burst ahead, and other
+// accounts are being served (othersServed).
 func (l *Load) overShare(cpu *quota.CPU, now time.Time) bool {
 	return cpu.Held() && cpu.OverShare(now, l.burst()) && l.othersServed(cpu, now)
 }
@@ -148,8 +148,8 @@ func (l *Load) burst() time.Duration {
 
 // spend counts a guest call of cpu's account that ran for d, up to now,
 // once two or more accounts are served, and spends it from the account's
-// share while there is a cap, the account is held and others' requests
-// are in flight.
+// share while there is a cap, the account is held and other accounts are
+// being served (othersServed).
 func (l *Load) spend(cpu *quota.CPU, now time.Time, d time.Duration) {
 	if !l.shared.Load() {
 		return
