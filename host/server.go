@@ -360,16 +360,10 @@ type Stats struct {
 	// WebSockets counts the host's WebSockets.
 	WebSockets sockets.Stats
 
-	// The storage engine's work since the store opened: what its flushes
-	// and compactions wrote for what was written to its log is its write
-	// amplification.
-	EngineFlushes            int64 // memtables written out
-	EngineCompactions        int64 // compactions finished
-	EngineLogBytes           int64 // bytes written to the log, every commit's
-	EngineFlushedBytes       int64 // tables and blob files written by flushes
-	EngineCompactedBytes     int64 // tables written by compactions
-	EngineBlobRewrittenBytes int64 // large values copied again by compactions
-	EngineMemtableBytes      int64 // memory the memtables hold now
+	// Engine is the storage engine's work since the store opened: what its
+	// flushes and compactions wrote for what was written to its log is its
+	// write amplification.
+	Engine store.EngineStats
 }
 
 // websocketRestart is the close code of sockets closed by a shutdown:
@@ -384,13 +378,8 @@ func (s *Server) Stats() Stats {
 		ObjectsEvicted: o.Evicted, ObjectsTrimmed: o.Trimmed,
 		AlarmsRun: o.AlarmsRun, AlarmsFailed: o.AlarmsFailed, AlarmsPending: o.AlarmsPending,
 		ObjectsHibernating: o.Hibernating, ObjectsWaiting: o.Waiting, WebSockets: s.sockets.Stats(),
-		InstancesRecycled: guest.Recycled(),
+		InstancesRecycled: guest.Recycled(), Engine: s.store.Engine(),
 	}
-	e := s.store.Engine()
-	st.EngineFlushes, st.EngineCompactions = e.Flushes, e.Compactions
-	st.EngineLogBytes, st.EngineFlushedBytes = int64(e.LogBytes), int64(e.FlushedBytes)
-	st.EngineCompactedBytes, st.EngineBlobRewrittenBytes = int64(e.CompactedBytes), int64(e.BlobRewrittenBytes)
-	st.EngineMemtableBytes = int64(e.MemtableBytes)
 	for _, w := range s.workers() {
 		if w.pool != nil {
 			st.WorkerInstances += w.pool.Created()
