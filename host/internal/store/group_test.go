@@ -180,7 +180,7 @@ func TestWakeOrder(t *testing.T) {
 		for i := range group {
 			// Unbuffered: each wake-up waits for the receiver below, so
 			// the order received is the order woken.
-			group[i] = &commitReq{behind: tc.behind[i] == 'b', done: make(chan struct{})}
+			group[i] = &commitReq{behind: tc.behind[i] == 'b', done: make(chan bool)}
 			cases[i] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(group[i].done)}
 		}
 		go wake(group, nil, tc.last)
@@ -267,4 +267,60 @@ func bufCap(b *pebble.Batch) int {
 		return 0
 	}
 	return cap(b.Repr())
+}
+
+// TestGroupCommitHeirTakenOver: a request that comes to commit while the
+// queue's heir has not run yet leads in its place: one engine commit
+// holds both batches, the heir is told the outcome after its nudge, and
+// the committer is idle after.
+func TestGroupCommitHeirTakenOver(t *testing.T) {
+	s := openMem(t)
+	o := testObject(s, 1)
+	c := &s.commits
+	heirTx := s.NewTxn()
+	defer heirTx.Discard()
+	if err := o.Put(heirTx, []byte("heir"), []byte("h")); err != nil {
+		t.Fatal(err)
+	}
+	// The queue as a leader leaves it when it hands over to a request
+	// whose goroutine has not run since.
+	r := &commitReq{b: heirTx.b, done: make(chan bool, 2)}
+	c.mu.Lock()
+	c.inflight = 1
+	c.queue = append(c.queue, r)
+	c.heir = r
+	c.nudge(r)
+	c.nudge(r) // one nudge pending at most
+	c.mu.Unlock()
+	before := c.engine.Load()
+
+	tx := s.NewTxn()
+	if err := o.Put(tx, []byte("other"), []byte("o")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !<-r.done {
+		t.Fatal("the heir's first signal is not its nudge")
+	}
+	if <-r.done {
+		t.Fatal("the heir was nudged twice")
+	}
+	if r.err != nil {
+		t.Fatalf("the heir's outcome: %v", r.err)
+	}
+	if n := c.engine.Load() - before; n != 1 {
+		t.Errorf("%d engine commits for the two batches, want 1", n)
+	}
+	if waiting(s) != 0 || inflight(s) != 0 || c.heir != nil {
+		t.Errorf("after: %d waiting, %d in flight, heir %v", waiting(s), inflight(s), c.heir)
+	}
+	rx := s.NewTxn()
+	defer rx.Discard()
+	for _, k := range []string{"heir", "other"} {
+		if _, ok, err := o.Get(rx, []byte(k)); err != nil || !ok {
+			t.Errorf("%s after the commit: found %v, %v", k, ok, err)
+		}
+	}
 }
