@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/objects"
 	"github.com/dohost/dohost/host/internal/reqid"
 	"github.com/dohost/dohost/host/internal/store"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -217,6 +218,8 @@ func (a *adminAPI) answer(w http.ResponseWriter, v any, err error) {
 		a.refuse(w, http.StatusBadRequest, "%v", err)
 	case errors.Is(err, ErrRefused):
 		a.refuse(w, http.StatusUnprocessableEntity, "%v", err)
+	case errors.Is(err, objects.ErrBusy):
+		a.refuse(w, http.StatusConflict, "%v", err)
 	default:
 		id := reqid.New()
 		a.s.log.Error("admin call failed", "request_id", id, "err", err)

@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dohost/dohost/host/internal/objects"
 )
 
 func TestData_KVAndObjects(t *testing.T) {
@@ -221,5 +224,55 @@ func TestAdmin_Data(t *testing.T) {
 	}
 	if st, body := adminCall(t, admin.URL, "POST", "/v1/backup?dir=relative", opsToken, "", nil); st != 400 {
 		t.Fatalf("a backup to a relative path: %d %s", st, body)
+	}
+}
+
+// TestDeleteObjectBusy: deleting an object whose turn a call holds for
+// longer than the caller waits deletes nothing and fails as busy, which
+// the admin API answers 409 with the reason: the host did not fail (it
+// answered 500, "the host failed", when a looping alarm handler held
+// the object's turn for the minute the delete waits).
+func TestDeleteObjectBusy(t *testing.T) {
+	ts := startProbe(t)
+	ts.st(t, "b", "st/put?key=k&value=v", 200, nil)
+	held := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(ts.URL + "/obj/sleep?ms=3000&name=b")
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	for { // until the sleeping call holds the object's turn
+		d, err := ts.InspectObject("default", "probe", "Probe", "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Busy {
+			break
+		}
+		runtime.Gosched()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := ts.DeleteObject(ctx, "default", "probe", "Probe", "b")
+	if !errors.Is(err, objects.ErrBusy) {
+		t.Fatalf("deleting an object whose turn is held: %v, want busy", err)
+	}
+	rec := httptest.NewRecorder()
+	(&adminAPI{s: ts.Server}).answer(rec, nil, err)
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "held its turn") {
+		t.Errorf("the admin API answers %d %s, want 409 and the reason", rec.Code, rec.Body)
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	var v stValue
+	ts.st(t, "b", "st/get?key=k", 200, &v)
+	if !v.Found || v.Value != "v" {
+		t.Errorf("after the refused delete: %+v, want the object as it was", v)
+	}
+	if d, err := ts.InspectObject("default", "probe", "Probe", "b"); err != nil || d.Busy {
+		t.Errorf("after its calls: %+v, %v; want it not busy", d, err)
 	}
 }

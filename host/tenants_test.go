@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dohost/dohost/host/internal/mono"
 	"github.com/dohost/dohost/host/internal/quota"
 )
 
@@ -216,19 +217,19 @@ func TestTenants_StartsCharged(t *testing.T) {
 	}
 
 	ts.load.Begin(acme) // a request of acme's in flight
-	before := time.Now()
+	before := mono.Now()
 	ts.getHost(t, "b.test", "/obj/count?name=beside", 200, nil)
 	if !evil.Next().After(before) {
 		t.Fatal("a start beside another account's request was not charged to its account")
 	}
-	turn := evil.Charge(time.Now(), 300*time.Millisecond, 1)
+	turn := evil.Charge(mono.Now(), 300*time.Millisecond, 1)
 	ts.getHost(t, "b.test", "/obj/count?name=owing", 200, nil)
-	if now := time.Now(); now.Before(turn) {
+	if now := mono.Now(); now.Before(turn) {
 		t.Errorf("an indebted account's start ran %v before its turn", turn.Sub(now))
 	}
 
 	ts.load.End(acme)
-	turn = evil.Charge(time.Now(), time.Hour, 1)
+	turn = evil.Charge(mono.Now(), time.Hour, 1)
 	ts.getHost(t, "b.test", "/obj/count?name=alone-again", 200, nil) // not held back an hour
 	if !evil.Next().Equal(turn) {
 		t.Errorf("a start alone moved the account's turn by %v", evil.Next().Sub(turn))
@@ -267,10 +268,10 @@ func TestTenants_ShareWaits(t *testing.T) {
 	defer ts.load.End(acme)
 	// The Worker alone (/echo), and a request to an object: each waits.
 	for _, path := range []string{"/echo", "/obj/count?name=o"} {
-		evil.Spend(time.Now(), 300*time.Millisecond, 1000)
+		evil.Spend(mono.Now(), 300*time.Millisecond, 1000)
 		turn := evil.Spent().Add(-10 * time.Millisecond) // less the burst
 		ts.getHost(t, "b.test", path, 200, nil)
-		if now := time.Now(); now.Before(turn) {
+		if now := mono.Now(); now.Before(turn) {
 			t.Errorf("%s: a request of an account over its share ran %v before its turn", path, turn.Sub(now))
 		}
 	}

@@ -196,7 +196,7 @@ func objectsCmd(args []string, stdout, stderr io.Writer) int {
 	case "list":
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		if !*asJSON {
-			fmt.Fprintln(tw, "ID\tNAME\tALARM\tLIVE\tWEBSOCKETS")
+			fmt.Fprintln(tw, "ID\tNAME\tALARM\tLIVE\tWEBSOCKETS\tBUSY")
 		}
 		after := ""
 		for {
@@ -213,7 +213,7 @@ func objectsCmd(args []string, stdout, stderr io.Writer) int {
 				if o.Alarm > 0 {
 					alarm = time.UnixMilli(o.Alarm).UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\n", o.ID, o.Name, alarm, o.Live, o.WebSockets)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%v\n", o.ID, o.Name, alarm, o.Live, o.WebSockets, o.Busy)
 			}
 			if len(os) < 1000 {
 				break

@@ -22,6 +22,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -67,6 +69,13 @@ type attack struct {
 	run        func(ctx context.Context, base string)
 }
 
+// lasting are the attacks that leave objects whose alarms run on after
+// their phase (re-armed, or retried after their handler's time ran out),
+// and how many: they are deleted through the admin API when the phase
+// ends (deleteObjects), so that the next phases measure their own
+// attacks, not this one's remains.
+var lasting = map[string]int{"alarmspin": 64, "alarmrearm": 64}
+
 func main() {
 	flag.Parse()
 	if *attacker != "" {
@@ -91,7 +100,7 @@ func main() {
 	for _, a := range attacks {
 		configs = append(configs, hostileConfig(root, dir, a.name))
 	}
-	args := []string{"serve", "--listen", *addr, "--data", filepath.Join(dir, "data"), "--drain", "5s"}
+	args := []string{"serve", "--listen", *addr, "--data", filepath.Join(dir, "data"), "--drain", "5s", "--admin-addr", adminAddr()}
 	if *debug != "" {
 		args = append(args, "--debug-addr", *debug)
 	}
@@ -112,6 +121,7 @@ func main() {
 	// a file on the data's disk can wait for the journal behind a sync.
 	logf := newLogFile(filepath.Join(dir, "dohost.log"))
 	cmd.Stdout, cmd.Stderr = logf.w, logf.w
+	cmd.Env = append(os.Environ(), "DOHOST_ADMIN_TOKEN="+adminToken)
 	check(cmd.Start())
 	pid := cmd.Process.Pid
 	exited := make(chan error, 1)
@@ -221,6 +231,9 @@ func main() {
 			}
 			a := a
 			run(a.name, a.kind, a.what, func(ctx context.Context) int64 { return attackFrom(ctx, a.name) })
+			if n := lasting[a.name]; n > 0 {
+				deleteObjects(a.name, n)
+			}
 			// Let the host settle (evictions, trims, alarms) between attacks.
 			time.Sleep(2 * time.Second)
 		}
@@ -511,6 +524,87 @@ func hammerPaced(ctx context.Context, prefix string, n int, body []byte, period 
 		}(i)
 	}
 	wg.Wait()
+}
+
+// adminToken is the operator's token the soak starts dohost with, for
+// deleteObjects: 32 hex digits, as dohost asks.
+var adminToken = func() string {
+	b := make([]byte, 16)
+	_, err := rand.Read(b)
+	check(err)
+	return hex.EncodeToString(b)
+}()
+
+// adminAddr is where dohost serves its admin API: the port after -listen's.
+func adminAddr() string {
+	host, port, err := net.SplitHostPort(*addr)
+	check(err)
+	p, err := strconv.Atoi(port)
+	check(err)
+	return net.JoinHostPort(host, strconv.Itoa(p+1))
+}
+
+// lastingWait bounds deleteObjects: a delete waits for its object's turn,
+// and a looping alarm handler holds that until its time runs out, within
+// twice its cpu_ms (alarmspin's: 60 s) of wall time from its start.
+const lastingWait = 150 * time.Second
+
+// deleteObjects deletes the n objects the attack name made (objects(): named
+// 00, 01, …), their storage and alarms with them, through the admin API,
+// as an operator would a tenant's misbehaving objects; at most
+// lastingWait, after which the deletes left go on in the background.
+func deleteObjects(name string, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), lastingWait)
+	defer cancel()
+	var wg sync.WaitGroup
+	var deleted, failed atomic.Int64
+	var firstErr atomic.Value
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			u := fmt.Sprintf("http://%s/v1/objects/evil/hostile-%s/Hostile/%02d", adminAddr(), name, i)
+			var err error
+			for busy := true; busy && ctx.Err() == nil; { // 409: a call still holds its turn
+				req, _ := http.NewRequestWithContext(ctx, "DELETE", u, nil)
+				req.Header.Set("Authorization", "Bearer "+adminToken)
+				var resp *http.Response
+				if resp, err = http.DefaultClient.Do(req); err != nil {
+					break
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				busy = resp.StatusCode == http.StatusConflict
+				if resp.StatusCode != 200 {
+					err = fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
+				}
+			}
+			if ctx.Err() != nil {
+				return // still waiting: counted as left
+			}
+			if err != nil {
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err.Error())
+				return
+			}
+			deleted.Add(1)
+		}(i)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	start := time.Now()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	msg := fmt.Sprintf("# after %s: its %d objects deleted (admin API), their alarms with them, in %v", name, deleted.Load(), time.Since(start).Round(100*time.Millisecond))
+	if left := int64(n) - deleted.Load() - failed.Load(); left > 0 {
+		msg += fmt.Sprintf("; %d deletes still waiting for their object's turn after %v", left, lastingWait)
+	}
+	if f := failed.Load(); f > 0 {
+		msg += fmt.Sprintf("; %d failed: %v", f, firstErr.Load())
+	}
+	fmt.Println(msg)
 }
 
 // objects POSTs once to n objects, prefix+00 …, four at a time.

@@ -3,9 +3,11 @@ package objects
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -33,6 +35,9 @@ type ObjectInfo struct {
 	// open sockets.
 	Live       bool `json:"live,omitempty"`
 	WebSockets int  `json:"websockets,omitempty"`
+	// Busy reports whether a call holds its turn now: a request, an
+	// alarm run (a delete waits for it to end).
+	Busy bool `json:"busy,omitempty"`
 }
 
 // Resolve returns the object that s names: an ID of the namespace (64 hex
@@ -92,6 +97,7 @@ func (ns *Namespace) info(txn *store.Txn, id ID) (ObjectInfo, error) {
 	sh.mu.Lock()
 	if o := sh.objects[objectKey{ns, id}]; o != nil {
 		oi.Live = o.inLRU
+		oi.Busy = len(o.turn) > 0
 		if s := o.ws.Load(); s != nil {
 			oi.WebSockets = s.Len()
 		}
@@ -149,16 +155,29 @@ func (ns *Namespace) Storage(s string, lo store.ListOptions) ([]store.Entry, boo
 	return o.List(txn, lo)
 }
 
+// ErrBusy is DeleteObject's error when the object's turn stays taken
+// longer than the caller waits: a call under way holds it, up to its
+// worker's cpu_ms (twice that in wall time when throttled).
+var ErrBusy = errors.New("busy")
+
+// deleteWait is the longest DeleteObject waits for the object's turn.
+const deleteWait = time.Minute
+
 // DeleteObject deletes the object s names (see Resolve): it waits for the
 // object's turn (a request running on it finishes first), closes its
 // instance and its WebSockets (1001), and deletes its storage, its alarm
-// and its name, synced. Its next request starts it empty.
+// and its name, synced. Its next request starts it empty. If the turn
+// stays taken past ctx or deleteWait, it deletes nothing and fails with
+// ErrBusy.
 func (ns *Namespace) DeleteObject(ctx context.Context, s string) error {
 	r := ns.r
 	id := ns.Resolve(s)
 	o := r.get(ns, id)
 	defer r.put(o, false)
-	if _, err := o.acquire(ctx, time.Now().Add(time.Minute)); err != nil {
+	if code, err := o.acquire(ctx, time.Now().Add(deleteWait)); err != nil {
+		if code == abi.Timeout {
+			return fmt.Errorf("%w: object %s: a call under way held its turn longer than the delete waits (%v at most; a handler runs up to its worker's cpu_ms); nothing was deleted: try again: %w", ErrBusy, id, deleteWait, err)
+		}
 		return err
 	}
 	defer o.release()
