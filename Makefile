@@ -182,7 +182,7 @@ bench-ws: $(BIN) guests/examples/chat/chat.wasm ## one chat room, 10,000 WebSock
 bench-peer: $(BIN) $(JS_RUNTIME) guests/examples/room/room.wasm guests/examples/room-c/room-c.wasm guests/examples/room-rust/room-rust.wasm guests/examples/room-as/room-as.wasm guests/examples/room-wat/room-wat.wasm ## dohost (the room in each language) next to workerd under wrk (installs both; ~10 min)
 	./scripts/bench-peer.sh
 
-soak: $(BIN) ## a victim tenant under load while an attacker tenant attacks, one attack at a time (~5 min)
+soak: $(BIN) ## a victim tenant under load while an attacker tenant attacks, one attack at a time (~7 min)
 	$(GO) run ./scripts/soak
 
 check: ## gofmt, go vet, go mod tidy clean

@@ -11,7 +11,7 @@
 // shows); at the end, whether the host ran throughout, in
 // one process, and stopped cleanly on SIGTERM.
 //
-//	make soak                          # builds bin/dohost, ~4 minutes
+//	make soak                          # builds bin/dohost, ~7 minutes
 //	go run ./scripts/soak -phase 8s -only kvflood,loop
 //
 // Everything talks to 127.0.0.1; every phase is bounded in time and in
