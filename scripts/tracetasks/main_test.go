@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"runtime/trace"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRead: a request task's time is split by its goroutine's state, a
+// wait named by what it waited on, and the wait from its connection's
+// read to the task's begin is found; other tasks and accounts are told
+// apart.
+func TestRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { // the server: a read that waits on the network, then the request
+		defer close(served)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b := make([]byte, 1)
+		if _, err := c.Read(b); err != nil {
+			return
+		}
+		ctx, task := trace.NewTask(context.Background(), "request")
+		trace.Log(ctx, "account", "acme")
+		release := make(chan struct{})
+		time.AfterFunc(5*time.Millisecond, func() { close(release) })
+		<-release // a wait the breakdown names
+		task.End()
+		_, other := trace.NewTask(context.Background(), "not a request")
+		other.End()
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond) // the server waits on the network meanwhile
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	<-served
+	c.Close()
+	trace.Stop()
+
+	tasks, err := read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 1 || tasks[0].account != "acme" {
+		t.Fatalf("tasks: %+v, want one request of acme", tasks)
+	}
+	rq := tasks[0]
+	var waited time.Duration
+	for k, v := range rq.states {
+		if strings.HasPrefix(k, "Waiting chan receive") && strings.Contains(k, "TestRead") {
+			waited += time.Duration(v)
+		}
+	}
+	if waited < 4*time.Millisecond || waited > time.Duration(rq.dur()) {
+		t.Errorf("the request's channel wait: %v of %v, want 5 ms or so; states %v", waited, time.Duration(rq.dur()), rq.states)
+	}
+	if rq.readable <= 0 {
+		t.Errorf("no wait from readable to the request's begin found")
+	}
+	var out bytes.Buffer
+	report(&out, tasks, 5)
+	if !strings.Contains(out.String(), "1 requests of acme") || !strings.Contains(out.String(), "from readable") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}
