@@ -27,10 +27,11 @@ import (
 // queue, an heir waited 2.3 ms to run while every commit queued behind it
 // and requests that came to commit stood by (make soak, smallwrites). A
 // request that finds no commit in flight commits alone at once: nothing
-// waits longer than it would without grouping. When a group's sync ends, its leader
-// wakes the requests whose Txn is not behind (SetBehind) first, then the
-// rest, then hands over: each wake-up puts a request in the leader's run
-// queue, behind those woken before it. One committer makes the largest groups:
+// waits longer than it would without grouping. When a group's sync ends,
+// its leader wakes the requests whose Txn is not behind (SetBehind) first,
+// then the rest, then hands over: each wake-up puts a request in the
+// leader's run queue, behind those woken before it. One committer makes
+// the largest groups:
 // BenchmarkStorageWrite, 100 objects, gave 0.8-0.9× raw Pebble with one
 // and 0.55-0.7× with two (whose groups are half as large, and the engine
 // syncs its log once for both anyway).
@@ -117,14 +118,18 @@ func (c *committer) commit(b *pebble.Batch, behind bool) error {
 		default:
 		}
 		c.mu.Unlock()
-		*r = commitReq{done: r.done}
-		commitReqs.Put(r)
+		r.free()
 		return c.lead(b, behind)
 	}
 	err := r.err
+	r.free()
+	return err
+}
+
+// free returns r, emptied, to the pool.
+func (r *commitReq) free() {
 	*r = commitReq{done: r.done}
 	commitReqs.Put(r)
-	return err
 }
 
 // nudge wakes the heir r to lead, unless a nudge already waits for it.
