@@ -551,11 +551,13 @@ const lastingWait = 150 * time.Second
 
 // deleteObjects deletes the n objects the attack name made (objects(): named
 // 00, 01, …), their storage and alarms with them, through the admin API,
-// as an operator would a tenant's misbehaving objects; at most
-// lastingWait, after which the deletes left go on in the background.
+// as an operator would a tenant's misbehaving objects; for at most
+// lastingWait, after which the deletes still waiting are given up.
 func deleteObjects(name string, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), lastingWait)
 	defer cancel()
+	start := time.Now()
+	admin := adminAddr()
 	var wg sync.WaitGroup
 	var deleted, failed atomic.Int64
 	var firstErr atomic.Value
@@ -563,7 +565,7 @@ func deleteObjects(name string, n int) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			u := fmt.Sprintf("http://%s/v1/objects/evil/hostile-%s/Hostile/%02d", adminAddr(), name, i)
+			u := fmt.Sprintf("http://%s/v1/objects/evil/hostile-%s/Hostile/%02d", admin, name, i)
 			var err error
 			for busy := true; busy && ctx.Err() == nil; { // 409: a call still holds its turn
 				req, _ := http.NewRequestWithContext(ctx, "DELETE", u, nil)
@@ -590,16 +592,10 @@ func deleteObjects(name string, n int) {
 			deleted.Add(1)
 		}(i)
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	start := time.Now()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	wg.Wait() // each delete ends by lastingWait: its request carries ctx
 	msg := fmt.Sprintf("# after %s: its %d objects deleted (admin API), their alarms with them, in %v", name, deleted.Load(), time.Since(start).Round(100*time.Millisecond))
 	if left := int64(n) - deleted.Load() - failed.Load(); left > 0 {
-		msg += fmt.Sprintf("; %d deletes still waiting for their object's turn after %v", left, lastingWait)
+		msg += fmt.Sprintf("; %d given up, still waiting for their object's turn after %v", left, lastingWait)
 	}
 	if f := failed.Load(); f > 0 {
 		msg += fmt.Sprintf("; %d failed: %v", f, firstErr.Load())
