@@ -5,9 +5,10 @@
 // by the state of the goroutine that began it — running, runnable (waiting
 // for a P), or waiting, by what it waited on (the first frames outside the
 // runtime). It also reports how long each request's goroutine took from
-// its wake-up out of a network wait (the request readable) to the task's
-// begin: the wait before the host reads a request, which the access log
-// does not see.
+// its last wake-up out of a network wait outside a task (the request
+// readable) to the task's begin — the wait before the host reads a
+// request, which the access log does not see — and, for the slowest 2% of
+// those waits, their time by state.
 //
 //	curl -o soak.trace 'http://127.0.0.1:6061/debug/pprof/trace?seconds=3'
 //	go run ./scripts/tracetasks -account victim soak.trace
@@ -66,6 +67,8 @@ type task struct {
 	// wait (0: it did not wait on the network first).
 	readable trace.Time
 	states   map[string]trace.Time
+	// before is the readable wait by the goroutine's state, as states.
+	before map[string]trace.Time
 }
 
 func (t *task) dur() trace.Time { return t.end - t.begin }
@@ -78,6 +81,7 @@ type goroutine struct {
 	since    trace.Time
 	why      string
 	netWoke  trace.Time
+	before   map[string]trace.Time // since netWoke, by state, until a task begins
 	lastWait string
 	task     *task
 }
@@ -93,8 +97,11 @@ func read(r io.Reader) ([]*task, error) {
 	gs := map[trace.GoID]*goroutine{}
 	var ended []*task
 	settle := func(g *goroutine, now trace.Time) {
-		if g.task != nil && g.since != 0 {
+		switch {
+		case g.task != nil && g.since != 0:
 			g.task.states[g.label()] += now - g.since
+		case g.before != nil && g.since != 0:
+			g.before[g.label()] += now - g.since
 		}
 		g.since = now
 	}
@@ -118,10 +125,11 @@ func read(r io.Reader) ([]*task, error) {
 				gs[id] = g
 			}
 			t := &task{g: id, begin: ev.Time(), states: map[string]trace.Time{}}
-			if g.netWoke != 0 {
-				t.readable = ev.Time() - g.netWoke
-			}
 			settle(g, ev.Time())
+			if g.netWoke != 0 {
+				t.readable, t.before = ev.Time()-g.netWoke, g.before
+			}
+			g.netWoke, g.before = 0, nil
 			g.task = t
 			byID[ev.Task().ID] = t
 		case trace.EventLog:
@@ -153,8 +161,8 @@ func read(r io.Reader) ([]*task, error) {
 				gs[id] = g
 			}
 			settle(g, ev.Time())
-			if from == trace.GoWaiting && to == trace.GoRunnable && g.lastWait == "network" {
-				g.netWoke = ev.Time()
+			if from == trace.GoWaiting && to == trace.GoRunnable && g.lastWait == "network" && g.task == nil {
+				g.netWoke, g.before = ev.Time(), map[string]trace.Time{}
 			}
 			g.state = to
 			if to == trace.GoWaiting || to == trace.GoSyscall {
@@ -201,30 +209,37 @@ func report(w io.Writer, ts []*task, top int) {
 	sort.Slice(ts, func(i, j int) bool { return ts[i].dur() < ts[j].dur() })
 	n := len(ts)
 	fmt.Fprintf(w, "%d requests of %s: p50 %s, p99 %s, max %s\n", n, ts[0].account, ms(ts[n/2].dur()), ms(ts[n*99/100].dur()), ms(ts[n-1].dur()))
-	var ready []trace.Time
+	var ready []*task
 	for _, t := range ts {
 		if t.readable > 0 {
-			ready = append(ready, t.readable)
+			ready = append(ready, t)
 		}
 	}
 	if len(ready) > 0 {
-		sort.Slice(ready, func(i, j int) bool { return ready[i] < ready[j] })
+		sort.Slice(ready, func(i, j int) bool { return ready[i].readable < ready[j].readable })
 		m := len(ready)
-		fmt.Fprintf(w, "from readable to the request's begin (%d after a network wait): p50 %s, p90 %s, p99 %s\n", m, ms(ready[m/2]), ms(ready[m*9/10]), ms(ready[m*99/100]))
+		fmt.Fprintf(w, "from readable to the request's begin (%d after a network wait): p50 %s, p90 %s, p99 %s\n", m, ms(ready[m/2].readable), ms(ready[m*9/10].readable), ms(ready[m*99/100].readable))
 	}
-	breakdown(w, "all", ts, top)
-	breakdown(w, "the slowest 2%", ts[n*98/100:], top)
+	inTask := func(t *task) (map[string]trace.Time, trace.Time) { return t.states, t.dur() }
+	breakdown(w, "all", ts, top, inTask)
+	breakdown(w, "the slowest 2%", ts[n*98/100:], top, inTask)
+	if len(ready) > 0 {
+		breakdown(w, "before the begin, the slowest 2% from readable", ready[len(ready)*98/100:], top,
+			func(t *task) (map[string]trace.Time, trace.Time) { return t.before, t.readable })
+	}
 }
 
-// breakdown prints the tasks' mean time in each state, largest first.
-func breakdown(w io.Writer, name string, ts []*task, top int) {
+// breakdown prints the tasks' mean time in each state, largest first:
+// of their time in the task, or (times) of another span of theirs.
+func breakdown(w io.Writer, name string, ts []*task, top int, times func(*task) (map[string]trace.Time, trace.Time)) {
 	sum := map[string]trace.Time{}
 	var all trace.Time
 	for _, t := range ts {
-		for k, v := range t.states {
+		states, d := times(t)
+		for k, v := range states {
 			sum[k] += v
 		}
-		all += t.dur()
+		all += d
 	}
 	keys := make([]string, 0, len(sum))
 	for k := range sum {

@@ -12,8 +12,8 @@ import (
 
 // TestRead: a request task's time is split by its goroutine's state, a
 // wait named by what it waited on, and the wait from its connection's
-// read to the task's begin is found; other tasks and accounts are told
-// apart.
+// read to the task's begin is found, split by state the same way; other
+// tasks and accounts are told apart.
 func TestRead(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -77,9 +77,16 @@ func TestRead(t *testing.T) {
 	if rq.readable <= 0 {
 		t.Errorf("no wait from readable to the request's begin found")
 	}
+	var before time.Duration
+	for _, v := range rq.before {
+		before += time.Duration(v)
+	}
+	if before != time.Duration(rq.readable) {
+		t.Errorf("the wait before the begin by state, %v in all (%v), is not the wait from readable, %v", before, rq.before, time.Duration(rq.readable))
+	}
 	var out bytes.Buffer
 	report(&out, tasks, 5)
-	if !strings.Contains(out.String(), "1 requests of acme") || !strings.Contains(out.String(), "from readable") {
+	if !strings.Contains(out.String(), "1 requests of acme") || !strings.Contains(out.String(), "from readable") || !strings.Contains(out.String(), "before the begin") {
 		t.Errorf("report:\n%s", out.String())
 	}
 }
