@@ -12,6 +12,7 @@ import (
 	"runtime/trace"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -58,6 +59,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		d, label := time.Since(start), workerLabel(wk)
 		s.metrics.observe(label, w.status, d)
 		if s.opts.AccessLog {
+			// The client has its answer before the line is made: the
+			// log's formatting and lock are not the client's to wait for.
+			w.flush()
 			s.log.Info("request", "request_id", id, "worker", label, "method", r.Method, "path", r.URL.Path,
 				"status", w.status, "duration", d, "remote", r.RemoteAddr)
 		}
@@ -98,7 +102,14 @@ func (s *Server) serve(w *statusWriter, r *http.Request, wk *worker, id string) 
 	}
 
 	enc, release, status, msg := s.readRequest(w, r, wk)
-	defer release()
+	released := false
+	giveBack := func() {
+		if !released {
+			released = true
+			release()
+		}
+	}
+	defer giveBack()
 	if status == http.StatusServiceUnavailable { // the budget of bodies
 		return msg
 	}
@@ -140,6 +151,9 @@ func (s *Server) serve(w *statusWriter, r *http.Request, wk *worker, id string) 
 	defer c.Free()
 	c.Kind, c.Txn, c.Writes, c.Env, c.Log = guest.WorkerFetch, s.store.NewTxn(), wk.module.NewWrites(), wk.env, wk.log
 	err = inst.Run(ctx, c, enc)
+	// The guest has read the request: its memory goes back before the
+	// answer is written, which a slow client may take long to read.
+	giveBack()
 	wk.pool.Done(ctx, inst, guest.IsTrap(err))
 	switch {
 	case err == nil:
@@ -438,7 +452,9 @@ func validUTF8(s string) string {
 
 // writeResponse writes a guest's response. Header names go out in HTTP/1.1's
 // canonical form (names are case-insensitive); the headers that frame the
-// connection are the server's to set and are dropped.
+// connection are the server's to set and are dropped. The body's length is
+// known, and is sent as Content-Length: a body past net/http's 2 KiB
+// buffer is not chunked, and the response can be flushed whole.
 func writeResponse(w http.ResponseWriter, resp *abi.Response) {
 	h := w.Header()
 	for _, f := range resp.Headers {
@@ -448,6 +464,7 @@ func writeResponse(w http.ResponseWriter, resp *abi.Response) {
 		}
 		h.Add(f.Name, f.Value)
 	}
+	setLength(h, resp.Status, len(resp.Body))
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
 }
@@ -462,6 +479,17 @@ func (s *Server) fail(w http.ResponseWriter, id string, status int, msg string) 
 	if status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", "1")
 	}
+	body := "dohost: " + msg + " (request id " + id + ")\n"
+	setLength(h, status, len(body))
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, "dohost: "+msg+" (request id "+id+")\n")
+	_, _ = io.WriteString(w, body)
+}
+
+// setLength sets the Content-Length of a response of status whose body is n
+// bytes, where the status allows a body (not 1xx, 204 or 304).
+func setLength(h http.Header, status, n int) {
+	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(n))
 }

@@ -424,6 +424,43 @@ func TestFront_PanicContained(t *testing.T) {
 	}
 }
 
+// TestFront_BodyBackBeforeAnswer: a request's body goes back to the body
+// budgets once the guest has run, before its answer is written: a client
+// that reads a large answer slowly (the echo guest's, as large as the
+// body) holds the answer's share of the budgets while it waits, not the
+// request's too.
+func TestFront_BodyBackBeforeAnswer(t *testing.T) {
+	ts := echoServer(t)
+	bodies := ts.workers()[0].tenant.Bodies
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const n = 24 << 20 // more than the loopback's socket buffers hold
+	if _, err := fmt.Fprintf(conn, "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	// The answer's head is here: the host is writing its body, which is
+	// not read yet. It holds the answer (n bytes and the record's head),
+	// and must not hold the request (as much again) meanwhile.
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	waitFor(t, "the request's share of the body budgets given back while its answer is written", func() bool {
+		return bodies.Tenant.Used() < n+n/2 && bodies.Host.Used() < n+n/2
+	})
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || int64(len(got)) != resp.ContentLength || len(got) < n {
+		t.Fatalf("the answer: %d, %d bytes of Content-Length %d, %v; want 200 and the body echoed", resp.StatusCode, len(got), resp.ContentLength, err)
+	}
+}
+
 // panicWriter is a ResponseWriter whose Write panics once the header is
 // written.
 type panicWriter struct{ *httptest.ResponseRecorder }

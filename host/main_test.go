@@ -159,7 +159,9 @@ func startServerOpts(t testing.TB, o Options, configs ...string) *testServer {
 	if rt, ok := guests.jsRuntime.Load().(string); ok && o.JSRuntime == "" {
 		o.JSRuntime = rt // for a config whose main is a script
 	}
-	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.Logger == nil { // a test's own logger stands; ts.logs then stays empty
+		o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	srv, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -304,6 +304,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// flush sends the response to the client now, where its length was set
+// (Content-Length): flushed without it, net/http would chunk the body.
+// A response not begun, or a hijacked connection, is left alone.
+func (w *statusWriter) flush() {
+	if w.status == 0 || w.status == http.StatusSwitchingProtocols || w.Header().Get("Content-Length") == "" {
+		return
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {

@@ -1,8 +1,10 @@
 package host
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -161,15 +163,67 @@ func TestAccessLog(t *testing.T) {
 		writeConfig(t, dir, exampleWasm(t, "room"), roomConfig))
 	ts.getJSON(t, "/?roomId=lobby", 200, nil)
 	ts.getJSON(t, "/nothing", 400, nil)
-	logs := ts.logs.String()
+	// A line is made once its answer is sent: it may come after the client
+	// has the answer (TestAccessLog_AfterResponse).
 	for _, want := range []string{
 		`msg=request request_id=`, `worker=default/my-worker method=GET path=/ status=200 duration=`,
 		`path=/nothing status=400`,
 	} {
-		if !strings.Contains(logs, want) {
-			t.Errorf("the log has no %q:\n%s", want, logs)
-		}
+		waitFor(t, "the access log's "+want, func() bool { return strings.Contains(ts.logs.String(), want) })
 	}
+}
+
+// TestAccessLog_AfterResponse: the access log's line is made after the
+// response is sent: a client has its answer, of a known length and not
+// chunked, while the line waits (a logger that blocks until released).
+func TestAccessLog_AfterResponse(t *testing.T) {
+	dir := t.TempDir()
+	h := &heldLog{Handler: slog.NewTextHandler(io.Discard, nil), held: make(chan struct{}), release: make(chan struct{})}
+	ts := startServerOpts(t, Options{DataDir: filepath.Join(dir, "data"), AccessLog: true, Logger: slog.New(h)},
+		writeConfig(t, dir, exampleWasm(t, "room"), roomConfig))
+	for _, c := range []struct {
+		path   string
+		status int
+	}{{"/?roomId=lobby", 200}, {"/nothing", 400}} {
+		resp, err := http.Get(ts.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != c.status || resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) > 0 {
+			t.Errorf("%s: %d, Content-Length %d for %d bytes, Transfer-Encoding %v; want %d, the length, none",
+				c.path, resp.StatusCode, resp.ContentLength, len(body), resp.TransferEncoding, c.status)
+		}
+		<-h.held // the request's line, made after the answer and waiting
+		h.release <- struct{}{}
+	}
+}
+
+// heldLog holds each access-log line ("request"), after saying so on
+// held, until a receive from release.
+type heldLog struct {
+	slog.Handler
+	held, release chan struct{}
+}
+
+func (h *heldLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "request" {
+		h.held <- struct{}{}
+		<-h.release
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *heldLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return &heldLog{Handler: h.Handler.WithAttrs(as), held: h.held, release: h.release}
+}
+
+func (h *heldLog) WithGroup(name string) slog.Handler {
+	return &heldLog{Handler: h.Handler.WithGroup(name), held: h.held, release: h.release}
 }
 
 // TestMetrics_Traps: a trapped handler is counted by cause.
