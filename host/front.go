@@ -197,7 +197,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, wk *worker, id string) 
 		s.switchProtocols(w, r, wk, id, up)
 		return
 	}
-	writeResponse(w, resp)
+	writeResponse(w, resp, r.Method == http.MethodHead)
 	return ""
 }
 
@@ -454,8 +454,9 @@ func validUTF8(s string) string {
 // canonical form (names are case-insensitive); the headers that frame the
 // connection are the server's to set and are dropped. The body's length is
 // known, and is sent as Content-Length: a body past net/http's 2 KiB
-// buffer is not chunked, and the response can be flushed whole.
-func writeResponse(w http.ResponseWriter, resp *abi.Response) {
+// buffer is not chunked, and the response can be flushed whole. An
+// answer to HEAD without a body says no length (the GET's is not known).
+func writeResponse(w http.ResponseWriter, resp *abi.Response, head bool) {
 	h := w.Header()
 	for _, f := range resp.Headers {
 		switch strings.ToLower(f.Name) {
@@ -464,7 +465,9 @@ func writeResponse(w http.ResponseWriter, resp *abi.Response) {
 		}
 		h.Add(f.Name, f.Value)
 	}
-	setLength(h, resp.Status, len(resp.Body))
+	if !head || len(resp.Body) > 0 {
+		setLength(h, resp.Status, len(resp.Body))
+	}
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
 }
