@@ -403,8 +403,18 @@ func TestClock_GuestProcsTakeTurns(t *testing.T) {
 		k2.stop()
 	}()
 	// k1 goes on computing (it yields its P at every check, so k2 runs
-	// too) until k2 has run long and waits for the slot.
-	spin(k1, func() bool { return l.longWaiting.Load() > 0 })
+	// too) until k2 has run long and waits for the slot — or has had it
+	// and ended: on a busy machine k2 may take longer than longTurn to run
+	// long, and then k1, seeing it wait, gives it the slot at once and
+	// waits its turn for it, holding no guest P, which k2 needs to go on.
+	spin(k1, func() bool {
+		select {
+		case <-waiting:
+			return true
+		default:
+			return l.longWaiting.Load() > 0
+		}
+	})
 	// k1 yields at every check and takes the P again each time: were it
 	// held by k2, waiting, k1 would wait for it for ever.
 	held := 0
