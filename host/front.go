@@ -102,14 +102,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, wk *worker, id string) 
 	}
 
 	enc, release, status, msg := s.readRequest(w, r, wk)
-	released := false
-	giveBack := func() {
-		if !released {
-			released = true
-			release()
-		}
-	}
-	defer giveBack()
+	defer release()
 	if status == http.StatusServiceUnavailable { // the budget of bodies
 		return msg
 	}
@@ -153,7 +146,7 @@ func (s *Server) serve(w *statusWriter, r *http.Request, wk *worker, id string) 
 	err = inst.Run(ctx, c, enc)
 	// The guest has read the request: its memory goes back before the
 	// answer is written, which a slow client may take long to read.
-	giveBack()
+	release()
 	wk.pool.Done(ctx, inst, guest.IsTrap(err))
 	switch {
 	case err == nil:
@@ -279,8 +272,9 @@ func recordSize(r *http.Request) int64 {
 // memory it takes is held from the account's and the host's budgets of
 // request bodies first: past either the request is refused (503),
 // its body unread. It
-// returns the record and the function that gives its memory back, or an
-// HTTP status and a message for the client.
+// returns the record and the function that gives its memory back (the
+// first call does; later ones do nothing), or an HTTP status and a
+// message for the client.
 func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker) (enc []byte, release func(), status int, msg string) {
 	limit := wk.cfg.Limits.RequestBody
 	n := r.ContentLength
@@ -306,8 +300,12 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, wk *worker)
 	// requests), unmapped when the caller releases the record.
 	var mapped []byte
 	free := func() {
+		if held == 0 { // given back already
+			return
+		}
 		offheap.Free(mapped)
 		bodies.Give(held)
+		mapped, held = nil, 0
 	}
 	release = free
 	defer func() {
