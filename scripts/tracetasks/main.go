@@ -8,19 +8,23 @@
 // its last wake-up out of a network wait outside a task (the request
 // readable) to the task's begin — the wait before the host reads a
 // request, which the access log does not see — and, for the slowest 2% of
-// those waits, their time by state.
+// those waits, their time by state. Last, it says what the Ps did while
+// one of the account's goroutines had waited for one over -over: whose
+// requests they ran, or whether they were idle or in system calls.
 //
 //	curl -o soak.trace 'http://127.0.0.1:6061/debug/pprof/trace?seconds=3'
 //	go run ./scripts/tracetasks -account victim soak.trace
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/exp/trace"
 )
@@ -28,18 +32,18 @@ import (
 func main() {
 	account := flag.String("account", "", "the account whose requests to report (required)")
 	top := flag.Int("top", 12, "how many states to list")
+	over := flag.Duration("over", 500*time.Microsecond, "the wait for a P past which the Ps' time is split by what they did")
 	flag.Parse()
 	if *account == "" || flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: tracetasks -account ACCOUNT TRACE")
 		os.Exit(2)
 	}
-	f, err := os.Open(flag.Arg(0))
+	b, err := os.ReadFile(flag.Arg(0))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	defer f.Close()
-	tasks, err := read(f)
+	tasks, err := read(bytes.NewReader(b))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "tracetasks: %s: %v\n", flag.Arg(0), err)
 		os.Exit(1)
@@ -55,6 +59,12 @@ func main() {
 		os.Exit(1)
 	}
 	report(os.Stdout, mine, *top)
+	pt, err := procs(bytes.NewReader(b), *account, trace.Time(*over))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tracetasks: %s: %v\n", flag.Arg(0), err)
+		os.Exit(1)
+	}
+	reportProcs(os.Stdout, *account, trace.Time(*over), pt, *top)
 }
 
 // A task is one request: when it began and ended, on which goroutine, and
@@ -89,10 +99,6 @@ type goroutine struct {
 // read returns the ended request tasks of the trace, their accounts and
 // their time by state.
 func read(r io.Reader) ([]*task, error) {
-	tr, err := trace.NewReader(r)
-	if err != nil {
-		return nil, err
-	}
 	byID := map[trace.TaskID]*task{}
 	gs := map[trace.GoID]*goroutine{}
 	var ended []*task
@@ -105,18 +111,11 @@ func read(r io.Reader) ([]*task, error) {
 		}
 		g.since = now
 	}
-	for {
-		ev, err := tr.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := eachEvent(r, func(ev *trace.Event) {
 		switch ev.Kind() {
 		case trace.EventTaskBegin:
 			if ev.Task().Type != "request" {
-				continue
+				return
 			}
 			id := ev.Goroutine()
 			g := gs[id]
@@ -139,7 +138,7 @@ func read(r io.Reader) ([]*task, error) {
 		case trace.EventTaskEnd:
 			t := byID[ev.Task().ID]
 			if t == nil {
-				continue
+				return
 			}
 			delete(byID, ev.Task().ID)
 			if g := gs[t.g]; g != nil && g.task == t {
@@ -151,7 +150,7 @@ func read(r io.Reader) ([]*task, error) {
 		case trace.EventStateTransition:
 			st := ev.StateTransition()
 			if st.Resource.Kind != trace.ResourceGoroutine {
-				continue
+				return
 			}
 			id := st.Resource.Goroutine()
 			from, to := st.Goroutine()
@@ -172,8 +171,29 @@ func read(r io.Reader) ([]*task, error) {
 				g.lastWait = st.Reason
 			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ended, nil
+}
+
+// eachEvent calls fn with each event of the trace r, in order.
+func eachEvent(r io.Reader, fn func(*trace.Event)) error {
+	tr, err := trace.NewReader(r)
+	if err != nil {
+		return err
+	}
+	for {
+		ev, err := tr.ReadEvent()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fn(&ev)
+	}
 }
 
 // label names the goroutine's state, and for a wait or a system call

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"runtime"
 	"runtime/trace"
 	"strings"
 	"testing"
 	"time"
+
+	xtrace "golang.org/x/exp/trace"
 )
 
 // TestRead: a request task's time is split by its goroutine's state, a
@@ -89,4 +92,61 @@ func TestRead(t *testing.T) {
 	if !strings.Contains(out.String(), "1 requests of acme") || !strings.Contains(out.String(), "from readable") || !strings.Contains(out.String(), "before the begin") {
 		t.Errorf("report:\n%s", out.String())
 	}
+}
+
+// TestProcs: while a goroutine of one account waits for the only P, the
+// P's time goes to the request of the account that holds it.
+func TestProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	over := xtrace.Time(500 * time.Microsecond)
+	var pt *procTimes
+	// The runtime may stop the spinning goroutine early (a collection, the
+	// tracer's next generation), and acme's goroutine then runs before it
+	// has waited: up to five tries for one that waits.
+	for try := 0; try < 5 && (pt == nil || pt.waiting == 0); try++ {
+		var err error
+		if pt, err = procs(waitBehindHog(t), "acme", over); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pt.waiting <= 0 || pt.waiting > xtrace.Time(time.Second) {
+		t.Fatalf("acme waited over %v for %v, want up to 4.5 ms", time.Duration(over), time.Duration(pt.waiting))
+	}
+	if hog := pt.byWhat["a request of hog"]; hog < pt.waiting*9/10 {
+		t.Errorf("of the %v acme waited, the P ran hog's request %v; all: %v", time.Duration(pt.waiting), time.Duration(hog), pt.byWhat)
+	}
+	var out bytes.Buffer
+	reportProcs(&out, "acme", over, pt, 5)
+	if !strings.Contains(out.String(), "a request of hog") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}
+
+// waitBehindHog traces, with one P, a goroutine of account acme that
+// runs a request and waits, then is woken by a request of account hog,
+// which keeps the P for 5 ms after.
+func waitBehindHog(t *testing.T) *bytes.Buffer {
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Fatal(err)
+	}
+	wake, parked, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() { // a goroutine of acme: a request, then a wait
+		defer close(done)
+		ctx, task := trace.NewTask(context.Background(), "request")
+		trace.Log(ctx, "account", "acme")
+		task.End()
+		close(parked) // with one P, it keeps running until it parks below
+		<-wake
+	}()
+	<-parked
+	ctx, task := trace.NewTask(context.Background(), "request")
+	trace.Log(ctx, "account", "hog")
+	wake <- struct{}{} // acme's goroutine is runnable from here, the P still ours
+	for start := time.Now(); time.Since(start) < 5*time.Millisecond; {
+	}
+	task.End()
+	<-done
+	trace.Stop()
+	return &buf
 }
