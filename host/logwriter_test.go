@@ -121,6 +121,37 @@ func TestLogWriter_FullBufferWaits(t *testing.T) {
 	}
 }
 
+// TestLogWriter_Batches: lines that come one by one while a batch
+// gathers go out in one write, and Flush does not wait for the batch's
+// time.
+func TestLogWriter_Batches(t *testing.T) {
+	sink := &countingSink{}
+	w := newLogWriter(sink, time.Hour)
+	defer w.Close()
+	for i := range 10 {
+		fmt.Fprintf(w, "line %d\n", i)
+		time.Sleep(time.Millisecond) // the writer's goroutine is free meanwhile
+	}
+	if n := sink.writes.Load(); n != 0 {
+		t.Fatalf("%d writes while the batch gathered, want none before its time or a Flush", n)
+	}
+	w.Flush() // hangs for the hour if it does not cut the gathering short
+	if n := sink.writes.Load(); n != 1 || strings.Count(sink.String(), "\n") != 10 {
+		t.Fatalf("%d writes with %d lines, want the 10 lines in one", n, strings.Count(sink.String(), "\n"))
+	}
+}
+
+// countingSink is a log destination that counts its writes.
+type countingSink struct {
+	testLogger
+	writes atomic.Int64
+}
+
+func (s *countingSink) Write(p []byte) (int, error) {
+	s.writes.Add(1)
+	return s.testLogger.Write(p)
+}
+
 // TestLogWriter_Close writes out what waits, and lines after Close go
 // straight to the destination.
 func TestLogWriter_Close(t *testing.T) {
@@ -181,4 +212,44 @@ func BenchmarkLogLines(b *testing.B) {
 			r.Close()
 		})
 	}
+}
+
+// BenchmarkLogLinesPaced: an access log's lines as a server's handlers
+// write them, spread out in time (eight handlers, a line every 4 ms each:
+// 2,000 lines a second), through a LogWriter to a pipe drained by another
+// goroutine. cpu-µs/line is the process's CPU time per line: slog's
+// formatting, the LogWriter, its writes and wake-ups.
+func BenchmarkLogLinesPaced(b *testing.B) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	drained := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, r); close(drained) }()
+	lw := NewLogWriter(w)
+	log := slog.New(slog.NewTextHandler(lw, nil))
+	const handlers = 8
+	b.ResetTimer()
+	cpu0 := processCPU()
+	var wg sync.WaitGroup
+	for g := range handlers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(4 * time.Millisecond)
+			defer tick.Stop()
+			for i := g; i < b.N; i += handlers {
+				<-tick.C
+				log.Info("request", "request_id", "01JAXQ3V5N7M", "worker", "victim/room", "method", "GET",
+					"path", "/room/r42", "status", 200, "duration", 1234*time.Microsecond, "remote", "127.0.0.1:51234")
+			}
+		}()
+	}
+	wg.Wait()
+	lw.Close()
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/line")
+	w.Close()
+	<-drained
+	r.Close()
 }
