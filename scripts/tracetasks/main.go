@@ -178,6 +178,16 @@ func read(r io.Reader) ([]*task, error) {
 	return ended, nil
 }
 
+// largestFirst returns m's keys, the largest value first.
+func largestFirst(m map[string]trace.Time) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
+	return keys
+}
+
 // eachEvent calls fn with each event of the trace r, in order.
 func eachEvent(r io.Reader, fn func(*trace.Event)) error {
 	tr, err := trace.NewReader(r)
@@ -261,11 +271,7 @@ func breakdown(w io.Writer, name string, ts []*task, top int, times func(*task) 
 		}
 		all += d
 	}
-	keys := make([]string, 0, len(sum))
-	for k := range sum {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return sum[keys[i]] > sum[keys[j]] })
+	keys := largestFirst(sum)
 	n := trace.Time(len(ts))
 	fmt.Fprintf(w, "%s (%d), mean %s:\n", name, len(ts), ms(all/n))
 	for i, k := range keys {

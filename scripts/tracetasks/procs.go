@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 
 	"golang.org/x/exp/trace"
 )
@@ -61,10 +60,11 @@ func procs(r io.Reader, account string, over trace.Time) (*procTimes, error) {
 		if !ok {
 			return "idle"
 		}
-		if g := get(id); g.account != "" {
+		g := get(id)
+		if g.account != "" {
 			return "a request of " + g.account
 		}
-		return "outside a request, after: " + get(id).why
+		return "outside a request, after: " + g.why
 	}
 	err := eachEvent(r, func(ev *trace.Event) {
 		now := ev.Time()
@@ -158,12 +158,7 @@ func procs(r io.Reader, account string, over trace.Time) (*procTimes, error) {
 func reportProcs(w io.Writer, account string, over trace.Time, pt *procTimes, top int) {
 	fmt.Fprintf(w, "while a goroutine of %s had waited over %s for a P (%s of the trace's %s), the Ps' time:\n",
 		account, ms(over), ms(pt.waiting), ms(pt.span))
-	keys := make([]string, 0, len(pt.byWhat))
-	for k := range pt.byWhat {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return pt.byWhat[keys[i]] > pt.byWhat[keys[j]] })
-	for i, k := range keys {
+	for i, k := range largestFirst(pt.byWhat) {
 		if i == top {
 			break
 		}
