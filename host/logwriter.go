@@ -2,6 +2,7 @@ package host
 
 import (
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -174,3 +175,31 @@ func (w *LogWriter) Close() error {
 	<-w.done
 	return nil
 }
+
+// Handler returns h, a handler that writes to w, with a Flush method
+// (kept by the handlers derived from it), which waits until the records
+// handled before it are written to w's destination: code about to end
+// the process calls it through its logger's handler (the storage
+// engine's fatal errors, store.Open), so that its last line is not lost
+// in w's buffer.
+func (w *LogWriter) Handler(h slog.Handler) slog.Handler { return logHandler{h, w} }
+
+// logHandler is LogWriter.Handler's handler.
+type logHandler struct {
+	slog.Handler
+	w *LogWriter
+}
+
+// WithAttrs returns the wrapped handler's WithAttrs, wrapped alike.
+func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(attrs), h.w}
+}
+
+// WithGroup returns the wrapped handler's WithGroup, wrapped alike.
+func (h logHandler) WithGroup(name string) slog.Handler {
+	return logHandler{h.Handler.WithGroup(name), h.w}
+}
+
+// Flush waits until the records handled before it are written to the
+// destination (LogWriter.Flush).
+func (h logHandler) Flush() { h.w.Flush() }

@@ -141,6 +141,29 @@ func TestLogWriter_Batches(t *testing.T) {
 	}
 }
 
+// TestLogWriter_Handler: the handler of a logger derived from
+// LogWriter.Handler's (with attributes and a group) has a Flush method,
+// which writes out the lines waiting, in order, without waiting for the
+// batch's time.
+func TestLogWriter_Handler(t *testing.T) {
+	sink := &countingSink{}
+	w := newLogWriter(sink, time.Hour)
+	defer w.Close()
+	log := slog.New(w.Handler(slog.NewTextHandler(w, nil))).With("worker", "w").WithGroup("g")
+	log.Info("first")
+	log.Error("second")
+	f, ok := log.Handler().(interface{ Flush() })
+	if !ok {
+		t.Fatalf("the derived logger's handler %T has no Flush", log.Handler())
+	}
+	f.Flush() // hangs for the hour if it does not cut the gathering short
+	got := sink.String()
+	if n := sink.writes.Load(); n != 1 || !strings.Contains(got, "msg=first") || !strings.Contains(got, "msg=second") ||
+		strings.Index(got, "first") > strings.Index(got, "second") {
+		t.Fatalf("after Flush, %d writes: %q, want both lines in order in one", n, got)
+	}
+}
+
 // countingSink is a log destination that counts its writes.
 type countingSink struct {
 	testLogger
@@ -182,12 +205,7 @@ func BenchmarkLogLines(b *testing.B) {
 			name = "logwriter"
 		}
 		b.Run(name, func(b *testing.B) {
-			r, w, err := os.Pipe()
-			if err != nil {
-				b.Fatal(err)
-			}
-			drained := make(chan struct{})
-			go func() { _, _ = io.Copy(io.Discard, r); close(drained) }()
+			w, drain := drainedPipe(b)
 			var dst io.Writer = w
 			var lw *LogWriter
 			if buffered {
@@ -199,19 +217,39 @@ func BenchmarkLogLines(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					log.Info("request", "request_id", "01JAXQ3V5N7M", "worker", "victim/room", "method", "GET",
-						"path", "/room/r42", "status", 200, "duration", 1234*time.Microsecond, "remote", "127.0.0.1:51234")
+					accessLine(log)
 				}
 			})
 			b.StopTimer()
 			if lw != nil {
 				lw.Close()
 			}
-			w.Close()
-			<-drained
-			r.Close()
+			drain()
 		})
 	}
+}
+
+// drainedPipe returns the writing end of a pipe whose reading end a
+// goroutine empties, and drain, which closes the writing end and waits
+// until all that was written is read.
+func drainedPipe(b *testing.B) (w *os.File, drain func()) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	drained := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, r); close(drained) }()
+	return w, func() {
+		w.Close()
+		<-drained
+		r.Close()
+	}
+}
+
+// accessLine logs an access log's line, as a server's handler does.
+func accessLine(log *slog.Logger) {
+	log.Info("request", "request_id", "01JAXQ3V5N7M", "worker", "victim/room", "method", "GET",
+		"path", "/room/r42", "status", 200, "duration", 1234*time.Microsecond, "remote", "127.0.0.1:51234")
 }
 
 // BenchmarkLogLinesPaced: an access log's lines as a server's handlers
@@ -220,12 +258,7 @@ func BenchmarkLogLines(b *testing.B) {
 // goroutine. cpu-µs/line is the process's CPU time per line: slog's
 // formatting, the LogWriter, its writes and wake-ups.
 func BenchmarkLogLinesPaced(b *testing.B) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	drained := make(chan struct{})
-	go func() { _, _ = io.Copy(io.Discard, r); close(drained) }()
+	w, drain := drainedPipe(b)
 	lw := NewLogWriter(w)
 	log := slog.New(slog.NewTextHandler(lw, nil))
 	const handlers = 8
@@ -240,8 +273,7 @@ func BenchmarkLogLinesPaced(b *testing.B) {
 			defer tick.Stop()
 			for i := g; i < b.N; i += handlers {
 				<-tick.C
-				log.Info("request", "request_id", "01JAXQ3V5N7M", "worker", "victim/room", "method", "GET",
-					"path", "/room/r42", "status", 200, "duration", 1234*time.Microsecond, "remote", "127.0.0.1:51234")
+				accessLine(log)
 			}
 		}()
 	}
@@ -249,7 +281,5 @@ func BenchmarkLogLinesPaced(b *testing.B) {
 	lw.Close()
 	b.StopTimer()
 	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/line")
-	w.Close()
-	<-drained
-	r.Close()
+	drain()
 }

@@ -270,7 +270,7 @@ func serve(args []string, stderr io.Writer) int {
 	if opts.logJSON {
 		h = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: durationSeconds})
 	}
-	log := slog.New(h)
+	log := slog.New(lw.Handler(h))
 
 	// Connections are files: take every one the hard limit allows.
 	if n, err := host.RaiseOpenFiles(); err != nil {

@@ -3,8 +3,10 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -95,3 +97,30 @@ func TestEngineLogger(t *testing.T) {
 		t.Errorf("a different error was not logged:\n%s", logs.String())
 	}
 }
+
+// TestEngineLoggerFatal: the engine's fatal error is logged, the log's
+// handler flushed (a host.LogWriter's holds the line in a buffer), and
+// only then the process ended.
+func TestEngineLoggerFatal(t *testing.T) {
+	var logs bytes.Buffer
+	h := &flushRecorder{Handler: slog.NewTextHandler(&logs, nil)}
+	l := newEngineLogger(slog.New(h))
+	var events []string
+	h.flushed = func() { events = append(events, "flush") }
+	l.exit = func(code int) { events = append(events, fmt.Sprintf("exit %d", code)) }
+	l.Fatalf("corruption in %s", "000123.sst")
+	if !strings.Contains(logs.String(), "storage engine: fatal: corruption in 000123.sst") {
+		t.Errorf("logged: %q", logs.String())
+	}
+	if !slices.Equal(events, []string{"flush", "exit 1"}) {
+		t.Errorf("after the line: %v, want the log flushed, then exit 1", events)
+	}
+}
+
+// flushRecorder is a log handler with a Flush method, which calls flushed.
+type flushRecorder struct {
+	slog.Handler
+	flushed func()
+}
+
+func (h *flushRecorder) Flush() { h.flushed() }

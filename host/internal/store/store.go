@@ -248,14 +248,15 @@ func getAppend(dst []byte, r pebble.Reader, key []byte, between func()) (out []b
 // retry, and log, many times a second) is logged once a minute, with the
 // number of times it came in between.
 type engineLogger struct {
-	log *slog.Logger
+	log  *slog.Logger
+	exit func(code int) // os.Exit; tests replace it
 
 	mu   sync.Mutex
 	seen map[string]*lograte.Every // guarded by mu: by format
 }
 
 func newEngineLogger(log *slog.Logger) *engineLogger {
-	return &engineLogger{log: log, seen: map[string]*lograte.Every{}}
+	return &engineLogger{log: log, exit: os.Exit, seen: map[string]*lograte.Every{}}
 }
 
 func (*engineLogger) Infof(string, ...any) {}
@@ -282,7 +283,15 @@ func (l *engineLogger) Errorf(format string, args ...any) {
 	}
 }
 
+// Fatalf logs the engine's fatal error and ends the process, as the
+// engine requires (it must not return). The line is flushed first when
+// the logger's handler can be (a Flush method, as host.LogWriter.Handler's
+// has): written through a buffer, it would otherwise be lost with the
+// process, and the operator would not learn why the host stopped.
 func (l *engineLogger) Fatalf(format string, args ...any) {
 	l.log.Error("storage engine: fatal: " + fmt.Sprintf(format, args...))
-	os.Exit(1)
+	if f, ok := l.log.Handler().(interface{ Flush() }); ok {
+		f.Flush()
+	}
+	l.exit(1)
 }
