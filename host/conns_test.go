@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -45,8 +46,10 @@ func get(t *testing.T, conn net.Conn, br *bufio.Reader) (int, string) {
 func TestConns_Cap(t *testing.T) {
 	const max = 8
 	release := make(chan struct{})
+	var blocked atomic.Int64 // requests holding their connection busy
 	addr, hs := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("block") != "" {
+			blocked.Add(1)
 			<-release
 		}
 		io.WriteString(w, "ok")
@@ -67,6 +70,15 @@ func TestConns_Cap(t *testing.T) {
 		if n := hs.conns.openCount(); n > max {
 			t.Fatalf("%d connections open, cap %d", n, max)
 		}
+		// The server marks a connection idle after its response is sent,
+		// and the client may read the response first: wait until it has,
+		// so that the next one closes the oldest. (Without it, a late one
+		// went to the back of the idle list, outlived younger ones, and
+		// later made room for the last connection below, which waited
+		// for its request and got nothing.)
+		for hs.conns.idleCount() < min(i+1, max) {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	// The oldest ones were closed to make room: reading one gives EOF.
 	if _, err := conns[0].Read(make([]byte, 1)); err == nil {
@@ -81,10 +93,8 @@ func TestConns_Cap(t *testing.T) {
 		defer c.Close()
 		fmt.Fprint(c, "GET /?block=1 HTTP/1.1\r\nHost: x\r\n\r\n")
 	}
-	for hs.conns.idleCount() > 0 { // every idle one has made room
-		c, _ := net.Dial("tcp", addr)
-		defer c.Close()
-		fmt.Fprint(c, "GET /?block=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	for blocked.Load() < max { // every idle one has made room, and every slot is busy
+		time.Sleep(time.Millisecond)
 	}
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
