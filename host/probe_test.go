@@ -394,11 +394,15 @@ func TestProbe_Failures(t *testing.T) {
 	})
 }
 
+// TestProbe_GuestLogs: a guest's log lines and its stdout's reach the
+// host's log with its class; a line it leaves without a newline is
+// logged when its call ends.
 func TestProbe_GuestLogs(t *testing.T) {
 	ts := startProbe(t)
-	ts.getJSON(t, "/obj/log?name=talker&msg=hello-from-guest", 200, nil)
+	ts.getJSON(t, "/obj/log?name=talker&msg=hello-from-guest&partial=no-newline", 200, nil)
 	logs := ts.logs.String()
-	for _, want := range []string{"msg=hello-from-guest", `msg="stdout: hello-from-guest"`, "stream=stdout", "class=Probe"} {
+	for _, want := range []string{"msg=hello-from-guest", `msg="stdout: hello-from-guest"`, "stream=stdout", "class=Probe",
+		`msg="partial: no-newline"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}

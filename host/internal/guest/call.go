@@ -327,7 +327,10 @@ func (c *Call) run(ctx context.Context, fn api.Function) error {
 func (c *Call) callGuest(ctx context.Context, fn api.Function, stack []uint64) error {
 	c.inst.cur = c
 	defer func() { c.inst.cur = nil }()
-	return fn.CallWithStack(c.context(ctx), stack)
+	err := fn.CallWithStack(c.context(ctx), stack)
+	c.inst.stdout.endCall()
+	c.inst.stderr.endCall()
+	return err
 }
 
 // errorf sets the pending result to a message and returns code.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dohost/dohost/host/internal/lograte"
@@ -49,10 +50,13 @@ type logWriter struct {
 	limit  *logLimiter
 	stream string
 
-	mu    sync.Mutex
-	buf   []byte // an incomplete line, at most maxLogLine bytes; guarded by mu
-	first []byte // guarded by mu: the first lines, up to keep bytes (keepFirst)
-	keep  int
+	mu  sync.Mutex
+	buf []byte // an incomplete line, at most maxLogLine bytes; guarded by mu
+	// partial is whether buf holds an incomplete line, read without mu
+	// at the end of every guest call (endCall); written under mu.
+	partial atomic.Bool
+	first   []byte // guarded by mu: the first lines, up to keep bytes (keepFirst)
+	keep    int
 }
 
 // keepFirst makes the writer keep its first n bytes of lines, for an
@@ -106,7 +110,26 @@ func (w *logWriter) Write(p []byte) (int, error) {
 			break // over the rate: the rest of this write is dropped too
 		}
 	}
+	w.partial.Store(len(w.buf) > 0)
 	return n, nil
+}
+
+// endCall logs the incomplete line a guest call left, if any, as a line
+// of its own: a guest's last words without a newline (a message before
+// it traps, a prompt) would otherwise wait for a newline that may never
+// come, and be dropped with the instance. A line written in two calls
+// becomes two lines.
+func (w *logWriter) endCall() {
+	if !w.partial.Load() {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.emit(w.buf)
+		w.buf = w.buf[:0]
+	}
+	w.partial.Store(false)
 }
 
 // emit logs one line, if the rate limit allows, and reports whether it did.
@@ -133,6 +156,7 @@ func (w *logWriter) emit(line []byte) bool {
 func (w *logWriter) reset() {
 	w.mu.Lock()
 	w.buf = w.buf[:0]
+	w.partial.Store(false)
 	w.mu.Unlock()
 }
 

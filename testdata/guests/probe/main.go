@@ -494,6 +494,9 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 	case "log":
 		dohost.Log(q.Get("msg"))
 		fmt.Println("stdout:", q.Get("msg"))
+		if p := q.Get("partial"); p != "" {
+			fmt.Print("partial: ", p) // no newline
+		}
 		return dohost.JSON(200, "ok"), nil
 	case "chatty":
 		n, _ := strconv.Atoi(q.Get("n"))
