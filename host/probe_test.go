@@ -409,6 +409,35 @@ func TestProbe_GuestLogs(t *testing.T) {
 	}
 }
 
+// TestProbe_GuestLogsCarryRequestID: what a guest logs while it serves a
+// request — through the log host call, on stdout, and a line without its
+// newline — carries the request's id, the one the host's line about the
+// request's failure carries, so that an operator finds the guest's own
+// lines with the host's.
+func TestProbe_GuestLogsCarryRequestID(t *testing.T) {
+	ts := startProbe(t)
+	// The object fails; the probe's Worker answers with the stub's error.
+	if status, body := ts.get(t, "/obj/log?name=talker&msg=before-failing&partial=last-words&fail=1"); status != http.StatusBadGateway {
+		t.Fatalf("GET: %d %q, want the Worker's 502", status, body)
+	}
+	var id string
+	for _, l := range strings.Split(ts.logs.String(), "\n") {
+		if strings.Contains(l, "handler failed") {
+			_, after, _ := strings.Cut(l, "request_id=")
+			id, _, _ = strings.Cut(after, " ")
+		}
+	}
+	if id == "" {
+		t.Fatalf("no line about the failure with a request id:\n%s", ts.logs.String())
+	}
+	logs := ts.logFor(id)
+	for _, want := range []string{"msg=before-failing", `msg="stdout: before-failing"`, `msg="partial: last-words"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the lines with request_id=%s lack %q:\n%s\nall lines:\n%s", id, want, logs, ts.logs.String())
+		}
+	}
+}
+
 // TestConformance_Requests: every language's probe sees the same request
 // as the Go probe does — method, URL, headers and body — in its Worker and
 // in an object the Worker forwards it to, for requests at the edges:

@@ -196,8 +196,8 @@ dohost_str dohost_error(void);
 
 enum { DOHOST_LOG_DEBUG = 0, DOHOST_LOG_INFO = 1, DOHOST_LOG_WARN = 2, DOHOST_LOG_ERROR = 3 };
 
-/* dohost_log writes a line to the host's log, tagged with the worker and
- * object. */
+/* dohost_log writes a line to the host's log, tagged with the worker, the
+ * object and the request. */
 int dohost_log(uint32_t level, dohost_str msg);
 
 /* dohost_now_ms is the time in unix milliseconds. */

@@ -426,7 +426,7 @@ export class Response {
 
 export const LOG_DEBUG: u32 = 0, LOG_INFO: u32 = 1, LOG_WARN: u32 = 2, LOG_ERROR: u32 = 3;
 
-/** log writes a line to the host's log, tagged with the worker and object. */
+/** log writes a line to the host's log, tagged with the worker, the object and the request. */
 export function log(level: u32, message: string): void {
   const b = bytes(message);
   abi.log(level, b.dataStart, b.length);

@@ -95,8 +95,8 @@ func logMessage(level uint32, msg string) {
 	hostLog(level, sptr(msg), uint32(len(msg)))
 }
 
-// Log writes msg to the host's log at info level, tagged with the worker
-// and object.
+// Log writes msg to the host's log at info level, tagged with the worker,
+// the object and the request.
 func Log(msg string) { logMessage(abi.LogInfo, msg) }
 
 // Logf formats and logs a message at info level.

@@ -93,6 +93,7 @@ func (m *Module) newInstance(ctx context.Context, log *slog.Logger) (inst *Insta
 	}
 	inst = &Instance{m: m, mem: mem, tables: tables,
 		stdout: newLogWriter(log, m.logLimit, "stdout"), stderr: newLogWriter(log, m.logLimit, "stderr")}
+	inst.stdout.owner, inst.stderr.owner = inst, inst
 	c := &Call{kind: kindInit, inst: inst}
 	c.clock.start(m.limits.startup())
 	mod, err := m.instantiate(c.context(actx), inst)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dohost/dohost/host/internal/lograte"
+	"github.com/dohost/dohost/host/internal/reqid"
 )
 
 // maxLogLine bounds one line of guest output; longer lines are split.
@@ -49,6 +50,7 @@ type logWriter struct {
 	log    *slog.Logger
 	limit  *logLimiter
 	stream string
+	owner  *Instance // whose calls write: a line names the request its call serves; nil: none
 
 	mu  sync.Mutex
 	buf []byte // an incomplete line, at most maxLogLine bytes; guarded by mu
@@ -147,8 +149,24 @@ func (w *logWriter) emit(line []byte) bool {
 	if w.stream == "stderr" {
 		level = slog.LevelWarn
 	}
-	w.log.Log(context.Background(), level, strings.ToValidUTF8(string(line), "\uFFFD"), "stream", w.stream)
+	msg := strings.ToValidUTF8(string(line), "\uFFFD")
+	if id := w.requestID(); id != "" {
+		w.log.Log(context.Background(), level, msg, "stream", w.stream, "request_id", id)
+	} else {
+		w.log.Log(context.Background(), level, msg, "stream", w.stream)
+	}
 	return true
+}
+
+// requestID returns the id of the request (or alarm run, or message) the
+// owner's running call serves, or "": the guest's own lines are found
+// with the host's about the same request. Write and endCall run in the
+// call's goroutine, which alone sets Instance.cur.
+func (w *logWriter) requestID() string {
+	if w.owner == nil || w.owner.cur == nil {
+		return ""
+	}
+	return reqid.From(&w.owner.cur.ctx)
 }
 
 // reset drops an incomplete line: the instance is kept as a spare, and

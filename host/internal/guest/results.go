@@ -7,6 +7,7 @@ import (
 
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/bigcopy"
+	"github.com/dohost/dohost/host/internal/reqid"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -79,7 +80,7 @@ func fail(_ context.Context, c *Call, a *args) abi.Code {
 // maxLogMessage is how much of one log call the host keeps.
 const maxLogMessage = 8192
 
-func logLine(_ context.Context, c *Call, a *args) abi.Code {
+func logLine(ctx context.Context, c *Call, a *args) abi.Code {
 	level, b := a.val(), a.in()
 	var l slog.Level
 	switch level {
@@ -95,7 +96,14 @@ func logLine(_ context.Context, c *Call, a *args) abi.Code {
 		return c.errorf(abi.Invalid, "log level %d is not 0-3", level)
 	}
 	if c.inst.m.logLimit.allow() {
-		c.Log.Log(context.Background(), l, strings.ToValidUTF8(string(b[:min(len(b), maxLogMessage)]), "\uFFFD"))
+		msg := strings.ToValidUTF8(string(b[:min(len(b), maxLogMessage)]), "\uFFFD")
+		// The request's id, so that the guest's lines are found with the
+		// host's about the same request (a failure's, an access log's).
+		if id := reqid.From(ctx); id != "" {
+			c.Log.Log(context.Background(), l, msg, "request_id", id)
+		} else {
+			c.Log.Log(context.Background(), l, msg)
+		}
 	}
 	return abi.OK
 }

@@ -48,6 +48,7 @@ func (m *Module) takeSnapshot(ctx context.Context) error {
 	stderr := newLogWriter(m.log, m.logLimit, "stderr")
 	stderr.keepFirst(initStderr)
 	c.inst = &Instance{m: m, stdout: newLogWriter(m.log, m.logLimit, "stdout"), stderr: stderr}
+	c.inst.stdout.owner, stderr.owner = c.inst, c.inst
 	mod, err := m.instantiate(c.context(actx), c.inst)
 	if err != nil {
 		lm.Free()

@@ -497,6 +497,9 @@ func (o *probe) Fetch(req *dohost.Request) (*dohost.Response, error) {
 		if p := q.Get("partial"); p != "" {
 			fmt.Print("partial: ", p) // no newline
 		}
+		if q.Get("fail") != "" {
+			return nil, fmt.Errorf("probe fails after logging %q", q.Get("msg"))
+		}
 		return dohost.JSON(200, "ok"), nil
 	case "chatty":
 		n, _ := strconv.Atoi(q.Get("n"))

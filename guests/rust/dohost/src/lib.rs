@@ -417,7 +417,7 @@ pub mod level {
     pub const ERROR: u32 = 3;
 }
 
-/// log writes a line to the host's log, tagged with the worker and object.
+/// log writes a line to the host's log, tagged with the worker, the object and the request.
 pub fn log(level: u32, msg: &str) {
     let (p, n) = ptr(msg.as_bytes());
     unsafe { abi::log(level, p, n) };
