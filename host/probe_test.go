@@ -438,6 +438,34 @@ func TestProbe_GuestLogsCarryRequestID(t *testing.T) {
 	}
 }
 
+// TestProbe_AlarmRunLogsCarryAnID: an alarm run has an id as a request
+// has: the line the guest logs in a run that fails and the host's line
+// about that failure carry the same one.
+func TestProbe_AlarmRunLogsCarryAnID(t *testing.T) {
+	ts := startProbe(t)
+	ts.st(t, "al", "st/put?key=alarmfail&value=1", 200, nil)
+	ts.st(t, "al", "alarm/set?in=0", 200, nil)
+	var r alarmRuns
+	waitFor(t, "the retried alarm's run", func() bool {
+		ts.st(t, "al", "alarm/runs", 200, &r)
+		return r.Runs == 2
+	})
+	idOf := func(match string) string {
+		for _, l := range strings.Split(ts.logs.String(), "\n") {
+			if strings.Contains(l, match) {
+				_, after, _ := strings.Cut(l, "request_id=")
+				id, _, _ := strings.Cut(after, " ")
+				return id
+			}
+		}
+		return ""
+	}
+	guest, host := idOf("alarm run 1 fails"), idOf("alarm handler failed; retrying")
+	if guest == "" || guest != host {
+		t.Errorf("the guest's line has request_id %q, the host's %q: want one id:\n%s", guest, host, ts.logs.String())
+	}
+}
+
 // TestConformance_Requests: every language's probe sees the same request
 // as the Go probe does — method, URL, headers and body — in its Worker and
 // in an object the Worker forwards it to, for requests at the edges:

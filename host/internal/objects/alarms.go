@@ -11,6 +11,7 @@ import (
 	"github.com/dohost/dohost/abi"
 	"github.com/dohost/dohost/host/internal/guest"
 	"github.com/dohost/dohost/host/internal/quota"
+	"github.com/dohost/dohost/host/internal/reqid"
 	"github.com/dohost/dohost/host/internal/store"
 )
 
@@ -327,7 +328,10 @@ func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 		s.remove(key)
 		return
 	}
-	ctx := context.Background()
+	// A run has an id, as a request has: the guest's lines and the host's
+	// about the same run carry it.
+	id := reqid.New()
+	ctx := reqid.With(context.Background(), id)
 	r := s.r
 	if !r.o.Load.Enter() {
 		return // shutting down: the stored alarm fires at the next start
@@ -339,7 +343,7 @@ func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 	if _, err := o.acquire(ctx, time.Now().Add(time.Minute)); err != nil {
 		// The object's queue is full: try again in a second. The stored
 		// alarm is unchanged; only its place in the schedule moves.
-		o.log.Warn("alarm postponed: the object is busy", "err", err)
+		o.log.Warn("alarm postponed: the object is busy", "request_id", id, "err", err)
 		s.mu.Lock()
 		if it := s.byKey[key]; it != nil {
 			it.at = time.Now().Add(time.Second).UnixMilli()
@@ -387,15 +391,15 @@ func (s *alarmScheduler) fire(key alarmKey, at int64, slots quota.Pair) {
 		return
 	}
 	if a.Retries >= maxAlarmRetries {
-		o.log.Error("alarm dropped: its handler failed too often", "runs", a.Retries+1, "err", err)
+		o.log.Error("alarm dropped: its handler failed too often", "request_id", id, "runs", a.Retries+1, "err", err)
 		_ = st.DeleteAlarm(txn, ns.cfg.Key, o.id)
 	} else {
 		delay := r.o.AlarmRetryDelay << a.Retries
-		o.log.Warn("alarm handler failed; retrying", "in", delay, "retry", a.Retries+1, "err", err)
+		o.log.Warn("alarm handler failed; retrying", "request_id", id, "in", delay, "retry", a.Retries+1, "err", err)
 		_ = st.SetAlarm(txn, store.Alarm{Namespace: ns.cfg.Key, Object: o.id, At: time.Now().Add(delay).UnixMilli(), Retries: a.Retries + 1})
 	}
 	if err := txn.Commit(); err != nil {
-		o.log.Error("alarm retry: commit failed", "err", err)
+		o.log.Error("alarm retry: commit failed", "request_id", id, "err", err)
 	}
 	s.reload(o)
 }

@@ -272,6 +272,7 @@ func (o *probe) Alarm(info dohost.AlarmInfo) error {
 	}
 	if f := atoi(st, "alarmfail"); f > 0 {
 		_ = st.Put("alarmfail", []byte(strconv.Itoa(f-1)))
+		dohost.Logf("alarm run %d fails", n+1)
 		return fmt.Errorf("alarm fails on purpose (%d more)", f-1)
 	}
 	if r := atoi(st, "alarmrearm"); r > 0 {
