@@ -117,6 +117,19 @@ func requestID(body string) string {
 	return id
 }
 
+// requestIDOf returns the request_id of the server's first log line that
+// contains match, or "".
+func (ts *testServer) requestIDOf(match string) string {
+	for _, l := range strings.Split(ts.logs.String(), "\n") {
+		if strings.Contains(l, match) {
+			_, after, _ := strings.Cut(l, "request_id=")
+			id, _, _ := strings.Cut(after, " ")
+			return id
+		}
+	}
+	return ""
+}
+
 // logFor returns the server's log lines about request id.
 func (ts *testServer) logFor(id string) string {
 	var lines []string

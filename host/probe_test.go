@@ -420,13 +420,7 @@ func TestProbe_GuestLogsCarryRequestID(t *testing.T) {
 	if status, body := ts.get(t, "/obj/log?name=talker&msg=before-failing&partial=last-words&fail=1"); status != http.StatusBadGateway {
 		t.Fatalf("GET: %d %q, want the Worker's 502", status, body)
 	}
-	var id string
-	for _, l := range strings.Split(ts.logs.String(), "\n") {
-		if strings.Contains(l, "handler failed") {
-			_, after, _ := strings.Cut(l, "request_id=")
-			id, _, _ = strings.Cut(after, " ")
-		}
-	}
+	id := ts.requestIDOf("handler failed")
 	if id == "" {
 		t.Fatalf("no line about the failure with a request id:\n%s", ts.logs.String())
 	}
@@ -450,17 +444,7 @@ func TestProbe_AlarmRunLogsCarryAnID(t *testing.T) {
 		ts.st(t, "al", "alarm/runs", 200, &r)
 		return r.Runs == 2
 	})
-	idOf := func(match string) string {
-		for _, l := range strings.Split(ts.logs.String(), "\n") {
-			if strings.Contains(l, match) {
-				_, after, _ := strings.Cut(l, "request_id=")
-				id, _, _ := strings.Cut(after, " ")
-				return id
-			}
-		}
-		return ""
-	}
-	guest, host := idOf("alarm run 1 fails"), idOf("alarm handler failed; retrying")
+	guest, host := ts.requestIDOf("alarm run 1 fails"), ts.requestIDOf("alarm handler failed; retrying")
 	if guest == "" || guest != host {
 		t.Errorf("the guest's line has request_id %q, the host's %q: want one id:\n%s", guest, host, ts.logs.String())
 	}
