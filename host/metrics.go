@@ -236,6 +236,7 @@ var stats = []stat{
 	newStat("dohost_worker_instances_idle", "Worker instances idle in their pools.", gauge, func(s *Stats) int64 { return s.WorkerIdle }),
 	newStat("dohost_worker_instances_retired_total", "Worker instances closed for being idle.", counter, func(s *Stats) int64 { return s.WorkerRetired }),
 	newStat("dohost_worker_instances_trimmed_total", "Idle Worker instances trimmed.", counter, func(s *Stats) int64 { return s.WorkerTrimmed }),
+	newStat("dohost_log_lines_dropped_total", "Log lines about accounts and from guests dropped over their rates (each limit's drops are also logged once a second).", counter, func(s *Stats) int64 { return s.LogLinesDropped }),
 	newStat("dohost_workers_failed", "Workers that did not load (their routes answer 503).", gauge, func(s *Stats) int64 { return s.WorkersFailed }),
 	newStat("dohost_alarms_run_total", "Alarm handler runs.", counter, func(s *Stats) int64 { return s.AlarmsRun }),
 	newStat("dohost_alarms_failed_total", "Alarm handler runs that failed.", counter, func(s *Stats) int64 { return s.AlarmsFailed }),

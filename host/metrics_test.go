@@ -109,6 +109,7 @@ func TestMetrics(t *testing.T) {
 	value(t, mf, "dohost_websockets_open", nil)
 	value(t, mf, "go_goroutines", nil)
 	value(t, mf, "dohost_objects_waiting", nil)
+	value(t, mf, "dohost_log_lines_dropped_total", nil)
 	value(t, mf, "dohost_worker_waiting", nil)
 	// Host calls and commits are the process's: other tests' count too.
 	kvPuts := func(mf map[string]*dto.MetricFamily) float64 {

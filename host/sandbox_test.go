@@ -42,7 +42,7 @@ func TestSandbox_LogLines(t *testing.T) {
 			t.Errorf("guest stdout line %q lacks %s", line, want)
 		}
 	}
-	start := time.Now()
+	start, dropped := time.Now(), ts.Stats().LogLinesDropped
 	ts.st(t, "talker", "chatty?n=5000", 200, nil)
 	// The bucket refills while the guest writes: on a loaded machine the
 	// request takes seconds, and each one lets LogRate lines more through.
@@ -53,5 +53,10 @@ func TestSandbox_LogLines(t *testing.T) {
 	}
 	if !strings.Contains(ts.logs.String(), "guest log lines dropped") {
 		t.Error("no report of dropped lines")
+	}
+	// Each line not logged was held back by the worker's rate or the
+	// account's (dohost_log_lines_dropped_total).
+	if got := ts.Stats().LogLinesDropped - dropped; got < int64(10_000-logged) {
+		t.Errorf("%d lines counted as dropped, want at least the %d not logged", got, 10_000-logged)
 	}
 }

@@ -38,6 +38,7 @@ import (
 
 	"github.com/dohost/dohost/host/internal/config"
 	"github.com/dohost/dohost/host/internal/guest"
+	"github.com/dohost/dohost/host/internal/lograte"
 	"github.com/dohost/dohost/host/internal/objects"
 	"github.com/dohost/dohost/host/internal/quota"
 	"github.com/dohost/dohost/host/internal/sockets"
@@ -356,6 +357,10 @@ type Stats struct {
 	// InstancesRecycled counts instances (of objects and Workers) made by
 	// reviving a closed one, in this process (every Server in it).
 	InstancesRecycled int64
+	// LogLinesDropped counts the log lines about accounts and from guests
+	// held back over their rates (AccountLogRate, guest.LogRate), in this
+	// process (every Server in it).
+	LogLinesDropped int64
 
 	// WebSockets counts the host's WebSockets.
 	WebSockets sockets.Stats
@@ -378,7 +383,7 @@ func (s *Server) Stats() Stats {
 		ObjectsEvicted: o.Evicted, ObjectsTrimmed: o.Trimmed,
 		AlarmsRun: o.AlarmsRun, AlarmsFailed: o.AlarmsFailed, AlarmsPending: o.AlarmsPending,
 		ObjectsHibernating: o.Hibernating, ObjectsWaiting: o.Waiting, WebSockets: s.sockets.Stats(),
-		InstancesRecycled: guest.Recycled(), Engine: s.store.Engine(),
+		InstancesRecycled: guest.Recycled(), LogLinesDropped: lograte.Dropped(), Engine: s.store.Engine(),
 	}
 	for _, w := range s.workers() {
 		if w.pool != nil {

@@ -2,6 +2,7 @@ package lograte
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,9 +45,18 @@ func (b *Bucket) Take(now time.Time) (ok bool, report int64) {
 		b.tokens--
 	} else {
 		b.dropped++
+		dropped.Add(1)
 	}
 	if b.dropped > 0 && now.Sub(b.reported) >= ReportEvery {
 		report, b.dropped, b.reported = b.dropped, 0, now
 	}
 	return ok, report
 }
+
+// dropped counts the lines every Bucket of the process held back.
+var dropped atomic.Int64
+
+// Dropped returns how many lines the process's Buckets have held back, in
+// all: an operator's alert on a tenant flooding the log, beside the line
+// each Bucket writes about its own.
+func Dropped() int64 { return dropped.Load() }

@@ -40,3 +40,18 @@ func TestBucket(t *testing.T) {
 		t.Errorf("a second later: ok %v, report %d; want through, 19", ok, r)
 	}
 }
+
+// TestDropped: the process's count of held-back lines grows by each line
+// any Bucket holds back, and only by those.
+func TestDropped(t *testing.T) {
+	now := time.Unix(1000, 0)
+	a, b := NewBucket(10, 5, now), NewBucket(10, 2, now)
+	before := Dropped()
+	for i := 0; i < 8; i++ {
+		a.Take(now) // 5 through, 3 held back
+		b.Take(now) // 2 through, 6 held back
+	}
+	if got := Dropped() - before; got != 9 {
+		t.Errorf("Dropped grew by %d, want 9", got)
+	}
+}
