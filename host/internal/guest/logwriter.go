@@ -149,18 +149,23 @@ func (w *logWriter) emit(line []byte) bool {
 	if w.stream == "stderr" {
 		level = slog.LevelWarn
 	}
-	msg := strings.ToValidUTF8(string(line), "\uFFFD")
-	if id := w.requestID(); id != "" {
-		w.log.Log(context.Background(), level, msg, "stream", w.stream, "request_id", id)
-	} else {
-		w.log.Log(context.Background(), level, msg, "stream", w.stream)
-	}
+	logRequest(w.log, level, strings.ToValidUTF8(string(line), "\uFFFD"), w.requestID(), "stream", w.stream)
 	return true
 }
 
+// logRequest logs msg at level with args and, when id is not "", the id
+// of the request (alarm run, message) the guest serves: the guest's own
+// lines are found with the host's about the same request (a failure's,
+// an access log's).
+func logRequest(log *slog.Logger, level slog.Level, msg, id string, args ...any) {
+	if id != "" {
+		args = append(args, "request_id", id)
+	}
+	log.Log(context.Background(), level, msg, args...)
+}
+
 // requestID returns the id of the request (or alarm run, or message) the
-// owner's running call serves, or "": the guest's own lines are found
-// with the host's about the same request. Write and endCall run in the
+// owner's running call serves, or "". Write and endCall run in the
 // call's goroutine, which alone sets Instance.cur.
 func (w *logWriter) requestID() string {
 	if w.owner == nil || w.owner.cur == nil {

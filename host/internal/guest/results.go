@@ -96,14 +96,7 @@ func logLine(ctx context.Context, c *Call, a *args) abi.Code {
 		return c.errorf(abi.Invalid, "log level %d is not 0-3", level)
 	}
 	if c.inst.m.logLimit.allow() {
-		msg := strings.ToValidUTF8(string(b[:min(len(b), maxLogMessage)]), "\uFFFD")
-		// The request's id, so that the guest's lines are found with the
-		// host's about the same request (a failure's, an access log's).
-		if id := reqid.From(ctx); id != "" {
-			c.Log.Log(context.Background(), l, msg, "request_id", id)
-		} else {
-			c.Log.Log(context.Background(), l, msg)
-		}
+		logRequest(c.Log, l, strings.ToValidUTF8(string(b[:min(len(b), maxLogMessage)]), "\uFFFD"), reqid.From(ctx))
 	}
 	return abi.OK
 }
