@@ -432,6 +432,26 @@ func TestProbe_GuestLogsCarryRequestID(t *testing.T) {
 	}
 }
 
+// TestConformance_LogCarriesRequestID: in every language, a line the
+// object logs through the log host call (the JavaScript runtime's
+// console.log among them) carries the id of the request it serves, the
+// one on the access log's line for that request.
+func TestConformance_LogCarriesRequestID(t *testing.T) {
+	eachLang(t, func(t *testing.T, lang string) {
+		ts := startProbeOpts(t, lang, Options{AccessLog: true})
+		msg := "conformance-" + lang
+		ts.getJSON(t, "/obj/log?name=talker&msg="+msg, 200, nil)
+		var access string
+		waitFor(t, "the access log's line", func() bool { // written after the answer
+			access = ts.requestIDOf("path=/obj/log")
+			return access != ""
+		})
+		if got := ts.requestIDOf("msg=" + msg + " "); got != access {
+			t.Errorf("the guest's line has request_id %q, the request's is %q:\n%s", got, access, ts.logs.String())
+		}
+	})
+}
+
 // TestProbe_AlarmRunLogsCarryAnID: an alarm run has an id as a request
 // has: the line the guest logs in a run that fails and the host's line
 // about that failure carry the same one.
