@@ -56,6 +56,7 @@ var (
 	probe    = flag.Bool("stall-probe", false, "(internal) be the stall probe (stalls.go): the soak runs it so, in a process of its own")
 	slice    = flag.String("sched-slice", "", "pass --sched-slice to dohost (0: the kernel's slice; empty: dohost's default)")
 	rounds   = flag.Int("rounds", 1, "run the baseline and the attacks this many times over, in the same host, and end with each phase's median p99 ratio and its range: one run's ratio moves with the machine")
+	burnAt   = flag.Float64("burn-cores", 0, "the burn control's share of the cores: a process outside dohost spinning that much (burn.go; 0: a tenth of the machine's, the least the host holds a busy account to)")
 	hostLat  = flag.Bool("host-latency", false, "pass --access-log to dohost and also report the victim's p99 as the host measured it (from reading the request to the end of the answer): what the rest is, the client waited for a core")
 )
 
@@ -264,7 +265,7 @@ func main() {
 func attackFrom(ctx context.Context, name string) (answered int64) {
 	self, err := os.Executable()
 	check(err)
-	args := []string{self, "-attacker", name, "-listen", *addr, "-phase", phaseDur.String(), "-rate", strconv.Itoa(*rate), "-clients", strconv.Itoa(*clients)}
+	args := []string{self, "-attacker", name, "-listen", *addr, "-phase", phaseDur.String(), "-rate", strconv.Itoa(*rate), "-clients", strconv.Itoa(*clients), "-burn-cores", strconv.FormatFloat(*burnAt, 'g', -1, 64)}
 	if *niceness != 0 {
 		args = append([]string{"nice", "-n", strconv.Itoa(*niceness)}, args...)
 	}
@@ -366,6 +367,13 @@ var attacks = []attack{
 		answered.Add(int64(len(n.lat)))
 		n.mu.Unlock()
 	}},
+	{"burn", "not an attack: a process outside dohost spinning for -burn-cores of the cores in 1 ms bursts (what that much CPU costs a server here)", "control", func(ctx context.Context, base string) {
+		cores := *burnAt
+		if cores == 0 {
+			cores = float64(runtimeCPUs()) / 10
+		}
+		answered.Add(burn(ctx, cores))
+	}},
 	{"bigresponses", "16 MiB responses from 32 objects, 32 clients without pause", "memory", func(ctx context.Context, base string) {
 		hammerURL(ctx, func(k int64) string {
 			return fmt.Sprintf("%s/p/obj/big?name=r%d&n=%d", base, k%32, 16<<20)
@@ -403,8 +411,8 @@ func seedConfig(root, dir, account, routes string) string {
 // writes; large responses) under /p/; neighbour is the victim's own app
 // under /n/.
 func hostileConfig(root, dir, name string) string {
-	if name == "bodies" || name == "idleconns" || name == "trickle" {
-		name = "loop" // client attacks: any worker of the account
+	if name == "bodies" || name == "idleconns" || name == "trickle" || name == "burn" {
+		name = "loop" // client attacks: any worker of the account (burn needs none)
 	}
 	if name == "diskwrite" || name == "smallwrites" || name == "bigresponses" {
 		return diskWriterConfig(root, dir)

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// burn is the soak's floor control: not dohost's doing at all, a process
+// of its own (at dohost's niceness, as every attacker's clients are) that
+// spins on the cores for cores of their time, in bursts of burnBurst at
+// random moments, and talks to nobody. What it costs the victim is what
+// that much of someone else's CPU costs a server on this machine: a
+// host that holds an attacker to that many cores cannot keep the victim
+// better than this, whatever it does with its own threads. It returns
+// how many bursts it made.
+func burn(ctx context.Context, cores float64) int64 {
+	const spinners = 2
+	duty := cores / spinners
+	if duty <= 0 || duty > 1 {
+		return 0
+	}
+	period := time.Duration(float64(burnBurst) / duty)
+	var mu sync.Mutex
+	var bursts int64
+	var wg sync.WaitGroup
+	for i := 0; i < spinners; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := int64(0)
+			// Each burst starts at a random point of its period, so that
+			// the two spinners' bursts fall apart as often as together.
+			next := time.Now()
+			for {
+				start := next.Add(time.Duration(rand.Int64N(max(1, int64(period-burnBurst)))))
+				t := time.NewTimer(time.Until(start))
+				select {
+				case <-ctx.Done():
+					t.Stop()
+				case <-t.C:
+				}
+				if ctx.Err() != nil {
+					break
+				}
+				for end := time.Now().Add(burnBurst); time.Now().Before(end); {
+				}
+				n++
+				next = next.Add(period)
+			}
+			mu.Lock()
+			bursts += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return bursts
+}
+
+// burnBurst is how long the burn control spins at a time: about what one
+// of the smallwrites attacker's requests runs (two Go guest calls and a
+// commit, RATIONALE).
+const burnBurst = time.Millisecond

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestBurn(t *testing.T) {
+	for _, cores := range []float64{0, -1, 2.5} {
+		if n := burn(context.Background(), cores); n != 0 {
+			t.Errorf("burn(%v cores) made %d bursts, want none: not a share of two spinners' time", cores, n)
+		}
+	}
+	// Half a core: each of the two spinners a burst every 4 ms, so at most
+	// 26 each in 100 ms (one more if the last began as the time ran out),
+	// however late the machine wakes them.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if n := burn(ctx, 0.5); n < 1 || n > 2*26 {
+		t.Errorf("burn(0.5 cores) for 100 ms made %d bursts, want 1 to 52", n)
+	}
+}
