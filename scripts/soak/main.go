@@ -137,7 +137,7 @@ func main() {
 	fmt.Printf("# dohost soak: victim = room-wat (account victim, %s), attacker = testdata/hostile (account evil); %s a phase; %d cores\n",
 		load, *phaseDur, runtimeCPUs())
 	if damonRunning() {
-		fmt.Println("# this machine runs DAMON (kdamond): once dohost holds much memory its scans stall every process; stall p99 shows it (README, \"Soak\")")
+		fmt.Println("# this machine runs DAMON (kdamond): once dohost holds much memory its scans stall every process; stall p99 shows it (SOAK.md)")
 	}
 	hostCol := ""
 	if *hostLat {

@@ -20,7 +20,7 @@ import (
 // rises in a phase and the probe's does too, every process on the machine
 // was kept from running, not only dohost's victim, which no scheduling
 // inside dohost can undo (on the machine this was written on, a kernel
-// daemon scanning the memory of running processes: README, "Soak").
+// daemon scanning the memory of running processes: SOAK.md).
 
 // probeSleep is the sleep the probe times.
 const probeSleep = time.Millisecond
@@ -131,7 +131,7 @@ func (p *stallProbe) stop() {
 
 // damonRunning reports whether a DAMON daemon (kdamond) runs on this
 // machine: its scans of a running process's mapped pages stall every
-// process once dohost holds much memory (README, "Soak").
+// process once dohost holds much memory (SOAK.md).
 func damonRunning() bool {
 	states, _ := filepath.Glob("/sys/kernel/mm/damon/admin/kdamonds/*/state")
 	for _, f := range states {
