@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dohost/dohost/host/internal/wasmbin"
 )
 
 // The hostile guests live in testdata/hostile/<case>/, each with the
@@ -204,6 +206,28 @@ func TestHostile_LoadTime(t *testing.T) {
 			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
 		}
 	}
+}
+
+// TestHostile_NameCount: a module whose name section's local names claim
+// 4,294,967,295 functions in 5 bytes. wazero's decoder makes room for
+// each before it reads one (137 GB: "fatal error: runtime: out of
+// memory", found by FuzzPrepare in its own check of a module as given);
+// the host compiles modules only as the meter rewrote them, which drops a
+// name section it cannot read exactly, so the module is served: names are
+// only for debugging.
+func TestHostile_NameCount(t *testing.T) {
+	wasm, err := os.ReadFile(roomWAT())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm = wasmbin.AppendCustomSection(wasm, "name", []byte("\x02\x05\xff\xff\xff\xff\x0f"))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "room.wasm")
+	if err := os.WriteFile(path, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, dir+"/data", writeConfig(t, dir, path, roomConfig))
+	ts.expect(t, "GET", "/?roomId=lobby", 200, `{"room":"lobby","previousRoom":null,"requests":1}`)
 }
 
 // TestHostile_Floods: guests that make the host spend memory through host
