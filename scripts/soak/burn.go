@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -16,11 +17,14 @@ import (
 // better than this, whatever it does with its own threads. It returns
 // how many bursts it made.
 func burn(ctx context.Context, cores float64) int64 {
-	const spinners = 2
-	duty := cores / spinners
-	if duty <= 0 || duty > 1 {
+	if cores <= 0 {
 		return 0
 	}
+	// Two spinners at least, so that a burst can fall on either core;
+	// one more for each core beyond, so that none spins more than all
+	// the time.
+	spinners := max(2, int(math.Ceil(cores)))
+	duty := cores / float64(spinners)
 	period := time.Duration(float64(burnBurst) / duty)
 	var mu sync.Mutex
 	var bursts int64
@@ -41,7 +45,9 @@ func burn(ctx context.Context, cores float64) int64 {
 					t.Stop()
 				case <-t.C:
 				}
-				if ctx.Err() != nil {
+				// Not past the deadline either, which ctx may learn late
+				// on a busy machine.
+				if d, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(d) {
 					break
 				}
 				for end := time.Now().Add(burnBurst); time.Now().Before(end); {

@@ -7,9 +7,9 @@ import (
 )
 
 func TestBurn(t *testing.T) {
-	for _, cores := range []float64{0, -1, 2.5} {
+	for _, cores := range []float64{0, -1} {
 		if n := burn(context.Background(), cores); n != 0 {
-			t.Errorf("burn(%v cores) made %d bursts, want none: not a share of two spinners' time", cores, n)
+			t.Errorf("burn(%v cores) made %d bursts, want none", cores, n)
 		}
 	}
 	// Half a core: each of the two spinners a burst every 4 ms, so at most
@@ -19,5 +19,12 @@ func TestBurn(t *testing.T) {
 	defer cancel()
 	if n := burn(ctx, 0.5); n < 1 || n > 2*26 {
 		t.Errorf("burn(0.5 cores) for 100 ms made %d bursts, want 1 to 52", n)
+	}
+	// Three cores: three spinners, each all the time, a burst a
+	// millisecond at most.
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if n := burn(ctx, 3); n < 1 || n > 3*21 {
+		t.Errorf("burn(3 cores) for 20 ms made %d bursts, want 1 to 63", n)
 	}
 }
