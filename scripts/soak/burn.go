@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,16 +27,14 @@ func burn(ctx context.Context, cores float64) int64 {
 	spinners := max(2, int(math.Ceil(cores)))
 	duty := cores / float64(spinners)
 	period := time.Duration(float64(burnBurst) / duty)
-	var mu sync.Mutex
-	var bursts int64
+	var bursts atomic.Int64
 	var wg sync.WaitGroup
 	for i := 0; i < spinners; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n := int64(0)
 			// Each burst starts at a random point of its period, so that
-			// the two spinners' bursts fall apart as often as together.
+			// the spinners' bursts fall apart as often as together.
 			next := time.Now()
 			for {
 				start := next.Add(time.Duration(rand.Int64N(max(1, int64(period-burnBurst)))))
@@ -52,16 +51,13 @@ func burn(ctx context.Context, cores float64) int64 {
 				}
 				for end := time.Now().Add(burnBurst); time.Now().Before(end); {
 				}
-				n++
+				bursts.Add(1)
 				next = next.Add(period)
 			}
-			mu.Lock()
-			bursts += n
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	return bursts
+	return bursts.Load()
 }
 
 // burnBurst is how long the burn control spins at a time: about what one

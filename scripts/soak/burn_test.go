@@ -12,9 +12,10 @@ func TestBurn(t *testing.T) {
 			t.Errorf("burn(%v cores) made %d bursts, want none", cores, n)
 		}
 	}
-	// Half a core: each of the two spinners a burst every 4 ms, so at most
-	// 26 each in 100 ms (one more if the last began as the time ran out),
-	// however late the machine wakes them.
+	// Half a core: each of the two spinners a burst every 4 ms, none begun
+	// past the deadline, so at most 25 each in 100 ms however late the
+	// machine wakes them (26 allowed: the timer's start and the context's
+	// are not the same instant).
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if n := burn(ctx, 0.5); n < 1 || n > 2*26 {
